@@ -1,0 +1,37 @@
+# textmine — the two commands: `make demo` and `make test`.
+PY      ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+DEMO    := demo-project
+
+.PHONY: install demo test test-fast bench clean
+
+# Idempotent: re-runs pip only when requirements.lock or pyproject.toml changed.
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (textmine needs Python 3.11)"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	# one pip call for everything, torch CPU build pinned inside requirements.lock
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: install
+	HF_HUB_OFFLINE=1 $(BIN)/textmine run corpus/demo/vague1 --project $(DEMO) --wave 2022 --metadata corpus/demo/vague1/metadata.csv
+	HF_HUB_OFFLINE=1 $(BIN)/textmine run corpus/demo/vague2 --project $(DEMO) --wave 2023 --metadata corpus/demo/vague2/metadata.xlsx
+	@echo "Results: $(DEMO)/outputs (report.html, quotes.docx, quotes.xlsx, quotes.md, project.qdpx)"
+
+test: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+test-fast: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not slow"
+
+bench: install
+	for b in benchmarks/*.py; do HF_HUB_OFFLINE=1 $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(DEMO) .pytest_cache build *.egg-info

@@ -1,0 +1,90 @@
+"""Pseudonymised attribution and source references, in the study's style.
+
+``attribution(row)`` -> ``« (Conum, association, territoire D, vague 2) »`` without the
+guillemets; ``source_ref(row)`` -> ``itv-3f2a.docx, l. 42`` or ``ENQ07.trs, 00:12:03``.
+``row`` is a mapping with the columns of :meth:`textmine.store.Store.segments_frame`.
+With ``reveal=True`` the real file name is shown instead of the pseudonymous one.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+ROLE_LABELS_FR = {
+    "conum": "Conum",
+    "responsable_structure": "Responsable de structure",
+    "coordinateur": "Coordinateur",
+    "elu": "Élu",
+    "agent_france_services": "Agent France Services",
+    "travailleur_social": "Travailleur social",
+    "partenaire": "Partenaire",
+    "usager": "Usager",
+    "respondent": "Enquêté",
+    "interviewer": "Enquêteur",
+    "other": "Autre",
+}
+ROLE_LABELS_EN = {
+    "conum": "Digital advisor", "responsable_structure": "Structure manager",
+    "coordinateur": "Coordinator", "elu": "Elected official",
+    "agent_france_services": "France Services agent", "travailleur_social": "Social worker",
+    "partenaire": "Partner", "usager": "User", "respondent": "Respondent",
+    "interviewer": "Interviewer", "other": "Other",
+}
+STRUCTURE_LABELS_FR = {
+    "association": "association", "commune": "commune", "intercommunalite": "intercommunalité",
+    "departement": "département", "france_services": "France Services", "ccas": "CCAS",
+    "centre_social": "centre social", "mediatheque": "médiathèque", "prefecture": "préfecture",
+}
+
+
+def _val(row: Mapping[str, Any], key: str) -> str | None:
+    v = row.get(key)
+    if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "":
+        return None
+    return str(v)
+
+
+def role_label(role: str | None, language: str = "fr") -> str:
+    labels = ROLE_LABELS_FR if language == "fr" else ROLE_LABELS_EN
+    return labels.get(role or "", (role or "").replace("_", " ").capitalize())
+
+
+def attribution(row: Mapping[str, Any], language: str = "fr") -> str:
+    """``(Conum, association, territoire D, vague 2)`` — only pseudonymous fields."""
+    parts = [role_label(_val(row, "role"), language)]
+    st = _val(row, "structure_type")
+    if st:
+        parts.append(STRUCTURE_LABELS_FR.get(st, st.replace("_", " ")) if language == "fr" else st.replace("_", " "))
+    terr = _val(row, "territory")
+    if terr:
+        parts.append(f"territoire {terr}" if language == "fr" else f"territory {terr}")
+    wave = _val(row, "wave")
+    if wave:
+        parts.append(f"vague {wave}" if language == "fr" else f"wave {wave}")
+    return "(" + ", ".join(parts) + ")"
+
+
+def format_time(seconds: float | None) -> str | None:
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return None
+    s = int(round(float(seconds)))
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def source_ref(row: Mapping[str, Any], reveal: bool = False) -> str:
+    """``<file>, l. <line>`` or ``<file>, <hh:mm:ss>`` (pseudonymous file name unless reveal)."""
+    name = _val(row, "source_file" if reveal else "source_pseudo") or _val(row, "interview_id") or "?"
+    if reveal:
+        name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    t = format_time(row.get("start"))
+    if t:
+        return f"{name}, {t}"
+    line = row.get("line")
+    if line is not None and not (isinstance(line, float) and math.isnan(line)):
+        return f"{name}, l. {int(line)}"
+    return name
+
+
+def display_text(row: Mapping[str, Any], reveal: bool = False) -> str:
+    """The text a command may show: pseudonymised unless ``reveal``."""
+    return str(row.get("text") if reveal else row.get("text_pseudo") or "")

