@@ -20,8 +20,8 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	HF_HUB_OFFLINE=1 $(BIN)/textmine run corpus/demo/vague1 --project $(DEMO) --wave 2022 --metadata corpus/demo/vague1/metadata.csv
-	HF_HUB_OFFLINE=1 $(BIN)/textmine run corpus/demo/vague2 --project $(DEMO) --wave 2023 --metadata corpus/demo/vague2/metadata.xlsx
+	HF_HUB_OFFLINE=1 $(BIN)/textmine --config configs/demo.yaml run corpus/demo/vague1 --project $(DEMO) --wave 2022 --metadata corpus/demo/vague1/metadata.csv
+	HF_HUB_OFFLINE=1 $(BIN)/textmine --config configs/demo.yaml run corpus/demo/vague2 --project $(DEMO) --wave 2023 --metadata corpus/demo/vague2/metadata.xlsx
 	@echo "Results: $(DEMO)/outputs (report.html, quotes.docx, quotes.xlsx, quotes.md, project.qdpx)"
 
 test: install

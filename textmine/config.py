@@ -69,6 +69,7 @@ class TopicsConfig(_Model):
     top_n_words: int = 10
     representation: Literal["keybert", "mmr", "ctfidf"] = "keybert"
     nr_topics: int | Literal["auto"] | None = None
+    min_words: int = 8
 
 
 class ThemesConfig(_Model):
@@ -138,6 +139,18 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
+_PATH_KEYS = (("pseudonymise", "user_list"), ("themes", "codebook"), ("themes", "model"))
+
+
+def _resolve_paths(data: dict, base: Path) -> dict:
+    """Relative file paths in a config file are relative to that file's folder."""
+    for section, key in _PATH_KEYS:
+        sec = data.get(section)
+        if isinstance(sec, dict) and isinstance(sec.get(key), str) and not Path(sec[key]).is_absolute():
+            sec[key] = str((base / sec[key]).resolve())
+    return data
+
+
 def load_config(*paths: str | Path | None, overrides: dict | None = None) -> Config:
     """Load the packaged default, then each existing file in ``paths`` over it."""
     data = _read_yaml(DEFAULT_CONFIG)
@@ -147,7 +160,7 @@ def load_config(*paths: str | Path | None, overrides: dict | None = None) -> Con
             continue
         p = Path(p)
         if p.exists():
-            data = _deep_merge(data, _read_yaml(p))
+            data = _deep_merge(data, _resolve_paths(_read_yaml(p), p.parent))
             src = p
     if overrides:
         data = _deep_merge(data, overrides)

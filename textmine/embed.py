@@ -131,7 +131,9 @@ class SentenceTransformersEncoder:
             raise TextmineError(E.E302, path=path, detail=f"cannot load: {exc}") from exc
         self.id = f"st:{path.name}"
         self.version = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dim_fn = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension   # renamed in sentence-transformers 5
+        self.dim = int(dim_fn())
 
     def encode(self, texts: Sequence[str], mode: Mode = "passage") -> np.ndarray:
         if not texts:

@@ -129,7 +129,7 @@ class Store:
 
     def has_table(self, name: str) -> bool:
         return bool(self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
 
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         return self.con.execute(sql, params or []).df()
@@ -170,7 +170,8 @@ class Store:
         return self.con.execute(sql, params).df()
 
     def get_kv(self, key: str, default: Any = None) -> Any:
-        row = self.con.execute("SELECT value FROM kv WHERE key = ?", [key]).fetchone()
+        rows = self.con.execute("SELECT value FROM kv WHERE key = ?", [key]).fetchall()  # fetchall: no pending result
+        row = rows[0] if rows else None
         return json.loads(row[0]) if row else default
 
     def set_kv(self, key: str, value: Any) -> None:
@@ -284,6 +285,28 @@ class Store:
         finally:
             self.con.unregister("_tm_h")
         return {h: np.asarray(v, dtype=np.float32) for h, v in rows}
+
+    def embedding_matrix(self, encoder_id: str, hashes: list[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(matrix, found)``: cached vectors as one ``(len(hashes), dim)`` float32 array read
+        through Arrow (no per-float Python objects), zero rows where ``found`` is False."""
+        out = np.zeros((len(hashes), dim), dtype=np.float32)
+        found = np.zeros(len(hashes), dtype=bool)
+        if not hashes:
+            return out, found
+        q = pd.DataFrame({"text_hash": hashes, "pos": np.arange(len(hashes), dtype=np.int64)})
+        self.con.register("_tm_hm", q)
+        try:
+            tbl = self.con.sql(
+                "SELECT q.pos, e.vector FROM _tm_hm q JOIN embeddings e ON e.text_hash = q.text_hash "
+                "AND e.encoder_id = $enc", params={"enc": encoder_id}).to_arrow_table()
+        finally:
+            self.con.unregister("_tm_hm")
+        if tbl.num_rows:
+            pos = tbl.column("pos").to_numpy()
+            vec = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            out[pos] = np.asarray(vec, dtype=np.float32).reshape(len(pos), dim)
+            found[pos] = True
+        return out, found
 
     def put_embeddings(self, encoder_id: str, hashes: list[str], vectors: np.ndarray) -> None:
         if not hashes:

@@ -88,8 +88,14 @@ def emit(data: pd.DataFrame | list[dict[str, Any]], fmt: str, *, title: str | No
             table.add_column(str(c), overflow="fold", max_width=max_width)
         for row in df.itertuples(index=False):
             table.add_row(*["" if v is None or (isinstance(v, float) and math.isnan(v)) else
-                            (f"{v:.3f}" if isinstance(v, float) else str(v)) for v in row])
+                            _fmt_cell(v) for v in row])
         out.print(table)
+
+
+def _fmt_cell(v: Any) -> str:
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else f"{v:.3f}"
+    return str(v)
 
 
 @contextlib.contextmanager

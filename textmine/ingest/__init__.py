@@ -1,0 +1,42 @@
+"""Transcript ingestion: every supported format -> :class:`textmine.records.Transcript`.
+
+``parse_file(path)`` dispatches on the extension (see :data:`FORMATS`); ``read_metadata``
+and ``match_metadata`` read a wave's metadata sheet; ``count_words`` is the one word-count
+definition used everywhere (so "no word lost" can be checked end to end).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ..errors import E, TextmineError
+from ..records import Transcript
+from .metadata import match_metadata, read_metadata
+from .office import parse_docx, parse_odt
+from .subtitles import parse_subtitles
+from .tabular import parse_csv
+from .text import parse_text
+from .textgrid import parse_textgrid
+from .transcriber import parse_trs
+from .words import count_words
+
+#: extension (lower case) -> parser
+FORMATS: dict[str, Callable[[str | Path], Transcript]] = {
+    ".txt": parse_text, ".md": parse_text, ".docx": parse_docx, ".odt": parse_odt, ".trs": parse_trs,
+    ".textgrid": parse_textgrid, ".srt": parse_subtitles, ".vtt": parse_subtitles, ".csv": parse_csv,
+}
+
+
+def parse_file(path: str | Path) -> Transcript:
+    """Parse one transcript file; raises :class:`TextmineError` (E101-E110) on bad input."""
+    p = Path(path)
+    parser = FORMATS.get(p.suffix.lower())
+    if not p.is_file():
+        raise TextmineError(E.E101, path=p, detail=f"{p} does not exist" if not p.exists() else f"{p} is not a file")
+    if parser is None:
+        raise TextmineError(E.E108, path=p, detail=f"extension {p.suffix or '(none)'!r} "
+                                                   f"(supported: {', '.join(sorted(FORMATS))})")
+    return parser(path)
+
+
+__all__ = ["FORMATS", "parse_file", "read_metadata", "match_metadata", "count_words"]

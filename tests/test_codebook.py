@@ -1,0 +1,97 @@
+"""Codebook loading and validation (no model needed)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from textmine.errors import TextmineError
+from textmine.themes.codebook import POSTURE_LABELS, compile_cue, load_codebook, normalise
+
+EXPECTED = {
+    "posture_faire_avec_vs_a_la_place", "precarite", "coordination_territoriale", "financement_renouvellement",
+    "demarches_administratives", "france_services", "publics_usagers", "modalites_intervention",
+    "pilotage_politique_elus", "formation_recrutement_professionnalisation", "reconnaissance_isolement",
+}
+
+
+def test_packaged_codebook_has_the_study_themes():
+    cb = load_codebook()
+    assert set(cb.ids) == EXPECTED and len(cb.ids) == 11
+    assert cb.posture_theme == "posture_faire_avec_vs_a_la_place"
+    post = cb.theme(cb.posture_theme)
+    assert set(post.sublabels) == set(POSTURE_LABELS)
+    for t in cb.themes:
+        assert t.label and t.definition and t.include and t.exclude and len(t.cues) >= 5 and len(t.examples) >= 3
+    assert len(cb.hash) == 16 and cb.hash == load_codebook().hash
+
+
+def test_cues_match_words_and_regex_without_accents():
+    assert compile_cue("renouvel").search(normalise("Le RENOUVELLEMENT du poste"))
+    assert not compile_cue("cdd").search(normalise("ccdd"))
+    assert compile_cue("faire a la place").search(normalise("je ne veux pas faire à la place"))
+    assert compile_cue(r"re:\bdans \d+ mois\b").search(normalise("Dans 4 mois, je pars"))
+    cb = load_codebook()
+    counts = cb.cue_counts(["Mon CDD se termine, je ne sais pas si je serai renouvelée.", "Bonjour."])
+    j = cb.ids.index("precarite")
+    assert counts[0, j] >= 2 and counts[1, j] == 0
+
+
+def _write(tmp_path: Path, data: dict) -> Path:
+    p = tmp_path / "cb.yaml"
+    p.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return p
+
+
+def _theme(tid: str, **over) -> dict:
+    d = {"id": tid, "label": tid, "definition": "def", "include": ["a"], "exclude": ["b"],
+         "cues": ["mot"], "examples": ["un exemple"]}
+    d.update(over)
+    return d
+
+
+def test_duplicate_id_is_e401_with_file_and_line(tmp_path):
+    p = _write(tmp_path, {"themes": [_theme("alpha"), _theme("beta"), _theme("alpha")]})
+    with pytest.raises(TextmineError) as ei:
+        load_codebook(p)
+    e = ei.value
+    assert e.code == "E401" and e.path == str(p) and "duplicate theme id 'alpha'" in e.detail
+    assert "themes[2]" in e.detail and e.line is not None
+
+
+@pytest.mark.parametrize("theme,needle", [
+    (_theme("alpha", definition=""), "missing or empty field 'definition'"),
+    ({k: v for k, v in _theme("alpha").items() if k != "cues"}, "missing or empty field 'cues'"),
+    (_theme("alpha", cues=["re:([unclosed"]), "bad regular expression"),
+    (_theme("alpha", colour="red"), "unknown key 'colour'"),
+    (_theme("Alpha Beta"), "must be lowercase"),
+    (_theme("alpha", sublabels={"faire_avec": {"definition": "d", "cues": ["x"]}}), "missing or empty field 'examples'"),
+])
+def test_invalid_codebooks_are_e401(tmp_path, theme, needle):
+    p = _write(tmp_path, {"themes": [theme]})
+    with pytest.raises(TextmineError) as ei:
+        load_codebook(p)
+    assert ei.value.code == "E401" and needle in ei.value.detail and ei.value.path == str(p)
+
+
+def test_unknown_top_level_key_and_yaml_syntax(tmp_path):
+    p = _write(tmp_path, {"themes": [_theme("alpha")], "thmes": []})
+    with pytest.raises(TextmineError, match="unknown key 'thmes'"):
+        load_codebook(p)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("themes:\n  - id: a\n    label: [unclosed\n", encoding="utf-8")
+    with pytest.raises(TextmineError) as ei:
+        load_codebook(bad)
+    assert ei.value.code == "E401" and ei.value.line is not None
+    with pytest.raises(TextmineError, match="cannot read"):
+        load_codebook(tmp_path / "missing.yaml")
+
+
+def test_hash_changes_with_content(tmp_path):
+    a = load_codebook(_write(tmp_path, {"themes": [_theme("alpha")]}))
+    b = load_codebook(_write(tmp_path, {"themes": [_theme("alpha", cues=["autre"])]}))
+    assert a.hash != b.hash and a.ids == ["alpha"]
+    with pytest.raises(TextmineError) as ei:
+        a.theme("nope")
+    assert ei.value.code == "E403"

@@ -1,0 +1,312 @@
+"""Tests of textmine.pseudonymise (known names, NER, keep list, waves, user list, CFPP)."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from helpers_segment import CFPP, read_textgrid_turns
+from textmine.config import load_config
+from textmine.errors import TextmineError
+from textmine.pseudonymise import (MAP_COLUMNS, Pseudonymiser, clean_label, load_user_list, names_from_filename,
+                                   normalise_key)
+from textmine.segment import clean_for_analysis
+from textmine.store import Store
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return load_config().pseudonymise
+
+
+@pytest.fixture(scope="module")
+def nlp(cfg):
+    from textmine.segment import load_nlp
+    return load_nlp(cfg.spacy_model, only=["ner"])
+
+
+def _ps(cfg, nlp, existing=None, **kw):
+    return Pseudonymiser(existing, cfg, nlp, source="test", **kw)
+
+
+# ------------------------------------------------------------------ pure helpers
+def test_normalise_key():
+    assert normalise_key("  Hélène   Dupont-Durand ") == "helene dupont durand"
+    assert normalise_key("HÉLÈNE DUPONT DURAND") == "helene dupont durand"
+    assert normalise_key("l'Île d’Yeu") == "l ile d yeu"
+
+
+@pytest.mark.parametrize("label, expected", [
+    ("Sonia Branca-Rosoff (ENQ)", "Sonia Branca-Rosoff"), ("Sonia Branca enq", "Sonia Branca"),
+    ("Océane Advocat (Enq.)", "Océane Advocat"), ("speaker#2", None), ("inconnu", None), ("la mère", None),
+    ("Turns", None), ("Enquêteur", None), ("interlocuteur au téléphone", None), ("Nasser", "Nasser"),
+    ("Conum 1", None), ("spk1", None), ("Collègue", None), ("Conseillère", None), ("Coordinateur", None),
+])
+def test_clean_label(label, expected):
+    assert clean_label(label) == expected
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Andre_Morange_H_58_Mo-v2.TextGrid", ["Andre Morange"]),
+    ("Bernard_Rosier_H_60_Micheline_Rosier_58_12e-v2.TextGrid", ["Bernard Rosier", "Micheline Rosier"]),
+    ("Aureane_Lhuisser_F_29_Pierre-Fabien_Benoit_H_29_18e.TextGrid", ["Aureane Lhuisser", "Pierre Fabien Benoit"]),
+    ("Assia-Berrada-F-49_Ivry-v2-1.TextGrid", ["Assia Berrada"]),
+    ("Dai-Dahn_H_18_Lauriane_F_15_13e.TextGrid", ["Dai Dahn", "Lauriane"]),
+    ("Guylaine_Duprat_F_29_Bag.TextGrid", ["Guylaine Duprat"]),
+    ("/data/w2/Entretien_Conum_Florence_Dupont_2024.docx", ["Florence Dupont"]),
+    ("W2-conum-territoire-D-03.docx", []),
+])
+def test_names_from_filename(name, expected):
+    assert names_from_filename(name) == expected
+
+
+# ------------------------------------------------------------------ known names
+@pytest.mark.slow
+def test_known_names_full_parts_and_orders(cfg, nlp):
+    ps = _ps(cfg, nlp)
+    ps.add_names(["Florence Lefeuvre"])
+    out = ps.pseudonymise(["Florence Lefeuvre est venue.", "j'ai vu florence et LEFEUVRE",
+                           "Lefeuvre Florence a dit oui.", "Mme Lefeuvre répond."])
+    assert out == ["[PERSONNE_1] est venue.", "j'ai vu [PERSONNE_1] et [PERSONNE_1]",
+                   "[PERSONNE_1] a dit oui.", "Mme [PERSONNE_1] répond."]
+    assert "Florence" not in " ".join(out) and "Lefeuvre" not in " ".join(out).title()
+
+
+@pytest.mark.slow
+def test_accents_hyphens_and_longest_match(cfg, nlp):
+    ps = _ps(cfg, nlp)
+    ps.add_names(["Hélène Dupont-Durand", "Marc Dupont"])
+    out = ps.pseudonymise(["Helene Dupont Durand et Marc Dupont travaillent ensemble."])[0]
+    assert out == "[PERSONNE_1] et [PERSONNE_2] travaillent ensemble."
+
+
+@pytest.mark.slow
+def test_common_word_names_need_capitals(cfg, nlp):
+    ps = _ps(cfg, nlp)
+    ps.add_names(["Rose Blanche"])
+    out = ps.pseudonymise(["le mur est blanche et la rose fanée, dit Rose Blanche à Blanche."])[0]
+    assert out == "le mur est blanche et la rose fanée, dit [PERSONNE_1] à [PERSONNE_1]."
+
+
+@pytest.mark.slow
+def test_speaker_labels_and_no_label_names(cfg, nlp):
+    ps = _ps(cfg, nlp)
+    ps.add_names(["Sonia Branca-Rosoff (ENQ)", "speaker#2", "tous", "inconnu"])
+    assert set(ps.new_rows().original) == {"Sonia Branca-Rosoff"}
+    out = ps.pseudonymise(["Sonia Branca-Rosoff et Mme Branca, et tous les autres, inconnu au bataillon"])[0]
+    assert out == "[PERSONNE_1] et Mme [PERSONNE_1], et tous les autres, inconnu au bataillon"
+
+
+@pytest.mark.slow
+def test_speaker_pseudo_from_role_only(cfg, nlp):
+    ps = _ps(cfg, nlp)
+    assert ps.speaker_pseudo("interviewer", 1) == "ENQ1"
+    assert ps.speaker_pseudo("conum", 2) == "CONUM2"
+    assert ps.speaker_pseudo("other", 1) == "AUTRE1"
+    assert ps.speaker_pseudo("responsable_structure", 1) == "RESP1"
+    assert ps.speaker_pseudo(None, 3) == "AUTRE3"
+
+
+# ------------------------------------------------------------------ keep list, NER, false positives
+@pytest.mark.slow
+def test_keep_list_is_never_replaced(cfg, nlp):
+    assert "France Services" in cfg.keep and "CAF" in cfg.keep
+    ps = _ps(cfg, nlp)
+    ps.add_names(["France Dupuis"])
+    texts = ["Je suis conseillère numérique à France Services, on renvoie vers la CAF, Pôle emploi et l'ANTS.",
+             "France Dupuis travaille avec la Banque des Territoires et Emmaüs Connect."]
+    out = ps.pseudonymise(texts)
+    assert out[0] == texts[0]
+    assert out[1].startswith("[PERSONNE_1] travaille avec la Banque des Territoires et Emmaüs Connect")
+
+
+@pytest.mark.slow
+def test_ner_hits_on_invented_sentences(cfg, nlp):
+    ps = _ps(cfg, nlp)
+    ps.add_communes(["Saint-Aubin-sur-Loire"])
+    out = ps.pseudonymise([
+        "J'ai appelé Mme Girardin à la mairie de Saint-Aubin-sur-Loire.",
+        "Ensuite Girardin m'a rappelé, puis Jean-Marc Vasseur est passé à Vierzon.",
+    ])
+    assert out[0] == "J'ai appelé Mme [PERSONNE_1] à la mairie de [COMMUNE_1]."
+    assert "Girardin" not in out[1] and "Vasseur" not in out[1] and "Vierzon" not in out[1]
+    assert out[1].startswith("Ensuite [PERSONNE_1] m'a rappelé")
+    rows = ps.new_rows()
+    assert list(rows.columns) == MAP_COLUMNS
+    assert rows[rows.key == "girardin"].first_seen.iloc[0].startswith("ner:")
+
+
+@pytest.mark.slow
+def test_no_false_positive_on_discourse_markers(cfg, nlp):
+    ps = _ps(cfg, nlp)
+    texts = ["Voilà.", "Bon, on fait comme ça.", "Enfin, je crois.", "Donc voilà, c'est tout.",
+             "Voilà, Bon, Enfin, Donc, on y va.", "Ouais. Alors voilà quoi."]
+    assert ps.pseudonymise(texts) == texts
+    assert ps.new_rows().empty
+
+
+@pytest.mark.slow
+def test_places_that_are_common_words_after_a(cfg, nlp):
+    out = _ps(cfg, nlp).pseudonymise(["Je vais à Tours demain, pas à Nice."])[0]
+    assert "Tours" not in out and "Nice" not in out and out.startswith("Je vais à [LIEU_")
+
+
+@pytest.mark.slow
+def test_demonyms_and_sentence_initial_words_are_kept(cfg, nlp):
+    ps = _ps(cfg, nlp)
+    texts = ["Il y a beaucoup de Chinois et d'Italiens dans le quartier.", "Écoutez, je ne sais pas.",
+             "Attendez, on en parle après."]
+    assert ps.pseudonymise(texts) == texts
+
+
+@pytest.mark.slow
+def test_lowercase_texts_skip_ner_but_known_names_apply(cfg, nlp):
+    class NoNer:   # NER must not even be called on texts without capitals
+        def pipe(self, texts, **kw):
+            raise AssertionError("NER called")
+    ps = Pseudonymiser(None, cfg, NoNer())
+    ps.add_names(["Florence Lefeuvre"])
+    assert ps.pseudonymise(["oui florence lefeuvre habite là"]) == ["oui [PERSONNE_1] habite là"]
+    assert ps.names_from_filename("Andre_Morange_H_58_Mo-v2.TextGrid") == ["Andre Morange"]
+
+
+@pytest.mark.slow
+def test_disabled_returns_texts_unchanged(cfg, nlp):
+    ps = Pseudonymiser(None, cfg.model_copy(update={"enabled": False}), nlp)
+    ps.add_names(["Florence Lefeuvre"])
+    assert ps.pseudonymise(["Florence Lefeuvre"]) == ["Florence Lefeuvre"]
+
+
+@pytest.mark.slow
+def test_emails_phones_and_idempotence(cfg, nlp):
+    ps = _ps(cfg, nlp)
+    ps.add_names(["Paul Girard"])
+    once = ps.pseudonymise(["Écrivez à paul.girard@exemple.fr ou au 06 12 34 56 78, Paul Girard."])[0]
+    assert once == "Écrivez à [EMAIL] ou au [TELEPHONE], [PERSONNE_1]."
+    assert ps.pseudonymise([once]) == [once]
+
+
+# ------------------------------------------------------------------ consistency across calls and waves
+@pytest.mark.slow
+def test_consistency_across_calls_and_waves(tmp_path, cfg, nlp):
+    store = Store(tmp_path / "proj", create=True)
+    w1 = _ps(cfg, nlp, store.pseudonym_map())
+    w1.add_names(["Florence Lefeuvre"])
+    a = w1.pseudonymise(["Florence est à Vierzon avec Mme Girardin."], source="w1-01")
+    b = w1.pseudonymise(["Girardin et Florence Lefeuvre, à Vierzon."], source="w1-02")
+    store.add_pseudonyms(w1.new_rows())
+    stored = store.pseudonym_map()
+    assert len(stored) == len(w1.new_rows()) and stored.key.is_unique
+    # wave 2: a new instance from the stored map gives the same placeholders, new names continue numbering
+    w2 = _ps(cfg, nlp, store.pseudonym_map())
+    c = w2.pseudonymise(["Mme Girardin a quitté Vierzon, Florence Lefeuvre reste. Kevin Marchal arrive."],
+                        source="w2-01")[0]
+    ph = dict(zip(stored.key, stored.placeholder))
+    assert ph["florence lefeuvre"] == ph["florence"] == "[PERSONNE_1]"
+    assert a[0] == f"[PERSONNE_1] est à {ph['vierzon']} avec Mme {ph['girardin']}."
+    assert b[0] == f"{ph['girardin']} et [PERSONNE_1], à {ph['vierzon']}."
+    assert c.startswith(f"Mme {ph['girardin']} a quitté {ph['vierzon']}, [PERSONNE_1] reste.")
+    new = w2.new_rows()
+    assert "kevin marchal" in set(new.key)
+    n_before = max(int(p.strip("[]").split("_")[1]) for p in stored.placeholder if p.startswith("[PERSONNE"))
+    assert new[new.key == "kevin marchal"].placeholder.iloc[0] == f"[PERSONNE_{n_before + 1}]"
+    store.close()
+
+
+@pytest.mark.slow
+def test_same_input_same_output(cfg, nlp):
+    texts = ["Mme Girardin de Vierzon a vu Paul Martin.", "Paul Martin revient lundi."]
+    r1 = _ps(cfg, nlp).pseudonymise(texts)
+    r2 = _ps(cfg, nlp).pseudonymise(texts)
+    assert r1 == r2
+
+
+# ------------------------------------------------------------------ user list
+@pytest.mark.slow
+def test_user_list(tmp_path, cfg, nlp):
+    f = tmp_path / "noms.txt"
+    f.write_text("# noms à masquer\nAmandine Roux\nLes Trois Chênes\tLIEU\nBourg-Joli\tCOMMUNE\n\n"
+                 "quartier des Tilleuls\t\n", encoding="utf-8")
+    assert load_user_list(f) == [("Amandine Roux", "PERSONNE"), ("Les Trois Chênes", "LIEU"),
+                                 ("Bourg-Joli", "COMMUNE"), ("quartier des Tilleuls", "PERSONNE")]
+    ucfg = cfg.model_copy(update={"user_list": "noms.txt"})
+    ps = Pseudonymiser(None, ucfg, nlp, base_dir=tmp_path)
+    out = ps.pseudonymise(["Amandine habite aux Trois Chênes, à Bourg-Joli, quartier des Tilleuls.",
+                           "Quartier calme."])
+    assert out == ["[PERSONNE_1] habite aux [LIEU_1], à [COMMUNE_1], [PERSONNE_2].", "Quartier calme."]
+
+
+def test_invalid_user_list(tmp_path, cfg):
+    f = tmp_path / "bad.txt"
+    f.write_text("Amandine Roux\nBourg-Joli\tVILLAGE\n", encoding="utf-8")
+    with pytest.raises(TextmineError) as ei:
+        load_user_list(f)
+    assert ei.value.code == "E202" and ei.value.line == 2 and str(f) in str(ei.value)
+    with pytest.raises(TextmineError) as ei:
+        Pseudonymiser(None, cfg.model_copy(update={"user_list": str(tmp_path / "missing.txt")}))
+    assert ei.value.code == "E202"
+
+
+# ------------------------------------------------------------------ real corpus
+@pytest.mark.slow
+@pytest.mark.skipif(not CFPP.exists(), reason="../shared/corpora/cfpp2000 absent")
+def test_cfpp_names_disappear(cfg, nlp):
+    files = sorted(CFPP.glob("*.TextGrid"))[:4]
+    ps = _ps(cfg, nlp)
+    per_file = []
+    for f in files:
+        turns, tiers = read_textgrid_turns(f)
+        names = names_from_filename(f) + [n for n in (clean_label(t) for t in tiers) if n]
+        assert names
+        ps.add_names(names_from_filename(f))
+        ps.add_names(tiers)
+        texts = [t for t in (clean_for_analysis(x) for x in turns.text) if t]
+        per_file.append((names, texts))
+    found = checked = 0
+    for names, texts in per_file:
+        out = pd.Series(ps.pseudonymise(texts))
+        original = pd.Series(texts)
+        for name in names:
+            for part in [name] + [p for p in name.split() if len(p) > 3]:
+                pat = rf"(?<!\w){part}(?!\w)"
+                if original.str.contains(pat, regex=True).any():
+                    checked += 1
+                    assert not out.str.contains(pat, regex=True).any(), part
+        found += int(out.str.contains(r"\[PERSONNE_\d+\]", regex=True).sum())
+        # pseudonymisation does not eat the text: most words survive
+        assert out.str.split().str.len().sum() > 0.95 * original.str.split().str.len().sum()
+    assert checked >= 3 and found >= 3
+
+
+# ------------------------------------------------------------------ end to end through ingestion
+@pytest.mark.slow
+def test_ingest_txt_offsets_lines_and_pseudonyms(tmp_path, cfg, nlp):
+    corpus = pytest.importorskip("textmine.corpus")
+    body = ("Au début c'était compliqué avec les usagers, il fallait tout reprendre depuis le début, créer une "
+            "adresse mail, retrouver les identifiants, expliquer le mot de passe.\n"
+            "Mais on a trouvé notre rythme avec Mme Girardin, la directrice, et maintenant les ateliers du mardi "
+            "marchent bien, les gens reviennent, ils prennent confiance petit à petit et ils osent demander.\n"
+            "Les démarches de la CAF restent le gros morceau, surtout pour les personnes âgées qui n'ont pas "
+            "d'ordinateur chez elles et qui viennent avec leurs courriers dans un sac.")
+    src = tmp_path / "in" / "Florence_Lefeuvre_F_41_conum.txt"
+    src.parent.mkdir()
+    src.write_text("Enquêtrice : Bonjour, merci d'avoir accepté. Pouvez-vous présenter votre poste ?\n"
+                   "Florence Lefeuvre : Oui, alors euh je suis conseillère numérique à la mairie de Vierzon "
+                   "depuis deux ans. [rires]\n" + body + "\n"
+                   "Enquêtrice : D'accord, et Florence, avec les élus ?\n"
+                   "Florence Lefeuvre : Ils nous soutiennent, le maire passe de temps en temps.\n", encoding="utf-8")
+    store = Store(tmp_path / "proj", create=True)
+    corpus.ingest_paths(store, [src], wave="1")
+    seg = store.segments_frame()
+    text = src.read_text(encoding="utf-8")
+    multi = seg[seg.turn_index == 1]
+    assert len(multi) >= 2                                   # the long turn gives several segments
+    for r in seg.itertuples():
+        if pd.notna(r.char_start):
+            assert text[int(r.char_start):int(r.char_end)] == r.text_raw
+            assert text[:int(r.char_start)].count("\n") + 1 == r.line
+    allp = " ".join(seg.text_pseudo) + " " + " ".join(seg.prev_question)
+    for name in ("Florence", "Lefeuvre", "Girardin", "Vierzon"):
+        assert name not in allp, name
+    assert "CAF" in allp and "[rires]" not in allp and " euh " not in allp
+    assert set(seg.speaker_pseudo) <= {"ENQ1", "REP1", "CONUM1"}
+    store.close()

@@ -1,0 +1,183 @@
+"""Search: lemmas/folding, filters, KWIC, incremental index, hybrid/semantic retrieval."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers_search import INTERVIEWS, REAL_NAMES, add_interviews, make_store
+from textmine.errors import TextmineError
+from textmine.search import format_kwic, kwic, search, update_index
+from textmine.search.query import rrf
+from textmine.search.text import fold, lemmatise, query_terms
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    st = make_store(tmp_path_factory.mktemp("search"))
+    yield st
+    st.close()
+
+
+def test_fold_removes_accents_and_case():
+    assert fold("Démarches ÉLUS cœur") == "demarches elus coeur"
+
+
+def test_lemmas_drop_function_words_and_fillers():
+    (lem,) = list(lemmatise(["Euh, les usagers faisaient leurs démarches en ligne."]))
+    assert "usager" in lem and "faire" in lem and "demarche" in lem
+    assert "le" not in lem and "euh" not in lem and "leur" not in lem
+
+
+def test_query_of_only_function_words_still_searches():
+    lemmas, forms = query_terms("on")
+    assert forms == ["on"]
+
+
+def test_keyword_search_finds_inflected_forms(store):
+    hits = search(store, "remplir le formulaire", mode="keyword")
+    assert len(hits) == 2
+    assert all("remplis le formulaire" in t for t in hits["text"])   # "remplis" matched through its lemma
+    assert (hits["score"].diff().dropna() <= 0).all()
+
+
+def test_accent_insensitive_keyword(store):
+    a = search(store, "Démarches", mode="keyword")
+    b = search(store, "demarches", mode="keyword")
+    assert list(a["segment_id"]) == list(b["segment_id"]) and len(a) >= 2
+
+
+@pytest.mark.parametrize("kw,check", [
+    ({"waves": ["2"]}, lambda h: set(h["wave"]) == {"2"}),
+    ({"roles": ["conum"]}, lambda h: set(h["role"]) == {"conum"}),
+    ({"territories": ["D"]}, lambda h: set(h["territory"]) == {"D"}),
+    ({"attrs": ["zone=urbain"]}, lambda h: set(h["interview_id"]) <= {"itv-b1", "itv-d2"}),
+    ({"attrs": ["structure_type=association"]}, lambda h: set(h["interview_id"]) <= {"itv-a1", "itv-a2"}),
+])
+def test_metadata_filters(store, kw, check):
+    hits = search(store, "financement démarche faire", mode="keyword", **kw)
+    assert len(hits) > 0 and check(hits)
+    assert len(hits) < len(search(store, "financement démarche faire", mode="keyword"))
+
+
+def test_theme_filter_uses_assigned_codings(store):
+    hits = search(store, "financement démarche faire", mode="keyword", themes=["financement_renouvellement"])
+    assert len(hits) == 3 and all("financement" in t for t in hits["text"])
+    none = search(store, "financement", mode="keyword", themes=["precarite"])
+    assert none.empty
+
+
+def test_results_are_pseudonymised_unless_reveal(store):
+    hits = search(store, "mairie usagers", mode="keyword")
+    blob = json.dumps(hits.to_dict(orient="records"), ensure_ascii=False)
+    assert "[PERSONNE_1]" in blob and not any(n in blob for n in REAL_NAMES)
+    assert set(hits["speaker"]) <= {"Conum_1", "Conum_2", "Responsable_1", "Coordinateur_1"}
+    real = search(store, "mairie usagers", mode="keyword", reveal=True)
+    assert any("Martine Dubreuil" in t for t in real["text"])
+    assert hits["source"].iloc[0].startswith("itv-") and ", l. " in hits["source"].iloc[0]
+
+
+@pytest.mark.parametrize("kw,code", [
+    ({"query": "  "}, "E601"), ({"query": "x", "themes": ["inconnu"]}, "E403"),
+    ({"query": "x", "roles": ["pilote"]}, "E005"), ({"query": "x", "waves": ["9"]}, "E502"),
+    ({"query": "x", "territories": ["Z"]}, "E005"), ({"query": "x", "attrs": ["zone"]}, "E005"),
+    ({"query": "x", "mode": "fuzzy"}, "E005"),
+])
+def test_errors_list_valid_values(store, kw, code):
+    q = kw.pop("query")
+    with pytest.raises(TextmineError) as ei:
+        search(store, q, **kw)
+    assert ei.value.code == code
+    if code == "E403":
+        assert "precarite" in ei.value.message
+    if code == "E005" and "roles" in kw:
+        assert "conum" in ei.value.message
+
+
+def test_kwic_aligned_and_accent_insensitive(store):
+    hits = search(store, "demarche", mode="keyword")
+    lines = kwic(hits, "demarche")
+    assert len(lines) >= 4
+    assert set(lines["keyword"].str.lower()) == {"démarche", "démarches"}
+    text = format_kwic(lines)
+    rows = text.splitlines()
+    cols = {r.index(kw) for r, kw in zip(rows, lines["keyword"])}
+    assert len(cols) == 1                     # keywords aligned in one column
+    assert all("(" in r and "vague" in r for r in rows)   # attribution on each line
+
+
+def test_index_is_incremental(tmp_path):
+    st = make_store(tmp_path / "p", INTERVIEWS[:2])
+    first = update_index(st)
+    assert first["lemmatised"] == first["segments"] > 0
+    assert update_index(st)["lemmatised"] == 0
+    add_interviews(st, INTERVIEWS[2:3], with_codings=False)
+    new = update_index(st)
+    assert new["lemmatised"] == 4 and new["segments"] == first["segments"] + 4
+    st.con.execute("UPDATE segments SET text_pseudo = 'Les bénévoles animent la permanence.' "
+                   "WHERE segment_id = 'itv-a1:0001:00'")
+    assert update_index(st)["lemmatised"] == 1
+    assert search(st, "bénévole", mode="keyword")["segment_id"].tolist() == ["itv-a1:0001:00"]
+    st.delete_interview("itv-b1")
+    assert update_index(st)["removed"] == 3
+    st.close()
+
+
+def test_rrf_fuses_rankings():
+    import numpy as np
+    fused = rrf([np.array([3, 1, 2]), np.array([1, 3, 0])])
+    assert fused[1] == pytest.approx(fused[3]) and fused[1] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused[2] == pytest.approx(fused[0]) == pytest.approx(1 / 63)
+
+
+@pytest.mark.slow
+def test_semantic_and_hybrid_search(store):
+    sem = search(store, "inquiétude sur l'argent et l'avenir du poste", mode="semantic", limit=3)
+    assert "financement" in sem["text"].iloc[0]
+    assert sem["semantic"].notna().all() and sem["bm25"].isna().all()
+    hyb = search(store, "faire à la place de la personne", mode="hybrid", limit=5)
+    assert "à sa place" in hyb["text"].iloc[0]
+    assert hyb["semantic"].notna().all() and hyb["bm25"].notna().all()
+    again = search(store, "faire à la place de la personne", mode="hybrid", limit=5)
+    assert again["segment_id"].tolist() == hyb["segment_id"].tolist()
+    filt = search(store, "faire à la place de la personne", waves=["1"], roles=["conum"])
+    assert set(filt["interview_id"]) == {"itv-a1"}
+
+
+def test_bm25_saved_in_store_and_reloaded(store):
+    from textmine.search.bm25_store import load_bm25
+    from textmine.search.index import _CACHE, get_index
+    idx = get_index(store)
+    key = store.query("SELECT key FROM search_bm25")["key"].iloc[0]
+    loaded = load_bm25(store, key)
+    for q in (["demarche"], ["financement", "poste"], ["inconnu"]):
+        assert list(loaded.get_scores(q)) == list(idx.bm25.get_scores(q))
+    before = search(store, "financement poste", mode="keyword")
+    _CACHE.clear()                     # as in a new process: BM25 comes from the store
+    after = search(store, "financement poste", mode="keyword")
+    assert after["segment_id"].tolist() == before["segment_id"].tolist()
+    assert after["score"].tolist() == before["score"].tolist()
+
+
+def test_store_embedding_matrix_matches_cache(tmp_path):
+    import numpy as np
+
+    from textmine.store import Store
+    st = Store(tmp_path / "e", create=True)
+    V = np.arange(20, dtype=np.float32).reshape(5, 4)
+    st.put_embeddings("enc@1", list("abcde"), V)
+    X, found = st.embedding_matrix("enc@1", ["c", "x", "a", "c"], 4)
+    assert found.tolist() == [True, False, True, True]
+    assert (X[0] == V[2]).all() and (X[2] == V[0]).all() and (X[3] == V[2]).all() and not X[1].any()
+    assert not st.embedding_matrix("other@1", ["a"], 4)[1].any()
+    st.close()
+
+
+def test_kwic_phrase_first(store):
+    hits = search(store, "demarche a sa place", mode="keyword")
+    lines = kwic(hits, "demarche a sa place")
+    phrase = lines[lines["keyword"] == "démarche à sa place"]
+    assert len(phrase) == 2                           # the two segments holding the phrase
+    assert set(phrase["segment_id"]) == {"itv-a1:0003:00", "itv-d2:0005:00"}
+    others = lines[~lines["segment_id"].isin(phrase["segment_id"])]
+    assert set(others["keyword"].str.lower()) <= {"démarches", "démarche", "place"}

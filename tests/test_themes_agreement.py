@@ -1,0 +1,81 @@
+"""Agreement metrics against hand-computed values, and coded-file validation."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from textmine.errors import TextmineError
+from textmine.themes.agreement import agreement_table, cohen_kappa, kripp_alpha, posture_agreement
+from textmine.themes.codebook import load_codebook
+from textmine.themes.coded import group_column, label_matrix, read_coded
+
+from helpers_themes import CODED, write_coded
+
+
+def test_kappa_prf_alpha_hand_computed():
+    # 10 units, coder A vs coder B on one theme:
+    # A: 1 1 1 1 0 0 0 0 0 0 ; B: 1 1 1 0 1 0 0 0 0 0  -> tp=3 fp=1 fn=1 tn=5
+    a = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    b = np.array([1, 1, 1, 0, 1, 0, 0, 0, 0, 0])
+    # po = 0.8 ; pe = 0.4*0.4 + 0.6*0.6 = 0.52 ; kappa = 0.28/0.48
+    assert cohen_kappa(a, b) == pytest.approx(0.28 / 0.48)
+    # Krippendorff nominal, 2 coders x 10 units = 20 values: n1 = 8 ones, n0 = 12 zeros, d = 2 units
+    # disagree -> o_01 = o_10 = 2 ; alpha = 1 - (n-1) * (o_01 + o_10) / (2 * n1 * n0)
+    n, n1, n0, d = 20, 8, 12, 2   # d = units where coders disagree
+    alpha = 1 - (n - 1) * (2 * d) / (2 * n1 * n0)
+    assert kripp_alpha(a, b) == pytest.approx(alpha)
+    Y_ref = np.column_stack([a, np.zeros(10, int)])
+    Y_oth = np.column_stack([b, np.zeros(10, int)])
+    tab = agreement_table(Y_ref, Y_oth, ["x", "y"]).set_index("theme")
+    assert tab.loc["x", "precision"] == pytest.approx(0.75)
+    assert tab.loc["x", "recall"] == pytest.approx(0.75)
+    assert tab.loc["x", "f1"] == pytest.approx(0.75)
+    assert tab.loc["x", "support"] == 4 and tab.loc["x", "predicted"] == 4
+    assert tab.loc["y", "kappa"] == 1.0 and tab.loc["y", "f1"] == 0.0   # both coders never use y
+    assert tab.loc["macro", "kappa"] == pytest.approx((0.28 / 0.48 + 1.0) / 2)
+
+
+def test_kappa_edge_cases_and_posture():
+    assert cohen_kappa([1, 0, 1, 0], [0, 1, 0, 1]) == pytest.approx(-1.0)
+    assert cohen_kappa([0, 0, 0], [1, 1, 1]) == 0.0
+    assert math.isnan(cohen_kappa([], []))
+    pa = posture_agreement(["faire_avec", "mixte", None, "faire_avec"], ["faire_avec", "faire_avec", "mixte", None])
+    assert pa["n"] == 2 and pa["accuracy"] == 0.5
+
+
+def test_read_coded_ok_and_lines(tmp_path):
+    cb = load_codebook()
+    p = write_coded(tmp_path / "coded.csv")
+    df = read_coded(p, cb)
+    assert len(df) == len(CODED) and isinstance(df["themes"][0], list)
+    assert df["line"].iloc[0] == 2 and group_column(df) == "interview_id"
+    Y = label_matrix(df, cb)
+    assert Y.shape == (len(CODED), 11) and Y.sum() == sum(len(r[2]) for r in CODED)
+
+
+def _csv(tmp_path, body: str):
+    p = tmp_path / "c.csv"
+    p.write_text(body, encoding="utf-8")
+    return p
+
+
+def test_coded_file_errors_name_the_line(tmp_path):
+    cb = load_codebook()
+    p = _csv(tmp_path, 'id,text,themes\na,"ligne\nsur deux lignes",precarite\nb,texte,precarity\n')
+    with pytest.raises(TextmineError) as ei:
+        read_coded(p, cb)
+    assert ei.value.code == "E402" and ei.value.line == 4 and "precarity" in ei.value.detail
+    p = _csv(tmp_path, "id,text,themes\na,texte,precarite\nb,  ,precarite\n")
+    with pytest.raises(TextmineError) as ei:
+        read_coded(p, cb)
+    assert ei.value.code == "E402" and ei.value.line == 3 and "empty text" in ei.value.detail
+    p = _csv(tmp_path, "id,texte,themes\na,t,precarite\n")
+    with pytest.raises(TextmineError, match="missing column 'text'"):
+        read_coded(p, cb)
+    p = _csv(tmp_path, "id,text,themes,posture\na,t,precarite,faire_pour\n")
+    with pytest.raises(TextmineError, match="unknown posture"):
+        read_coded(p, cb)
+    with pytest.raises(TextmineError):
+        read_coded(tmp_path / "nope.csv", cb)

@@ -1,0 +1,186 @@
+"""Topic models: fit on precomputed embeddings, French words, determinism, persistence, apply, align."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers_topics import copy_project, fitted_project, make_store, theme_of
+from textmine.errors import TextmineError
+from textmine.store import Store
+from textmine.topics import (align_topics, apply_topics, auto_min_cluster_size, fit_topics, load_model,
+                             topic_assignments, topic_change, topic_quotes, topics_by, topics_table)
+from textmine.topics.french import FILLERS, is_stop, lemma_docs, stop_words
+
+
+def test_auto_min_cluster_size():
+    assert auto_min_cluster_size(100) == 5
+    assert auto_min_cluster_size(4739) == 24
+    assert auto_min_cluster_size(10_000) == 50
+    assert auto_min_cluster_size(10 ** 6) == 150
+
+
+def test_lemmas_drop_fillers_and_are_cached():
+    from textmine.topics import french
+    text = "euh ben du coup on fait des ateliers numériques avec les retraités, hein, voilà quoi"
+    (lem,) = lemma_docs([text])
+    words = lem.split()
+    assert "atelier" in words and "numérique" in words
+    assert not set(words) & {"euh", "ben", "coup", "hein", "voilà", "quoi", "faire"}
+    n = french.cache_size()
+    calls = []
+    real = french._nlp
+    french._nlp = lambda m: calls.append(m) or real(m)
+    try:
+        assert lemma_docs([text, text]) == [lem, lem]
+    finally:
+        french._nlp = real
+    assert calls == [] and french.cache_size() == n
+    assert {"euh", "ouais", "voilà", "truc", "le", "de", "être"} <= set(stop_words())
+
+
+@pytest.mark.slow
+def test_fit_finds_the_themes(tmp_path_factory):
+    root, res = fitted_project(tmp_path_factory)
+    assert 3 <= res.n_topics <= 8
+    assert res.outlier_share <= 0.15 and res.outlier_share <= res.outlier_share_before
+    with Store(root) as store:
+        a = topic_assignments(store)
+        themes = theme_of(store)
+        assert len(a) == 100 and set(a["segment_id"]) == set(themes)
+        from sklearn.metrics import adjusted_rand_score
+        ari = adjusted_rand_score([themes[s] for s in a["segment_id"]], a["topic"])
+        assert ari >= 0.4, ari
+        table = topics_table(store)
+        assert list(table.columns) == ["id", "count", "label", "words"]
+        assert table["count"].sum() == 100
+        for _, row in table[table["id"] >= 0].iterrows():
+            assert len(row["words"]) >= 5
+            assert not any(is_stop(w) for w in row["words"]), row["words"]
+            assert row["label"] == " · ".join(row["words"][:3])
+        rec = store.read_frame("topic_models").iloc[0]
+        assert rec["model_id"] == res.model_id and rec["n_docs"] == 100 and rec["encoder"].startswith("e5-small@")
+        assert store.get_kv("topics.current_model") == res.model_id
+        # persisted as safetensors + JSON, no pickle, no embedding model
+        folder = store.models_dir / "topics" / res.model_id
+        names = {p.name for p in folder.iterdir()}
+        assert {"topic_embeddings.safetensors", "ctfidf.safetensors", "topics.json", "config.json"} <= names
+        assert not any(n.endswith((".pkl", ".pickle", ".bin")) for n in names)
+
+
+@pytest.mark.slow
+def test_words_come_from_pseudonymised_lemmas(tmp_path_factory):
+    root, _ = fitted_project(tmp_path_factory)
+    with Store(root) as store:
+        words = {w for ws in topics_table(store)["words"] for w in ws}
+    assert words and not words & FILLERS
+    assert all(w == w.lower() for w in words)
+
+
+@pytest.mark.slow
+def test_same_config_same_assignments(tmp_path_factory, tmp_path):
+    root, res = fitted_project(tmp_path_factory)
+    proj = copy_project(root, tmp_path / "copy")
+    with Store(proj) as store:
+        before = topic_assignments(store)
+        n_emb = store.query("SELECT count(*) AS n FROM embeddings")["n"][0]
+        again = fit_topics(store)                     # embeddings all from the cache
+        assert store.query("SELECT count(*) AS n FROM embeddings")["n"][0] == n_emb
+        after = topic_assignments(store)
+    assert again.model_id == res.model_id
+    pd.testing.assert_frame_equal(before, after)
+
+
+@pytest.mark.slow
+def test_apply_assigns_new_segments_like_the_fit(tmp_path_factory, tmp_path):
+    root, res = fitted_project(tmp_path_factory)
+    proj = copy_project(root, tmp_path / "copy")
+    with Store(proj) as store:
+        fitted = topic_assignments(store).set_index("segment_id")["topic"]
+        wave2 = store.segments_frame(roles="respondents", waves=["2"])["segment_id"].tolist()
+        store.con.execute("DELETE FROM topic_assignments WHERE segment_id IN (SELECT unnest(?))", [wave2])
+        assert len(topic_assignments(store)) == 100 - len(wave2)
+        n = apply_topics(store)
+        assert n == len(wave2)
+        assert apply_topics(store) == 0          # nothing new left
+        applied = topic_assignments(store).set_index("segment_id")["topic"]
+        agree = np.mean([applied[s] == fitted[s] for s in wave2])
+        assert agree >= 0.7, agree
+        # mode apply through fit_topics(refit=False)
+        res2 = fit_topics(store, refit=False)
+        assert not res2.refit and res2.applied == 0 and res2.model_id == res.model_id
+
+
+@pytest.mark.slow
+def test_topics_by_and_change(tmp_path_factory):
+    root, res = fitted_project(tmp_path_factory)
+    with Store(root) as store:
+        by = topics_by(store, "wave")
+        assert set(by["wave"]) == {"1", "2"}
+        assert by.groupby("wave")["share"].sum().round(6).eq(1).all()
+        assert by["count"].sum() == 100
+        terr = topics_by(store, "territory")
+        assert set(terr["territory"]) == {"A", "B", "C"}
+        role = topics_by(store, "role")
+        assert {"conum", "elu", "coordinateur", "responsable_structure"} == set(role["role"])
+        with pytest.raises(TextmineError) as e:
+            topics_by(store, "colour")
+        assert e.value.code == "E501"
+        ch = topic_change(store)
+        assert list(ch.columns) == ["topic", "label", "share_a", "share_b", "delta"]
+        assert np.allclose(ch["delta"], (ch["share_b"] - ch["share_a"]) * 100)
+        with pytest.raises(TextmineError) as e:
+            topic_change(store, "1", "9")
+        assert e.value.code == "E502"
+
+
+@pytest.mark.slow
+def test_topic_quotes_and_unknown_topic(tmp_path_factory):
+    root, _ = fitted_project(tmp_path_factory)
+    with Store(root) as store:
+        q = topic_quotes(store, 0, n=3)
+        assert len(q) == 3 and list(q["rank"]) == [1, 2, 3]
+        assert {"text_pseudo", "wave", "territory", "role", "source_pseudo", "topic"} <= set(q.columns)
+        assert (q["topic"] == 0).all()
+        with pytest.raises(TextmineError) as e:
+            topic_quotes(store, 999)
+        assert e.value.code == "E305"
+
+
+@pytest.mark.slow
+def test_align_recovers_a_permutation(tmp_path_factory):
+    root, res = fitted_project(tmp_path_factory)
+    with Store(root) as store:
+        a = load_model(store)
+        b = load_model(store)
+    same = align_topics(a, b)
+    assert (same["topic_a"] == same["topic_b"]).all() and np.allclose(same["similarity"], 1, atol=1e-5)
+    off = b._outliers
+    k = len(b.topic_embeddings_) - off
+    perm = np.roll(np.arange(k), 1)
+    b.topic_embeddings_ = np.vstack([b.topic_embeddings_[:off], b.topic_embeddings_[off:][perm]])
+    for method in ("hungarian", "greedy"):
+        al = align_topics(a, b, method=method)
+        assert len(al) == k
+        mapping = dict(zip(al["topic_b"], al["topic_a"]))
+        assert all(mapping[j] == perm[j] for j in range(k)), (method, mapping)
+
+
+def test_no_model_and_too_few_segments(tmp_path):
+    store = make_store(tmp_path, limit=12)
+    try:
+        with pytest.raises(TextmineError) as e:
+            topics_table(store)
+        assert e.value.code == "E304"
+        with pytest.raises(TextmineError) as e:
+            fit_topics(store, encoder=_NeverEncoder())
+        assert e.value.code == "E306"
+    finally:
+        store.close()
+
+
+class _NeverEncoder:
+    id, version, dim = "never", "0", 4
+
+    def encode(self, texts, mode="passage"):
+        raise AssertionError("must not encode")

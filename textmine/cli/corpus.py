@@ -1,0 +1,82 @@
+"""Corpus commands: ``ingest``, ``corpus``, ``speakers``, ``segments export``."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..errors import E, TextmineError
+from .common import FormatOpt, RevealOpt, check_format, emit, info, progress, require_project
+
+segments_app = typer.Typer(help="Analysis segments: export them.", no_args_is_help=True)
+
+
+def ingest(
+    paths: List[Path] = typer.Argument(..., help="Transcript files or folders (searched recursively)."),
+    wave: Optional[str] = typer.Option(None, "--wave", "-w", help="Wave of these interviews (a metadata sheet's `wave` column wins)."),
+    metadata: Optional[Path] = typer.Option(None, "--metadata", "-m", help="Metadata sheet (CSV or XLSX) of this wave."),
+) -> None:
+    """Ingest transcripts into the project (created if needed). Unchanged files are skipped."""
+    from ..corpus import ingest_paths
+
+    with require_project(create=True) as store:
+        with progress("Ingestion", None) as adv:
+            rep = ingest_paths(store, paths, wave=wave, metadata=metadata, advance=adv)
+        info(f"{len(rep.added)} added, {len(rep.replaced)} replaced, {len(rep.unchanged)} unchanged; "
+             f"{rep.segments} segments, {rep.words} words -> {store.db_path}")
+
+
+def corpus(fmt: str = FormatOpt) -> None:
+    """Interviews, turns, words and segments per wave x role."""
+    from ..corpus import corpus_stats
+
+    with require_project(read_only=True) as store:
+        emit(corpus_stats(store), check_format(fmt), title="Corpus")
+
+
+def speakers(fmt: str = FormatOpt, reveal: bool = RevealOpt) -> None:
+    """One row per speaker and interview (interview_id, source_file, speaker, role, turns, words...)."""
+    from ..corpus import speakers_table
+
+    with require_project(read_only=True) as store:
+        emit(speakers_table(store, reveal=reveal), check_format(fmt), title="Speakers")
+
+
+@segments_app.command("export")
+def segments_export(
+    output: Path = typer.Option(..., "--output", "-o", help="Output file."),
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv, jsonl or parquet."),
+    all_roles: bool = typer.Option(False, "--all-roles", help="Include interviewer and other speakers."),
+    reveal: bool = RevealOpt,
+) -> None:
+    """Export analysis segments with their metadata (pseudonymised unless --reveal)."""
+    from ..corpus import export_segments
+    from ..export.files import atomic_write
+
+    check_format(fmt, ("csv", "jsonl", "parquet"))
+    with require_project(read_only=True) as store:
+        df = export_segments(store, reveal=reveal, roles=None if all_roles else "respondents")
+    if df.empty:
+        raise TextmineError(E.E006, detail="no segments in the project")
+
+    def write(tmp: Path) -> None:
+        if fmt == "csv":
+            df.to_csv(tmp, index=False)
+        elif fmt == "parquet":
+            df.to_parquet(tmp, index=False)
+        else:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for rec in df.to_dict(orient="records"):
+                    fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+
+    atomic_write(output, write)
+    info(f"{len(df)} segments -> {output}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)
+    app.command("corpus")(corpus)
+    app.command("speakers")(speakers)
+    app.add_typer(segments_app, name="segments")

@@ -1,0 +1,51 @@
+"""`textmine search QUERY`: hybrid search over respondent segments, with KWIC lines."""
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+import typer
+
+from .common import FormatOpt, RevealOpt, check_format, emit, info, progress, require_project
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("search")
+    def search_cmd(
+        query: str = typer.Argument("", help="Words or a question, e.g. \"faire à la place\"."),
+        theme: Optional[List[str]] = typer.Option(None, "--theme", "-t", help="Only segments the classifier assigned to this theme (repeatable)."),
+        wave: Optional[List[str]] = typer.Option(None, "--wave", "-w", help="Only this wave (repeatable)."),
+        role: Optional[List[str]] = typer.Option(None, "--role", "-r", help="Only this respondent role (repeatable)."),
+        territory: Optional[List[str]] = typer.Option(None, "--territory", help="Only this territory (repeatable)."),
+        attr: Optional[List[str]] = typer.Option(None, "--attr", help="Interview metadata filter key=value (repeatable)."),
+        mode: Optional[str] = typer.Option(None, "--mode", "-m", help="hybrid (default), semantic or keyword."),
+        limit: Optional[int] = typer.Option(None, "--limit", "-n", help="Number of results (default: config search.limit)."),
+        kwic_: bool = typer.Option(False, "--kwic", help="Keyword-in-context lines instead of whole segments."),
+        reveal: bool = RevealOpt,
+        fmt: str = FormatOpt,
+    ) -> None:
+        """Search the interviews (pseudonymised text unless --reveal)."""
+        from ..search import format_kwic, kwic, search, update_index
+        check_format(fmt)
+        store = require_project()
+        try:
+            if query.strip():
+                with progress("Indexing new segments (spaCy lemmas)", None) as advance:
+                    update_index(store, advance=advance)
+            hits = search(store, query, themes=theme, waves=wave, roles=role, territories=territory,
+                          attrs=attr, mode=mode, limit=limit, reveal=reveal)
+            if kwic_:
+                lines = kwic(hits, query, model=store.config.segment.spacy_model)
+                if fmt == "table":
+                    sys.stdout.write(format_kwic(lines) + ("\n" if len(lines) else ""))
+                else:
+                    emit(lines, fmt)
+                info(f"{len(lines)} occurrence(s) in {len(hits)} segment(s)")
+                return
+            if fmt == "table":
+                emit(hits[["rank", "score", "text", "attribution", "source"]], fmt, title=f"search: {query}")
+            else:
+                emit(hits, fmt)
+            info(f"{len(hits)} result(s)")
+        finally:
+            store.close()

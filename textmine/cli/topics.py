@@ -1,0 +1,151 @@
+"""`textmine embed` and the `textmine topics ...` sub-app."""
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from typing import Optional
+
+import typer
+
+from ..attribution import attribution, display_text, source_ref
+from .common import FormatOpt, RevealOpt, check_format, emit, info, progress, require_project
+
+topics_app = typer.Typer(help="BERTopic topic models of respondent segments (per wave, role, territory).",
+                         no_args_is_help=True)
+
+
+def embed_cmd(
+    encoder: Optional[str] = typer.Option(None, "--encoder", "-e", help="e5-small, use-multilingual, "
+                                          "sentence-transformers:<folder> or model2vec:<folder> (default: config)."),
+    all_roles: bool = typer.Option(False, "--all", help="Embed every segment, interviewer turns included."),
+) -> None:
+    """Embed segments through the project's cache (only new texts are encoded)."""
+    from ..topics.segments import embed_segments
+    with require_project() as store, contextlib.ExitStack() as stack:
+        bar: list = []
+
+        def start(n_todo: int) -> None:   # open the bar once the number of new texts is known
+            bar.append(stack.enter_context(progress("embedding", n_todo)))
+
+        rep = embed_segments(store, encoder=encoder, roles="all" if all_roles else None,
+                             advance=lambda n: bar[0](n), on_start=start)
+        info(f"{rep.n_segments} segments ({rep.n_unique} distinct texts) with {rep.encoder}: "
+             f"{rep.n_new} new, {rep.n_cached} cached")
+
+
+@topics_app.command("fit")
+def fit_cmd(
+    refit: bool = typer.Option(False, "--refit", help="Fit a new model even when config topics.mode is "
+                               "'apply' and a model exists."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", "-e", help="Encoder (default: config embed.encoder)."),
+    fmt: str = FormatOpt,
+) -> None:
+    """Fit topics on the segments (embeddings computed if missing), or apply the current model."""
+    from ..topics import fit_topics
+    check_format(fmt)
+    with require_project() as store:
+        do_refit = refit or store.config.topics.mode == "refit"
+        with progress("embedding + topics", None) as adv:
+            res = fit_topics(store, encoder=encoder, refit=do_refit, advance=adv)
+        if res.refit:
+            info(f"model {res.model_id}: {res.n_topics} topics on {res.n_docs} segments "
+                 f"(min_cluster_size {res.min_cluster_size}); outliers {res.outlier_share_before:.1%} "
+                 f"-> {res.outlier_share:.1%} after reduction")
+        else:
+            info(f"applied current model {res.model_id} to {res.applied} new segments "
+                 "(config topics.mode = apply; pass --refit to fit a new model)")
+        emit([{"model_id": res.model_id, "n_topics": res.n_topics, "n_docs": res.n_docs,
+               "outlier_share": res.outlier_share, "outlier_share_before": res.outlier_share_before,
+               "min_cluster_size": res.min_cluster_size, "applied": res.applied, "refit": res.refit}], fmt)
+
+
+@topics_app.command("apply")
+def apply_cmd(fmt: str = FormatOpt) -> None:
+    """Assign segments not yet assigned (e.g. a new wave) with the current model."""
+    from ..topics import apply_topics, current_model_id
+    check_format(fmt)
+    with require_project() as store:
+        mid = current_model_id(store)
+        n = apply_topics(store)
+        info(f"model {mid}: {n} new segments assigned")
+        emit([{"model_id": mid, "assigned": n}], fmt)
+
+
+@topics_app.command("list")
+def list_cmd(fmt: str = FormatOpt) -> None:
+    """Topics of the current model: id (-1 = outliers), count, label, words (best first)."""
+    from ..topics import topics_table
+    check_format(fmt)
+    with require_project(read_only=True) as store:
+        df = topics_table(store)
+    if fmt != "json":
+        df = df.assign(words=df["words"].map(lambda w: ", ".join(w)))
+    emit(df, fmt, title="Topics")
+
+
+@topics_app.command("show")
+def show_cmd(
+    topic_id: int = typer.Argument(..., help="Topic id (see `topics list`)."),
+    n: int = typer.Option(5, "--n", "-n", help="Number of representative quotes."),
+    reveal: bool = RevealOpt,
+    fmt: str = FormatOpt,
+) -> None:
+    """Top words and representative quotes of one topic (pseudonymised unless --reveal)."""
+    from ..topics import topic_quotes, topics_table
+    check_format(fmt)
+    with require_project(read_only=True) as store:
+        table = topics_table(store)
+        quotes = topic_quotes(store, topic_id, n=n)
+    row = table[table["id"] == topic_id].iloc[0]
+    qs = [{"rank": int(r["rank"]), "segment_id": r["segment_id"], "text": display_text(r, reveal),
+           "attribution": attribution(r), "source": source_ref(r, reveal)}
+          for r in quotes.to_dict(orient="records")]
+    if fmt == "json":
+        obj = {"id": int(row["id"]), "count": int(row["count"]), "label": row["label"],
+               "words": list(row["words"]), "quotes": qs}
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt == "csv":
+        emit(qs, fmt)
+        return
+    from .common import out
+    out.print(f"Topic {int(row['id'])} — {row['label']} ({int(row['count'])} segments)", highlight=False, markup=False)
+    out.print("Mots : " + ", ".join(row["words"]), highlight=False, markup=False)
+    for q in qs:
+        out.print(f"\n{q['rank']}. « {q['text']} »\n   {q['attribution']} — {q['source']} [{q['segment_id']}]",
+                  highlight=False, markup=False)
+
+
+@topics_app.command("by")
+def by_cmd(
+    by: str = typer.Option("wave", "--by", help="wave, role, territory, structure_type or interview."),
+    fmt: str = FormatOpt,
+) -> None:
+    """Segments per topic and wave/role/territory, with the topic's share of each group."""
+    from ..topics import topics_by
+    check_format(fmt)
+    with require_project(read_only=True) as store:
+        df = topics_by(store, by)
+    emit(df, fmt, title=f"Topics by {by}")
+
+
+@topics_app.command("change")
+def change_cmd(
+    wave_a: Optional[str] = typer.Option(None, "--from", help="First wave (default: the earliest)."),
+    wave_b: Optional[str] = typer.Option(None, "--to", help="Second wave (default: the latest)."),
+    fmt: str = FormatOpt,
+) -> None:
+    """Change of each topic's share between two waves (percentage points)."""
+    from ..topics import topic_change
+    check_format(fmt)
+    with require_project(read_only=True) as store:
+        df = topic_change(store, wave_a, wave_b)
+    if "wave_a" in df.attrs:
+        info(f"share of each topic in wave {df.attrs['wave_a']} vs {df.attrs['wave_b']}")
+    emit(df, fmt, title="Topic change between waves")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("embed")(embed_cmd)
+    app.add_typer(topics_app, name="topics")

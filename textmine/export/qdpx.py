@@ -1,0 +1,5 @@
+"""REFI-QDA (.qdpx) export and import: ``write_qdpx(store, path)``, ``read_qdpx_codings(path)``."""
+from .qdpx_export import build_project, source_text, write_qdpx
+from .qdpx_import import CODED_COLUMNS, load_mapping, read_qdpx_codings
+
+__all__ = ["write_qdpx", "read_qdpx_codings", "load_mapping", "build_project", "source_text", "CODED_COLUMNS"]

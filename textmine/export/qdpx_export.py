@@ -1,0 +1,181 @@
+"""REFI-QDA project export (``.qdpx`` = zip of ``project.qde`` + ``Sources/<guid>.txt``).
+
+Each interview becomes a text source whose plain text is one line per segment,
+``<speaker>: <text>\n`` (pseudonymised speaker and text unless ``reveal``). Theme codings
+of the current run (assigned) become ``PlainTextSelection`` elements over exactly the
+segment's text: ``startPosition``/``endPosition`` are 0-based character (Unicode code point)
+offsets into the source text, end exclusive. The codebook gives one code per theme (the
+posture sub-labels are child codes of the posture theme) plus a "Topics" group with one
+code per topic of the current topic model. Each interview is a case with the variables
+wave, territory, role, respondent and structure_type.
+
+GUIDs are UUID5 of stable keys, so exporting the same project twice gives the same ids.
+"""
+from __future__ import annotations
+
+import uuid
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import __version__
+from ..errors import TextmineError
+from ..store import Store
+
+NS = "urn:QDA-XML:project:1.0"
+_NS_UUID = uuid.UUID("5b0c1d2e-7a1f-4c55-9f0e-3e7f6a2b9c10")
+COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+          "#bcbd22", "#17becf", "#aec7e8", "#ffbb78"]
+CASE_VARIABLES = ("wave", "territory", "role", "respondent", "structure_type")
+THEME_DESC = "textmine theme id: "
+POSTURE_DESC = "textmine posture: "
+
+
+def guid(*key: Any) -> str:
+    return str(uuid.uuid5(_NS_UUID, "|".join(str(k) for k in key)))
+
+
+def _el(parent, tag: str, **attrs) -> ET.Element:
+    return ET.SubElement(parent, f"{{{NS}}}{tag}", {k: str(v) for k, v in attrs.items() if v is not None})
+
+
+def _text(v: Any) -> str | None:
+    if v is None or (isinstance(v, float) and v != v) or str(v).strip() == "":
+        return None
+    return str(v)
+
+
+def source_text(segs: pd.DataFrame, reveal: bool = False) -> tuple[str, dict[str, tuple[int, int]]]:
+    """Plain text of one interview and ``segment_id -> (start, end)`` of each segment's text."""
+    parts, spans, pos = [], {}, 0
+    for r in segs.itertuples(index=False):
+        who = (r.speaker if reveal else r.speaker_pseudo) or r.role or "?"
+        body = " ".join(str((r.text if reveal else r.text_pseudo) or "").split())
+        head = f"{who}: "
+        spans[r.segment_id] = (pos + len(head), pos + len(head) + len(body))
+        line = head + body + "\n"
+        parts.append(line)
+        pos += len(line)
+    return "".join(parts), spans
+
+
+def _topics(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cur = store.get_kv("topics.current_model")
+    model = cur.get("model_id") if isinstance(cur, dict) else cur
+    if not model or not store.has_table("topic_info") or not store.has_table("topic_assignments"):
+        return pd.DataFrame(), pd.DataFrame()
+    info = store.query("SELECT topic, label FROM topic_info WHERE model_id = ? AND topic >= 0 ORDER BY topic", [model])
+    asg = store.query("SELECT segment_id, topic FROM topic_assignments WHERE model_id = ? AND topic >= 0", [model])
+    return info, asg
+
+
+def build_project(store: Store, reveal: bool = False) -> tuple[ET.Element, dict[str, str]]:
+    """``(project.qde root element, {source guid: plain text})``."""
+    from ..search.filters import current_run
+    from ..themes.codebook import load_codebook
+    ET.register_namespace("", NS)
+    cb = load_codebook(store.config.codebook_path())
+    user = guid("user", "textmine")
+    root = ET.Element(f"{{{NS}}}Project", {"name": "textmine project",
+                                           "origin": f"textmine {__version__}", "creatingUserGUID": user})
+    users = _el(root, "Users")
+    _el(users, "User", guid=user, name="textmine")
+    # ---- codebook: themes (+ posture sub-labels), topics
+    codes = _el(_el(root, "CodeBook"), "Codes")
+    code_of: dict[tuple[str, str | None], str] = {}
+    for i, th in enumerate(cb.themes):
+        g = guid("theme", th.id)
+        c = _el(codes, "Code", guid=g, name=th.label, isCodable="true", color=COLORS[i % len(COLORS)])
+        ET.SubElement(c, f"{{{NS}}}Description").text = THEME_DESC + th.id
+        code_of[(th.id, None)] = g
+        for sid, sub in th.sublabels.items():
+            sg = guid("posture", th.id, sid)
+            sc = _el(c, "Code", guid=sg, name=sub.label, isCodable="true", color=COLORS[i % len(COLORS)])
+            ET.SubElement(sc, f"{{{NS}}}Description").text = POSTURE_DESC + sid
+            code_of[(th.id, sid)] = sg
+    tinfo, tasg = _topics(store)
+    topic_code: dict[int, str] = {}
+    if len(tinfo):
+        tg = _el(codes, "Code", guid=guid("topics"), name="Topics", isCodable="false")
+        for r in tinfo.itertuples(index=False):
+            topic_code[int(r.topic)] = guid("topic", int(r.topic), r.label)
+            _el(tg, "Code", guid=topic_code[int(r.topic)], name=f"Topic {int(r.topic)}: {r.label}", isCodable="true")
+    # ---- variables
+    variables = _el(root, "Variables")
+    var_guid = {v: guid("variable", v) for v in CASE_VARIABLES}
+    for v, g in var_guid.items():
+        _el(variables, "Variable", guid=g, name=v, typeOfVariable="Text")
+    # ---- codings per segment
+    try:
+        run_id = current_run(store)
+        cod = store.query("SELECT segment_id, theme, posture FROM theme_codings WHERE run_id = ? AND assigned "
+                          "ORDER BY segment_id, theme", [run_id])
+    except TextmineError:   # no theme run yet (E407): sources, cases and topics only
+        cod = pd.DataFrame(columns=["segment_id", "theme", "posture"])
+    seg_codes: dict[str, list[str]] = {}
+    for r in cod.itertuples(index=False):
+        post = r.posture if isinstance(r.posture, str) and (r.theme, r.posture) in code_of else None
+        g = code_of.get((r.theme, post))
+        if g:
+            seg_codes.setdefault(r.segment_id, []).append(g)
+    for r in tasg.itertuples(index=False):
+        if int(r.topic) in topic_code:
+            seg_codes.setdefault(r.segment_id, []).append(topic_code[int(r.topic)])
+    # ---- cases and sources
+    interviews = store.interviews_frame()
+    segs = store.segments_frame(roles="all")
+    cases = _el(root, "Cases")
+    sources = _el(root, "Sources")
+    texts: dict[str, str] = {}
+    by_itv = {iid: g for iid, g in segs.groupby("interview_id", sort=False)}
+    empty = segs.iloc[:0]
+    for itv in interviews.itertuples(index=False):
+        iid = itv.interview_id
+        sg = guid("source", iid)
+        text, spans = source_text(by_itv.get(iid, empty), reveal)
+        texts[sg] = text
+        name = (Path(str(itv.source_file)).name if reveal else _text(itv.source_pseudo)) or iid
+        src = _el(sources, "TextSource", guid=sg, name=name, plainTextPath=f"internal://{sg}.txt")
+        for sid, (a, b) in spans.items():
+            if sid not in seg_codes or b <= a:
+                continue
+            sel = _el(src, "PlainTextSelection", guid=guid("selection", sid), name=sid,
+                      startPosition=a, endPosition=b)
+            for cg in dict.fromkeys(seg_codes[sid]):
+                coding = _el(sel, "Coding", guid=guid("coding", sid, cg), creatingUser=user)
+                _el(coding, "CodeRef", targetGUID=cg)
+        case = _el(cases, "Case", guid=guid("case", iid), name=iid)
+        values = {"wave": itv.wave, "territory": itv.territory, "role": itv.role,
+                  "respondent": itv.respondent_id, "structure_type": itv.structure_type}
+        for v in CASE_VARIABLES:
+            val = _text(values[v])
+            if val is None:
+                continue
+            vv = _el(case, "VariableValue")
+            _el(vv, "VariableRef", targetGUID=var_guid[v])
+            ET.SubElement(vv, f"{{{NS}}}TextValue").text = val
+        _el(case, "SourceRef", targetGUID=sg)
+    for section in (cases, sources, variables):
+        if len(section) == 0:
+            root.remove(section)
+    return root, texts
+
+
+def write_qdpx(store: Store, path: str | Path, reveal: bool = False) -> Path:
+    """Write the project as a REFI-QDA ``.qdpx`` archive (atomically)."""
+    from .files import atomic_write
+    root, texts = build_project(store, reveal)
+    ET.indent(root, space=" ")
+    xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+    def _write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            z.writestr(zipfile.ZipInfo("project.qde", date_time=(2020, 1, 1, 0, 0, 0)), xml,
+                       compress_type=zipfile.ZIP_DEFLATED)
+            for g, text in texts.items():
+                z.writestr(zipfile.ZipInfo(f"Sources/{g}.txt", date_time=(2020, 1, 1, 0, 0, 0)),
+                           text.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
+    return atomic_write(path, _write)

@@ -1,0 +1,41 @@
+"""Quote bank writers: Markdown and CSV."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+TITLES = {"fr": ("Banque de citations", "Vague", "Question", "Provenance", "Source"),
+          "en": ("Quote bank", "Wave", "Question", "Provenance", "Source")}
+
+
+def _md_escape(text: str) -> str:
+    return str(text).replace("\n", " ").replace("|", "\\|")
+
+
+def write_md(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr") -> None:
+    from .quotes import grouped
+    title, wave_w, q_w, prov_w, src_w = TITLES.get(language, TITLES["fr"])
+    lines = [f"# {title}", ""]
+    if df.empty:
+        lines += ["_(aucune citation)_" if language == "fr" else "_(no quote)_", ""]
+    for theme_label, waves in grouped(df):
+        lines += [f"## {theme_label}", ""]
+        for wave, roles in waves:
+            lines += [f"### {wave_w} {wave}", ""]
+            for role_label, rows in roles:
+                lines += [f"#### {role_label}", ""]
+                for r in rows.itertuples(index=False):
+                    if r.question:
+                        lines.append(f"> *{q_w} : {_md_escape(r.question)}*  ")
+                    lines.append(f"> « {_md_escape(r.quote)} » {r.attribution}")
+                    lines += ["", f"<sub>`{r.quote_id}` · {src_w} : {_md_escape(r.source)}</sub>", ""]
+    lines += [f"## {prov_w}", "", "| | |", "|---|---|"]
+    lines += [f"| {k} | {_md_escape(v)} |" for k, v in prov]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_csv(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr") -> None:
+    """One row per quote, every column; UTF-8 with BOM so Excel reads accents."""
+    from .quotes import QUOTE_COLUMNS
+    df.reindex(columns=QUOTE_COLUMNS).to_csv(path, index=False, encoding="utf-8-sig")

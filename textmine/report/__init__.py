@@ -1,0 +1,74 @@
+"""One self-contained HTML report (inline SVG charts, no script, no network) + PNG/SVG figures.
+
+``write_report(store, "report.html", language="fr")`` writes ``report.html`` and, next to it,
+``report_figures/*.png|svg`` (matplotlib, for papers). Text is pseudonymised.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .. import __version__
+from ..errors import E, TextmineError
+from ..store import Store
+from ..track import prevalence
+from ..track.data import load_items
+from . import sections as S
+from .html import esc, page
+from .text import TEXT
+
+
+def build_html(store: Store, language: str = "fr", fig_dir: Path | None = None) -> str:
+    if language not in TEXT:
+        raise TextmineError(E.E005, detail=f"language {language!r}; valid: {', '.join(TEXT)}")
+    t = TEXT[language]
+    data = load_items(store, require_codings=False)
+    c = S.Ctx(store, data, language, t, fig_dir)
+    secs = [S.overview(c)]
+    has_items = len(data.items) > 0
+    if not has_items:
+        secs.append(("themes", t["prevalence"], f"<p>{esc(t['no_codings'])}</p>"))
+    else:
+        waves = data.waves()
+        prev = prevalence(store, by=["wave"], data=data)
+        if (prev["kind"] != "topic").any():
+            secs.append(S.prevalence_section(c, prev))
+        change_frames = []
+        if len(waves) > 1:
+            sec, change_frames = S.changes_section(c, waves)
+            if (prev["kind"] != "topic").any():
+                secs.append(sec)
+        if (prev["kind"] != "topic").any():
+            secs.append(S.heatmaps(c))
+            if len(waves) > 1:
+                secs.append(S.panel_section(c, waves))
+        secs.append(S.topics_section(c, prev, change_frames))
+        if data.run_id:
+            secs.append(S.quotes_section(c))
+        else:
+            secs.append(("quotes", t["quotes"], f"<p>{esc(t['no_codings'])}</p>"))
+    method = c.fmt("method_text", run=data.run_id or t["none"], topics=data.topic_model or t["none"])
+    secs.append(("method", t["method"], f"<p>{esc(method)}</p>"))
+    footer = f"textmine {__version__} — config {store.config.hash()}"
+    return page(language, t["title"], t["subtitle"], t["privacy"], t["toc"], secs, footer)
+
+
+def write_report(store: Store, output: str | Path, language: str = "fr", *, figures: bool = True) -> Path:
+    """Write the report atomically (temp file + rename); figures in ``<stem>_figures/``."""
+    output = Path(output)
+    if not output.parent.exists():
+        raise TextmineError(E.E602, path=output, detail=f"folder {output.parent} does not exist")
+    fig_dir = output.parent / f"{output.stem}_figures" if figures else None
+    text = build_html(store, language, fig_dir)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, output)
+    except OSError as exc:
+        raise TextmineError(E.E602, path=output, detail=str(exc)) from exc
+    return output
+
+
+__all__ = ["write_report", "build_html"]

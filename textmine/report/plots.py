@@ -1,0 +1,186 @@
+"""Matplotlib figures (Agg) for the report: inline SVG for the HTML, PNG + SVG files for papers.
+
+Small cells (fewer than ``track.min_interviews`` interviews) are drawn grey and hatched,
+never as meaningful values. Output is deterministic (fixed SVG hash salt, no dates).
+"""
+from __future__ import annotations
+
+import io
+import re
+import textwrap
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+plt.rcParams.update({"svg.hashsalt": "textmine", "svg.fonttype": "none", "font.size": 9,
+                     "axes.spines.top": False, "axes.spines.right": False})
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
+SMALL = "#bbbbbb"
+
+
+def _wrap(s: str, n: int = 38) -> str:
+    return "\n".join(textwrap.wrap(str(s), n)[:2])
+
+
+def _margins(fig: plt.Figure, left: float = 2.8, right: float = 0.25, top: float = 0.45,
+             bottom: float = 0.6) -> None:
+    """Fixed margins in inches (room for two-line wrapped labels): one layout-free draw per
+    format instead of ``tight_layout`` (which costs an extra text-layout pass per figure)."""
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=min(left / w, 0.6), right=1 - right / w, top=1 - top / h, bottom=bottom / h)
+    fig._tm_fixed = True
+
+
+def save(fig: plt.Figure, name: str, out_dir: Path | None) -> str:
+    """Write ``name``.png/.svg into ``out_dir`` (if given) and return the SVG markup for inlining."""
+    buf = io.StringIO()
+    if not getattr(fig, "_tm_fixed", False):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fig.tight_layout()   # one layout pass instead of bbox_inches="tight" (a second draw per format)
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    svg = buf.getvalue()
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / f"{name}.svg").write_text(svg, encoding="utf-8")
+        fig.savefig(out_dir / f"{name}.png", format="png", dpi=150, metadata={"Software": None})
+    plt.close(fig)
+    svg = re.sub(r"^.*?(<svg\b)", r"\1", svg, count=1, flags=re.S)   # drop XML prolog / doctype
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
+    # several SVGs inline in one page: make their ids (clip paths, glyphs, markers) unique per figure
+    svg = re.sub(r'\bid="([^"]+)"', rf'id="{name}-\1"', svg)
+    svg = re.sub(r'url\(#([^)]+)\)', rf'url(#{name}-\1)', svg)
+    svg = re.sub(r'xlink:href="#([^"]+)"', rf'xlink:href="#{name}-\1"', svg)
+    svg = re.sub(r'(?<![:\w])href="#([^"]+)"', rf'href="#{name}-\1"', svg)
+    return svg.replace("<svg ", f'<svg class="chart" data-figure="{name}" role="img" ', 1)
+
+
+def prevalence_by_wave(prev: pd.DataFrame, title: str, xlabel: str, small_label: str = "small cell") -> plt.Figure:
+    """Dot + 95 % interval per item, one colour per wave (rows = items)."""
+    items = list(dict.fromkeys(prev["theme"]))
+    labels = {r.theme: r.label for r in prev.itertuples()}
+    waves = list(dict.fromkeys(prev["wave"]))
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(items) + 1.2))
+    off = np.linspace(-0.25, 0.25, len(waves)) if len(waves) > 1 else np.zeros(1)
+    small_shown = False
+    for k, w in enumerate(waves):
+        sub = prev[prev["wave"] == w].set_index("theme").reindex(items)
+        y = np.arange(len(items)) + off[k]
+        color = PALETTE[k % len(PALETTE)]
+        small = sub["small_cell"].fillna(True).astype(bool).to_numpy()
+        x = sub["share"].to_numpy(dtype=float)
+        err = np.vstack([x - sub["ci_low"].to_numpy(dtype=float), sub["ci_high"].to_numpy(dtype=float) - x])
+        err = np.clip(np.nan_to_num(err), 0, None)
+        ok = ~small
+        ax.errorbar(x[ok], y[ok], xerr=err[:, ok], fmt="o", color=color, ms=5, capsize=2, label=str(w))
+        if small.any():
+            ax.errorbar(x[small], y[small], xerr=err[:, small], fmt="o", color=SMALL, mfc="white", ms=5,
+                        capsize=2, label=None if small_shown else small_label)
+            small_shown = True
+    ax.set_yticks(range(len(items)), [_wrap(labels[i]) for i in items])
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    _margins(fig)
+    return fig
+
+
+def forest(ch: pd.DataFrame, title: str, xlabel: str, sig_label: str) -> plt.Figure:
+    """Change between waves: delta with 95 % interval; significant (q < alpha) in colour."""
+    ch = ch.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.38 * len(ch) + 1.2))
+    y = np.arange(len(ch))
+    d = ch["delta"].to_numpy(dtype=float)
+    err = np.clip(np.nan_to_num(np.vstack([d - ch["ci_low"].to_numpy(dtype=float),
+                                           ch["ci_high"].to_numpy(dtype=float) - d])), 0, None)
+    sig = ch["significant"].to_numpy(dtype=bool)
+    small = ch["small_cell"].to_numpy(dtype=bool)
+    for mask, color, lab in ((sig & ~small, "#d62728", sig_label), (~sig & ~small, "#555555", None),
+                             (small, SMALL, None)):
+        if mask.any():
+            ax.errorbar(d[mask], y[mask], xerr=err[:, mask], fmt="o", color=color, capsize=2, ms=5, label=lab)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, [_wrap(s) for s in ch["label"]])
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    if sig.any():
+        ax.legend(loc="lower right", fontsize=8)
+    _margins(fig)
+    return fig
+
+
+def heatmap(prev: pd.DataFrame, col: str, title: str, small_label: str) -> plt.Figure:
+    """Items x groups of ``col``; small cells hatched grey with no value."""
+    items = list(dict.fromkeys(prev["theme"]))
+    labels = {r.theme: r.label for r in prev.itertuples()}
+    groups = list(dict.fromkeys(prev[col].fillna("?").astype(str)))
+    p = prev.assign(_g=prev[col].fillna("?").astype(str))
+    share = p.pivot_table(index="theme", columns="_g", values="share", aggfunc="first").reindex(index=items, columns=groups)
+    small = p.pivot_table(index="theme", columns="_g", values="small_cell", aggfunc="first").reindex(
+        index=items, columns=groups).fillna(True).astype(bool)
+    fig, ax = plt.subplots(figsize=(1.0 * len(groups) + 4, 0.4 * len(items) + 1.4))
+    vals = np.ma.masked_array(share.to_numpy(dtype=float), mask=small.to_numpy() | share.isna().to_numpy())
+    im = ax.imshow(vals, cmap="Blues", aspect="auto", vmin=0, vmax=max(0.05, float(np.nanmax(share.to_numpy()) or 0.05)))
+    for i in range(len(items)):
+        for j in range(len(groups)):
+            if vals.mask[i, j]:
+                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#eeeeee", hatch="///",
+                                           edgecolor=SMALL, lw=0))
+            else:
+                v = vals[i, j]
+                ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7,
+                        color="white" if v > 0.6 * im.norm.vmax else "black")
+    ax.set_xticks(range(len(groups)), [_wrap(g, 14) for g in groups], rotation=0)
+    ax.set_yticks(range(len(items)), [_wrap(labels[i]) for i in items])
+    ax.set_title(title)
+    ax.spines[:].set_visible(False)
+    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.03, format=matplotlib.ticker.PercentFormatter(1.0))
+    ax.text(0.0, -0.6 / max(len(items), 1) - 0.04, small_label, transform=ax.transAxes, ha="left", va="top", fontsize=7, color="#666666")
+    _margins(fig, right=1.0, bottom=0.75)
+    return fig
+
+
+def transitions(trans: pd.DataFrame, title: str, xlabel: str, ylabel: str) -> plt.Figure:
+    """Posture transition matrix (rows: earlier wave, columns: later wave)."""
+    cats = sorted(set(trans["posture_from"]) | set(trans["posture_to"]))
+    m = (trans.pivot_table(index="posture_from", columns="posture_to", values="n_respondents", aggfunc="sum")
+         .reindex(index=cats, columns=cats).fillna(0).to_numpy())
+    fig, ax = plt.subplots(figsize=(1.3 * len(cats) + 2.5, 1.0 * len(cats) + 1.5))
+    ax.imshow(m, cmap="Oranges", vmin=0)
+    for i in range(len(cats)):
+        for j in range(len(cats)):
+            ax.text(j, i, str(int(m[i, j])), ha="center", va="center", color="black")
+    ax.set_xticks(range(len(cats)), [_wrap(c.replace("_", " "), 14) for c in cats])
+    ax.set_yticks(range(len(cats)), [_wrap(c.replace("_", " "), 14) for c in cats])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.spines[:].set_visible(False)
+    return fig
+
+
+def overview(counts: pd.DataFrame, title: str, ylabel: str) -> plt.Figure:
+    """Stacked bars: respondent words by wave, one colour per role."""
+    piv = counts.pivot_table(index="wave", columns="role", values="n_words", aggfunc="sum").fillna(0)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    bottom = np.zeros(len(piv))
+    for k, role in enumerate(piv.columns):
+        ax.bar([str(w) for w in piv.index], piv[role].to_numpy(), bottom=bottom, color=PALETTE[k % len(PALETTE)],
+               label=str(role))
+        bottom += piv[role].to_numpy()
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
+    return fig

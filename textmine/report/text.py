@@ -1,0 +1,107 @@
+"""Report strings, French (default) and English."""
+from __future__ import annotations
+
+TEXT = {
+    "fr": {
+        "title": "Rapport d'analyse thématique",
+        "subtitle": "Corpus d'entretiens semi-directifs — évolution entre vagues",
+        "privacy": "Textes pseudonymisés : noms de personnes, lieux et organisations remplacés ; "
+                   "références de source pseudonymes.",
+        "toc": "Sommaire",
+        "overview": "Vue d'ensemble du corpus",
+        "overview_fig": "Mots des enquêtés par vague et par rôle",
+        "words": "mots",
+        "wave": "Vague", "role": "Rôle", "territory": "Territoire", "interviews": "Entretiens",
+        "segments": "Segments", "theme": "Thème", "share": "Part", "ci": "IC 95 %",
+        "prevalence": "Prévalence des thèmes par vague",
+        "prevalence_fig": "Part des segments des enquêtés codés par thème (IC 95 %)",
+        "prevalence_note": "Part des segments des enquêtés portant le thème ; intervalle de confiance à 95 % "
+                           "par bootstrap en grappes sur les entretiens ({n_boot} tirages, graine {seed}). "
+                           "Les cellules de moins de {min_itv} entretiens sont grisées : non interprétables.",
+        "share_segments": "part des segments",
+        "changes": "Évolutions entre vagues",
+        "changes_fig": "Évolution {a} → {b} (différence de part, IC 95 %)",
+        "changes_note": "Δ = part en {b} − part en {a}. p : test de permutation des vagues entre entretiens "
+                        "({n_perm} permutations) ; q : correction de Benjamini–Hochberg (taux de fausses "
+                        "découvertes) par type d'élément. En gras : q < {alpha}.",
+        "delta": "Δ", "p": "p", "q": "q", "status": "Statut",
+        "significant": "significatif (q < {alpha})",
+        "heatmaps": "Thèmes par rôle et par territoire",
+        "heat_role": "Part des segments par thème et rôle",
+        "heat_territory": "Part des segments par thème et territoire",
+        "small_cells": "grisé / hachuré : moins de {min_itv} entretiens",
+        "panel": "Panel : enquêtés interrogés aux deux vagues",
+        "panel_none": "Aucun enquêté (respondent_id) n'a été interrogé aux deux vagues.",
+        "panel_intro": "{n} enquêté(s) interrogé(s) en {a} et en {b} ; {m} ont changé de posture dominante.",
+        "transitions_fig": "Posture dominante : transitions {a} → {b}",
+        "from_wave": "vague {a}", "to_wave": "vague {b}",
+        "movers": "Enquêtés dont la posture dominante a changé",
+        "posture": "Posture",
+        "theme_panel": "Évolution par enquêté (nombre d'enquêtés dont la part augmente / baisse)",
+        "up": "hausse", "down": "baisse", "same": "stable", "mean_delta": "Δ moyen",
+        "topics": "Sujets (topics) au fil des vagues",
+        "topics_none": "Pas de modèle de sujets dans ce projet.",
+        "topics_fig": "Part des segments par sujet et par vague (IC 95 %)",
+        "appeared": "apparu", "vanished": "disparu",
+        "quotes": "Extraits représentatifs par thème",
+        "quotes_note": "Segments codés au score le plus élevé, un par entretien au plus, par vague.",
+        "no_codings": "Aucun codage thématique dans ce projet : lancez `textmine themes apply`.",
+        "method": "Méthode",
+        "method_text": "Unité d'analyse : segment d'un enquêté (rôles enquêteur et autres exclus). Trois mesures "
+                       "disponibles (segments, mots, entretiens) ; ce rapport utilise la part des segments. "
+                       "Codage : {run}. Modèle de sujets : {topics}. Résultats déterministes pour une même "
+                       "configuration (random_state = {seed}).",
+        "none": "aucun",
+    },
+    "en": {
+        "title": "Thematic analysis report",
+        "subtitle": "Semi-structured interview corpus — change across waves",
+        "privacy": "Pseudonymised texts: names of people, places and organisations replaced; pseudonymous "
+                   "source references.",
+        "toc": "Contents",
+        "overview": "Corpus overview",
+        "overview_fig": "Respondent words by wave and role",
+        "words": "words",
+        "wave": "Wave", "role": "Role", "territory": "Territory", "interviews": "Interviews",
+        "segments": "Segments", "theme": "Theme", "share": "Share", "ci": "95 % CI",
+        "prevalence": "Theme prevalence by wave",
+        "prevalence_fig": "Share of respondent segments coded with each theme (95 % CI)",
+        "prevalence_note": "Share of respondent segments carrying the theme; 95 % confidence interval from a "
+                           "cluster bootstrap over interviews ({n_boot} resamples, seed {seed}). Cells with "
+                           "fewer than {min_itv} interviews are greyed out: not interpretable.",
+        "share_segments": "share of segments",
+        "changes": "Changes between waves",
+        "changes_fig": "Change {a} → {b} (difference in share, 95 % CI)",
+        "changes_note": "Δ = share in {b} − share in {a}. p: permutation test of wave labels across interviews "
+                        "({n_perm} permutations); q: Benjamini–Hochberg correction (false discovery rate) per "
+                        "kind of item. Bold: q < {alpha}.",
+        "delta": "Δ", "p": "p", "q": "q", "status": "Status",
+        "significant": "significant (q < {alpha})",
+        "heatmaps": "Themes by role and territory",
+        "heat_role": "Share of segments by theme and role",
+        "heat_territory": "Share of segments by theme and territory",
+        "small_cells": "grey / hatched: fewer than {min_itv} interviews",
+        "panel": "Panel: respondents interviewed in both waves",
+        "panel_none": "No respondent (respondent_id) was interviewed in both waves.",
+        "panel_intro": "{n} respondent(s) interviewed in {a} and {b}; {m} changed dominant posture.",
+        "transitions_fig": "Dominant posture: transitions {a} → {b}",
+        "from_wave": "wave {a}", "to_wave": "wave {b}",
+        "movers": "Respondents whose dominant posture changed",
+        "posture": "Posture",
+        "theme_panel": "Change per respondent (number of respondents whose share rises / falls)",
+        "up": "up", "down": "down", "same": "same", "mean_delta": "mean Δ",
+        "topics": "Topics across waves",
+        "topics_none": "No topic model in this project.",
+        "topics_fig": "Share of segments by topic and wave (95 % CI)",
+        "appeared": "appeared", "vanished": "vanished",
+        "quotes": "Representative excerpts by theme",
+        "quotes_note": "Highest-scoring coded segments, at most one per interview, per wave.",
+        "no_codings": "No theme codings in this project: run `textmine themes apply`.",
+        "method": "Method",
+        "method_text": "Unit of analysis: a respondent's segment (interviewer and other voices excluded). Three "
+                       "measures are available (segments, words, interviews); this report uses the share of "
+                       "segments. Coding: {run}. Topic model: {topics}. Results are deterministic for a given "
+                       "configuration (random_state = {seed}).",
+        "none": "none",
+    },
+}

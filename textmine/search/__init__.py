@@ -1,0 +1,11 @@
+"""Hybrid search over respondent segments (BM25 over spaCy lemmas + embeddings, RRF) and KWIC.
+
+    from textmine.search import search, kwic
+    hits = search(store, "faire à la place", themes=["autonomie"], waves=["2"], mode="hybrid")
+    lines = kwic(hits, "faire à la place")
+"""
+from .index import SearchIndex, get_index, update_index
+from .kwic import format_kwic, kwic
+from .query import MODES, RESULT_COLUMNS, search
+
+__all__ = ["search", "kwic", "format_kwic", "update_index", "get_index", "SearchIndex", "MODES", "RESULT_COLUMNS"]

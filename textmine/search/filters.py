@@ -1,0 +1,156 @@
+"""Validation of search/export filters against what the project and codebook contain."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import E, TextmineError
+from ..records import KNOWN_ROLES
+from ..store import Store
+
+
+def _as_list(v: str | Iterable[str] | None) -> list[str] | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return [v]
+    out = [str(x) for x in v]
+    return out or None
+
+
+_CATALOGUES: dict[tuple[str, int], dict[str, str]] = {}
+
+
+def theme_catalogue(store: Store) -> dict[str, str]:
+    """``theme id -> label`` from the project's codebook (or from the stored codings if the
+    codebook module is unavailable). Cached per codebook file and modification time."""
+    try:
+        from ..themes.codebook import load_codebook
+    except ImportError:
+        load_codebook = None
+    if load_codebook is not None:
+        path = store.config.codebook_path()
+        key = (str(path), path.stat().st_mtime_ns if path.exists() else 0)
+        if key not in _CATALOGUES:
+            cb = load_codebook(path)
+            _CATALOGUES[key] = {t.id: getattr(t, "label", t.id) for t in cb.themes}
+        return dict(_CATALOGUES[key])
+    if store.has_table("theme_codings"):
+        return {t: t for t in store.query("SELECT DISTINCT theme FROM theme_codings ORDER BY theme")["theme"]}
+    return {}
+
+
+def current_run(store: Store) -> str:
+    cur = store.get_kv("themes.current_run")
+    run_id = cur.get("run_id") if isinstance(cur, dict) else cur
+    if not run_id or not store.has_table("theme_codings"):
+        raise TextmineError(E.E407, detail=f"{store.root}: no theme_codings / themes.current_run")
+    return str(run_id)
+
+
+def check_themes(store: Store, themes: str | Iterable[str] | None,
+                 catalogue: dict[str, str] | None = None) -> list[str] | None:
+    themes = _as_list(themes)
+    if themes is None:
+        return None
+    valid = catalogue if catalogue is not None else theme_catalogue(store)
+    bad = [t for t in themes if t not in valid]
+    if bad:
+        raise TextmineError(E.E403, detail=f"{', '.join(map(repr, bad))}; valid: {', '.join(valid) or '(none)'}")
+    return themes
+
+
+def check_roles(store: Store, roles: str | Iterable[str] | None) -> list[str] | None:
+    roles = _as_list(roles)
+    if roles is None:
+        return None
+    valid = list(dict.fromkeys([*KNOWN_ROLES, *store.config.roles.known]))
+    bad = [r for r in roles if r not in valid]
+    if bad:
+        raise TextmineError(E.E005, detail=f"--role {', '.join(map(repr, bad))}; valid: {', '.join(valid)}")
+    return roles
+
+
+def _check_present(values: list[str] | None, present: Sequence[str], err, opt: str) -> list[str] | None:
+    if values is None:
+        return None
+    bad = [v for v in values if v not in present]
+    if bad:
+        raise TextmineError(err, detail=f"{opt} {', '.join(map(repr, bad))}; valid: {', '.join(present) or '(none)'}")
+    return values
+
+
+def check_waves(store: Store, waves: str | Iterable[str] | None, present: list[str] | None = None) -> list[str] | None:
+    waves = _as_list(waves)
+    if waves is None:
+        return None
+    if present is None:
+        present = [str(w) for w in store.query(
+            "SELECT DISTINCT wave FROM interviews WHERE wave IS NOT NULL ORDER BY wave")["wave"]]
+    return _check_present(waves, present, E.E502, "--wave")
+
+
+def check_territories(store: Store, territories: str | Iterable[str] | None,
+                      present: list[str] | None = None) -> list[str] | None:
+    territories = _as_list(territories)
+    if territories is None:
+        return None
+    if present is None:
+        present = [str(t) for t in store.query(
+            "SELECT DISTINCT territory FROM interviews WHERE territory IS NOT NULL ORDER BY territory")["territory"]]
+    return _check_present(territories, present, E.E005, "--territory")
+
+
+def parse_attrs(pairs: Iterable[str] | dict[str, str] | None) -> dict[str, str]:
+    """``["structure=association", "zone=rural"]`` -> dict (E005 if a pair has no ``=``)."""
+    if not pairs:
+        return {}
+    if isinstance(pairs, dict):
+        return {str(k): str(v) for k, v in pairs.items()}
+    out = {}
+    for p in pairs:
+        if "=" not in p or not p.split("=", 1)[0].strip():
+            raise TextmineError(E.E005, detail=f"--attr {p!r}; expected key=value, e.g. --attr zone=rural")
+        k, v = p.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def attrs_mask(meta: pd.DataFrame, attrs: dict[str, str]) -> np.ndarray:
+    """Rows whose interview metadata (columns or ``attrs`` JSON) has every ``key=value``."""
+    mask = np.ones(len(meta), dtype=bool)
+    if not attrs:
+        return mask
+    raw = meta["attrs"].astype(str) if "attrs" in meta else pd.Series([""] * len(meta))
+    parsed = {a: _load(a) for a in raw.unique()}          # attrs are per interview: parse each once
+    for k, v in attrs.items():
+        if k in meta.columns and k != "attrs":
+            mask &= (meta[k].astype(str) == v).to_numpy()
+        else:
+            ok = {a for a, d in parsed.items() if k in d and str(d[k]) == v}
+            mask &= raw.isin(ok).to_numpy()
+    return mask
+
+
+def _load(a: Any) -> dict:
+    if isinstance(a, dict):
+        return a
+    if not isinstance(a, str) or not a.strip():
+        return {}
+    try:
+        d = json.loads(a)
+    except ValueError:
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def theme_segment_ids(store: Store, themes: list[str]) -> set[str]:
+    """Segments assigned to any of ``themes`` in the current theme run."""
+    run_id = current_run(store)
+    q = ", ".join("?" * len(themes))
+    df = store.query(f"SELECT DISTINCT segment_id FROM theme_codings WHERE run_id = ? AND assigned AND theme IN ({q})",
+                     [run_id, *themes])
+    return set(df["segment_id"])

@@ -1,0 +1,135 @@
+"""Hybrid retrieval: embeddings (cosine) fused with BM25 over lemmas by reciprocal rank fusion."""
+from __future__ import annotations
+
+from typing import Iterable, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..attribution import attribution, display_text, source_ref
+from ..errors import E, TextmineError
+from ..store import Store
+from . import filters as F
+from .index import SearchIndex, get_index
+from .text import query_terms, single_blas
+
+Mode = Literal["hybrid", "semantic", "keyword"]
+MODES = ("hybrid", "semantic", "keyword")
+RRF_K = 60          # Cormack et al. (2009): 1 / (k + rank)
+RESULT_COLUMNS = ["rank", "segment_id", "interview_id", "wave", "role", "territory", "structure_type",
+                  "speaker", "score", "semantic", "bm25", "text", "attribution", "source", "line", "start"]
+
+
+def _top(scores: np.ndarray, cand: np.ndarray, k: int, positive: bool = False) -> np.ndarray:
+    """Indices (into the full arrays) of the ``k`` best candidates, best first; ties by index."""
+    if positive:
+        cand = cand[scores[cand] > 0]
+    if len(cand) == 0:
+        return cand
+    s = scores[cand]
+    if len(cand) > k:
+        part = np.argpartition(-s, k - 1)[:k]
+        cand, s = cand[part], s[part]
+    order = np.lexsort((cand, -s))
+    return cand[order]
+
+
+def rrf(rankings: list[np.ndarray], k: int = RRF_K) -> dict[int, float]:
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for r, i in enumerate(ranking):
+            fused[int(i)] = fused.get(int(i), 0.0) + 1.0 / (k + r + 1)
+    return fused
+
+
+def filter_mask(store: Store, idx: SearchIndex, *, themes=None, waves=None, roles=None,
+                territories=None, attrs=None) -> np.ndarray:
+    mask = np.ones(len(idx.meta), dtype=bool)
+    if waves:
+        mask &= idx.isin("wave", waves)
+    if roles:
+        mask &= idx.isin("role", roles)
+    if territories:
+        mask &= idx.isin("territory", territories)
+    if attrs:
+        mask &= F.attrs_mask(idx.meta, attrs)
+    if themes:
+        mask &= idx.isin("segment_id", F.theme_segment_ids(store, themes))
+    return mask
+
+
+def search(store: Store, query: str, *, themes: str | Iterable[str] | None = None,
+           waves: str | Iterable[str] | None = None, roles: str | Iterable[str] | None = None,
+           territories: str | Iterable[str] | None = None, attrs: Iterable[str] | dict | None = None,
+           mode: Mode | None = None, limit: int | None = None, reveal: bool = False) -> pd.DataFrame:
+    """Search respondent segments; returns ``RESULT_COLUMNS`` best first.
+
+    ``score`` is the RRF score (hybrid), the cosine (semantic) or the BM25 score (keyword);
+    ``semantic``/``bm25`` give both raw scores when computed. ``text`` is pseudonymised unless
+    ``reveal``.
+    """
+    if not query or not query.strip():
+        raise TextmineError(E.E601)
+    mode = mode or store.config.search.mode
+    if mode not in MODES:
+        raise TextmineError(E.E005, detail=f"--mode {mode!r}; valid: {', '.join(MODES)}")
+    limit = int(limit or store.config.search.limit)
+    if limit < 1:
+        raise TextmineError(E.E005, detail=f"--limit {limit}; valid: a positive integer")
+    themes = F.check_themes(store, themes)
+    roles = F.check_roles(store, roles)
+    attrs = F.parse_attrs(attrs)
+    idx = get_index(store)
+    if len(idx.meta) == 0:
+        raise TextmineError(E.E006, detail=f"{store.root} has no respondent segments")
+    waves = F.check_waves(store, waves, idx.values("wave"))
+    territories = F.check_territories(store, territories, idx.values("territory"))
+    cand = np.flatnonzero(filter_mask(store, idx, themes=themes, waves=waves, roles=roles,
+                                      territories=territories, attrs=attrs))
+    with single_blas():     # one BLAS thread: leaves both cores to the encoder (see text.single_blas)
+        return _rank(store, idx, query, cand, mode, limit, reveal)
+
+
+def _rank(store: Store, idx: SearchIndex, query: str, cand: np.ndarray, mode: str, limit: int,
+          reveal: bool) -> pd.DataFrame:
+    depth = max(100, 5 * limit)
+    sem = bm = None
+    rankings = []
+    if mode in ("hybrid", "keyword"):
+        lemmas, forms = query_terms(query, store.config.segment.spacy_model)
+        # surface forms too: a lone query word gets no context, so its lemma can be off
+        bm = idx.keyword_scores(list(dict.fromkeys(lemmas + forms)))
+        rankings.append(_top(bm, cand, depth if mode == "hybrid" else limit, positive=True))
+    if mode in ("hybrid", "semantic"):
+        from ..embed import get_encoder
+        enc = get_encoder(store.config.embed.encoder)
+        vecs = idx.passage_vectors(store, enc)
+        q = enc.encode([query.strip()], mode="query")[0]
+        sem = vecs @ q
+        rankings.append(_top(sem, cand, depth if mode == "hybrid" else limit))
+    if mode == "hybrid":
+        fused = rrf(rankings)
+        order = sorted(fused, key=lambda i: (-fused[i], i))[:limit]
+        scores = [fused[i] for i in order]
+    else:
+        order = [int(i) for i in rankings[0][:limit]]
+        scores = [float((bm if mode == "keyword" else sem)[i]) for i in order]
+    return _results(idx.meta, order, scores, sem, bm, reveal)
+
+
+def _results(meta: pd.DataFrame, order: list[int], scores: list[float], sem, bm, reveal: bool) -> pd.DataFrame:
+    rows = []
+    for rank, (i, s) in enumerate(zip(order, scores), 1):
+        r = meta.iloc[i].to_dict()
+        rows.append({
+            "rank": rank, "segment_id": r["segment_id"], "interview_id": r["interview_id"],
+            "wave": r.get("wave"), "role": r.get("role"), "territory": r.get("territory"),
+            "structure_type": r.get("structure_type"),
+            "speaker": r.get("speaker") if reveal else r.get("speaker_pseudo"),
+            "score": round(float(s), 6),
+            "semantic": None if sem is None else round(float(sem[i]), 6),
+            "bm25": None if bm is None else round(float(bm[i]), 6),
+            "text": display_text(r, reveal), "attribution": attribution(r),
+            "source": source_ref(r, reveal), "line": r.get("line"), "start": r.get("start"),
+        })
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)

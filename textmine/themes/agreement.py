@@ -1,0 +1,76 @@
+"""Agreement between two codings (human vs model, or two human coders).
+
+Per theme (binary present/absent): precision, recall, F1 (reference = first coding),
+Cohen's kappa, Krippendorff's alpha (nominal, two coders), support (reference positives),
+predicted count. Plus macro averages and a posture sub-label agreement on the rows both
+codings put in the posture theme. Pure numpy + the ``krippendorff`` package.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _prf(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
+    tp = float(((y == 1) & (p == 1)).sum())
+    fp = float(((y == 0) & (p == 1)).sum())
+    fn = float(((y == 1) & (p == 0)).sum())
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+    return prec, rec, f1
+
+
+def cohen_kappa(a, b) -> float:
+    """Cohen's kappa for two label sequences (any hashable labels). 1.0 when both are constant and equal."""
+    a, b = np.asarray(a), np.asarray(b)
+    if len(a) == 0:
+        return float("nan")
+    labels = sorted(set(a.tolist()) | set(b.tolist()), key=str)
+    po = float((a == b).mean())
+    pe = sum(float((a == l).mean()) * float((b == l).mean()) for l in labels)
+    if pe >= 1.0 - 1e-12:
+        return 1.0 if po >= 1.0 - 1e-12 else 0.0
+    return (po - pe) / (1.0 - pe)
+
+
+def kripp_alpha(a, b) -> float:
+    """Krippendorff's alpha (nominal) for two coders over the same units."""
+    import krippendorff
+    a, b = np.asarray(a), np.asarray(b)
+    labels = sorted(set(a.tolist()) | set(b.tolist()), key=str)
+    if len(labels) < 2:
+        return 1.0 if len(a) else float("nan")
+    idx = {l: i for i, l in enumerate(labels)}
+    data = np.array([[idx[x] for x in a], [idx[x] for x in b]], dtype=float)
+    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
+
+
+def agreement_table(Y_ref: np.ndarray, Y_other: np.ndarray, theme_ids: list[str]) -> pd.DataFrame:
+    """One row per theme + ``macro`` row: precision, recall, f1, kappa, alpha, support, predicted."""
+    rows = []
+    for j, t in enumerate(theme_ids):
+        y, p = Y_ref[:, j].astype(int), Y_other[:, j].astype(int)
+        prec, rec, f1 = _prf(y, p)
+        rows.append({"theme": t, "precision": prec, "recall": rec, "f1": f1,
+                     "kappa": cohen_kappa(y, p), "alpha": kripp_alpha(y, p),
+                     "support": int(y.sum()), "predicted": int(p.sum())})
+    df = pd.DataFrame(rows)
+    macro = {"theme": "macro", **{c: float(df[c].mean()) for c in ("precision", "recall", "f1", "kappa", "alpha")},
+             "support": int(df["support"].sum()), "predicted": int(df["predicted"].sum())}
+    # overall alpha over all unit x theme decisions
+    macro_all = {"theme": "all_decisions", "precision": np.nan, "recall": np.nan, "f1": np.nan,
+                 "kappa": cohen_kappa(Y_ref.reshape(-1), Y_other.reshape(-1)),
+                 "alpha": kripp_alpha(Y_ref.reshape(-1), Y_other.reshape(-1)),
+                 "support": int(Y_ref.sum()), "predicted": int(Y_other.sum())}
+    return pd.concat([df, pd.DataFrame([macro, macro_all])], ignore_index=True)
+
+
+def posture_agreement(ref: list, other: list) -> dict:
+    """Agreement on the posture sub-label where both codings give one."""
+    pairs = [(a, b) for a, b in zip(ref, other) if isinstance(a, str) and a and isinstance(b, str) and b]
+    if not pairs:
+        return {"n": 0, "accuracy": float("nan"), "kappa": float("nan")}
+    a, b = zip(*pairs)
+    return {"n": len(pairs), "accuracy": float(np.mean([x == y for x, y in pairs])),
+            "kappa": cohen_kappa(list(a), list(b))}

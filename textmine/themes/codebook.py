@@ -1,0 +1,200 @@
+"""The codebook: themes with definitions, criteria, lexical cues and examples.
+
+``load_codebook(path=None)`` reads and validates a YAML codebook (default: the packaged
+``configs/codebook.yaml``). Every problem raises :data:`~textmine.errors.E.E401` naming the
+file, the line when known, and the place (``themes[3].cues[2]``).
+
+Cues are matched on a normalised text (lowercase, accents removed, typographic apostrophes
+and dashes folded): a plain cue matches at the start of a word (``renouvel`` matches
+``renouvellement``), a cue starting with ``re:`` is a Python regular expression.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from ..config import DEFAULT_CODEBOOK
+from ..errors import E, TextmineError
+
+POSTURE_LABELS = ("faire_avec", "faire_a_la_place", "mixte")
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_THEME_KEYS = {"id", "label", "definition", "include", "exclude", "cues", "examples", "sublabels"}
+_REQUIRED = ("id", "label", "definition", "include", "exclude", "cues", "examples")
+_SUB_KEYS = {"label", "definition", "cues", "examples"}
+_TOP_KEYS = {"version", "language", "themes", "posture_theme"}
+
+
+def normalise(text: str) -> str:
+    """Lowercase, strip accents, fold apostrophes/dashes/spaces (the form cues match on)."""
+    t = unicodedata.normalize("NFKD", str(text))
+    t = "".join(c for c in t if not unicodedata.combining(c)).lower()
+    t = t.replace("’", "'").replace("‘", "'").replace("‑", "-").replace("–", "-").replace("œ", "oe")
+    return re.sub(r"\s+", " ", t)
+
+
+def compile_cue(cue: str) -> re.Pattern:
+    if cue.startswith("re:"):
+        return re.compile(cue[3:])
+    return re.compile(r"(?<![a-z0-9])" + re.escape(normalise(cue).strip()))
+
+
+@dataclass
+class Sublabel:
+    id: str
+    label: str
+    definition: str
+    cues: list[str]
+    examples: list[str]
+    patterns: list[re.Pattern] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class Theme:
+    id: str
+    label: str
+    definition: str
+    include: list[str]
+    exclude: list[str]
+    cues: list[str]
+    examples: list[str]
+    sublabels: dict[str, Sublabel] = field(default_factory=dict)
+    patterns: list[re.Pattern] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class Codebook:
+    themes: list[Theme]
+    path: str
+    version: Any = 1
+    posture_theme: str | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def ids(self) -> list[str]:
+        return [t.id for t in self.themes]
+
+    @property
+    def hash(self) -> str:
+        """Content hash (independent of the file's path, comments and layout)."""
+        blob = json.dumps(self.raw, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+    def theme(self, theme_id: str) -> Theme:
+        for t in self.themes:
+            if t.id == theme_id:
+                return t
+        raise TextmineError(E.E403, detail=f"{theme_id!r}; known: {', '.join(self.ids)}")
+
+    def cue_counts(self, texts: list[str]) -> np.ndarray:
+        """``(n, n_themes)`` number of distinct cues of each theme found in each text."""
+        out = np.zeros((len(texts), len(self.themes)), dtype=np.float32)
+        for i, text in enumerate(texts):
+            norm = normalise(text)
+            for j, th in enumerate(self.themes):
+                out[i, j] = sum(1 for p in th.patterns if p.search(norm))
+        return out
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    for i, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            return i
+    return None
+
+
+def load_codebook(path: str | Path | None = None) -> Codebook:
+    """Read and validate a codebook YAML file (default: the packaged codebook)."""
+    path = Path(path) if path is not None else DEFAULT_CODEBOOK
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TextmineError(E.E401, path=path, detail=f"cannot read the file ({exc})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise TextmineError(E.E401, path=path, line=mark.line + 1 if mark else None,
+                            detail=f"YAML syntax: {str(exc).splitlines()[0]}") from exc
+
+    def bad(place: str, msg: str, needle: str | None = None) -> TextmineError:
+        return TextmineError(E.E401, path=path, line=_line_of(text, needle) if needle else None,
+                             detail=f"{place}: {msg}")
+
+    if not isinstance(data, dict) or not isinstance(data.get("themes"), list) or not data["themes"]:
+        raise bad("top level", "expected a mapping with a non-empty `themes` list")
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        k = sorted(unknown)[0]
+        raise bad(k, f"unknown key {k!r} (allowed: {', '.join(sorted(_TOP_KEYS))})", f"{k}:")
+    themes: list[Theme] = []
+    seen: set[str] = set()
+    for i, item in enumerate(data["themes"]):
+        place = f"themes[{i}]"
+        if not isinstance(item, dict):
+            raise bad(place, "each theme must be a mapping")
+        tid = item.get("id")
+        if tid is not None:
+            place = f"themes[{i}] (id {tid})"
+        needle = f"id: {tid}" if tid else None
+        unknown = set(item) - _THEME_KEYS
+        if unknown:
+            k = sorted(unknown)[0]
+            raise bad(place, f"unknown key {k!r} (allowed: {', '.join(sorted(_THEME_KEYS))})", f"{k}:")
+        for key in _REQUIRED:
+            if key not in item or item[key] in (None, "", []):
+                raise bad(place, f"missing or empty field {key!r}", needle)
+        if not isinstance(tid, str) or not _ID_RE.match(tid):
+            raise bad(place, f"id {tid!r} must be lowercase letters, digits and _", needle)
+        if tid in seen:
+            raise bad(place, f"duplicate theme id {tid!r}", needle)
+        seen.add(tid)
+        for key in ("label", "definition"):
+            if not isinstance(item[key], str):
+                raise bad(f"{place}.{key}", "must be a text", needle)
+        for key in ("include", "exclude", "cues", "examples"):
+            if not isinstance(item[key], list) or not all(isinstance(x, str) and x.strip() for x in item[key]):
+                raise bad(f"{place}.{key}", "must be a list of non-empty texts", needle)
+        patterns = _compile_all(item["cues"], f"{place}.cues", bad)
+        subs: dict[str, Sublabel] = {}
+        raw_subs = item.get("sublabels") or {}
+        if not isinstance(raw_subs, dict):
+            raise bad(f"{place}.sublabels", "must be a mapping of sub-label id -> fields", needle)
+        for sid, sub in raw_subs.items():
+            sp = f"{place}.sublabels.{sid}"
+            if not isinstance(sub, dict):
+                raise bad(sp, "must be a mapping", f"{sid}:")
+            unknown = set(sub) - _SUB_KEYS
+            if unknown:
+                k = sorted(unknown)[0]
+                raise bad(sp, f"unknown key {k!r} (allowed: {', '.join(sorted(_SUB_KEYS))})", f"{k}:")
+            for key in ("definition", "cues", "examples"):
+                if not sub.get(key):
+                    raise bad(sp, f"missing or empty field {key!r}", f"{sid}:")
+            subs[sid] = Sublabel(sid, sub.get("label", sid), sub["definition"], list(sub["cues"]),
+                                 list(sub["examples"]), _compile_all(sub["cues"], f"{sp}.cues", bad))
+        themes.append(Theme(tid, item["label"], item["definition"], list(item["include"]),
+                            list(item["exclude"]), list(item["cues"]), list(item["examples"]), subs, patterns))
+    posture = data.get("posture_theme")
+    if posture is None:
+        posture = next((t.id for t in themes if set(POSTURE_LABELS) <= set(t.sublabels)), None)
+    elif posture not in seen:
+        raise bad("posture_theme", f"{posture!r} is not a theme id", "posture_theme:")
+    return Codebook(themes, str(path), data.get("version", 1), posture, raw=data)
+
+
+def _compile_all(cues: list[str], place: str, bad) -> list[re.Pattern]:
+    out = []
+    for k, cue in enumerate(cues):
+        try:
+            out.append(compile_cue(cue))
+        except re.error as exc:
+            raise bad(f"{place}[{k}]", f"bad regular expression {cue!r} ({exc})", cue) from exc
+    return out

@@ -1,0 +1,147 @@
+"""Features shared by the theme coders.
+
+- :func:`encode` — passage/query embeddings with an in-process memo (cross-validation and
+  repeated calls never re-encode a text) and, when a store is given, the store's cache.
+- :class:`Prototypes` — the codebook embedded once: label+definition and include criteria
+  in ``query`` mode (E5's asymmetric retrieval: a short description retrieving passages),
+  examples in ``passage`` mode (passage/passage similarity).
+- :func:`similarity_features` — per theme: similarity to the definition, best include
+  criterion, mean of the two closest examples; centred across themes for each segment so
+  that the general "similarity level" of a text (length, register) cancels out.
+- :func:`as_frame` — accepts a list of texts or a frame with ``text`` (+ ``role``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..embed import Encoder, embed_texts, encoder_key, get_encoder
+from ..records import KNOWN_ROLES
+from .codebook import POSTURE_LABELS, Codebook, normalise
+
+_MEMO: dict[tuple[str, str, str], np.ndarray] = {}
+ROLES = tuple(r for r in KNOWN_ROLES)
+_FILLERS = re.compile(r"\b(euh+|hum+|hm+|ben|bah|bon|voila|ouais|oui|non|d'accord|ok|mmh?|ah|oh|alors|donc|enfin|quoi|hein)\b")
+
+
+def resolve_encoder(encoder: str | Encoder | None) -> Encoder:
+    if encoder is None:
+        return get_encoder("e5-small")
+    if isinstance(encoder, str):
+        return get_encoder(encoder)
+    return encoder
+
+
+def encode(enc: Encoder, texts: Sequence[str], mode: str = "passage", store=None,
+           batch_size: int = 16) -> np.ndarray:
+    """Embeddings of ``texts`` (memoised per process; through the store cache if given)."""
+    texts = [str(t) for t in texts]
+    if not texts:
+        return np.zeros((0, enc.dim), dtype=np.float32)
+    key = encoder_key(enc)
+    if store is not None and mode == "passage":
+        X = embed_texts(store, texts, enc, batch_size=batch_size)
+        for t, v in zip(texts, X):
+            _MEMO[(key, mode, t)] = v
+        return X
+    todo = list(dict.fromkeys(t for t in texts if (key, mode, t) not in _MEMO))
+    todo.sort(key=len)   # batches of similar lengths: less padding in the encoder
+    for i in range(0, len(todo), batch_size):
+        chunk = todo[i:i + batch_size]
+        for t, v in zip(chunk, enc.encode(chunk, mode=mode)):
+            _MEMO[(key, mode, t)] = v
+    return np.vstack([_MEMO[(key, mode, t)] for t in texts]).astype(np.float32)
+
+
+def as_frame(data) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        df = data.copy()
+        if "text" not in df.columns:
+            raise ValueError("frame needs a `text` column")
+    else:
+        df = pd.DataFrame({"text": [str(t) for t in data]})
+    df["text"] = df["text"].fillna("").astype(str)
+    return df.reset_index(drop=True)
+
+
+def content_words(text: str) -> int:
+    """Words left once fillers and backchannels are removed (abstention signal)."""
+    norm = _FILLERS.sub(" ", normalise(text))
+    return len(re.findall(r"[a-z0-9]{2,}", norm))
+
+
+def role_onehot(df: pd.DataFrame) -> np.ndarray:
+    out = np.zeros((len(df), len(ROLES)), dtype=np.float32)
+    if "role" not in df.columns:
+        return out
+    idx = {r: j for j, r in enumerate(ROLES)}
+    for i, r in enumerate(df["role"].fillna("").astype(str)):
+        if r in idx:
+            out[i, idx[r]] = 1.0
+    return out
+
+
+@dataclass
+class Prototypes:
+    """The codebook embedded once for one encoder."""
+
+    definition: np.ndarray                 # (T, d) query-mode
+    include: list[np.ndarray]              # per theme (k, d) query-mode
+    examples: list[np.ndarray]             # per theme (k, d) passage-mode
+    example_texts: list[list[str]]
+    sub_definition: np.ndarray             # (3, d) posture sub-labels, query-mode
+    sub_examples: list[np.ndarray]         # per sub-label (k, d) passage-mode
+
+    @classmethod
+    def build(cls, codebook: Codebook, enc: Encoder) -> "Prototypes":
+        defs = encode(enc, [f"{t.label}. {t.definition}" for t in codebook.themes], mode="query")
+        inc = [encode(enc, t.include, mode="query") for t in codebook.themes]
+        ex = [encode(enc, t.examples, mode="passage") for t in codebook.themes]
+        subs = codebook.theme(codebook.posture_theme).sublabels if codebook.posture_theme else {}
+        sub_def = np.zeros((len(POSTURE_LABELS), enc.dim), dtype=np.float32)
+        sub_ex: list[np.ndarray] = []
+        for j, lab in enumerate(POSTURE_LABELS):
+            if lab in subs:
+                sub_def[j] = encode(enc, [f"{subs[lab].label}. {subs[lab].definition}"], mode="query")[0]
+                sub_ex.append(encode(enc, subs[lab].examples, mode="passage"))
+            else:
+                sub_ex.append(np.zeros((1, enc.dim), dtype=np.float32))
+        return cls(defs, inc, ex, [list(t.examples) for t in codebook.themes], sub_def, sub_ex)
+
+
+def _top_mean(S: np.ndarray, k: int = 2) -> np.ndarray:
+    k = min(k, S.shape[1])
+    return np.sort(S, axis=1)[:, -k:].mean(axis=1)
+
+
+def similarity_features(X: np.ndarray, protos: Prototypes, texts: Sequence[str] | None = None) -> np.ndarray:
+    """``(n, 3*T)``: centred similarities to definitions, include criteria and examples.
+
+    When ``texts`` are given, an example identical to the text is ignored (leave-one-out
+    when calibrating on the codebook's own examples).
+    """
+    T = protos.definition.shape[0]
+    s_def = X @ protos.definition.T
+    s_inc = np.column_stack([(X @ q.T).max(axis=1) for q in protos.include])
+    cols = []
+    for j in range(T):
+        S = X @ protos.examples[j].T
+        if texts is not None:
+            for i, t in enumerate(texts):
+                for k, e in enumerate(protos.example_texts[j]):
+                    if e == t:
+                        S[i, k] = -1.0
+        cols.append(_top_mean(S))
+    s_ex = np.column_stack(cols)
+    blocks = [b - b.mean(axis=1, keepdims=True) for b in (s_def, s_inc, s_ex)]
+    return np.hstack(blocks).astype(np.float32)
+
+
+def sublabel_similarity(X: np.ndarray, protos: Prototypes) -> np.ndarray:
+    """``(n, 3)`` centred similarity to each posture sub-label (definition + best examples)."""
+    s = X @ protos.sub_definition.T + np.column_stack([_top_mean(X @ e.T) for e in protos.sub_examples])
+    return (s - s.mean(axis=1, keepdims=True)).astype(np.float32)

@@ -1,0 +1,104 @@
+"""Posture sub-label (``faire_avec`` / ``faire_a_la_place`` / ``mixte``) for segments coded
+with the posture theme.
+
+Features: centred similarity to each sub-label (definition + closest examples of the
+codebook) and the sub-labels' lexical cue counts. Without enough labelled data the rule is
+codebook-driven: cues of both poles -> ``mixte``; cues of one pole -> that pole; otherwise the
+closest sub-label by similarity. With labelled data (>= 2 sub-labels, >= 3 rows each) a
+multinomial logistic regression is fitted on the same features, the codebook examples
+included as extra training rows.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from .codebook import POSTURE_LABELS, Codebook, normalise
+
+_AVEC, _PLACE, _MIXTE = range(3)
+
+
+def posture_features(sub_sim: np.ndarray, sub_cues: np.ndarray) -> np.ndarray:
+    return np.hstack([sub_sim * 10.0, np.log1p(sub_cues)]).astype(np.float32)
+
+
+_NEG = re.compile(r"(?<![a-z])(pas|jamais|plus|plutot que|au lieu de|sans|eviter de|refuse de)(?![a-z])[^.;!?]{0,25}$")
+
+
+def posture_cue_counts(codebook: Codebook, texts: list[str]) -> np.ndarray:
+    """``(n, 3)`` sub-label cue counts; a negated ``faire_a_la_place`` cue ("je ne fais pas à
+    leur place") counts for ``faire_avec``."""
+    out = np.zeros((len(texts), 3), dtype=np.float32)
+    if not codebook.posture_theme:
+        return out
+    subs = codebook.theme(codebook.posture_theme).sublabels
+    for i, text in enumerate(texts):
+        norm = normalise(text)
+        for j, lab in enumerate(POSTURE_LABELS):
+            for pat in (subs[lab].patterns if lab in subs else []):
+                for m in pat.finditer(norm):
+                    if j == _PLACE and _NEG.search(norm[max(0, m.start() - 40):m.start()]):
+                        out[i, _AVEC] += 1
+                    else:
+                        out[i, j] += 1
+                    break
+    return out
+
+
+def rule_posture(sub_sim: np.ndarray, sub_cues: np.ndarray, margin: float = 0.02) -> list[str]:
+    """Codebook rule: both poles evidenced (or a pole + a mixte cue) -> mixte; one pole ->
+    that pole; no cue -> faire_a_la_place only if clearly closer by similarity, else faire_avec
+    (the default professional stance described by the study)."""
+    out = []
+    for s, c in zip(sub_sim, sub_cues):
+        avec, place, mix = c[_AVEC], c[_PLACE], c[_MIXTE]
+        if (avec > 0 and place > 0) or (mix > 0 and avec + place > 0):
+            out.append("mixte")
+        elif place > avec:
+            out.append("faire_a_la_place")
+        elif avec > 0:
+            out.append("faire_avec")
+        elif s[_PLACE] - s[_AVEC] > margin:
+            out.append("faire_a_la_place")
+        else:
+            out.append("faire_avec")
+    return out
+
+
+class PostureModel:
+    """Learned sub-label model with the rule as fallback (scikit-learn style)."""
+
+    def __init__(self, random_state: int = 42, min_per_class: int = 5) -> None:
+        self.random_state = random_state
+        self.min_per_class = min_per_class
+
+    def fit(self, F: np.ndarray, labels: list[str | None]) -> "PostureModel":
+        y = np.array([POSTURE_LABELS.index(l) if l in POSTURE_LABELS else -1 for l in labels])
+        keep = y >= 0
+        counts = np.bincount(y[keep], minlength=3)
+        self.learned_ = bool((counts >= self.min_per_class).all())
+        self.coef_ = np.zeros((3, F.shape[1]), dtype=np.float64)
+        self.intercept_ = np.zeros(3, dtype=np.float64)
+        if self.learned_:
+            clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000,
+                                     random_state=self.random_state)
+            clf.fit(F[keep], y[keep])
+            for k, c in enumerate(clf.classes_):
+                if len(clf.classes_) == 2:   # binary: sklearn keeps one row
+                    self.coef_[c] = clf.coef_[0] * (1 if k == 1 else -1)
+                    self.intercept_[c] = clf.intercept_[0] * (1 if k == 1 else -1)
+                else:
+                    self.coef_[c] = clf.coef_[k]
+                    self.intercept_[c] = clf.intercept_[k]
+            missing = [c for c in range(3) if c not in set(clf.classes_)]
+            for c in missing:
+                self.intercept_[c] = -1e9
+        return self
+
+    def predict(self, F: np.ndarray, sub_sim: np.ndarray, sub_cues: np.ndarray) -> list[str]:
+        if not getattr(self, "learned_", False):
+            return rule_posture(sub_sim, sub_cues)
+        z = F @ self.coef_.T + self.intercept_
+        return [POSTURE_LABELS[int(k)] for k in z.argmax(axis=1)]

@@ -1,0 +1,146 @@
+"""Zero-shot theme coder: the codebook alone, no coded data.
+
+For each (segment, theme) pair four evidence scores are combined: centred similarity of the
+segment (E5 ``passage``) to the theme's label+definition and to its best include criterion
+(E5 ``query``), to its two closest examples (``passage``), and the number of the theme's
+lexical cues found (minus the cue rate of that theme on the other themes' examples, so
+themes with generic cues are not favoured). A single logistic calibration maps these to a
+probability; its parameters are fitted on the codebook's own examples (each example is a
+positive for its theme and a negative for the others, with the example itself left out of
+the example similarity) — never on evaluation data. Per-theme thresholds are the F1-optimal
+thresholds on the same examples, shrunk towards the global one.
+
+Abstention: texts with fewer than ``min_words`` content words (fillers removed), or whose
+best probability stays under ``abstain_below``, get no theme.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
+
+from ..embed import Encoder, encoder_key
+from .codebook import Codebook, load_codebook
+from .features import (Prototypes, as_frame, content_words, encode, resolve_encoder,
+                       similarity_features, sublabel_similarity)
+from .posture import posture_cue_counts, rule_posture
+
+def best_threshold(p: np.ndarray, y: np.ndarray, grid: np.ndarray | None = None) -> tuple[float, float]:
+    """F1-optimal threshold of scores ``p`` against 0/1 ``y`` -> (threshold, f1)."""
+    grid = np.linspace(0.05, 0.95, 37) if grid is None else grid
+    best = (0.5, -1.0)
+    for t in grid:
+        pred = p >= t
+        tp = float((pred & (y == 1)).sum())
+        fp = float((pred & (y == 0)).sum())
+        fn = float((~pred & (y == 1)).sum())
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        if f1 > best[1] + 1e-9:
+            best = (float(t), f1)
+    return best
+
+
+class ZeroShotThemeClassifier:
+    """Codebook-driven multi-label theme classifier (scikit-learn contract)."""
+
+    def __init__(self, codebook: Codebook | None = None, encoder: str | Encoder | None = "e5-small",
+                 random_state: int = 42, min_words: int = 4, abstain_below: float = 0.15,
+                 shrink: float = 0.5) -> None:
+        self.codebook = codebook
+        self.encoder = encoder
+        self.random_state = random_state
+        self.min_words = min_words
+        self.abstain_below = abstain_below
+        self.shrink = shrink
+
+    # ------------------------------------------------------------------ features
+    def _pair_features(self, sims: np.ndarray, cues: np.ndarray) -> np.ndarray:
+        """(n, T, 4) evidence per pair."""
+        T = cues.shape[1]
+        cue = np.log1p(cues) - self.cue_background_[None, :]
+        return np.stack([sims[:, :T] * 10, sims[:, T:2 * T] * 10, sims[:, 2 * T:] * 10, cue], axis=2)
+
+    def _evidence(self, texts: list[str], X: np.ndarray, exclude_self: bool = False):
+        sims = similarity_features(X, self.prototypes_, texts if exclude_self else None)
+        cues = self.codebook_.cue_counts(texts)
+        return sims, cues
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X=None, y=None) -> "ZeroShotThemeClassifier":
+        """Embed the codebook and calibrate on its own examples (``X``, ``y`` are ignored)."""
+        self.codebook_ = self.codebook if self.codebook is not None else load_codebook()
+        self.encoder_ = resolve_encoder(self.encoder)
+        self.encoder_id_ = encoder_key(self.encoder_)
+        self.prototypes_ = Prototypes.build(self.codebook_, self.encoder_)
+        # tiny problems: one BLAS thread is several times faster than oversubscribed threads
+        with threadpool_limits(1):
+            return self._calibrate()
+
+    def _calibrate(self) -> "ZeroShotThemeClassifier":
+        texts, owner = [], []
+        for j, th in enumerate(self.codebook_.themes):
+            texts += th.examples
+            owner += [j] * len(th.examples)
+        owner = np.array(owner)
+        T = len(self.codebook_.themes)
+        Y = np.zeros((len(texts), T), dtype=int)
+        Y[np.arange(len(texts)), owner] = 1
+        Xe = encode(self.encoder_, texts)
+        cues = self.codebook_.cue_counts(texts)
+        lc = np.log1p(cues)
+        # background cue rate of each theme: its cues on the other themes' examples
+        self.cue_background_ = np.array([lc[owner != j, j].mean() for j in range(T)], dtype=np.float32)
+        sims = similarity_features(Xe, self.prototypes_, texts)
+        F = self._pair_features(sims, cues)
+        lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=self.random_state)
+        lr.fit(F.reshape(-1, F.shape[2]), Y.reshape(-1))
+        self.coef_ = lr.coef_[0].astype(np.float64)
+        self.intercept_ = float(lr.intercept_[0])
+        P = self._proba_from_features(F)
+        t_glob, _ = best_threshold(P.reshape(-1), Y.reshape(-1))
+        self.thresholds_ = np.array([
+            (1 - self.shrink) * best_threshold(P[:, j], Y[:, j])[0] + self.shrink * t_glob for j in range(T)])
+        self.theme_ids_ = list(self.codebook_.ids)
+        return self
+
+    def _proba_from_features(self, F: np.ndarray) -> np.ndarray:
+        z = F @ self.coef_ + self.intercept_
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def _check(self) -> None:
+        if not hasattr(self, "coef_"):
+            self.fit()
+
+    # ------------------------------------------------------------------ predict
+    def embed(self, data, vectors: np.ndarray | None = None, store=None):
+        self._check()
+        df = as_frame(data)
+        X = vectors if vectors is not None else encode(self.encoder_, df["text"].tolist(), store=store)
+        return df, X
+
+    def predict_proba(self, data, vectors: np.ndarray | None = None, store=None) -> np.ndarray:
+        """``(n, n_themes)`` calibrated probabilities in codebook order."""
+        df, X = self.embed(data, vectors, store)
+        texts = df["text"].tolist()
+        sims, cues = self._evidence(texts, X)
+        return self._proba_from_features(self._pair_features(sims, cues))
+
+    def abstain_mask(self, texts: list[str], P: np.ndarray) -> np.ndarray:
+        short = np.array([content_words(t) < self.min_words for t in texts], dtype=bool)
+        return short | (P.max(axis=1) < self.abstain_below)
+
+    def predict(self, data, vectors: np.ndarray | None = None, store=None) -> np.ndarray:
+        """``(n, n_themes)`` 0/1 decisions (abstained rows are all zero)."""
+        df, X = self.embed(data, vectors, store)
+        P = self.predict_proba(df, vectors=X)
+        Yp = (P >= self.thresholds_[None, :]).astype(int)
+        Yp[self.abstain_mask(df["text"].tolist(), P)] = 0
+        return Yp
+
+    def predict_posture(self, data, vectors: np.ndarray | None = None, store=None) -> list[str | None]:
+        """Posture sub-label for every row (the caller keeps it only where posture is assigned)."""
+        df, X = self.embed(data, vectors, store)
+        if not self.codebook_.posture_theme:
+            return [None] * len(df)
+        texts = df["text"].tolist()
+        return rule_posture(sublabel_similarity(X, self.prototypes_), posture_cue_counts(self.codebook_, texts))

@@ -1,0 +1,216 @@
+"""Fit BERTopic on precomputed embeddings of respondent segments, and apply it to new ones."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..embed import Encoder, embed_texts, encoder_key
+from ..errors import E, TextmineError
+from . import persist
+from .backend import EncoderBackend, PrecomputedKeyBERT, representation_models
+from .french import frequent_vocabulary, lemma_docs, make_vectorizer, min_doc_freq, readable_label
+from .segments import resolve_encoder, segment_texts, select_segments, word_texts
+
+MIN_SEGMENTS = 20
+N_REPRESENTATIVE = 5
+QUOTE_MIN_WORDS = 20
+
+
+@dataclass
+class TopicFitResult:
+    model_id: str
+    n_topics: int                 # topics without the outlier class
+    outlier_share: float          # after outlier reduction
+    outlier_share_before: float   # straight from HDBSCAN
+    n_docs: int
+    min_cluster_size: int
+    applied: int = 0              # segments assigned with an existing model (mode apply)
+    refit: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+def auto_min_cluster_size(n_docs: int) -> int:
+    """``max(5, n/200)`` capped at 150 (with ``min_samples`` 5, see :func:`auto_min_samples`).
+
+    Tuned on CFPP2000 (4,739 respondent segments of >= 8 words, e5-small, UMAP 5-d): with
+    HDBSCAN's default ``min_samples = min_cluster_size``, n/60 (79) gave 3 topics; n/200 (24)
+    with ``min_samples`` 5 gives ~20-25 topics (benchmarks/topics_bench.py prints a sweep).
+    """
+    return int(min(150, max(5, round(n_docs / 200))))
+
+
+def auto_min_samples(min_cluster_size: int) -> int:
+    """Interview speech is a density continuum: a small ``min_samples`` keeps HDBSCAN from
+    merging everything into 2-3 giant clusters."""
+    return int(min(5, min_cluster_size))
+
+
+def build_model(cfg, n_docs: int, encoder: Encoder, random_state: int, vocabulary=None):
+    """A BERTopic whose every stochastic part is seeded with ``random_state``."""
+    from bertopic import BERTopic
+    from bertopic.vectorizers import ClassTfidfTransformer
+    from hdbscan import HDBSCAN
+    from umap import UMAP
+
+    mcs = auto_min_cluster_size(n_docs) if cfg.min_cluster_size == "auto" else int(cfg.min_cluster_size)
+    umap = UMAP(n_neighbors=max(2, min(cfg.n_neighbors, n_docs - 1)),
+                n_components=max(2, min(cfg.n_components, n_docs - 2)), min_dist=0.0, metric="cosine",
+                random_state=random_state, n_jobs=1, low_memory=True)
+    hdb = HDBSCAN(min_cluster_size=mcs, min_samples=cfg.min_samples or auto_min_samples(mcs), metric="euclidean",
+                  cluster_selection_method="eom", prediction_data=True, core_dist_n_jobs=1)
+    model = BERTopic(embedding_model=EncoderBackend(encoder), umap_model=umap, hdbscan_model=hdb,
+                     vectorizer_model=make_vectorizer(vocabulary),
+                     ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+                     representation_model=None, top_n_words=cfg.top_n_words,
+                     nr_topics=cfg.nr_topics, calculate_probabilities=False, language=None)
+    return model, mcs
+
+
+def _centroids(X: np.ndarray, topics: np.ndarray) -> tuple[list[int], np.ndarray]:
+    ids = sorted(set(int(t) for t in topics))
+    C = np.vstack([X[topics == t].mean(axis=0) for t in ids])
+    C /= np.maximum(np.linalg.norm(C, axis=1, keepdims=True), 1e-12)
+    return ids, C.astype(np.float32)
+
+
+def _model_id(store, key: str, segs: pd.DataFrame) -> str:
+    h = hashlib.sha256()
+    h.update(store.config.hash().encode())
+    h.update(key.encode())
+    for sid, txt in zip(segs["segment_id"], segs["text"].fillna("")):
+        h.update(f"{sid}\x1f{txt}\x1e".encode())
+    return "tm-" + h.hexdigest()[:12]
+
+
+def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = True,
+               advance: Callable[[int], None] | None = None) -> TopicFitResult:
+    """Fit a topic model on the configured segments, store it and make it current.
+
+    With ``refit=False`` and a current model, new segments are assigned with it instead
+    (config ``topics.mode: apply``) and its record is returned.
+    """
+    if not refit and store.get_kv(persist.CURRENT_KEY):
+        mid = persist.current_model_id(store)
+        n = apply_topics(store, encoder=encoder)
+        rec = persist.model_record(store, mid)
+        return TopicFitResult(mid, int(rec["n_topics"]), float(rec["outlier_share"]),
+                              float(rec["outlier_share_before"]), int(rec["n_docs"]),
+                              int(rec["min_cluster_size"]), applied=n, refit=False)
+    cfg = store.config.topics
+    rs = int(store.config.random_state)
+    segs = select_segments(store)
+    if len(segs) < MIN_SEGMENTS:
+        raise TextmineError(E.E306, path=store.root,
+                            detail=f"{len(segs)} segments ({cfg.roles}); at least {MIN_SEGMENTS} needed")
+    enc, enc_name = resolve_encoder(store, encoder)
+    X_all = embed_texts(store, segment_texts(segs), enc,
+                        batch_size=store.config.embed.batch_size, advance=advance)
+    n_words = segs["text"].fillna("").astype(str).str.split().str.len().to_numpy()
+    long = n_words >= cfg.min_words     # short segments do not shape topics (assigned afterwards)
+    fit_segs, X = segs[long], X_all[long]
+    docs = lemma_docs(word_texts(fit_segs), model=store.config.segment.spacy_model)
+    if sum(1 for d in docs if d) < MIN_SEGMENTS:
+        raise TextmineError(E.E306, path=store.root,
+                            detail=f"{sum(1 for d in docs if d)} segments of >= {cfg.min_words} words with "
+                                   f"content words; at least {MIN_SEGMENTS} needed")
+    vocab = frequent_vocabulary(docs, min_doc_freq(len(docs)))
+    model, mcs = build_model(cfg, len(docs), enc, rs, vocab or None)
+    logging.getLogger("BERTopic").setLevel(logging.ERROR)   # its warnings are about hub models
+    topics, probs = model.fit_transform(docs, embeddings=X)
+    topics = np.asarray(topics, dtype=int)
+    probs = np.asarray(probs, dtype=float) if probs is not None else np.ones(len(topics))
+    share_before = float(np.mean(topics == -1))
+    if cfg.reduce_outliers and share_before > 0 and (topics >= 0).any():
+        new = np.asarray(model.reduce_outliers(docs, topics.tolist(), strategy="embeddings",
+                                               embeddings=X, threshold=cfg.outlier_threshold), dtype=int)
+        probs = np.where((topics == -1) & (new != -1), 0.0, probs)
+        topics = new
+    rep = representation_models(cfg.representation, cfg.top_n_words, rs)
+    for r in rep if isinstance(rep, list) else [rep]:
+        if isinstance(r, PrecomputedKeyBERT):
+            r.doc_embeddings = X
+    model.update_topics(docs, topics=topics.tolist(), top_n_words=cfg.top_n_words,
+                        vectorizer_model=model.vectorizer_model, ctfidf_model=model.ctfidf_model,
+                        representation_model=rep)
+    ids, C = _centroids(X, topics)          # centroid topic embeddings (used by apply and align)
+    model.topic_embeddings_ = C
+    # every segment gets a topic: fitted ones from the model, short ones by nearest centroid
+    all_topics = np.empty(len(segs), dtype=int)
+    all_probs = np.empty(len(segs), dtype=float)
+    all_topics[long], all_probs[long] = topics, probs
+    if (~long).any():
+        sim = X_all[~long] @ C.T
+        all_topics[~long] = np.asarray(ids)[sim.argmax(axis=1)]
+        all_probs[~long] = sim.max(axis=1)
+    info = topic_info_frame(model, X, topics, fit_segs["segment_id"].to_numpy(), ids, C, n_words[long])
+    info["count"] = [int((all_topics == t).sum()) for t in info["topic"]]
+    key = encoder_key(enc)
+    mid = _model_id(store, key, segs)
+    n_topics = int(sum(1 for t in ids if t >= 0))
+    share = float(np.mean(all_topics == -1))
+    record = {"model_id": mid, "encoder": key, "encoder_name": enc_name,
+              "config_hash": store.config.hash(), "n_docs": int(len(segs)), "n_fit": int(long.sum()),
+              "n_topics": n_topics, "outlier_share": share, "outlier_share_before": share_before,
+              "min_cluster_size": int(mcs), "roles": cfg.roles, "representation": cfg.representation,
+              "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    assignments = pd.DataFrame({"model_id": mid, "segment_id": segs["segment_id"].to_numpy(),
+                                "topic": all_topics, "probability": all_probs})
+    persist.save_model(store, model, mid)
+    info.insert(0, "model_id", mid)
+    persist.write_fit(store, record, assignments, info)
+    return TopicFitResult(mid, n_topics, share, share_before, int(len(segs)), int(mcs),
+                          extra={"n_fit": int(long.sum()), "n_short": int((~long).sum())})
+
+
+def topic_info_frame(model, X, topics, seg_ids, ids, C, n_words=None) -> pd.DataFrame:
+    """Per topic: words, label and representative segments (closest to the centroid,
+    preferring segments of at least ``QUOTE_MIN_WORDS`` words, which make readable quotes)."""
+    rows = []
+    n_words = np.full(len(topics), QUOTE_MIN_WORDS) if n_words is None else np.asarray(n_words)
+    for t, c in zip(ids, C):
+        mask = np.flatnonzero(topics == t)
+        pref = mask[n_words[mask] >= QUOTE_MIN_WORDS]
+        pool = pref if pref.size >= N_REPRESENTATIVE else mask
+        order = pool[np.argsort(-(X[pool] @ c), kind="stable")][:N_REPRESENTATIVE]
+        words = [w for w, _ in (model.get_topic(t) or []) if w]
+        label = "hors thème (outliers)" if t == -1 else readable_label(words)
+        rows.append({"topic": int(t), "count": int(mask.size), "label": label, "words": words,
+                     "representative_ids": [str(seg_ids[i]) for i in order]})
+    return pd.DataFrame(rows)
+
+
+def apply_topics(store, segments_df: pd.DataFrame | None = None, *, encoder: Encoder | str | None = None,
+                 advance: Callable[[int], None] | None = None) -> int:
+    """Assign segments not yet assigned (or ``segments_df``) with the current model.
+
+    The saved model assigns by cosine similarity to topic centroids (``transform``).
+    Returns the number of segments assigned.
+    """
+    mid = persist.current_model_id(store)
+    rec = persist.model_record(store, mid)
+    if segments_df is None:
+        segs = store.segments_frame(roles="respondents" if rec["roles"] == "respondents" else "all")
+        done = set(store.query("SELECT segment_id FROM topic_assignments WHERE model_id = ?", [mid])["segment_id"])
+        segs = segs[~segs["segment_id"].isin(done)]
+    else:
+        segs = segments_df
+    if segs.empty:
+        return 0
+    enc = resolve_encoder(store, encoder or rec["encoder_name"])[0]
+    if encoder_key(enc) != rec["encoder"]:
+        raise TextmineError(E.E301, detail=f"model {mid} was fitted with {rec['encoder']}, not {encoder_key(enc)}",
+                            fix="Use the same encoder, or refit with `textmine topics fit`.")
+    X = embed_texts(store, segment_texts(segs), enc,
+                    batch_size=store.config.embed.batch_size, advance=advance)
+    model = persist.load_model(store, mid, enc)
+    topics, probs = model.transform(segment_texts(segs), embeddings=X)
+    df = pd.DataFrame({"model_id": mid, "segment_id": segs["segment_id"].to_numpy(),
+                       "topic": np.asarray(topics, dtype=int), "probability": np.asarray(probs, dtype=float)})
+    persist.append_assignments(store, df)
+    return int(len(df))

@@ -1,0 +1,131 @@
+"""French topic-word representation: stop words, oral fillers, spaCy lemmas.
+
+Topic *words* are computed on lemmatised, filtered text (the embeddings see the raw
+analysis text). :func:`lemma_docs` turns segment texts into space-joined content lemmas,
+caching each text by hash in memory so a text is lemmatised once per process.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter
+from typing import Sequence
+
+from ..errors import E, TextmineError
+
+#: oral fillers, discourse markers and backchannels of French interviews
+FILLERS = frozenset("""
+euh euhm heu hum humm hm hmm mh mhm mm mmh ben bah beh bé bon hein ouais ouai ouaip mouais nan
+voilà voila quoi enfin alors donc genre truc trucs machin machins bidule bref pff pfff oh ah eh ha
+ok okay accord coup style espèce fois chose choses façon manière vachement carrément effectivement
+justement absolument exactement évidemment forcément finalement clairement complètement tellement
+vraiment bien oui non si là ça cela ceci voici tiens écoute écoutez dis disons attends allez
+""".split())
+
+#: transcription noise and annotation words (CFPP, ESLO, Transcriber conventions)
+NOISE = frozenset("""
+xxx xx inaudible incompréhensible inaud rire rires rit silence pause bruit bruits toux tousse
+hésitation hésitations soupir soupire souffle respiration chevauchement coupure interruption
+""".split())
+
+#: light verbs and pro-forms that dominate speech without carrying a topic
+LIGHT_WORDS = frozenset("""
+être avoir faire dire aller pouvoir vouloir savoir falloir devoir voir mettre venir prendre
+croire penser sembler arriver rester passer trouver donner parler demander rendre tenir
+chose gens monde moment temps truc an année jour part cas côté niveau sorte point
+""".split())
+
+KEEP_POS = frozenset({"NOUN", "ADJ", "VERB"})
+_WORD = re.compile(r"^[^\W\d_][^\W\d_'’-]*[^\W\d_]$")
+_CACHE: dict[str, str] = {}
+_NLP = {}
+
+
+def stop_words() -> list[str]:
+    """spaCy's French stop words + fillers + noise + light words, sorted (JSON-serialisable)."""
+    from spacy.lang.fr.stop_words import STOP_WORDS
+    words = set(STOP_WORDS) | FILLERS | NOISE | LIGHT_WORDS
+    return sorted({w.lower() for w in words})
+
+
+_STOP: frozenset[str] | None = None
+
+
+def is_stop(word: str) -> bool:
+    global _STOP
+    if _STOP is None:
+        _STOP = frozenset(stop_words())
+    return word.lower() in _STOP or any(p in _STOP for p in word.lower().split())
+
+
+def _nlp(model: str):
+    if model not in _NLP:
+        try:
+            import spacy
+            _NLP[model] = spacy.load(model, disable=["parser", "ner", "senter"])
+        except OSError as exc:
+            raise TextmineError(E.E201, detail=f"{model} ({exc})") from exc
+    return _NLP[model]
+
+
+def _key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _content_lemmas(doc) -> str:
+    out = []
+    for tok in doc:
+        if tok.pos_ not in KEEP_POS:
+            continue
+        lem = (tok.lemma_ or tok.text).lower().strip()
+        if len(lem) < 3 or not _WORD.match(lem) or is_stop(lem) or is_stop(tok.text):
+            continue
+        out.append(lem)
+    return " ".join(out)
+
+
+def lemma_docs(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_size: int = 64,
+               advance=None) -> list[str]:
+    """Space-joined content lemmas of each text (nouns, adjectives, verbs; no stop word/filler).
+
+    Cached in memory by text hash: each distinct text is lemmatised once per process.
+    """
+    keys = [_key(t or "") for t in texts]
+    todo = {k: t for k, t in zip(keys, texts) if k not in _CACHE}
+    if todo:
+        nlp = _nlp(model)
+        items = list(todo.items())
+        for (k, _), doc in zip(items, nlp.pipe([t or "" for _, t in items], batch_size=batch_size)):
+            _CACHE[k] = _content_lemmas(doc)
+            if advance:
+                advance(1)
+    return [_CACHE[k] for k in keys]
+
+
+def cache_size() -> int:
+    return len(_CACHE)
+
+
+def min_doc_freq(n_docs: int) -> int:
+    """A topic word must occur in at least this many segments (rare words make poor labels)."""
+    return max(2, math.ceil(n_docs * 0.002))
+
+
+def frequent_vocabulary(docs: Sequence[str], min_df: int) -> list[str]:
+    """Lemmas found in at least ``min_df`` of the lemmatised ``docs`` (sorted, stop words out)."""
+    df = Counter(w for d in docs for w in set(d.split()))
+    return sorted(w for w, c in df.items() if c >= min_df and not is_stop(w))
+
+
+def make_vectorizer(vocabulary: Sequence[str] | None = None):
+    """CountVectorizer over pre-lemmatised text (tokens are whitespace-separated lemmas)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    return CountVectorizer(stop_words=None if vocabulary else stop_words(), vocabulary=list(vocabulary) if vocabulary else None,
+                           token_pattern=r"(?u)[^\s]{3,}", lowercase=True, ngram_range=(1, 1))
+
+
+def readable_label(words: Sequence[str], n: int = 3) -> str:
+    """Top ``n`` words joined: ``"atelier · numérique · senior"``."""
+    ws = [w for w in words if w][:n]
+    return " · ".join(ws) if ws else "(sans mots)"

@@ -1,0 +1,121 @@
+"""Vectorised cluster bootstrap, permutation test and Benjamini–Hochberg correction.
+
+Segments of one interview are not independent, so every resampling unit here is a
+*cluster* (an interview, or an interview's segments within a cell when grouping by
+segment-level attributes such as ``role``). Work is done on per-cluster sums:
+
+``num`` (n_clusters x n_items) and ``den`` (n_clusters,) so that a share is
+``num.sum(0) / den.sum()``. A bootstrap replicate is a vector of multiplicities ``w``
+over clusters, so all replicates at once are one matrix product ``W @ num``.
+"""
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+MEASURES = ("segments", "words", "interviews")
+
+
+def rng_for(random_state: int, *key: Any) -> np.random.Generator:
+    """A generator seeded by ``random_state`` and a stable key (a cell, a theme ...), so a
+    cell's interval does not depend on which other cells were computed."""
+    return np.random.default_rng([int(random_state) & 0xFFFFFFFF, zlib.crc32(repr(key).encode("utf-8"))])
+
+
+def cluster_sums(codes: np.ndarray, n_clusters: int, X: np.ndarray, n_words: np.ndarray,
+                 measure: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cluster numerators (n_clusters x n_items) and denominators for ``measure``."""
+    n = len(codes)
+    Xf = X.astype(np.float64)
+    if measure == "words":
+        w = n_words.astype(np.float64)
+    else:
+        w = np.ones(n)
+    M = sparse.csr_matrix((w, (codes, np.arange(n))), shape=(n_clusters, n))
+    num = np.asarray(M @ Xf)
+    den = np.asarray(M.sum(axis=1)).ravel()
+    if measure == "interviews":
+        num = (num > 0).astype(np.float64)
+        den = np.ones(n_clusters)
+    return num, den
+
+
+def resample_weights(n_clusters: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_boot x n_clusters) multiplicities of a with-replacement resample of clusters."""
+    idx = rng.integers(0, n_clusters, size=(n_boot, n_clusters))
+    flat = (idx + (np.arange(n_boot) * n_clusters)[:, None]).ravel()
+    return np.bincount(flat, minlength=n_boot * n_clusters).reshape(n_boot, n_clusters).astype(np.float64)
+
+
+def boot_shares(num: np.ndarray, den: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_boot x n_items) bootstrap replicates of the shares (nan when a replicate is empty)."""
+    W = resample_weights(len(den), n_boot, rng)
+    bn = W @ num
+    bd = W @ den
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return bn / bd[:, None]
+
+
+def percentile_ci(reps: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    if reps.shape[0] == 0:
+        nan = np.full(reps.shape[1], np.nan)
+        return nan, nan
+    with np.errstate(invalid="ignore"):
+        lo = np.nanquantile(reps, alpha / 2, axis=0) if np.isfinite(reps).any() else np.full(reps.shape[1], np.nan)
+        hi = np.nanquantile(reps, 1 - alpha / 2, axis=0) if np.isfinite(reps).any() else np.full(reps.shape[1], np.nan)
+    return lo, hi
+
+
+def share(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    d = den.sum()
+    return num.sum(axis=0) / d if d > 0 else np.full(num.shape[1], np.nan)
+
+
+def permutation_pvalues(num: np.ndarray, den: np.ndarray, is_to: np.ndarray, n_perm: int,
+                        rng: np.random.Generator) -> np.ndarray:
+    """Two-sided permutation p-values for ``share(to) - share(from)`` per item.
+
+    Clusters keep their own segments; only the wave labels of clusters are shuffled
+    (``is_to`` marks the clusters of the later wave). ``p = (1 + #{|d*| >= |d|}) / (1 + n_perm)``.
+    """
+    is_to = np.asarray(is_to, dtype=bool)
+    n_items = num.shape[1]
+    if is_to.all() or not is_to.any() or n_perm <= 0:
+        return np.full(n_items, np.nan)
+    tot_num, tot_den = num.sum(axis=0), den.sum()
+
+    def delta(mask: np.ndarray) -> np.ndarray:   # mask: (P x n_clusters) float
+        nt, dt = mask @ num, mask @ den
+        nf, df = tot_num - nt, tot_den - dt
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return nt / dt[:, None] - nf / df[:, None]
+
+    obs = delta(is_to[None, :].astype(np.float64))[0]
+    perms = rng.permuted(np.tile(is_to, (n_perm, 1)), axis=1).astype(np.float64)
+    d = delta(perms)
+    tol = 1e-12
+    ge = (np.abs(d) >= np.abs(obs)[None, :] - tol).sum(axis=0)
+    p = (1.0 + ge) / (1.0 + n_perm)
+    p[~np.isfinite(obs)] = np.nan
+    return p
+
+
+def bh_qvalues(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values); nan p-values stay nan."""
+    p = np.asarray(p, dtype=float)
+    q = np.full_like(p, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m == 0:
+        return q
+    pv = p[ok]
+    order = np.argsort(pv, kind="mergesort")
+    ranked = pv[order] * m / np.arange(1, m + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(ranked, 1.0)
+    q[ok] = out
+    return q

@@ -1,0 +1,95 @@
+"""Change of prevalence between two waves, with uncertainty and multiple-testing control.
+
+For each item (and group with ``by``): ``delta = share(wave_to) - share(wave_from)``; a
+95 % interval from independent cluster bootstraps of the two waves' interviews; a
+two-sided permutation p-value (wave labels of interviews shuffled, ``track.n_perm``);
+Benjamini–Hochberg q-values computed per kind (themes, posture sub-labels, topics)
+across all items x groups of the output — the ``correction`` column says so.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..store import Store
+from .bootstrap import bh_qvalues, boot_shares, cluster_sums, percentile_ci, permutation_pvalues, rng_for, share
+from .data import KINDS, TrackData, check_by, check_waves, load_items
+from .prevalence import _cell_groups, _clean_key, check_measure, clusters
+
+CORRECTION = "benjamini-hochberg (q-values per kind, across items x groups)"
+
+
+def changes(store: Store, wave_from: str, wave_to: str, by: Sequence[str] | None = None,
+            measure: str = "segments", themes: Sequence[str] | None = None, explain: bool = False, *,
+            kinds: Sequence[str] = KINDS, data: TrackData | None = None) -> pd.DataFrame:
+    """One row per item (x group): ``kind, theme, label, <by...>, wave_from, wave_to, share_from,
+    share_to, delta, ci_low, ci_high, p_value, q_value, significant, n_interviews_from,
+    n_interviews_to, small_cell, status, correction``. ``status`` is ``appeared``/``vanished``
+    for items absent from one wave (useful for topics), ``missing_wave`` for a group without
+    interviews in one of the waves (no delta then)."""
+    check_measure(measure)
+    data = data if data is not None else load_items(store, kinds=kinds, themes=themes)
+    wave_from, wave_to = str(wave_from), str(wave_to)
+    check_waves([wave_from, wave_to], data.waves())
+    seg_all = data.segments
+    by = [b for b in check_by(list(by or []), seg_all) if b != "wave"]
+    mask = seg_all["wave"].isin([wave_from, wave_to]).to_numpy()
+    seg = seg_all[mask].reset_index(drop=True)
+    X = data.X[mask]
+    cfg, rs = store.config.track, store.config.random_state
+    codes, cl = clusters(seg, by + ["wave"])
+    num_all, den_all = cluster_sums(codes, len(cl), X, seg["n_words"].to_numpy(), measure)
+    hits_all, _ = cluster_sums(codes, len(cl), X, seg["n_words"].to_numpy(), "segments")
+    is_to_all = (cl["wave"] == wave_to).to_numpy()
+    seg_ids = seg["segment_id"].to_numpy()
+    rows = []
+    for key, cidx in _cell_groups(cl, by):
+        f_idx, t_idx = cidx[~is_to_all[cidx]], cidx[is_to_all[cidx]]
+        n_f = int(cl["interview_id"].iloc[f_idx].nunique())
+        n_t = int(cl["interview_id"].iloc[t_idx].nunique())
+        sh_f = share(num_all[f_idx], den_all[f_idx])
+        sh_t = share(num_all[t_idx], den_all[t_idx])
+        if len(f_idx) and len(t_idx):
+            rf = boot_shares(num_all[f_idx], den_all[f_idx], cfg.n_boot, rng_for(rs, "chg", measure, key, wave_from))
+            rt = boot_shares(num_all[t_idx], den_all[t_idx], cfg.n_boot, rng_for(rs, "chg", measure, key, wave_to))
+            lo, hi = percentile_ci(rt - rf, cfg.alpha)
+            p = permutation_pvalues(num_all[cidx], den_all[cidx], is_to_all[cidx], cfg.n_perm,
+                                    rng_for(rs, "perm", measure, key, wave_from, wave_to))
+        else:
+            lo = hi = p = np.full(len(data.items), np.nan)
+        hits_f, hits_t = hits_all[f_idx].sum(axis=0), hits_all[t_idx].sum(axis=0)
+        if explain:
+            in_cell = np.isin(codes, cidx)
+        for j, item in enumerate(data.items):
+            status = ""
+            if n_f == 0 or n_t == 0:
+                status = "missing_wave"      # the group has no interview in one of the waves
+            elif hits_f[j] == 0 and hits_t[j] > 0:
+                status = "appeared"
+            elif hits_f[j] > 0 and hits_t[j] == 0:
+                status = "vanished"
+            row = {"kind": data.kinds[j], "theme": item, "label": data.labels.get(item, item)}
+            row.update({b: _clean_key(k) for b, k in zip(by, key)})
+            row.update(wave_from=wave_from, wave_to=wave_to, measure=measure, share_from=float(sh_f[j]),
+                       share_to=float(sh_t[j]), delta=float(sh_t[j] - sh_f[j]), ci_low=float(lo[j]),
+                       ci_high=float(hi[j]), p_value=float(p[j]), n_interviews_from=n_f, n_interviews_to=n_t,
+                       n_hits_from=int(hits_f[j]), n_hits_to=int(hits_t[j]),
+                       small_cell=bool(min(n_f, n_t) < cfg.min_interviews), status=status)
+            if explain:
+                row["segment_ids"] = seg_ids[in_cell & X[:, j]].tolist()
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    df["q_value"] = np.nan
+    for kind in df["kind"].unique():
+        m = (df["kind"] == kind).to_numpy()
+        df.loc[m, "q_value"] = bh_qvalues(df.loc[m, "p_value"].to_numpy())
+    df["significant"] = (df["q_value"] < cfg.alpha).fillna(False).astype(bool)
+    df["ci_excludes_zero"] = ((df["ci_low"] > 0) | (df["ci_high"] < 0)).astype(bool)
+    df["correction"] = CORRECTION
+    first = ["kind", "theme", "label", *by, "wave_from", "wave_to", "measure", "share_from", "share_to",
+             "delta", "ci_low", "ci_high", "p_value", "q_value", "significant", "ci_excludes_zero"]
+    return df[first + [c for c in df.columns if c not in first]]

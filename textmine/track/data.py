@@ -1,0 +1,241 @@
+"""Load what tracking needs from a store: respondent segments + an indicator matrix.
+
+Items are the *things tracked*: codebook themes (``theme``), posture sub-labels as
+pseudo-themes (``posture:faire_avec`` ...) and topics of the current topic model
+(``topic:3``). :func:`load_items` returns a :class:`TrackData` with one row per
+respondent segment and one boolean column per item.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import E, TextmineError
+from ..store import Store
+
+KINDS = ("theme", "posture", "topic")
+#: interview/segment columns usable in ``by`` (plus any key of the interviews' ``attrs`` JSON)
+BASE_ATTRS = ("wave", "role", "territory", "structure_type", "date", "respondent_id", "interview_id")
+POSTURE_PREFIX = "posture:"
+TOPIC_PREFIX = "topic:"
+
+
+@dataclass
+class TrackData:
+    segments: pd.DataFrame            # respondent segments (+ metadata, + attrs keys as columns)
+    items: list[str]                  # item ids, column order of ``X``
+    kinds: list[str]                  # kind of each item
+    labels: dict[str, str]            # item id -> human label
+    X: np.ndarray                     # (n_segments, n_items) bool: segment carries the item
+    scores: np.ndarray                # (n_segments, n_items) float: coding score (nan when absent)
+    run_id: str | None = None
+    topic_model: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def waves(self) -> list[str]:
+        return sort_waves(self.segments["wave"].dropna().astype(str).unique())
+
+
+def sort_waves(waves: Iterable[str]) -> list[str]:
+    """Natural order: ``vague2`` < ``vague10``; ``2022`` < ``2023``."""
+    def key(w: str):
+        return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(w))]
+    return sorted({str(w) for w in waves}, key=key)
+
+
+# ---------------------------------------------------------------------------- codebook
+def theme_labels(store: Store) -> tuple[list[str], dict[str, str]]:
+    """Codebook theme ids (in codebook order) and labels (also ``posture:<sublabel>`` labels);
+    empty when no codebook loads (tracking then shows ids)."""
+    try:
+        from ..themes.codebook import load_codebook  # written by the themes engineer
+        cb = load_codebook(store.config.codebook_path())
+    except Exception:  # noqa: BLE001 - the codebook only gives labels and order here
+        return [], {}
+    ids = [str(i) for i in getattr(cb, "ids", [])]
+    labels: dict[str, str] = {}
+    for t in getattr(cb, "themes", None) or []:
+        labels[str(t.id)] = str(getattr(t, "label", t.id))
+        for sid, sub in (getattr(t, "sublabels", None) or {}).items():
+            labels[POSTURE_PREFIX + str(sid)] = str(getattr(sub, "label", sid))
+    return ids, labels
+
+
+# ---------------------------------------------------------------------------- loading
+def _expand_attrs(df: pd.DataFrame) -> pd.DataFrame:
+    """Add one column per key of the interviews' ``attrs`` JSON (never overriding a column)."""
+    if "attrs" not in df.columns or df.empty:
+        return df
+    per_itv = df.drop_duplicates("interview_id")[["interview_id", "attrs"]]
+    rows = []
+    for iid, raw in zip(per_itv["interview_id"], per_itv["attrs"]):
+        try:
+            d = json.loads(raw) if isinstance(raw, str) and raw.strip() else (raw if isinstance(raw, dict) else {})
+        except (ValueError, TypeError):
+            d = {}
+        rows.append({"interview_id": iid, **{k: (None if v is None else str(v)) for k, v in d.items()
+                                             if not isinstance(v, (dict, list))}})
+    extra = pd.DataFrame(rows)
+    extra = extra[[c for c in extra.columns if c == "interview_id" or c not in df.columns]]
+    if extra.shape[1] <= 1:
+        return df
+    return df.merge(extra, on="interview_id", how="left")
+
+
+def valid_attributes(segments: pd.DataFrame) -> list[str]:
+    extra = [c for c in segments.columns if c not in BASE_ATTRS and c not in _NON_ATTR]
+    return list(BASE_ATTRS) + sorted(extra)
+
+
+_NON_ATTR = {
+    "segment_id", "turn_index", "seg_index", "speaker", "speaker_pseudo", "text_raw", "text", "text_pseudo",
+    "n_words", "start", "end", "line", "char_start", "char_end", "prev_question", "source_file",
+    "source_pseudo", "format", "attrs",
+}
+
+
+def check_by(by: Sequence[str] | None, segments: pd.DataFrame) -> list[str]:
+    by = [b.strip() for b in (by or []) if b and b.strip()]
+    valid = valid_attributes(segments)
+    for b in by:
+        if b not in valid:
+            raise TextmineError(E.E501, detail=f"{b!r}; valid attributes: {', '.join(valid)}")
+    return list(dict.fromkeys(by))
+
+
+def check_waves(waves: Iterable[str], available: Sequence[str]) -> None:
+    for w in waves:
+        if str(w) not in available:
+            raise TextmineError(E.E502, detail=f"{w!r}; waves in this project: {', '.join(available) or '(none)'}")
+
+
+def current_run(store: Store) -> str | None:
+    kv = store.get_kv("themes.current_run")
+    if isinstance(kv, dict) and kv.get("run_id"):
+        return str(kv["run_id"])
+    if isinstance(kv, str) and kv:
+        return kv
+    if store.has_table("theme_codings"):
+        row = store.con.execute("SELECT max(run_id) FROM theme_codings").fetchall()[0]
+        return None if row is None or row[0] is None else str(row[0])
+    return None
+
+
+def _theme_codings(store: Store, run_id: str) -> pd.DataFrame:
+    cols = {c.lower() for c in store.query("SELECT * FROM theme_codings LIMIT 0").columns}
+    posture = "posture" if "posture" in cols else "NULL AS posture"
+    return store.query(
+        f"SELECT segment_id, theme, score, {posture} FROM theme_codings "
+        "WHERE run_id = ? AND CAST(assigned AS BOOLEAN)", [run_id])
+
+
+def _topic_frames(store: Store) -> tuple[str | None, pd.DataFrame, dict[str, str]]:
+    kv = store.get_kv("topics.current_model")
+    model = kv.get("model_id") if isinstance(kv, dict) else kv
+    if not model or not store.has_table("topic_assignments"):
+        return None, pd.DataFrame(), {}
+    model = str(model)
+    ta = store.query("SELECT segment_id, topic, probability FROM topic_assignments "
+                     "WHERE model_id = ? AND topic >= 0", [model])
+    labels: dict[str, str] = {}
+    if store.has_table("topic_info"):
+        ti = store.query("SELECT * FROM topic_info WHERE model_id = ?", [model])
+        for _, r in ti.iterrows():
+            if int(r["topic"]) >= 0:
+                labels[f"{TOPIC_PREFIX}{int(r['topic'])}"] = str(r.get("label") or f"topic {int(r['topic'])}")
+    return model, ta, labels
+
+
+def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[str] | None = None,
+               require_codings: bool = True) -> TrackData:
+    """Respondent segments with one indicator column per tracked item.
+
+    Raises E006 without segments, E407 without theme codings (when ``require_codings``
+    and themes are asked for), E304 when only topics are asked for and no topic model
+    exists, E403 for an unknown ``themes`` entry.
+    """
+    seg = store.segments_frame(roles="respondents")
+    if seg.empty:
+        raise TextmineError(E.E006, path=store.root, detail="no respondent segments in this project")
+    seg = seg.drop(columns=[c for c in ("text_raw", "text", "prev_question") if c in seg.columns])
+    seg["wave"] = seg["wave"].astype("string").astype(object)
+    seg["n_words"] = pd.to_numeric(seg["n_words"], errors="coerce").fillna(0).astype(np.int64)
+    seg = _expand_attrs(seg).reset_index(drop=True)
+    index = pd.Index(seg["segment_id"])
+    items: list[str] = []
+    kinds_out: list[str] = []
+    labels: dict[str, str] = {}
+    cols: list[np.ndarray] = []
+    score_cols: list[np.ndarray] = []
+    notes: list[str] = []
+    n = len(seg)
+
+    def add(item: str, kind: str, label: str, rows: np.ndarray, scores: np.ndarray | None) -> None:
+        x = np.zeros(n, dtype=bool)
+        s = np.full(n, np.nan)
+        ok = rows >= 0
+        x[rows[ok]] = True
+        if scores is not None:
+            s[rows[ok]] = scores[ok]
+        items.append(item)
+        kinds_out.append(kind)
+        labels[item] = label
+        cols.append(x)
+        score_cols.append(s)
+
+    run_id = None
+    want_themes = "theme" in kinds or "posture" in kinds
+    if want_themes:
+        run_id = current_run(store)
+        if run_id is None:
+            if require_codings:
+                raise TextmineError(E.E407, path=store.root, detail="table theme_codings is empty or missing")
+        else:
+            tc = _theme_codings(store, run_id)
+            order, cb_labels = theme_labels(store)
+            present = list(dict.fromkeys(tc["theme"].astype(str)))
+            all_ids = order + [t for t in sorted(present) if t not in order]
+            if "theme" in kinds:
+                for t in all_ids:
+                    sub = tc[tc["theme"].astype(str) == t]
+                    add(t, "theme", cb_labels.get(t, t), index.get_indexer(sub["segment_id"]),
+                        sub["score"].to_numpy(dtype=float))
+            if "posture" in kinds and "posture" in tc:
+                p = tc[tc["posture"].notna() & (tc["posture"].astype(str).str.strip() != "")]
+                p = p.sort_values("score", ascending=False).drop_duplicates("segment_id")
+                for lab in sorted(p["posture"].astype(str).unique()):
+                    sub = p[p["posture"].astype(str) == lab]
+                    add(POSTURE_PREFIX + lab, "posture",
+                        "Posture : " + cb_labels.get(POSTURE_PREFIX + lab, lab.replace("_", " ")),
+                        index.get_indexer(sub["segment_id"]), sub["score"].to_numpy(dtype=float))
+    topic_model = None
+    if "topic" in kinds:
+        topic_model, ta, tlabels = _topic_frames(store)
+        if topic_model is None:
+            if list(kinds) == ["topic"]:
+                raise TextmineError(E.E304, path=store.root, detail="no current topic model (kv topics.current_model)")
+            notes.append("no topic model: topics not tracked")
+        else:
+            for t in sorted(ta["topic"].astype(int).unique()):
+                sub = ta[ta["topic"].astype(int) == t]
+                item = f"{TOPIC_PREFIX}{t}"
+                add(item, "topic", tlabels.get(item, f"topic {t}"), index.get_indexer(sub["segment_id"]),
+                    sub["probability"].to_numpy(dtype=float))
+    if themes:
+        wanted = [str(t) for t in themes]
+        unknown = [t for t in wanted if t not in items]
+        if unknown:
+            raise TextmineError(E.E403, detail=f"{', '.join(unknown)}; valid: {', '.join(items)}")
+        keep = [items.index(t) for t in wanted]
+        items = [items[i] for i in keep]
+        kinds_out = [kinds_out[i] for i in keep]
+        cols = [cols[i] for i in keep]
+        score_cols = [score_cols[i] for i in keep]
+    X = np.column_stack(cols) if cols else np.zeros((n, 0), dtype=bool)
+    S = np.column_stack(score_cols) if score_cols else np.zeros((n, 0))
+    return TrackData(seg, items, kinds_out, labels, X, S, run_id, topic_model, notes)

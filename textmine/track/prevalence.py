@@ -1,0 +1,89 @@
+"""Prevalence of themes / posture sub-labels / topics by any combination of attributes.
+
+Three measures: share of respondent ``segments`` carrying the item, share of respondent
+``words`` in those segments, share of ``interviews`` mentioning it at least once. 95 %
+intervals come from a cluster bootstrap over interviews (``track.n_boot`` replicates,
+seeded by ``random_state``).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import E, TextmineError
+from ..store import Store
+from .bootstrap import MEASURES, boot_shares, cluster_sums, percentile_ci, rng_for, share
+from .data import KINDS, TrackData, check_by, load_items
+
+
+def check_measure(measure: str) -> str:
+    if measure not in MEASURES:
+        raise TextmineError(E.E005, detail=f"measure {measure!r}; valid: {', '.join(MEASURES)}")
+    return measure
+
+
+def clusters(seg: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Cluster code per segment (one cluster = the segments of one interview within a cell)
+    and a frame of clusters with their cell key columns."""
+    keys = by + ["interview_id"]
+    g = seg.groupby(keys, dropna=False, sort=True)
+    codes = g.ngroup().to_numpy()
+    cl = g.size().reset_index(name="n_segments")
+    return codes, cl
+
+
+def _cell_groups(cl: pd.DataFrame, by: list[str]) -> list[tuple[tuple, np.ndarray]]:
+    if not by:
+        return [((), np.arange(len(cl)))]
+    out = []
+    for key, idx in cl.groupby(by, dropna=False, sort=True).indices.items():
+        out.append((key if isinstance(key, tuple) else (key,), np.asarray(idx)))
+    return out
+
+
+def _clean_key(v):
+    return None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else v
+
+
+def prevalence(store: Store, by: Sequence[str] | None = ("wave",), measure: str = "segments",
+               themes: Sequence[str] | None = None, explain: bool = False, *,
+               kinds: Sequence[str] = KINDS, data: TrackData | None = None) -> pd.DataFrame:
+    """One row per cell x item: ``kind, theme, label, <by...>, measure, share, ci_low, ci_high,
+    n_segments, n_interviews, n_hits, n_interviews_hit, small_cell`` (+ ``segment_ids`` with
+    ``explain``). ``n_segments``/``n_interviews`` count the cell's respondent segments and
+    interviews (the base of the share); ``n_hits`` the segments carrying the item."""
+    check_measure(measure)
+    data = data if data is not None else load_items(store, kinds=kinds, themes=themes)
+    seg = data.segments
+    by = check_by(list(by or []), seg)
+    cfg = store.config.track
+    rs = store.config.random_state
+    codes, cl = clusters(seg, by)
+    num_all, den_all = cluster_sums(codes, len(cl), data.X, seg["n_words"].to_numpy(), measure)
+    hits_all, _ = cluster_sums(codes, len(cl), data.X, seg["n_words"].to_numpy(), "segments")
+    seg_ids = seg["segment_id"].to_numpy()
+    rows = []
+    for key, cidx in _cell_groups(cl, by):
+        num, den = num_all[cidx], den_all[cidx]
+        reps = boot_shares(num, den, cfg.n_boot, rng_for(rs, "prevalence", measure, key))
+        lo, hi = percentile_ci(reps, cfg.alpha)
+        sh = share(num, den)
+        n_itv = int(cl["interview_id"].iloc[cidx].nunique())
+        n_seg = int(cl["n_segments"].iloc[cidx].sum())
+        hits = hits_all[cidx]
+        in_cell = np.isin(codes, cidx) if explain else None
+        for j, item in enumerate(data.items):
+            row = {"kind": data.kinds[j], "theme": item, "label": data.labels.get(item, item)}
+            row.update({b: _clean_key(k) for b, k in zip(by, key)})
+            row.update(measure=measure, share=float(sh[j]), ci_low=float(lo[j]), ci_high=float(hi[j]),
+                       n_segments=n_seg, n_interviews=n_itv, n_hits=int(hits[:, j].sum()),
+                       n_interviews_hit=int(cl["interview_id"].iloc[cidx[hits[:, j] > 0]].nunique()),
+                       small_cell=bool(n_itv < cfg.min_interviews))
+            if explain:
+                row["segment_ids"] = seg_ids[in_cell & data.X[:, j]].tolist()
+            rows.append(row)
+    cols = ["kind", "theme", "label", *by, "measure", "share", "ci_low", "ci_high", "n_segments",
+            "n_interviews", "n_hits", "n_interviews_hit", "small_cell"] + (["segment_ids"] if explain else [])
+    return pd.DataFrame(rows, columns=cols)
