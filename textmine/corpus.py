@@ -164,6 +164,7 @@ def _store_one(store: Store, p: _Parsed, nlp, pseudo, replaced: bool) -> tuple[i
     from .segment import segment_interview
 
     cfg = store.config
+    pseudo.source = p.interview_id
     roles = assign_roles(p.transcript, p.meta, cfg.roles)
     # names the file itself tells us about: speaker names, tier labels, file-name tokens
     names = [s.name for s in p.transcript.speakers if s.name]

@@ -53,7 +53,8 @@ class RunResult:
 
     @property
     def did_nothing(self) -> bool:
-        return all(s.get("skipped") for s in self.stages.values())
+        """True when every costly stage was up to date (``track`` is cheap and always runs)."""
+        return all(self.stages.get(s, {}).get("skipped") for s in STAGES if s != "track")
 
 
 def package_versions() -> dict[str, str]:

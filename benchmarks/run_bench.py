@@ -1,0 +1,144 @@
+"""Full `textmine run` at scale (printed figures, not a test).
+
+1. CFPP2000 (../shared/corpora/cfpp2000, 61 TextGrid interviews, ~0.9 M words) as one wave:
+   wall time per stage, peak memory (max RSS), then the time of an unchanged re-run.
+2. République numérique 2015 (../shared/corpora/republique_numerique_2015): each proposal
+   with its arguments becomes one CSV "interview" (author turn + one turn per argument,
+   usernames dropped), split by date into two waves (before / from 2015-10-07).
+
+Usage: python benchmarks/run_bench.py [--encoder e5-small|use-multilingual] [--only cfpp|rn]
+       [--limit N]   (N files per corpus, for a quick look)
+Aims (issue 5): a CFPP2000-sized wave in < 20 min with e5-small, < 5 min with
+use-multilingual; unchanged re-run < 30 s; peak memory < 4 GB.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import json
+import re
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "corpora"
+OUT = ROOT / "bench-out"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _config(encoder: str) -> Path:
+    OUT.mkdir(exist_ok=True)
+    p = OUT / f"config-{encoder}.yaml"
+    p.write_text(f"embed:\n  encoder: {encoder}\n", encoding="utf-8")
+    return p
+
+
+def _run(project: Path, corpus: Path, wave: str, cfg: Path) -> tuple[float, dict]:
+    from textmine.pipeline import run_wave
+    t0 = time.perf_counter()
+    res = run_wave(project, corpus, wave=wave, config_path=cfg)
+    return time.perf_counter() - t0, res.manifest
+
+
+def _print(label: str, wall: float, manifest: dict) -> None:
+    d = manifest.get("durations_s", {})
+    c = manifest.get("counts", {})
+    topics = manifest.get("stages", {}).get("topics", {})
+    print(f"{label}: wall {wall:.1f} s | " + ", ".join(f"{k} {v:.1f}s" for k, v in d.items())
+          + f" | interviews {c.get('interviews')}, segments {c.get('segments')}, words {c.get('words')}"
+          + (f" | topics {topics.get('n_topics')}, outliers {topics.get('outlier_share')}" if topics.get('n_topics') else "")
+          + f" | peak RSS so far {_peak_rss_mb():.0f} MB", flush=True)
+
+
+def bench_cfpp(encoder: str, limit: int | None) -> None:
+    src = SHARED / "cfpp2000" / "TextGrid-corpus"
+    if not src.exists():
+        print("CFPP2000 not found: skipped")
+        return
+    corpus = src
+    if limit:
+        corpus = OUT / "cfpp-subset"
+        shutil.rmtree(corpus, ignore_errors=True)
+        corpus.mkdir(parents=True)
+        for f in sorted(src.glob("*.TextGrid"))[:limit]:
+            shutil.copy(f, corpus / f.name)
+    project = OUT / f"cfpp-{encoder}"
+    shutil.rmtree(project, ignore_errors=True)
+    cfg = _config(encoder)
+    wall, m = _run(project, corpus, "cfpp", cfg)
+    _print(f"CFPP2000 first run ({encoder})", wall, m)
+    wall, m = _run(project, corpus, "cfpp", cfg)
+    _print("CFPP2000 unchanged re-run", wall, m)
+
+
+def _strip(body: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body or ""))).strip()
+
+
+def rn_waves(limit: int | None) -> tuple[Path, Path] | None:
+    src = SHARED / "republique_numerique_2015" / "opinions"
+    if not src.exists():
+        return None
+    w1, w2 = OUT / "rn" / "vague1", OUT / "rn" / "vague2"
+    for w in (w1, w2):
+        shutil.rmtree(w, ignore_errors=True)
+        w.mkdir(parents=True)
+    files = sorted(src.glob("*.json"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0)
+    n = 0
+    for f in files:
+        if f.stat().st_size == 0:
+            continue
+        op = json.loads(f.read_text(encoding="utf-8")).get("opinion") or {}
+        body = _strip(op.get("body", ""))
+        if not body:
+            continue
+        rows = [{"speaker": "Auteur", "text": body}]
+        rows += [{"speaker": "Contributeur", "text": _strip(a.get("body", ""))}
+                 for a in op.get("arguments") or [] if _strip(a.get("body", ""))]
+        target = w1 if op.get("created_at", "") < "2015-10-07" else w2
+        with open(target / f"proposition_{f.stem}.csv", "w", encoding="utf-8", newline="") as fh:
+            wr = csv.DictWriter(fh, fieldnames=["speaker", "text"])
+            wr.writeheader()
+            wr.writerows(rows)
+        n += 1
+        if limit and n >= limit:
+            break
+    return w1, w2
+
+
+def bench_rn(encoder: str, limit: int | None) -> None:
+    waves = rn_waves(limit)
+    if waves is None:
+        print("République numérique not found: skipped")
+        return
+    project = OUT / f"rn-{encoder}"
+    shutil.rmtree(project, ignore_errors=True)
+    cfg = _config(encoder)
+    for label, w in zip(("2015-a", "2015-b"), waves):
+        wall, m = _run(project, w, label, cfg)
+        _print(f"République numérique wave {label} ({encoder})", wall, m)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--encoder", default="e5-small")
+    ap.add_argument("--only", choices=["cfpp", "rn"])
+    ap.add_argument("--limit", type=int)
+    a = ap.parse_args()
+    print(f"python {sys.version.split()[0]}, encoder {a.encoder}, limit {a.limit}")
+    if a.only in (None, "cfpp"):
+        bench_cfpp(a.encoder, a.limit)
+    if a.only in (None, "rn"):
+        bench_rn(a.encoder, a.limit)
+    print(f"peak RSS of the whole benchmark: {_peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
