@@ -47,10 +47,11 @@ def posture_cue_counts(codebook: Codebook, texts: list[str]) -> np.ndarray:
     return out
 
 
-def rule_posture(sub_sim: np.ndarray, sub_cues: np.ndarray, margin: float = 0.02) -> list[str]:
+def rule_posture(sub_sim: np.ndarray, sub_cues: np.ndarray, margin: float = 0.0) -> list[str]:
     """Codebook rule: both poles evidenced (or a pole + a mixte cue) -> mixte; one pole ->
-    that pole; no cue -> faire_a_la_place only if clearly closer by similarity, else faire_avec
-    (the default professional stance described by the study)."""
+    that pole; no cue -> the pole the segment is closer to by similarity (``margin`` > 0
+    would favour faire_avec; the default keeps the rule symmetric, so the coder does not
+    presume the stance the study is measuring)."""
     out = []
     for s, c in zip(sub_sim, sub_cues):
         avec, place, mix = c[_AVEC], c[_PLACE], c[_MIXTE]
