@@ -25,7 +25,7 @@ import pandas as pd
 
 from .errors import E, TextmineError
 from .ingest import FORMATS, count_words, match_metadata, parse_file, read_metadata
-from .records import INTERVIEWER, OTHER, InterviewMeta, Transcript
+from .records import OTHER, InterviewMeta, Transcript
 from .roles import assign_roles
 from .store import Store
 

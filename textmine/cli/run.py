@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from ..errors import E, TextmineError
-from .common import FormatOpt, check_format, console, emit, info, require_project, state
+from .common import FormatOpt, check_format, console, emit, require_project, state
 
 runs_app = typer.Typer(help="Past runs and their manifests.", no_args_is_help=True)
 

@@ -11,6 +11,7 @@ import io
 from pathlib import Path
 from typing import Iterator
 
+from ..records import Transcript
 from ..errors import E, TextmineError
 from .encoding import read_bytes
 from .safezip import SafeZip, parse_xml

@@ -30,6 +30,7 @@ from sklearn.model_selection import GroupKFold, KFold
 
 from ..embed import Encoder, encoder_key
 from ..errors import E, TextmineError
+from .base import ThemeCoderBase
 from .codebook import Codebook, load_codebook
 from .coded import data_hash, group_column, label_matrix
 from .features import as_frame, encode, role_onehot, sublabel_similarity
@@ -59,7 +60,7 @@ def make_folds(n: int, groups, n_splits: int, random_state: int) -> list[tuple[n
     return list(KFold(n_splits=k, shuffle=True, random_state=random_state).split(np.zeros(n)))
 
 
-class SupervisedThemeClassifier:
+class SupervisedThemeClassifier(ThemeCoderBase):
     """Multi-label theme coder learned from coded segments."""
 
     def __init__(self, codebook: Codebook | None = None, encoder: str | Encoder | None = "e5-small",
@@ -215,12 +216,6 @@ class SupervisedThemeClassifier:
         if not hasattr(self, "coef_"):
             raise TextmineError(E.E405, detail="this classifier is not fitted; call fit() or load()")
 
-    def embed(self, data, vectors=None, store=None):
-        self._check()
-        df = as_frame(data)
-        X = vectors if vectors is not None else encode(self.encoder_, df["text"].tolist(), store=store)
-        return df, X
-
     def predict_proba(self, data, vectors: np.ndarray | None = None, store=None) -> np.ndarray:
         """``(n, n_themes)`` probabilities in codebook order."""
         df, X = self.embed(data, vectors, store)
@@ -236,13 +231,6 @@ class SupervisedThemeClassifier:
         w = n / np.maximum(n + self.prior_weight, 1e-9)
         P = w[None, :] * P + (1 - w[None, :]) * p_zs
         return np.where(self.active_[None, :], P, p_zs)
-
-    def predict(self, data, vectors: np.ndarray | None = None, store=None) -> np.ndarray:
-        df, X = self.embed(data, vectors, store)
-        P = self.predict_proba(df, vectors=X)
-        Yp = (P >= self.thresholds_[None, :]).astype(int)
-        Yp[self.zs_.abstain_mask(df["text"].tolist(), P)] = 0
-        return Yp
 
     def abstain_mask(self, texts, P):
         return self.zs_.abstain_mask(texts, P)

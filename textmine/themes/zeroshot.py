@@ -20,8 +20,9 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from ..embed import Encoder, encoder_key
+from .base import ThemeCoderBase
 from .codebook import Codebook, load_codebook
-from .features import (Prototypes, as_frame, content_words, encode, resolve_encoder,
+from .features import (Prototypes, content_words, encode, resolve_encoder,
                        similarity_features, sublabel_similarity)
 from .posture import posture_cue_counts, rule_posture
 
@@ -40,7 +41,7 @@ def best_threshold(p: np.ndarray, y: np.ndarray, grid: np.ndarray | None = None)
     return best
 
 
-class ZeroShotThemeClassifier:
+class ZeroShotThemeClassifier(ThemeCoderBase):
     """Codebook-driven multi-label theme classifier (scikit-learn contract)."""
 
     def __init__(self, codebook: Codebook | None = None, encoder: str | Encoder | None = "e5-small",
@@ -112,12 +113,6 @@ class ZeroShotThemeClassifier:
             self.fit()
 
     # ------------------------------------------------------------------ predict
-    def embed(self, data, vectors: np.ndarray | None = None, store=None):
-        self._check()
-        df = as_frame(data)
-        X = vectors if vectors is not None else encode(self.encoder_, df["text"].tolist(), store=store)
-        return df, X
-
     def predict_proba(self, data, vectors: np.ndarray | None = None, store=None) -> np.ndarray:
         """``(n, n_themes)`` calibrated probabilities in codebook order."""
         df, X = self.embed(data, vectors, store)
@@ -128,14 +123,6 @@ class ZeroShotThemeClassifier:
     def abstain_mask(self, texts: list[str], P: np.ndarray) -> np.ndarray:
         short = np.array([content_words(t) < self.min_words for t in texts], dtype=bool)
         return short | (P.max(axis=1) < self.abstain_below)
-
-    def predict(self, data, vectors: np.ndarray | None = None, store=None) -> np.ndarray:
-        """``(n, n_themes)`` 0/1 decisions (abstained rows are all zero)."""
-        df, X = self.embed(data, vectors, store)
-        P = self.predict_proba(df, vectors=X)
-        Yp = (P >= self.thresholds_[None, :]).astype(int)
-        Yp[self.abstain_mask(df["text"].tolist(), P)] = 0
-        return Yp
 
     def predict_posture(self, data, vectors: np.ndarray | None = None, store=None) -> list[str | None]:
         """Posture sub-label for every row (the caller keeps it only where posture is assigned)."""
