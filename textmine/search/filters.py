@@ -83,25 +83,25 @@ def _check_present(values: list[str] | None, present: Sequence[str], err, opt: s
     return values
 
 
-def check_waves(store: Store, waves: str | Iterable[str] | None, present: list[str] | None = None) -> list[str] | None:
-    waves = _as_list(waves)
-    if waves is None:
+def _check_interview_column(store: Store, values: str | Iterable[str] | None, present: list[str] | None,
+                            column: str, err, opt: str) -> list[str] | None:
+    """Validate ``values`` against the distinct values of ``interviews.<column>``."""
+    values = _as_list(values)
+    if values is None:
         return None
     if present is None:
-        present = [str(w) for w in store.query(
-            "SELECT DISTINCT wave FROM interviews WHERE wave IS NOT NULL ORDER BY wave")["wave"]]
-    return _check_present(waves, present, E.E502, "--wave")
+        present = [str(v) for v in store.query(
+            f"SELECT DISTINCT {column} FROM interviews WHERE {column} IS NOT NULL ORDER BY {column}")[column]]
+    return _check_present(values, present, err, opt)
+
+
+def check_waves(store: Store, waves: str | Iterable[str] | None, present: list[str] | None = None) -> list[str] | None:
+    return _check_interview_column(store, waves, present, "wave", E.E502, "--wave")
 
 
 def check_territories(store: Store, territories: str | Iterable[str] | None,
                       present: list[str] | None = None) -> list[str] | None:
-    territories = _as_list(territories)
-    if territories is None:
-        return None
-    if present is None:
-        present = [str(t) for t in store.query(
-            "SELECT DISTINCT territory FROM interviews WHERE territory IS NOT NULL ORDER BY territory")["territory"]]
-    return _check_present(territories, present, E.E005, "--territory")
+    return _check_interview_column(store, territories, present, "territory", E.E005, "--territory")
 
 
 def parse_attrs(pairs: Iterable[str] | dict[str, str] | None) -> dict[str, str]:
