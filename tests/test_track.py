@@ -230,17 +230,22 @@ def test_demo_planted_theme_changes(demo_project):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="zero-shot posture sub-labels are sparse on the demo (few posture-coded segments per "
-                          "respondent), so dominant postures are unreliable; with the answer key's coding tracking "
-                          "finds the planted move (test_demo_answer_key_planted_changes)", strict=False)
 def test_demo_planted_posture_move(demo_project):
-    """Planted: >= 4 panel Conum move from faire_a_la_place to faire_avec."""
+    """Planted: R01-R05 (Conum) move from faire_a_la_place to faire_avec; R06 is a stable
+    faire_avec control; nobody moves the other way. Coded by the zero-shot coder."""
     from textmine.store import Store
     with Store(demo_project, read_only=True) as store:
         res = panel(store, "2022", "2023")
+        seg = changes(store, "2022", "2023", measure="segments").set_index("theme")
     moved = res.movers[(res.movers["posture_from"] == "faire_a_la_place") & (res.movers["posture_to"] == "faire_avec")]
-    assert len(moved) >= 4, res.respondents.to_dict(orient="records")
-    assert (moved["role"] == "conum").all()
+    planted = set(moved["respondent_id"]) & {"R01", "R02", "R03", "R04", "R05"}
+    assert len(planted) >= 4, res.respondents.to_dict(orient="records")
+    resp = res.respondents.set_index("respondent_id")
+    assert resp.loc["R06", "posture_from"] == resp.loc["R06", "posture_to"] == "faire_avec"
+    assert not ((res.respondents["posture_from"] == "faire_avec") & (res.respondents["posture_to"] == "faire_a_la_place")).any()
+    # the same move at the level of segments, with intervals that exclude zero
+    assert seg.loc["posture:faire_avec", "ci_low"] > 0 and seg.loc["posture:faire_avec", "significant"]
+    assert seg.loc["posture:faire_a_la_place", "ci_high"] < 0
 
 
 # ------------------------------------------------------------------ demo answer key (perfect coding)

@@ -180,6 +180,12 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
                     raise bad(sp, f"missing or empty field {key!r}", f"{sid}:")
             subs[sid] = Sublabel(sid, sub.get("label", sid), sub["definition"], list(sub["cues"]),
                                  list(sub["examples"]), _compile_all(sub["cues"], f"{sp}.cues", bad))
+        # a theme's evidence includes its sub-labels' pole cues ("je remplis" is posture talk too);
+        # the mixte cues ("dans l'urgence") only say how to split a segment already in the theme
+        known = {pat.pattern for pat in patterns}
+        for sid, sub in subs.items():
+            if sid != "mixte":
+                patterns += [pat for pat in sub.patterns if pat.pattern not in known and not known.add(pat.pattern)]
         themes.append(Theme(tid, item["label"], item["definition"], list(item["include"]),
                             list(item["exclude"]), list(item["cues"]), list(item["examples"]), subs, patterns))
     posture = data.get("posture_theme")
