@@ -94,13 +94,24 @@ class Codebook:
         raise TextmineError(E.E403, detail=f"{theme_id!r}; known: {', '.join(self.ids)}")
 
     def cue_counts(self, texts: list[str]) -> np.ndarray:
-        """``(n, n_themes)`` number of distinct cues of each theme found in each text."""
+        """``(n, n_themes)`` number of distinct cues of each theme found in each text (the first
+        match of each cue; cues matching overlapping text count once)."""
         out = np.zeros((len(texts), len(self.themes)), dtype=np.float32)
         for i, text in enumerate(texts):
             norm = normalise(text)
             for j, th in enumerate(self.themes):
-                out[i, j] = sum(1 for p in th.patterns if p.search(norm))
+                out[i, j] = len(first_matches(th.patterns, norm))
         return out
+
+
+def first_matches(patterns: list[re.Pattern], norm: str) -> list[re.Match]:
+    """First match of each pattern in ``norm``, dropping matches that overlap one kept before."""
+    kept: list[re.Match] = []
+    for pat in patterns:
+        m = pat.search(norm)
+        if m is not None and not any(m.start() < k.end() and k.start() < m.end() for k in kept):
+            kept.append(m)
+    return kept
 
 
 def _line_of(text: str, needle: str) -> int | None:

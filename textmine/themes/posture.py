@@ -15,7 +15,7 @@ import re
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from .codebook import POSTURE_LABELS, Codebook, normalise
+from .codebook import POSTURE_LABELS, Codebook, first_matches, normalise
 
 _AVEC, _PLACE, _MIXTE = range(3)
 
@@ -77,10 +77,7 @@ def posture_cue_counts(codebook: Codebook, texts: list[str]) -> np.ndarray:
     for i, text in enumerate(texts):
         norm = normalise(text)
         for j, lab in enumerate(POSTURE_LABELS):
-            for pat in (subs[lab].patterns if lab in subs else []):
-                m = pat.search(norm)
-                if m is None:
-                    continue
+            for m in first_matches(subs[lab].patterns if lab in subs else [], norm):
                 k = j
                 if _HYPO.search(norm[max(0, m.start() - 45):m.start()]):
                     continue

@@ -9,7 +9,8 @@ second stage (classifier chain by stacking) that sees the out-of-fold probabilit
 themes, so label co-occurrence is learned. The result is shrunk towards the zero-shot
 probability with weight ``n_pos / (n_pos + prior_weight)`` — rare themes (a handful of coded
 rows) lean on the codebook, frequent ones on the data. Per-theme thresholds are F1-optimal on
-out-of-fold probabilities of a cross-validation grouped by interview (else section).
+out-of-fold probabilities of a cross-validation grouped by interview (else section), shrunk
+the same way towards the zero-shot threshold.
 Themes with fewer than ``min_positives`` coded rows fall back to the zero-shot coder.
 
 ``save(dir)`` writes ``weights.npz`` (arrays only, loaded with ``allow_pickle=False``) and
@@ -66,7 +67,7 @@ class SupervisedThemeClassifier(ThemeCoderBase):
     def __init__(self, codebook: Codebook | None = None, encoder: str | Encoder | None = "e5-small",
                  random_state: int = 42, C: float = 1.0, C_chain: float = 0.3, chain: bool = True,
                  example_weight: float = 0.5, min_positives: int = 3, n_splits: int = 5,
-                 min_words: int = 4, abstain_below: float = 0.15, prior_weight: float = 20.0) -> None:
+                 min_words: int = 4, abstain_below: float = 0.15, prior_weight: float = 40.0) -> None:
         self.codebook = codebook
         self.prior_weight = prior_weight
         self.encoder = encoder
@@ -195,9 +196,12 @@ class SupervisedThemeClassifier(ThemeCoderBase):
         self.b_coef_, self.b_intercept_, self.b_mean_, self.b_scale_ = self._fit_b(PA, Y, sims, cues, p_zs, roles)
         self.support_ = Y.sum(axis=0).astype(int)
         P = self._blend(P, p_zs)
+        # thresholds: F1-optimal out of fold, shrunk like the probabilities towards the zero-shot
+        # threshold (a handful of positives gives a noisy optimum)
+        w = self._data_weight()
         self.thresholds_ = np.array([
-            best_threshold(P[:, j], Y[:, j])[0] if self.active_[j] else self.zs_.thresholds_[j]
-            for j in range(Y.shape[1])])
+            w[j] * best_threshold(P[:, j], Y[:, j])[0] + (1 - w[j]) * self.zs_.thresholds_[j]
+            if self.active_[j] else self.zs_.thresholds_[j] for j in range(Y.shape[1])])
         self.oof_proba_ = P
         # posture sub-label
         sub_sim = sublabel_similarity(X, self.zs_.prototypes_)
@@ -225,10 +229,14 @@ class SupervisedThemeClassifier(ThemeCoderBase):
                           self.b_mean_, self.b_scale_)
         return self._blend(P, p_zs)
 
-    def _blend(self, P: np.ndarray, p_zs: np.ndarray) -> np.ndarray:
-        """Shrink rare themes towards the zero-shot coder: weight n_pos / (n_pos + prior_weight)."""
+    def _data_weight(self) -> np.ndarray:
+        """Per theme, the weight of the coded data against the codebook: n_pos / (n_pos + prior_weight)."""
         n = self.support_.astype(float)
-        w = n / np.maximum(n + self.prior_weight, 1e-9)
+        return n / np.maximum(n + self.prior_weight, 1e-9)
+
+    def _blend(self, P: np.ndarray, p_zs: np.ndarray) -> np.ndarray:
+        """Shrink rare themes towards the zero-shot coder (weight :meth:`_data_weight`)."""
+        w = self._data_weight()
         P = w[None, :] * P + (1 - w[None, :]) * p_zs
         return np.where(self.active_[None, :], P, p_zs)
 
