@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import os
 import json
 import math
 import sys
@@ -21,7 +22,9 @@ from ..errors import E, TextmineError
 from ..store import Store
 
 console = Console(stderr=True)   # messages and progress go to stderr; data goes to stdout
-out = Console(soft_wrap=True)     # data (tables) to stdout
+# data (tables) to stdout; piped into a file or a pager, tables get 200 columns instead of
+# rich's 80 (theme names and quotes stay readable), unless COLUMNS says otherwise
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 
 
 @dataclass
