@@ -20,6 +20,7 @@ ModelOpt = typer.Option(None, "--model", "-m", help="Folder of a supervised mode
                         "default: zero-shot from the codebook.")
 CodebookOpt = typer.Option(None, "--codebook", help="Codebook YAML (default: config themes.codebook, "
                            "else the packaged configs/codebook.yaml).")
+MappingOpt = typer.Option(None, "--mapping", help="QDA code name -> theme id mapping (.qdpx input).")
 
 
 def _codebook(path: Optional[Path]):
@@ -90,7 +91,7 @@ def classify_cmd(
 def train_cmd(
     coded: Path = typer.Option(..., "--coded", "-c", help="Coded CSV (id,text,themes[,posture]) or .qdpx."),
     output: Path = typer.Option(..., "--output", "-o", help="Model folder to write."),
-    mapping: Optional[Path] = typer.Option(None, "--mapping", help="QDA code name -> theme id mapping (.qdpx input)."),
+    mapping: Optional[Path] = MappingOpt,
     codebook: Optional[Path] = CodebookOpt,
     encoder: str = typer.Option("e5-small", "--encoder", "-e", help="Sentence encoder."),
     seed: int = typer.Option(42, "--random-state", help="Random state (determinism)."),
@@ -133,7 +134,7 @@ def evaluate_cmd(
     cv: Optional[int] = typer.Option(None, "--cv", help="Cross-validate a supervised coder with N folds "
                                      "grouped by interview_id (else section)."),
     against: Optional[Path] = typer.Option(None, "--against", help="A second human coder's file (same ids)."),
-    mapping: Optional[Path] = typer.Option(None, "--mapping", help="Code mapping for .qdpx inputs."),
+    mapping: Optional[Path] = MappingOpt,
     codebook: Optional[Path] = CodebookOpt,
     fmt: str = FormatOpt,
 ) -> None:
@@ -175,7 +176,7 @@ def disagreements_cmd(
     model: Optional[Path] = ModelOpt,
     cv: Optional[int] = typer.Option(None, "--cv", help="Use out-of-fold predictions of an N-fold CV."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="CSV file (default: table on stdout)."),
-    mapping: Optional[Path] = typer.Option(None, "--mapping", help="Code mapping for .qdpx inputs."),
+    mapping: Optional[Path] = MappingOpt,
     codebook: Optional[Path] = CodebookOpt,
     fmt: str = FormatOpt,
 ) -> None:
