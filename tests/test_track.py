@@ -271,3 +271,21 @@ def test_demo_answer_key_planted_changes(tmp_path):
     by_genre = prevalence(store, by=["wave", "genre"], themes=["precarite"])
     assert set(by_genre["genre"].dropna()) == {"F", "H"}
     store.close()
+
+
+# ------------------------------------------------------------------ wave order
+def test_waves_sort_naturally_everywhere(tmp_path):
+    """Wave "10" comes after "9" in tracking, corpus stats and the run's comparison wave."""
+    from textmine.corpus import corpus_stats
+    from textmine.records import sort_waves
+    assert sort_waves(["10", "9", "vague10", "vague2", "V1", "2"]) == ["2", "9", "10", "V1", "vague2", "vague10"]
+    store = build_store(tmp_path / "p", n_per_wave=3, segs_per_interview=4, n_panel=2, waves=("9", "10"))
+    from textmine.track import load_items
+    assert load_items(store).waves() == ["9", "10"]
+    res = panel(store)                           # defaults: first -> last wave in natural order
+    assert (res.wave_from, res.wave_to) == ("9", "10")
+    prev = prevalence(store, by=["wave"], themes=["precarite"])
+    assert list(dict.fromkeys(prev["wave"])) == ["9", "10"]
+    stats = corpus_stats(store)
+    assert list(dict.fromkeys(stats["wave"].dropna())) == ["9", "10"] or stats.empty
+    store.close()

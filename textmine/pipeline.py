@@ -31,6 +31,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from . import __version__
+from .records import sort_waves
 from .errors import E, TextmineError
 from .runlock import project_lock
 from .store import Store
@@ -147,7 +148,7 @@ class Pipeline:
 
     def track(self, wave: str | None) -> tuple[dict[str, Any], pd.DataFrame | None]:
         from .track import changes
-        waves = sorted(w for w in self.store.interviews_frame()["wave"].dropna().unique())
+        waves = sort_waves(self.store.interviews_frame()["wave"].dropna().unique())
         if wave is None or len(waves) < 2 or wave not in waves or waves.index(wave) == 0:
             return {"waves": waves, "note": "no earlier wave to compare with"}, None
         prev = waves[waves.index(wave) - 1]

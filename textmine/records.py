@@ -13,8 +13,9 @@ Roles
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 INTERVIEWER = "interviewer"
 RESPONDENT = "respondent"
@@ -128,3 +129,13 @@ THEME_CODING_COLUMNS = ["run_id", "model_id", "segment_id", "theme", "score", "a
 
 #: table ``topic_assignments``
 TOPIC_ASSIGNMENT_COLUMNS = ["model_id", "segment_id", "topic", "probability"]
+
+
+def wave_key(w) -> list:
+    """Natural sort key of a wave label: ``vague2`` < ``vague10``; ``2022`` < ``2023``."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", str(w))]
+
+
+def sort_waves(waves: Iterable) -> list[str]:
+    """Distinct wave labels in natural order (see :func:`wave_key`)."""
+    return sorted({str(w) for w in waves}, key=wave_key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..errors import E, TextmineError
+from ..records import sort_waves
 from . import persist
 
 BY_COLUMNS = {"wave": "wave", "role": "role", "territory": "territory",
@@ -66,7 +67,7 @@ def topic_change(store, wave_a: str | None = None, wave_b: str | None = None,
     both waves (``topics.mode: apply`` assigns new waves with the existing model).
     """
     byw = topics_by(store, "wave", model_id)
-    waves = sorted(byw["wave"].unique())
+    waves = sort_waves(byw["wave"].unique())
     if not waves:
         return pd.DataFrame(columns=["topic", "label", "share_a", "share_b", "delta"])
     a, b = wave_a or waves[0], wave_b or waves[-1]

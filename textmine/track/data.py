@@ -8,7 +8,6 @@ respondent segment and one boolean column per item.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import E, TextmineError
+from ..records import sort_waves
 from ..store import Store
 
 KINDS = ("theme", "posture", "topic")
@@ -39,13 +39,6 @@ class TrackData:
 
     def waves(self) -> list[str]:
         return sort_waves(self.segments["wave"].dropna().astype(str).unique())
-
-
-def sort_waves(waves: Iterable[str]) -> list[str]:
-    """Natural order: ``vague2`` < ``vague10``; ``2022`` < ``2023``."""
-    def key(w: str):
-        return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(w))]
-    return sorted({str(w) for w in waves}, key=key)
 
 
 # ---------------------------------------------------------------------------- codebook

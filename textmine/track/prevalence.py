@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import E, TextmineError
+from ..records import wave_key
 from ..store import Store
 from .bootstrap import MEASURES, boot_shares, cluster_sums, percentile_ci, rng_for, share
 from .data import KINDS, TrackData, check_by, load_items
@@ -40,7 +41,8 @@ def _cell_groups(cl: pd.DataFrame, by: list[str]) -> list[tuple[tuple, np.ndarra
     out = []
     for key, idx in cl.groupby(by, dropna=False, sort=True).indices.items():
         out.append((key if isinstance(key, tuple) else (key,), np.asarray(idx)))
-    return out
+    # natural order ("9" before "10", "vague2" before "vague10"); missing values last
+    return sorted(out, key=lambda kv: [(1, []) if _clean_key(v) is None else (0, wave_key(v)) for v in kv[0]])
 
 
 def _clean_key(v):
