@@ -108,9 +108,7 @@ def rule_posture(sub_sim: np.ndarray, sub_cues: np.ndarray, margin: float = 0.0)
             out.append("faire_avec")
         elif place > avec:
             out.append("faire_a_la_place")
-        elif avec > 0:
-            out.append("faire_avec")
-        elif s[_PLACE] - s[_AVEC] > margin:
+        elif s[_PLACE] - s[_AVEC] > margin:     # no pole cue: the closer pole
             out.append("faire_a_la_place")
         else:
             out.append("faire_avec")
