@@ -194,9 +194,10 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
         # a theme's evidence includes its sub-labels' pole cues ("je remplis" is posture talk too);
         # the mixte cues ("dans l'urgence") only say how to split a segment already in the theme
         known = {pat.pattern for pat in patterns}
-        for sid, sub in subs.items():
-            if sid != "mixte":
-                patterns += [pat for pat in sub.patterns if pat.pattern not in known and not known.add(pat.pattern)]
+        for pat in (pat for sid, sub in subs.items() if sid != "mixte" for pat in sub.patterns):
+            if pat.pattern not in known:
+                known.add(pat.pattern)
+                patterns.append(pat)
         themes.append(Theme(tid, item["label"], item["definition"], list(item["include"]),
                             list(item["exclude"]), list(item["cues"]), list(item["examples"]), subs, patterns))
     posture = data.get("posture_theme")
