@@ -255,7 +255,9 @@ def _tokens(s: str) -> list[str]:
     return re.findall(r"\w+", unicodedata.normalize("NFC", s.lower()))
 
 
-def test_no_12_word_run_of_the_report_quotes():
+@pytest.fixture(scope="module")
+def report_runs() -> set[str]:
+    """Every 12-word run of the report's verbatim quotes (held out for evaluation)."""
     seeds = sorted((SHARED / "seeds").glob("*.txt")) if SHARED.is_dir() else []
     if not seeds:
         pytest.skip("../shared/seeds absent")
@@ -263,6 +265,11 @@ def test_no_12_word_run_of_the_report_quotes():
     for q in re.findall(r"«(.*?)»", seeds[0].read_text(encoding="utf-8"), flags=re.S):
         t = _tokens(q)
         runs.update(" ".join(t[i:i + 12]) for i in range(len(t) - 11))
+    return runs
+
+
+def test_no_12_word_run_of_the_report_quotes(report_runs):
+    runs = report_runs
     assert runs
     hits = []
     for f in sorted(p for p in DEMO.rglob("*") if p.is_file()):
@@ -274,14 +281,8 @@ def test_no_12_word_run_of_the_report_quotes():
     assert not hits, hits
 
 
-def test_no_12_word_run_in_binary_transcripts(meta, turns):
-    seeds = sorted((SHARED / "seeds").glob("*.txt")) if SHARED.is_dir() else []
-    if not seeds:
-        pytest.skip("../shared/seeds absent")
-    runs = set()
-    for q in re.findall(r"«(.*?)»", seeds[0].read_text(encoding="utf-8"), flags=re.S):
-        t = _tokens(q)
-        runs.update(" ".join(t[i:i + 12]) for i in range(len(t) - 11))
+def test_no_12_word_run_in_binary_transcripts(meta, turns, report_runs):
+    runs = report_runs
     for r in meta[meta.file.str.endswith((".docx", ".odt"))].itertuples():
         t = _tokens(" ".join(x for _, x in turns[r.interview_id]))
         assert not any(" ".join(t[i:i + 12]) in runs for i in range(len(t) - 11)), r.file
