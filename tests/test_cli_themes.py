@@ -63,10 +63,16 @@ def test_evaluate_model_cv_against(work, capsys):
     assert rc == 0
     res = json.loads(out)
     assert res["mode"] == "model" and res["n"] == 28 and len(res["per_theme"]) == 11
-    for key in ("precision", "recall", "f1", "kappa", "alpha", "support"):
+    for key in ("precision", "recall", "f1", "kappa", "alpha", "support", "kappa_lo", "kappa_hi", "f1_lo", "f1_hi"):
         assert key in res["per_theme"][0] and key in res["macro"]
+    assert res["bootstrap"] == {"replicates": 1000, "level": 0.95, "resampled": "interview_id"}
+    m = res["macro"]
+    assert m["kappa_lo"] <= m["kappa"] <= m["kappa_hi"] and m["f1_lo"] <= m["f1"] <= m["f1_hi"]
+    rc, out2, _ = _run(["themes", "evaluate", "--coded", str(coded), "--model", str(work / "model"),
+                        "--format", "json", "--bootstrap", "0"], capsys)
+    assert rc == 0 and "kappa_lo" not in json.loads(out2)["macro"] and "bootstrap" not in json.loads(out2)
     rc, out, err = _run(["themes", "evaluate", "--coded", str(coded), "--cv", "3", "--format", "table"], capsys)
-    assert rc == 0 and "macro" in out and "grouped by interview_id" in " ".join(err.split())
+    assert rc == 0 and "macro" in out and "kappa_lo" in out and "grouped by interview_id" in " ".join(err.split())
     # two coders: the second changes two decisions
     df = pd.read_csv(coded, keep_default_na=False)
     df.loc[0, "themes"] = "precarite"

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from textmine.errors import TextmineError
-from textmine.themes.agreement import agreement_table, cohen_kappa, kripp_alpha, posture_agreement
+from textmine.themes.agreement import (agreement_intervals, agreement_table, cohen_kappa, kripp_alpha,
+                                      posture_agreement)
 from textmine.themes.codebook import load_codebook
 from textmine.themes.coded import group_column, label_matrix, read_coded
 
@@ -35,6 +36,34 @@ def test_kappa_prf_alpha_hand_computed():
     assert tab.loc["x", "support"] == 4 and tab.loc["x", "predicted"] == 4
     assert tab.loc["y", "kappa"] == 1.0 and tab.loc["y", "f1"] == 0.0   # both coders never use y
     assert tab.loc["macro", "kappa"] == pytest.approx((0.28 / 0.48 + 1.0) / 2)
+
+
+def test_bootstrap_intervals_bracket_the_estimate_and_resample_groups():
+    rng = np.random.default_rng(0)
+    Y = (rng.random((120, 3)) < 0.3).astype(int)
+    Z = Y.copy()
+    flip = rng.random((120, 3)) < 0.15
+    Z[flip] = 1 - Z[flip]
+    Y[:, 2] = Z[:, 2] = 0                              # a theme neither coding uses
+    groups = np.arange(120) // 6                        # 20 interviews of 6 segments
+    point = agreement_table(Y, Z, ["a", "b", "c"]).set_index("theme")
+    ci = agreement_intervals(Y, Z, ["a", "b", "c"], groups, n_boot=500, random_state=1, key=["a", "b"]).set_index("theme")
+    for t in ("a", "b"):
+        assert ci.loc[t, "kappa_lo"] < point.loc[t, "kappa"] < ci.loc[t, "kappa_hi"]
+        assert ci.loc[t, "f1_lo"] < point.loc[t, "f1"] < ci.loc[t, "f1_hi"]
+        assert 0.05 < ci.loc[t, "kappa_hi"] - ci.loc[t, "kappa_lo"] < 0.6
+    assert math.isnan(ci.loc["c", "kappa_lo"])          # no replicate says anything about c
+    assert ci.loc["macro", "kappa_lo"] < point.loc["macro", "kappa"] < ci.loc["macro", "kappa_hi"]
+    assert ci.loc["key", "kappa_lo"] < (point.loc["a", "kappa"] + point.loc["b", "kappa"]) / 2 < ci.loc["key", "kappa_hi"]
+    again = agreement_intervals(Y, Z, ["a", "b", "c"], groups, n_boot=500, random_state=1, key=["a", "b"])
+    assert again.equals(ci.reset_index())               # same random_state, same intervals
+    # resampling whole interviews is wider than resampling segments when errors cluster by interview
+    Zc = Y.copy()
+    Zc[groups < 4, 0] = 1 - Zc[groups < 4, 0]            # four interviews coded all wrong on theme a
+    by_group = agreement_intervals(Y, Zc, ["a", "b", "c"], groups, n_boot=500, random_state=1).set_index("theme")
+    by_row = agreement_intervals(Y, Zc, ["a", "b", "c"], None, n_boot=500, random_state=1).set_index("theme")
+    width = lambda t: t.loc["a", "kappa_hi"] - t.loc["a", "kappa_lo"]   # noqa: E731
+    assert width(by_group) > width(by_row)
 
 
 def test_kappa_edge_cases_and_posture():

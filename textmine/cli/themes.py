@@ -111,7 +111,7 @@ def train_cmd(
           for t, s, th, a in zip(cb.ids, model.support_, model.thresholds_, model.active_)], fmt)
 
 
-def _model_predictions(df, cb, model: Optional[Path], cv: Optional[int]):
+def _model_predictions(df, cb, model: Optional[Path], cv: Optional[int], seed: int = 42):
     from ..themes.apply import load_model
     from ..themes.evaluate import cross_validate, predict_frame
     from ..themes.supervised import SupervisedThemeClassifier
@@ -121,7 +121,8 @@ def _model_predictions(df, cb, model: Optional[Path], cv: Optional[int]):
         return P, Yp, post, {"mode": "model", "model": str(model)}
     if cv is not None:
         with progress(f"{cv}-fold cross-validation", None):
-            P, Yp, post, gcol = cross_validate(df, lambda: SupervisedThemeClassifier(cb), cb, cv)
+            P, Yp, post, gcol = cross_validate(df, lambda: SupervisedThemeClassifier(cb, random_state=seed), cb, cv,
+                                               random_state=seed)
         return P, Yp, post, {"mode": "cv", "folds": cv, "grouped_by": gcol}
     raise TextmineError(E.E005, detail="--model DIR or --cv N (or --against FILE)",
                         fix="Pass --model DIR, --cv 5, or --against FILE2 to compare two coders.")
@@ -136,11 +137,15 @@ def evaluate_cmd(
     against: Optional[Path] = typer.Option(None, "--against", help="A second human coder's file (same ids)."),
     mapping: Optional[Path] = MappingOpt,
     codebook: Optional[Path] = CodebookOpt,
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=0,
+                                  help="Bootstrap replicates for the 95 % intervals of kappa and F1 "
+                                       "(whole interviews, else sections, are resampled); 0 = none."),
+    seed: int = typer.Option(42, "--random-state", help="Random state of the folds, the coder and the bootstrap."),
     fmt: str = FormatOpt,
 ) -> None:
-    """Precision, recall, F1, Cohen's kappa, Krippendorff's alpha per theme + macro figures."""
-    from ..themes.agreement import agreement_table, posture_agreement
-    from ..themes.coded import label_matrix, read_coded
+    """Precision, recall, F1, Cohen's kappa (95 % bootstrap interval), Krippendorff's alpha per theme + macro figures."""
+    from ..themes.agreement import agreement_intervals, agreement_table, posture_agreement
+    from ..themes.coded import group_column, label_matrix, read_coded
     from ..themes.evaluate import align_coders, evaluation_report
     check_format(fmt)
     cb = _codebook(codebook)
@@ -148,14 +153,23 @@ def evaluate_cmd(
     if against is not None:
         other = read_coded(against, cb, mapping=mapping)
         a, b = align_coders(df, other)
-        table = agreement_table(label_matrix(a, cb), label_matrix(b, cb), cb.ids)
+        Y_ref, Y_other = label_matrix(a, cb), label_matrix(b, cb)
+        table = agreement_table(Y_ref, Y_other, cb.ids)
         pa = posture_agreement(list(a["posture"]), list(b["posture"]))
         meta = {"mode": "coders", "against": str(against)}
-        n = len(a)
+        n, ref = len(a), a
     else:
-        P, Yp, post, meta = _model_predictions(df, cb, model, cv)
-        table, pa = evaluation_report(df, Yp, post, cb)
-        n = len(df)
+        P, Y_other, post, meta = _model_predictions(df, cb, model, cv, seed)
+        table, pa = evaluation_report(df, Y_other, post, cb)
+        n, ref, Y_ref = len(df), df, label_matrix(df, cb)
+    if bootstrap:
+        gcol = group_column(ref)
+        ci = agreement_intervals(Y_ref, Y_other, cb.ids, ref[gcol].values if gcol else None,
+                                 n_boot=bootstrap, random_state=seed)
+        table = table.merge(ci, on="theme", how="left")
+        cols = ["theme", "precision", "recall", "f1", "f1_lo", "f1_hi", "kappa", "kappa_lo", "kappa_hi"]
+        table = table[cols + [c for c in table.columns if c not in cols]]
+        meta["bootstrap"] = {"replicates": bootstrap, "level": 0.95, "resampled": gcol or "rows"}
     per = table[~table["theme"].isin(["macro", "all_decisions"])]
     if fmt == "json":
         from .common import records

@@ -2,8 +2,9 @@
 
 Per theme (binary present/absent): precision, recall, F1 (reference = first coding),
 Cohen's kappa, Krippendorff's alpha (nominal, two coders), support (reference positives),
-predicted count. Plus macro averages and a posture sub-label agreement on the rows both
-codings put in the posture theme. Pure numpy + the ``krippendorff`` package.
+predicted count. Plus macro averages, a posture sub-label agreement on the rows both
+codings put in the posture theme, and percentile-bootstrap intervals of kappa and F1 that
+resample whole interviews (:func:`agreement_intervals`). Pure numpy + the ``krippendorff`` package.
 """
 from __future__ import annotations
 
@@ -74,3 +75,57 @@ def posture_agreement(ref: list, other: list) -> dict:
     a, b = zip(*pairs)
     return {"n": len(pairs), "accuracy": float(np.mean([x == y for x, y in pairs])),
             "kappa": cohen_kappa(list(a), list(b))}
+
+
+def _kappa_counts(tp, fp, fn, tn):
+    n = np.maximum(tp + fp + fn + tn, 1e-12)
+    po = (tp + tn) / n
+    pe = ((tp + fn) * (tp + fp) + (tn + fp) * (tn + fn)) / n ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # a replicate where both codings are constant says nothing about agreement: left out
+        k = np.where(pe >= 1 - 1e-12, np.nan, (po - pe) / (1 - pe))
+        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1e-12), np.nan)
+    return k, f1
+
+
+def agreement_intervals(Y_ref: np.ndarray, Y_other: np.ndarray, theme_ids: list[str], groups=None,
+                        n_boot: int = 1000, level: float = 0.95, random_state: int = 42,
+                        key: list[str] | None = None) -> pd.DataFrame:
+    """Percentile bootstrap intervals of Cohen's kappa and F1, resampling whole groups
+    (interviews, or report sections) with replacement when ``groups`` is given, else rows.
+
+    One row per theme, plus ``macro`` (mean over themes, same replicates) and, when ``key``
+    names themes, ``key`` (their mean). Columns: theme, kappa_lo, kappa_hi, f1_lo, f1_hi.
+    Replicates where a theme is absent from both codings are left out of that theme's interval
+    (NaN when none is left); the means count them as the point estimates do (kappa 1, F1 0).
+    """
+    Y, Z = np.asarray(Y_ref, dtype=float), np.asarray(Y_other, dtype=float)
+    n = len(Y)
+    g = np.arange(n) if groups is None else pd.factorize(np.asarray(groups).astype(str))[0]
+    members = [np.where(g == k)[0] for k in range(g.max() + 1)] if n else []
+    rng = np.random.default_rng(random_state)
+    W = np.zeros((n_boot, n))
+    for b in range(n_boot):
+        for k in rng.integers(0, len(members), len(members)):
+            W[b, members[k]] += 1.0
+    tp, fp = W @ (Y * Z), W @ ((1 - Y) * Z)
+    fn, tn = W @ (Y * (1 - Z)), W @ ((1 - Y) * (1 - Z))
+    K, F = _kappa_counts(tp, fp, fn, tn)
+    lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
+    # in the means, a theme absent from both codings counts as in the point estimates (kappa 1, F1 0)
+    K1, F0 = np.where(np.isnan(K), 1.0, K), np.nan_to_num(F)
+    cols = {"theme": list(theme_ids) + ["macro"], "kappa": [K[:, j] for j in range(K.shape[1])] + [K1.mean(axis=1)],
+            "f1": [F[:, j] for j in range(F.shape[1])] + [F0.mean(axis=1)]}
+    if key:
+        idx = [list(theme_ids).index(t) for t in key]
+        cols["theme"].append("key")
+        cols["kappa"].append(K1[:, idx].mean(axis=1))
+        cols["f1"].append(F0[:, idx].mean(axis=1))
+    rows = [{"theme": t, "kappa_lo": _pct(k, lo), "kappa_hi": _pct(k, hi), "f1_lo": _pct(f, lo), "f1_hi": _pct(f, hi)}
+            for t, k, f in zip(cols["theme"], cols["kappa"], cols["f1"])]
+    return pd.DataFrame(rows)
+
+
+def _pct(x: np.ndarray, q: float) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.percentile(x, q)) if len(x) else float("nan")
