@@ -6,9 +6,11 @@ import io
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import DEMO
 
@@ -155,3 +157,22 @@ def test_help_everywhere(cli):
     for args in ([], ["ingest"], ["corpus"], ["speakers"], ["segments", "export"], ["run"], ["runs", "list"]):
         res = cli(*args, "--help")
         assert res.exit_code == 0 and "Usage" in res.stdout, args
+
+
+def test_project_keeps_the_config_it_was_created_with(tmp_path, cli):
+    """`--config` at creation is kept in the project's textmine.yaml (paths rewritten), so the
+    next wave, run without it, is pseudonymised with the same name list."""
+    from conftest import ROOT
+    from textmine.config import load_config
+    src = DEMO / "vague1" / "entretien_01_conum_A.txt"
+    proj = tmp_path / "deep" / "p"
+    res = cli("-q", "--config", ROOT / "configs" / "demo.yaml", "--project", proj, "ingest", src, "--wave", "1")
+    assert res.exit_code == 0, res
+    text = (proj / "textmine.yaml").read_text(encoding="utf-8")
+    assert "Created with --config" in text and "random_state: 42" in text
+    cfg = load_config(proj / "textmine.yaml")
+    assert Path(cfg.pseudonymise.user_list) == (DEMO / "_noms.txt").resolve()
+    assert not Path(yaml.safe_load(text)["pseudonymise"]["user_list"]).is_absolute()   # project can move with the corpus
+    res = cli("--config", tmp_path / "absent.yaml", "--project", proj, "corpus")
+    assert res.exit_code == 1 and "E001" in res.stderr and "absent.yaml" in res.stderr
+    assert res.stderr.startswith("error [E001]") and "[bold" not in res.stderr   # markup rendered, not printed

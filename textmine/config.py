@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -148,6 +149,18 @@ def _resolve_paths(data: dict, base: Path) -> dict:
         sec = data.get(section)
         if isinstance(sec, dict) and isinstance(sec.get(key), str) and not Path(sec[key]).is_absolute():
             sec[key] = str((base / sec[key]).resolve())
+    return data
+
+
+def project_overlay(config_path: str | Path, project_dir: str | Path) -> dict:
+    """The keys of ``config_path`` as they must read in ``project_dir/textmine.yaml``: relative
+    file paths rewritten from the project folder (so project and corpus can move together)."""
+    config_path = Path(config_path)
+    data = _resolve_paths(_read_yaml(config_path), config_path.parent)
+    for section, key in _PATH_KEYS:
+        sec = data.get(section)
+        if isinstance(sec, dict) and isinstance(sec.get(key), str):
+            sec[key] = os.path.relpath(sec[key], Path(project_dir).resolve())
     return data
 
 

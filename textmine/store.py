@@ -27,8 +27,9 @@ from typing import Any, Iterable, Iterator
 import duckdb
 import numpy as np
 import pandas as pd
+import yaml
 
-from .config import Config, load_config
+from .config import Config, load_config, project_overlay
 from .errors import E, TextmineError
 from .records import INTERVIEW_COLUMNS, SEGMENT_COLUMNS, SPEAKER_COLUMNS, TURN_COLUMNS
 
@@ -62,6 +63,19 @@ CREATE TABLE IF NOT EXISTS kv (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
 
 
+def write_project_config(path: Path, config_path: str | Path | None = None) -> None:
+    """A new project's ``textmine.yaml``. A project created with ``--config FILE`` keeps that
+    file's settings (its relative paths rewritten from the project folder), so that later
+    commands on the project — a new wave, a search — run with the same settings without it."""
+    header = "# textmine project configuration: any key of configs/default.yaml may be set here.\n"
+    data: dict = {}
+    if config_path is not None and Path(config_path).is_file():
+        data = project_overlay(config_path, path.parent)
+        header += f"# Created with --config {config_path}: its settings are kept below.\n"
+    data.setdefault("random_state", 42)
+    path.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
 class Store:
     """Handle on a project folder. Use as a context manager or call :meth:`close`."""
 
@@ -75,9 +89,7 @@ class Store:
             self.root.mkdir(parents=True, exist_ok=True)
         self.config: Config = load_config(self.root / CONFIG_NAME, config_path)
         if create and not (self.root / CONFIG_NAME).exists():
-            (self.root / CONFIG_NAME).write_text(
-                "# textmine project configuration: any key of configs/default.yaml may be set here.\n"
-                "random_state: 42\n", encoding="utf-8")
+            write_project_config(self.root / CONFIG_NAME, config_path)
         try:
             self.con = duckdb.connect(str(self.db_path), read_only=read_only and self.db_path.exists())
         except duckdb.Error as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from ..errors import TextmineError
 from .common import console, state
@@ -39,6 +40,9 @@ def _root(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or informational messages."),
     config: Optional[Path] = typer.Option(None, "--config", help="Extra YAML config over the project's textmine.yaml."),
 ) -> None:
+    if config is not None and not config.is_file():
+        from ..errors import E
+        raise TextmineError(E.E001, path=config, detail="no such file (given with --config)")
     state.project = project
     state.quiet = quiet
     state.config = config
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         rv = app(args=argv, standalone_mode=False)
         return rv if isinstance(rv, int) else 0
     except TextmineError as exc:
-        console.print(f"[bold red]error[/] {exc}", highlight=False, markup=False, soft_wrap=True)
+        console.print(f"[bold red]error[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 1
     except click.exceptions.Exit as exc:
         return exc.exit_code
