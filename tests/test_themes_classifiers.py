@@ -92,6 +92,30 @@ def test_supervised_contract_determinism(sup, cb, coded):
     assert (Y == label_matrix(coded, cb)).mean() > 0.85
 
 
+def test_missing_role_counts_as_the_average_role(cb, coded):
+    """`themes classify` passes no role: the coder must read that as the training mix of roles,
+    not as a role of its own. Stage B is linear in the role one-hot, so its logit for a text
+    without role is the frequency-weighted mean of its logits with each training role."""
+    import pandas as pd
+    roles = ["conum", "responsable_structure", "coordinateur"]
+    mixed = coded.copy()
+    mixed["role"] = [roles[0] if k % 2 else roles[1] if k % 6 else roles[2] for k in range(len(mixed))]
+    freq = mixed["role"].value_counts(normalize=True)
+    m = SupervisedThemeClassifier(cb, random_state=0).fit(mixed)
+    w, act = m._data_weight(), m.active_
+    p_zs = m.zs_.predict_proba(TEXTS)
+
+    def stage_b_logit(frame):      # undo the blend with the zero-shot coder, then the sigmoid
+        pb = (m.predict_proba(frame)[:, act] - (1 - w[act]) * p_zs[:, act]) / w[act]
+        pb = np.clip(pb, 1e-12, 1 - 1e-12)
+        return np.log(pb / (1 - pb))
+    per_role = {r: stage_b_logit(pd.DataFrame({"text": TEXTS, "role": r})) for r in roles}
+    assert max(np.abs(per_role[r] - per_role[roles[0]]).max() for r in roles) > 1e-3   # the role matters here
+    expected = sum(freq[r] * per_role[r] for r in roles)
+    for frame in (pd.DataFrame({"text": TEXTS}), pd.DataFrame({"text": TEXTS, "role": "inconnu"})):
+        np.testing.assert_allclose(stage_b_logit(frame), expected, atol=1e-6)
+
+
 def test_supervised_needs_enough_data(cb, coded):
     with pytest.raises(TextmineError) as ei:
         SupervisedThemeClassifier(cb).fit(coded.head(5))

@@ -75,12 +75,15 @@ def content_words(text: str) -> int:
 
 
 def role_onehot(df: pd.DataFrame) -> np.ndarray:
-    out = np.zeros((len(df), len(ROLES)), dtype=np.float32)
+    """``(n, len(ROLES))`` one-hot speaker roles; a row whose role is missing or not a known
+    role is all NaN (the coder then gives it the training mean: "any role")."""
+    out = np.full((len(df), len(ROLES)), np.nan, dtype=np.float32)
     if "role" not in df.columns:
         return out
     idx = {r: j for j, r in enumerate(ROLES)}
     for i, r in enumerate(df["role"].fillna("").astype(str)):
         if r in idx:
+            out[i] = 0.0
             out[i, idx[r]] = 1.0
     return out
 

@@ -3,7 +3,9 @@
 Features per segment: the E5 passage vector, the zero-shot evidence of every theme
 (centred similarities to definitions / include criteria / examples, codebook cue counts,
 calibrated zero-shot probabilities), posture sub-label cue counts and the speaker's role
-(one-hot, when the data has a ``role`` column). One L2 logistic regression per theme
+(one-hot, when the data has a ``role`` column; a missing or unknown role counts as the
+training mean, so texts coded without their role, as ``themes classify`` does, are not
+pushed towards any one role). One L2 logistic regression per theme
 (balanced class weights; the codebook's examples added as light-weight positives), then a
 second stage (classifier chain by stacking) that sees the out-of-fold probabilities of all
 themes, so label co-occurrence is learned. The result is shrunk towards the zero-shot
@@ -128,7 +130,10 @@ class SupervisedThemeClassifier(ThemeCoderBase):
             if not self.active_[j] or Y[:, j].sum() < 2 or Y[:, j].sum() == len(Y):
                 continue
             G = self._stage_b_features(j, PA, sims, cues, p_zs, roles)
-            m, s = G.mean(axis=0), G.std(axis=0)
+            known = ~np.isnan(G)
+            m = np.where(known, G, 0.0).sum(axis=0) / np.maximum(known.sum(axis=0), 1)
+            G = np.where(known, G, m[None, :])             # unknown role: the mean role
+            s = G.std(axis=0)
             s[s < 1e-6] = 1.0
             lr = LogisticRegression(C=self.C_chain, class_weight="balanced", max_iter=3000,
                                     random_state=self.random_state)
@@ -140,6 +145,7 @@ class SupervisedThemeClassifier(ThemeCoderBase):
         P = np.zeros(PA.shape)
         for j in range(PA.shape[1]):
             G = self._stage_b_features(j, PA, sims, cues, p_zs, roles)
+            G = np.where(np.isnan(G), M[j][None, :], G)    # unknown role: the training mean
             P[:, j] = _sigmoid(((G - M[j]) / S[j]) @ W[j] + b[j])
         return P
 
