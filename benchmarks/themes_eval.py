@@ -90,6 +90,12 @@ def main() -> None:
         t0 = time.time()
         _, Yp, _, _ = cross_validate(df, lambda: SupervisedThemeClassifier(cb, random_state=42), cb, args.folds)
         sup = show(f"supervised (grouped CV, {time.time() - t0:.0f}s)", Y, Yp, cb.ids, groups)
+        if "role" in df.columns:     # `themes classify` reads id,text only: the held-out texts lose their role
+            Yn = np.zeros_like(Y)
+            for tr, te in folds:
+                m = SupervisedThemeClassifier(cb, random_state=42).fit(df.iloc[tr].reset_index(drop=True), vectors=X[tr])
+                Yn[te] = predict_frame(m, df.iloc[te].drop(columns=["role"]).reset_index(drop=True), X[te])[1]
+            show("supervised, held-out texts without their role (as `themes classify` sees them)", Y, Yn, cb.ids, groups)
         zs_model = ZeroShotThemeClassifier(cb, random_state=42).fit()
         _, Yz, _ = predict_frame(zs_model, df, X)
         zs = show("zero-shot (codebook only, no coded data)", Y, Yz, cb.ids, groups)
