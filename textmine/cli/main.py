@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from ..errors import TextmineError
+from ..errors import E, TextmineError
 from .common import console, state
 
 # Offline, always: no model hub is ever contacted.
@@ -41,7 +41,6 @@ def _root(
     config: Optional[Path] = typer.Option(None, "--config", help="Extra YAML config over the project's textmine.yaml."),
 ) -> None:
     if config is not None and not config.is_file():
-        from ..errors import E
         raise TextmineError(E.E001, path=config, detail="no such file (given with --config)")
     state.project = project
     state.quiet = quiet
