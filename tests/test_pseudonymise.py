@@ -136,6 +136,25 @@ def test_ner_hits_on_invented_sentences(cfg, nlp):
 
 
 @pytest.mark.slow
+def test_lone_first_name_joins_the_one_full_name_ner_found(cfg, nlp):
+    """"Sandrine", said before or after "Sandrine Vautrin", is the same person: one placeholder.
+    A first name two people share stays apart from both."""
+    ps = _ps(cfg, nlp)
+    out = ps.pseudonymise([
+        "Bonjour, moi c'est Sandrine, Sandrine Vautrin, et je travaille avec Gérard Mounier.",
+        "Le président, Gérard Mounier, m'a recrutée.",
+        "Merci beaucoup Sandrine.", "Et Gérard, il en pense quoi ?"])
+    assert out == ["Bonjour, moi c'est [PERSONNE_1], [PERSONNE_1], et je travaille avec [PERSONNE_2].",
+                   "Le président, [PERSONNE_2], m'a recrutée.",
+                   "Merci beaucoup [PERSONNE_1].", "Et [PERSONNE_2], il en pense quoi ?"]
+    ps2 = _ps(cfg, nlp)
+    out = ps2.pseudonymise(["Sandrine Vautrin et Sandrine Martin animent l'atelier.", "Sandrine est absente."])
+    ph = dict(zip(ps2.new_rows()["key"], ps2.new_rows()["placeholder"]))
+    assert len({ph["sandrine vautrin"], ph["sandrine martin"], ph["sandrine"]}) == 3
+    assert out[1] == f"{ph['sandrine']} est absente."
+
+
+@pytest.mark.slow
 def test_no_false_positive_on_discourse_markers(cfg, nlp):
     ps = _ps(cfg, nlp)
     texts = ["Voilà.", "Bon, on fait comme ça.", "Enfin, je crois.", "Donc voilà, c'est tout.",

@@ -26,7 +26,10 @@ Detectors, by priority:
    ``Bon``, ``Enfin``, ``Donc``), one common French word opening a sentence, or (places and
    organisations) one common word (demonyms ``Chinois``, nouns ``République``) unless a place
    follows ``à``/``vers``/``depuis`` (``à Pannes``, ``vers Tours``). Accepted hits
-   join the known names, so later occurrences that NER misses are replaced too.
+   join the known names, so later occurrences that NER misses are replaced too. A lone
+   first name takes the placeholder of the one person whose full name starts with it
+   (known, or found in the same batch: "Sandrine" and "Sandrine Vautrin" are one person);
+   when two people share it, it keeps a placeholder of its own.
 
 ``pseudonymise.enabled: false`` makes :meth:`Pseudonymiser.pseudonymise` return the texts
 unchanged (the map is still kept for speaker names registered with :meth:`add_names`).
@@ -293,16 +296,40 @@ class Pseudonymiser:
         # hits must be capitalised: texts without capitals (lowercase CFPP-style transcripts) skip NER
         need = [t for t in texts if t != t.lower()]
         if need:
-            for doc in self.nlp.pipe(need, batch_size=32):
-                for surface, kind in self._candidates(doc):
-                    key = tuple(normalise_key(surface).split())
-                    if key in self._entries or key in self._keep:
-                        continue
-                    if kind == "PERSONNE":
-                        self.add_names([surface], _clean=False, _origin="ner")
-                    else:
-                        self._register(key, surface, kind, cap=True, origin="ner")
+            found = [c for doc in self.nlp.pipe(need, batch_size=32) for c in self._candidates(doc)]
+            full_names = {}        # people's full names NER found in this batch, by first word
+            for surface, kind in found:
+                key = tuple(normalise_key(surface).split())
+                if kind == "PERSONNE" and len(key) > 1:
+                    full_names.setdefault(key[0], {}).setdefault(key, surface)
+            for surface, kind in found:
+                key = tuple(normalise_key(surface).split())
+                if key in self._entries or key in self._keep:
+                    continue
+                if kind != "PERSONNE":
+                    self._register(key, surface, kind, cap=True, origin="ner")
+                elif (owner := self._sole_bearer(key, full_names)) is not None:
+                    self._register(key, surface, "PERSONNE", placeholder=owner, cap=True, origin="ner")
+                else:
+                    self.add_names([surface], _clean=False, _origin="ner")
         return [self._replace(t) for t in texts]
+
+    def _sole_bearer(self, key: tuple[str, ...], batch: dict[str, dict]) -> str | None:
+        """Placeholder of the one person whose full name starts with the single word ``key``
+        ("Sandrine" -> "Sandrine Vautrin"), among the known names and the full names NER found
+        in the same batch (registered now if needed); None when there is none or several."""
+        if len(key) != 1:
+            return None
+        owners: set = {e.placeholder for k, e in self._entries.items()
+                       if len(k) > 1 and k[0] == key[0] and e.kind == "PERSONNE"}
+        owners |= {k for k in batch.get(key[0], {}) if k not in self._entries}
+        if len(owners) != 1:
+            return None
+        owner = owners.pop()
+        if isinstance(owner, tuple):      # a full name met later in the batch: it is registered first
+            self.add_names([batch[key[0]][owner]], _clean=False, _origin="ner")
+            owner = self._entries[owner].placeholder
+        return owner
 
     def _replace(self, text: str) -> str:
         if not text:
