@@ -328,7 +328,8 @@ class Pseudonymiser:
         owner = owners.pop()
         if isinstance(owner, tuple):      # a full name met later in the batch: it is registered first
             self.add_names([batch[key[0]][owner]], _clean=False, _origin="ner")
-            owner = self._entries[owner].placeholder
+            entry = self._entries.get(owner)  # (not registered when it is only stop words)
+            return entry.placeholder if entry is not None else None
         return owner
 
     def _replace(self, text: str) -> str:
