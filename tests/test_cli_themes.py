@@ -54,6 +54,18 @@ def test_classify_jsonl_contract(work, capsys):
         assert rows[2]["themes"] == [] and rows[2]["posture"] is None        # abstention
         assert "posture_faire_avec_vs_a_la_place" in rows[0]["themes"] and rows[0]["posture"] == "faire_avec"
         assert "precarite" in rows[1]["themes"]
+    # other columns are ignored unless --use-role asks for the `role` column
+    out_a, out_b = work / "a.jsonl", work / "b.jsonl"
+    df = pd.read_csv(inp)
+    df.assign(role="elu").to_csv(work / "in_role.csv", index=False)
+    assert _run(["themes", "classify", "--input", str(work / "in_role.csv"), "--output", str(out_a),
+                 "--model", str(work / "model")], capsys)[0] == 0
+    assert out_a.read_text(encoding="utf-8") == out.read_text(encoding="utf-8")
+    rc, _, _ = _run(["themes", "classify", "--input", str(work / "in_role.csv"), "--output", str(out_b),
+                     "--model", str(work / "model"), "--use-role"], capsys)
+    assert rc == 0 and len(out_b.read_text(encoding="utf-8").splitlines()) == 3
+    rc, _, err = _run(["themes", "classify", "--input", str(inp), "--output", str(out_b), "--use-role"], capsys)
+    assert rc == 1 and "E402" in err and "role" in err
 
 
 def test_evaluate_model_cv_against(work, capsys):

@@ -114,6 +114,11 @@ def test_missing_role_counts_as_the_average_role(cb, coded):
     expected = sum(freq[r] * per_role[r] for r in roles)
     for frame in (pd.DataFrame({"text": TEXTS}), pd.DataFrame({"text": TEXTS, "role": "inconnu"})):
         np.testing.assert_allclose(stage_b_logit(frame), expected, atol=1e-6)
+    # `themes classify --use-role` hands the roles over
+    from textmine.themes.apply import classify_texts
+    res = classify_texts(TEXTS, model=m, roles=[roles[2]] * len(TEXTS))
+    P = m.predict_proba(pd.DataFrame({"text": TEXTS, "role": roles[2]}))
+    assert [list(r["scores"].values()) for r in res] == [[round(float(v), 4) for v in row] for row in P]
 
 
 def test_supervised_needs_enough_data(cb, coded):

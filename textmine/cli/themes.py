@@ -68,14 +68,20 @@ def classify_cmd(
     output: Path = typer.Option(..., "--output", "-o", help="JSON Lines file: one object per input row."),
     model: Optional[Path] = ModelOpt,
     codebook: Optional[Path] = CodebookOpt,
+    use_role: bool = typer.Option(False, "--use-role", help="Give the input's `role` column (speaker role "
+                                  "per row) to a supervised model trained with roles; without it every "
+                                  "column but id,text is ignored."),
 ) -> None:
     """Code texts: {"id", "themes", "scores", "posture"} per row, in input order."""
     from ..themes.apply import classify_texts, load_model
     df = _read_input(input)
+    if use_role and "role" not in df.columns:
+        raise TextmineError(E.E402, path=input, line=1, detail="--use-role but no `role` column",
+                            fix="Add a role column (conum, responsable_structure, ...) or drop --use-role.")
     cb = _codebook(codebook)
     m = load_model(model, cb)
     with progress("classifying", None):
-        res = classify_texts(df["text"].tolist(), model=m)
+        res = classify_texts(df["text"].tolist(), model=m, roles=df["role"].tolist() if use_role else None)
 
     def write(tmp: Path) -> None:
         with tmp.open("w", encoding="utf-8") as fh:

@@ -65,13 +65,18 @@ def code_frame(model, data, vectors: np.ndarray | None = None, store=None,
 
 
 def classify_texts(texts: Sequence[str], model_dir: str | Path | None = None,
-                   codebook: Codebook | None = None, model=None) -> list[dict]:
-    """Code raw texts: one ``{"themes", "scores", "posture"}`` dict per text."""
+                   codebook: Codebook | None = None, model=None,
+                   roles: Sequence[str | None] | None = None) -> list[dict]:
+    """Code raw texts: one ``{"themes", "scores", "posture"}`` dict per text. ``roles`` (one
+    speaker role per text, optional) is used by a supervised model trained with roles."""
     model = model if model is not None else load_model(model_dir, codebook)
     texts = [("" if t is None else str(t)) for t in texts]
     if not texts:
         return []
-    P, Y, post = code_frame(model, as_frame(texts))
+    frame = as_frame(texts)
+    if roles is not None:
+        frame["role"] = list(roles)
+    P, Y, post = code_frame(model, frame)
     ids = model.codebook_.ids
     return [{"themes": [ids[j] for j in np.flatnonzero(Y[i])],
              "scores": {t: round(float(P[i, j]), 4) for j, t in enumerate(ids)},
