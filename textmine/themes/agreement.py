@@ -99,19 +99,20 @@ def agreement_intervals(Y_ref: np.ndarray, Y_other: np.ndarray, theme_ids: list[
     Replicates where a theme is absent from both codings are left out of that theme's interval
     (NaN when none is left); the means count them as the point estimates do (kappa 1, F1 0).
     """
+    from ..track.bootstrap import percentile_ci, resample_weights
     Y, Z = np.asarray(Y_ref, dtype=float), np.asarray(Y_other, dtype=float)
     n = len(Y)
-    g = np.arange(n) if groups is None else pd.factorize(np.asarray(groups).astype(str))[0]
-    members = [np.where(g == k)[0] for k in range(g.max() + 1)] if n else []
-    rng = np.random.default_rng(random_state)
-    W = np.zeros((n_boot, n))
-    for b in range(n_boot):
-        for k in rng.integers(0, len(members), len(members)):
-            W[b, members[k]] += 1.0
-    tp, fp = W @ (Y * Z), W @ ((1 - Y) * Z)
-    fn, tn = W @ (Y * (1 - Z)), W @ ((1 - Y) * (1 - Z))
+    codes = np.arange(n) if groups is None else pd.factorize(np.asarray(groups).astype(str))[0]
+    n_clusters = int(codes.max()) + 1 if n else 0
+
+    def per_cluster(A: np.ndarray) -> np.ndarray:
+        out = np.zeros((n_clusters, A.shape[1]))
+        np.add.at(out, codes, A)
+        return out
+    W = resample_weights(n_clusters, n_boot, np.random.default_rng(random_state))
+    tp, fp = W @ per_cluster(Y * Z), W @ per_cluster((1 - Y) * Z)
+    fn, tn = W @ per_cluster(Y * (1 - Z)), W @ per_cluster((1 - Y) * (1 - Z))
     K, F = _kappa_counts(tp, fp, fn, tn)
-    lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
     # in the means, a theme absent from both codings counts as in the point estimates (kappa 1, F1 0)
     K1, F0 = np.where(np.isnan(K), 1.0, K), np.nan_to_num(F)
     cols = {"theme": list(theme_ids) + ["macro"], "kappa": [K[:, j] for j in range(K.shape[1])] + [K1.mean(axis=1)],
@@ -121,11 +122,6 @@ def agreement_intervals(Y_ref: np.ndarray, Y_other: np.ndarray, theme_ids: list[
         cols["theme"].append("key")
         cols["kappa"].append(K1[:, idx].mean(axis=1))
         cols["f1"].append(F0[:, idx].mean(axis=1))
-    rows = [{"theme": t, "kappa_lo": _pct(k, lo), "kappa_hi": _pct(k, hi), "f1_lo": _pct(f, lo), "f1_hi": _pct(f, hi)}
-            for t, k, f in zip(cols["theme"], cols["kappa"], cols["f1"])]
-    return pd.DataFrame(rows)
-
-
-def _pct(x: np.ndarray, q: float) -> float:
-    x = x[np.isfinite(x)]
-    return float(np.percentile(x, q)) if len(x) else float("nan")
+    k_lo, k_hi = percentile_ci(np.column_stack(cols["kappa"]), 1 - level)
+    f_lo, f_hi = percentile_ci(np.column_stack(cols["f1"]), 1 - level)
+    return pd.DataFrame({"theme": cols["theme"], "kappa_lo": k_lo, "kappa_hi": k_hi, "f1_lo": f_lo, "f1_hi": f_hi})

@@ -60,12 +60,13 @@ def boot_shares(num: np.ndarray, den: np.ndarray, n_boot: int, rng: np.random.Ge
 
 
 def percentile_ci(reps: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    if reps.shape[0] == 0:
-        nan = np.full(reps.shape[1], np.nan)
-        return nan, nan
-    with np.errstate(invalid="ignore"):
-        lo = np.nanquantile(reps, alpha / 2, axis=0) if np.isfinite(reps).any() else np.full(reps.shape[1], np.nan)
-        hi = np.nanquantile(reps, 1 - alpha / 2, axis=0) if np.isfinite(reps).any() else np.full(reps.shape[1], np.nan)
+    """Percentile interval per column of ``reps`` (n_boot x n_items), ignoring NaN
+    replicates; NaN for a column with no finite replicate."""
+    lo, hi = np.full(reps.shape[1], np.nan), np.full(reps.shape[1], np.nan)
+    ok = np.isfinite(reps).any(axis=0)
+    if ok.any():
+        lo[ok] = np.nanquantile(reps[:, ok], alpha / 2, axis=0)
+        hi[ok] = np.nanquantile(reps[:, ok], 1 - alpha / 2, axis=0)
     return lo, hi
 
 
