@@ -27,7 +27,7 @@ from .errors import E, TextmineError
 from .ingest import FORMATS, count_words, match_metadata, parse_file, read_metadata
 from .records import OTHER, InterviewMeta, Transcript
 from .roles import assign_roles
-from .records import sort_waves
+from .records import sort_by_wave
 from .store import Store
 
 #: file names never taken as transcripts when a folder is ingested
@@ -255,9 +255,7 @@ def corpus_stats(store: Store) -> pd.DataFrame:
                coalesce(s.segments, 0) AS segments, coalesce(s.segment_words, 0) AS segment_words
         FROM t LEFT JOIN w USING (wave, role) LEFT JOIN s USING (wave, role)
         ORDER BY t.wave NULLS FIRST, t.role""")
-    order = {w: k for k, w in enumerate(sort_waves(df["wave"].dropna()))}
-    rank = df["wave"].map(lambda w: -1 if w is None or w != w else order[str(w)])
-    return df.assign(_rank=rank).sort_values(["_rank", "role"], kind="stable").drop(columns="_rank").reset_index(drop=True)
+    return sort_by_wave(df)
 
 
 def speakers_table(store: Store, reveal: bool = False) -> pd.DataFrame:

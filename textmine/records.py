@@ -139,3 +139,12 @@ def wave_key(w) -> list:
 def sort_waves(waves: Iterable) -> list[str]:
     """Distinct wave labels in natural order (see :func:`wave_key`)."""
     return sorted({str(w) for w in waves}, key=wave_key)
+
+
+def sort_by_wave(df, then: tuple[str, ...] = ("role",), col: str = "wave"):
+    """``df`` with its rows in natural wave order (missing waves first), then by the columns
+    ``then``; index reset."""
+    order = {w: k for k, w in enumerate(sort_waves(df[col].dropna()))}
+    rank = df[col].map(lambda w: -1 if w is None or w != w else order[str(w)])
+    return (df.assign(_rank=rank).sort_values(["_rank", *then], kind="stable")
+            .drop(columns="_rank").reset_index(drop=True))

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..attribution import attribution, role_label, source_ref
 from ..store import Store
-from ..records import sort_waves
+from ..records import sort_by_wave
 from ..track import changes, panel, prevalence
 from ..track.data import TrackData
 from . import plots
@@ -40,9 +40,7 @@ def overview(c: Ctx) -> tuple[str, str, str]:
         "SELECT i.wave, s.role, count(DISTINCT s.interview_id) AS n_interviews, count(*) AS n_segments, "
         "coalesce(sum(s.n_words), 0) AS n_words FROM segments s JOIN interviews i USING (interview_id) "
         "GROUP BY i.wave, s.role ORDER BY i.wave, s.role")
-    order = {w: k for k, w in enumerate(sort_waves(seg["wave"].dropna()))}
-    seg = (seg.assign(_rank=seg["wave"].map(lambda w: order.get(str(w), -1)))
-           .sort_values(["_rank", "role"], kind="stable").drop(columns="_rank"))
+    seg = sort_by_wave(seg)
     rows = [(r.wave, c.role(r.role), num(int(r.n_interviews)), num(int(r.n_segments)), num(int(r.n_words)))
             for r in seg.itertuples()]
     body = table([c.t["wave"], c.t["role"], c.t["interviews"], c.t["segments"], c.t["words"]], rows,
