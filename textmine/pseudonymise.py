@@ -296,14 +296,13 @@ class Pseudonymiser:
         # hits must be capitalised: texts without capitals (lowercase CFPP-style transcripts) skip NER
         need = [t for t in texts if t != t.lower()]
         if need:
-            found = [c for doc in self.nlp.pipe(need, batch_size=32) for c in self._candidates(doc)]
+            found = [(surface, kind, tuple(normalise_key(surface).split()))
+                     for doc in self.nlp.pipe(need, batch_size=32) for surface, kind in self._candidates(doc)]
             full_names = {}        # people's full names NER found in this batch, by first word
-            for surface, kind in found:
-                key = tuple(normalise_key(surface).split())
+            for surface, kind, key in found:
                 if kind == "PERSONNE" and len(key) > 1:
                     full_names.setdefault(key[0], {}).setdefault(key, surface)
-            for surface, kind in found:
-                key = tuple(normalise_key(surface).split())
+            for surface, kind, key in found:
                 if key in self._entries or key in self._keep:
                     continue
                 if kind != "PERSONNE":
