@@ -83,7 +83,8 @@ def build_frames(n_per_wave: int = 12, segs_per_interview: int = 30, n_panel: in
     tc = pd.DataFrame(codings, columns=["segment_id", "theme", "score", "assigned", "posture"])
     tc.insert(0, "model_id", "zeroshot-test")
     tc.insert(0, "run_id", "run-test")
-    ta = pd.DataFrame(topics, columns=["segment_id", "topic", "probability"])
+    ta = pd.DataFrame(topics, columns=["segment_id", "topic", "similarity"])
+    ta["probability"] = np.nan
     ta.insert(0, "model_id", "topics-test")
     return interviews, segments, tc, ta
 

@@ -96,16 +96,29 @@ def test_apply_assigns_new_segments_like_the_fit(tmp_path_factory, tmp_path):
     root, res = fitted_project(tmp_path_factory)
     proj = copy_project(root, tmp_path / "copy")
     with Store(proj) as store:
-        fitted = topic_assignments(store).set_index("segment_id")["topic"]
+        fit_rows = topic_assignments(store).set_index("segment_id")
+        fitted = fit_rows["topic"]
+        # the fit: similarity to the topic centroid for every row; HDBSCAN membership where it clustered
+        assert fit_rows["similarity"].between(-1, 1).all() and fit_rows["similarity"].notna().all()
+        assert fit_rows["probability"].dropna().between(0, 1).all() and fit_rows["probability"].notna().any()
         wave2 = store.segments_frame(roles="respondents", waves=["2"])["segment_id"].tolist()
         store.con.execute("DELETE FROM topic_assignments WHERE segment_id IN (SELECT unnest(?))", [wave2])
-        assert len(topic_assignments(store)) == 100 - len(wave2)
+        # a store written before the similarity column existed: read as NULL, added by the next apply
+        store.con.execute("ALTER TABLE topic_assignments DROP COLUMN similarity")
+        old = topic_assignments(store)
+        assert len(old) == 100 - len(wave2) and old["similarity"].isna().all()
         n = apply_topics(store)
         assert n == len(wave2)
         assert apply_topics(store) == 0          # nothing new left
-        applied = topic_assignments(store).set_index("segment_id")["topic"]
+        rows = topic_assignments(store).set_index("segment_id")
+        applied = rows["topic"]
         agree = np.mean([applied[s] == fitted[s] for s in wave2])
         assert agree >= 0.7, agree
+        # applied rows: the same similarity measure as the fit (same centroid, same embedding),
+        # and no HDBSCAN membership (assigned by nearest centroid)
+        same = [s for s in wave2 if applied[s] == fitted[s]]
+        np.testing.assert_allclose(rows.loc[same, "similarity"], fit_rows.loc[same, "similarity"], atol=1e-5)
+        assert rows.loc[wave2, "probability"].isna().all()
         # mode apply through fit_topics(refit=False)
         res2 = fit_topics(store, refit=False)
         assert not res2.refit and res2.applied == 0 and res2.model_id == res.model_id

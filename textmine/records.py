@@ -127,8 +127,12 @@ SEGMENT_META_COLUMNS = ["wave", "date", "territory", "structure_type", "responde
 #: table ``theme_codings`` (long format; one row per segment x theme of the latest apply)
 THEME_CODING_COLUMNS = ["run_id", "model_id", "segment_id", "theme", "score", "assigned", "posture"]
 
-#: table ``topic_assignments``
-TOPIC_ASSIGNMENT_COLUMNS = ["model_id", "segment_id", "topic", "probability"]
+#: table ``topic_assignments``. ``similarity``: cosine similarity of the segment's embedding
+#: to its topic's centroid; the same measure for every row (fitted, reassigned outliers, short
+#: segments, later waves), so it compares across waves. ``probability``: HDBSCAN's membership
+#: strength, defined only for the segments HDBSCAN clustered during the fit (NULL for segments
+#: assigned by nearest centroid: reassigned outliers, short segments, segments applied later).
+TOPIC_ASSIGNMENT_COLUMNS = ["model_id", "segment_id", "topic", "similarity", "probability"]
 
 
 def wave_key(w) -> list:

@@ -5,7 +5,7 @@ Library API::
     res = fit_topics(store)                 # -> TopicFitResult(model_id, n_topics, outlier_share, ...)
     apply_topics(store)                     # assign new segments with the current model
     topics_table(store)                     # id, count, label, words
-    topic_assignments(store)                # segment_id, topic, probability
+    topic_assignments(store)                # segment_id, topic, similarity, probability
     topics_by(store, "wave")                # topic, label, wave, count, share, interviews
     topic_quotes(store, 3, n=5)             # representative segments + metadata
     align_topics(model_a, model_b)          # topic_a, topic_b, similarity

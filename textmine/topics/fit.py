@@ -79,6 +79,18 @@ def _centroids(X: np.ndarray, topics: np.ndarray) -> tuple[list[int], np.ndarray
     return ids, C.astype(np.float32)
 
 
+def centroid_similarity(X: np.ndarray, topics: np.ndarray, ids: list[int], C: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each (L2-normalised) row of ``X`` to the centroid of its topic
+    (NaN for a topic without a centroid)."""
+    pos = {int(t): i for i, t in enumerate(ids)}
+    row = np.array([pos.get(int(t), -1) for t in np.asarray(topics, dtype=int)], dtype=int)
+    X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    out = np.full(len(row), np.nan)
+    ok = row >= 0
+    out[ok] = np.einsum("ij,ij->i", X[ok], C[row[ok]])
+    return out
+
+
 def _model_id(store, key: str, segs: pd.DataFrame) -> str:
     h = hashlib.sha256()
     h.update(store.config.hash().encode())
@@ -129,7 +141,7 @@ def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = Tru
     if cfg.reduce_outliers and share_before > 0 and (topics >= 0).any():
         new = np.asarray(model.reduce_outliers(docs, topics.tolist(), strategy="embeddings",
                                                embeddings=X, threshold=cfg.outlier_threshold), dtype=int)
-        probs = np.where((topics == -1) & (new != -1), 0.0, probs)
+        probs = np.where((topics == -1) & (new != -1), np.nan, probs)   # not clustered by HDBSCAN
         topics = new
     rep = representation_models(cfg.representation, cfg.top_n_words, rs)
     for r in rep if isinstance(rep, list) else [rep]:
@@ -147,7 +159,7 @@ def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = Tru
     if (~long).any():
         sim = X_all[~long] @ C.T
         all_topics[~long] = np.asarray(ids)[sim.argmax(axis=1)]
-        all_probs[~long] = sim.max(axis=1)
+        all_probs[~long] = np.nan       # assigned by nearest centroid, not by HDBSCAN
     info = topic_info_frame(model, X, topics, fit_segs["segment_id"].to_numpy(), ids, C, n_words[long])
     info["count"] = [int((all_topics == t).sum()) for t in info["topic"]]
     key = encoder_key(enc)
@@ -160,7 +172,8 @@ def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = Tru
               "min_cluster_size": int(mcs), "roles": cfg.roles, "representation": cfg.representation,
               "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     assignments = pd.DataFrame({"model_id": mid, "segment_id": segs["segment_id"].to_numpy(),
-                                "topic": all_topics, "probability": all_probs})
+                                "topic": all_topics, "similarity": centroid_similarity(X_all, all_topics, ids, C),
+                                "probability": all_probs})
     persist.save_model(store, model, mid)
     info.insert(0, "model_id", mid)
     persist.write_fit(store, record, assignments, info)
@@ -209,8 +222,13 @@ def apply_topics(store, segments_df: pd.DataFrame | None = None, *, encoder: Enc
     X = embed_texts(store, segment_texts(segs), enc,
                     batch_size=store.config.embed.batch_size, advance=advance)
     model = persist.load_model(store, mid, enc)
-    topics, probs = model.transform(segment_texts(segs), embeddings=X)
-    df = pd.DataFrame({"model_id": mid, "segment_id": segs["segment_id"].to_numpy(),
-                       "topic": np.asarray(topics, dtype=int), "probability": np.asarray(probs, dtype=float)})
+    topics, _ = model.transform(segment_texts(segs), embeddings=X)
+    topics = np.asarray(topics, dtype=int)
+    info = persist.read_info(store, mid)
+    ids = [int(t) for t in info["topic"]]
+    C = np.asarray(model.topic_embeddings_, dtype=np.float32)
+    sim = centroid_similarity(X, topics, ids, C) if len(C) == len(ids) else np.full(len(topics), np.nan)
+    df = pd.DataFrame({"model_id": mid, "segment_id": segs["segment_id"].to_numpy(), "topic": topics,
+                       "similarity": sim, "probability": np.nan})   # nearest centroid: no HDBSCAN membership
     persist.append_assignments(store, df)
     return int(len(df))

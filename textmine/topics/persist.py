@@ -67,6 +67,12 @@ def model_record(store, model_id: str) -> dict:
     return df.iloc[0].to_dict()
 
 
+def _ensure_assignment_columns(store) -> None:
+    """A store written before ``similarity`` existed gets the column (NULL for its old rows)."""
+    if store.has_table("topic_assignments") and not store.has_column("topic_assignments", "similarity"):
+        store.con.execute('ALTER TABLE topic_assignments ADD COLUMN similarity DOUBLE')
+
+
 def write_fit(store, record: dict, assignments: pd.DataFrame, info: pd.DataFrame) -> None:
     """Record a fitted model, its assignments and topic info, and make it current (one transaction)."""
     mid = record["model_id"]
@@ -74,6 +80,7 @@ def write_fit(store, record: dict, assignments: pd.DataFrame, info: pd.DataFrame
     info["words"] = info["words"].map(lambda w: json.dumps(list(w), ensure_ascii=False))
     info["representative_ids"] = info["representative_ids"].map(lambda w: json.dumps(list(w)))
     with store.transaction():
+        _ensure_assignment_columns(store)
         store.write_frame("topic_models", pd.DataFrame([record]), delete_where={"model_id": mid})
         store.write_frame("topic_assignments", assignments[TOPIC_ASSIGNMENT_COLUMNS],
                           delete_where={"model_id": mid})
@@ -85,6 +92,7 @@ def append_assignments(store, assignments: pd.DataFrame) -> None:
     if assignments.empty:
         return
     with store.transaction():
+        _ensure_assignment_columns(store)
         for mid, part in assignments.groupby("model_id"):
             ids = pd.DataFrame({"segment_id": part["segment_id"]})
             store.con.register("_tm_ids", ids)

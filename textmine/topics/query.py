@@ -12,10 +12,18 @@ BY_COLUMNS = {"wave": "wave", "role": "role", "territory": "territory",
 
 
 def topic_assignments(store, model_id: str | None = None) -> pd.DataFrame:
-    """``segment_id, topic, probability`` of the current model."""
+    """``segment_id, topic, similarity, probability`` of the current model (meanings:
+    :data:`textmine.records.TOPIC_ASSIGNMENT_COLUMNS`)."""
     mid = model_id or persist.current_model_id(store)
-    return store.query("SELECT segment_id, topic, probability FROM topic_assignments WHERE model_id = ? "
-                       "ORDER BY segment_id", [mid])
+    return store.query(f"SELECT {assignment_columns_sql(store)} FROM topic_assignments "
+                       "WHERE model_id = ? ORDER BY segment_id", [mid])
+
+
+def assignment_columns_sql(store) -> str:
+    """``segment_id, topic, similarity, probability``; similarity is NULL in a store written
+    before the column existed (it is added at the next fit or apply)."""
+    sim = "similarity" if store.has_column("topic_assignments", "similarity") else "CAST(NULL AS DOUBLE) AS similarity"
+    return f"segment_id, topic, {sim}, probability"
 
 
 def topics_table(store, model_id: str | None = None) -> pd.DataFrame:
@@ -84,7 +92,7 @@ def topic_change(store, wave_a: str | None = None, wave_b: str | None = None,
 def topic_quotes(store, topic_id: int, n: int = 5, model_id: str | None = None) -> pd.DataFrame:
     """The topic's representative segments (closest to its centroid) with their metadata.
 
-    Columns: those of :meth:`Store.segments_frame` + ``topic``, ``probability``, ``rank``.
+    Columns: those of :meth:`Store.segments_frame` + ``topic``, ``similarity``, ``probability``, ``rank``.
     Display with :func:`textmine.attribution.display_text` (pseudonymised unless reveal).
     """
     mid = model_id or persist.current_model_id(store)

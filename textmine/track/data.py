@@ -133,7 +133,8 @@ def _topic_frames(store: Store) -> tuple[str | None, pd.DataFrame, dict[str, str
     if not model or not store.has_table("topic_assignments"):
         return None, pd.DataFrame(), {}
     model = str(model)
-    ta = store.query("SELECT segment_id, topic, probability FROM topic_assignments "
+    sim = "similarity" if store.has_column("topic_assignments", "similarity") else "NULL AS similarity"
+    ta = store.query(f"SELECT segment_id, topic, {sim} FROM topic_assignments "
                      "WHERE model_id = ? AND topic >= 0", [model])
     labels: dict[str, str] = {}
     if store.has_table("topic_info"):
@@ -218,7 +219,7 @@ def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[s
                 sub = ta[ta["topic"].astype(int) == t]
                 item = f"{TOPIC_PREFIX}{t}"
                 add(item, "topic", tlabels.get(item, f"topic {t}"), index.get_indexer(sub["segment_id"]),
-                    sub["probability"].to_numpy(dtype=float))
+                    sub["similarity"].to_numpy(dtype=float))
     if themes:
         wanted = [str(t) for t in themes]
         unknown = [t for t in wanted if t not in items]
