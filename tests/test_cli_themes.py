@@ -97,6 +97,11 @@ def test_evaluate_model_cv_against(work, capsys):
     per = {r["theme"]: r for r in res["per_theme"]}
     assert per["france_services"]["kappa"] == 1.0 and per["precarite"]["kappa"] < 1.0
     assert res["mode"] == "coders"
+    # a theme neither coder uses: agreement undefined (null in JSON), left out of the macro mean
+    unused = [t for t, r in per.items() if r["support"] == 0 and r["predicted"] == 0]
+    assert unused and all(per[t]["kappa"] is None and per[t]["f1"] is None for t in unused)
+    used = [r["kappa"] for r in per.values() if r["kappa"] is not None]
+    assert res["macro"]["kappa"] == pytest.approx(sum(used) / len(used))
     rc, _, _ = _run(["themes", "evaluate", "--coded", str(coded)], capsys)
     assert rc == 1                                   # neither --model nor --cv nor --against
 

@@ -34,8 +34,11 @@ def test_kappa_prf_alpha_hand_computed():
     assert tab.loc["x", "recall"] == pytest.approx(0.75)
     assert tab.loc["x", "f1"] == pytest.approx(0.75)
     assert tab.loc["x", "support"] == 4 and tab.loc["x", "predicted"] == 4
-    assert tab.loc["y", "kappa"] == 1.0 and tab.loc["y", "f1"] == 0.0   # both coders never use y
-    assert tab.loc["macro", "kappa"] == pytest.approx((0.28 / 0.48 + 1.0) / 2)
+    # both coders never use y: its agreement is undefined (0/0), not perfect, and the macro
+    # figures average the themes where they are defined
+    assert math.isnan(tab.loc["y", "kappa"]) and math.isnan(tab.loc["y", "f1"]) and math.isnan(tab.loc["y", "alpha"])
+    assert tab.loc["macro", "kappa"] == pytest.approx(0.28 / 0.48)
+    assert tab.loc["macro", "f1"] == pytest.approx(0.75) and tab.loc["macro", "alpha"] == pytest.approx(alpha)
 
 
 def test_bootstrap_intervals_bracket_the_estimate_and_resample_groups():
@@ -69,6 +72,7 @@ def test_bootstrap_intervals_bracket_the_estimate_and_resample_groups():
 def test_kappa_edge_cases_and_posture():
     assert cohen_kappa([1, 0, 1, 0], [0, 1, 0, 1]) == pytest.approx(-1.0)
     assert cohen_kappa([0, 0, 0], [1, 1, 1]) == 0.0
+    assert math.isnan(cohen_kappa([0, 0, 0], [0, 0, 0]))     # one constant label: kappa is 0/0
     assert math.isnan(cohen_kappa([], []))
     pa = posture_agreement(["faire_avec", "mixte", None, "faire_avec"], ["faire_avec", "faire_avec", "mixte", None])
     assert pa["n"] == 2 and pa["accuracy"] == 0.5

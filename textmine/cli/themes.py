@@ -182,7 +182,7 @@ def evaluate_cmd(
         out = {**meta, "n": n, "per_theme": records(per),
                "macro": records(table[table["theme"] == "macro"])[0],
                "all_decisions": records(table[table["theme"] == "all_decisions"])[0],
-               "posture": pa}
+               "posture": records(pd.DataFrame([pa]))[0]}
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
     else:
         emit(table, fmt, title=f"agreement ({meta['mode']}, n={n})")

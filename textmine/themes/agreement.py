@@ -5,6 +5,9 @@ Cohen's kappa, Krippendorff's alpha (nominal, two coders), support (reference po
 predicted count. Plus macro averages, a posture sub-label agreement on the rows both
 codings put in the posture theme, and percentile-bootstrap intervals of kappa and F1 that
 resample whole interviews (:func:`agreement_intervals`). Pure numpy + the ``krippendorff`` package.
+
+A theme that neither coding uses says nothing about agreement: its F1, kappa and alpha are
+undefined (NaN, as 0/0), and the macro figures average the themes where they are defined.
 """
 from __future__ import annotations
 
@@ -13,25 +16,27 @@ import pandas as pd
 
 
 def _prf(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
+    """Precision, recall, F1; F1 is NaN when neither coding has a positive (0/0)."""
     tp = float(((y == 1) & (p == 1)).sum())
     fp = float(((y == 0) & (p == 1)).sum())
     fn = float(((y == 1) & (p == 0)).sum())
     prec = tp / (tp + fp) if tp + fp else 0.0
     rec = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
     return prec, rec, f1
 
 
 def cohen_kappa(a, b) -> float:
-    """Cohen's kappa for two label sequences (any hashable labels). 1.0 when both are constant and equal."""
+    """Cohen's kappa for two label sequences (any hashable labels). NaN when both codings are
+    the same constant (chance agreement is 1: kappa is 0/0) or empty."""
     a, b = np.asarray(a), np.asarray(b)
     if len(a) == 0:
         return float("nan")
     labels = sorted(set(a.tolist()) | set(b.tolist()), key=str)
     po = float((a == b).mean())
     pe = sum(float((a == l).mean()) * float((b == l).mean()) for l in labels)
-    if pe >= 1.0 - 1e-12:
-        return 1.0 if po >= 1.0 - 1e-12 else 0.0
+    if pe >= 1.0 - 1e-12:      # only when both codings are one and the same constant
+        return float("nan")
     return (po - pe) / (1.0 - pe)
 
 
@@ -40,8 +45,8 @@ def kripp_alpha(a, b) -> float:
     import krippendorff
     a, b = np.asarray(a), np.asarray(b)
     labels = sorted(set(a.tolist()) | set(b.tolist()), key=str)
-    if len(labels) < 2:
-        return 1.0 if len(a) else float("nan")
+    if len(labels) < 2:        # one label in both codings: no variation, alpha undefined
+        return float("nan")
     idx = {l: i for i, l in enumerate(labels)}
     data = np.array([[idx[x] for x in a], [idx[x] for x in b]], dtype=float)
     return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
@@ -57,6 +62,7 @@ def agreement_table(Y_ref: np.ndarray, Y_other: np.ndarray, theme_ids: list[str]
                      "kappa": cohen_kappa(y, p), "alpha": kripp_alpha(y, p),
                      "support": int(y.sum()), "predicted": int(p.sum())})
     df = pd.DataFrame(rows)
+    # means over the themes where each figure is defined (pandas skips NaN)
     macro = {"theme": "macro", **{c: float(df[c].mean()) for c in ("precision", "recall", "f1", "kappa", "alpha")},
              "support": int(df["support"].sum()), "predicted": int(df["predicted"].sum())}
     # overall alpha over all unit x theme decisions
@@ -88,6 +94,12 @@ def _kappa_counts(tp, fp, fn, tn):
     return k, f1
 
 
+def _row_mean(A: np.ndarray) -> np.ndarray:
+    """Mean of each row over its defined (non-NaN) entries; NaN for a row with none."""
+    ok = ~np.isnan(A)
+    return np.where(ok.any(axis=1), np.where(ok, A, 0.0).sum(axis=1) / np.maximum(ok.sum(axis=1), 1), np.nan)
+
+
 def agreement_intervals(Y_ref: np.ndarray, Y_other: np.ndarray, theme_ids: list[str], groups=None,
                         n_boot: int = 1000, level: float = 0.95, random_state: int = 42,
                         key: list[str] | None = None) -> pd.DataFrame:
@@ -97,7 +109,7 @@ def agreement_intervals(Y_ref: np.ndarray, Y_other: np.ndarray, theme_ids: list[
     One row per theme, plus ``macro`` (mean over themes, same replicates) and, when ``key``
     names themes, ``key`` (their mean). Columns: theme, kappa_lo, kappa_hi, f1_lo, f1_hi.
     Replicates where a theme is absent from both codings are left out of that theme's interval
-    (NaN when none is left); the means count them as the point estimates do (kappa 1, F1 0).
+    (NaN when none is left) and of that replicate's means, as in the point estimates.
     """
     from ..track.bootstrap import percentile_ci, resample_weights
     Y, Z = np.asarray(Y_ref, dtype=float), np.asarray(Y_other, dtype=float)
@@ -113,15 +125,13 @@ def agreement_intervals(Y_ref: np.ndarray, Y_other: np.ndarray, theme_ids: list[
     tp, fp = W @ per_cluster(Y * Z), W @ per_cluster((1 - Y) * Z)
     fn, tn = W @ per_cluster(Y * (1 - Z)), W @ per_cluster((1 - Y) * (1 - Z))
     K, F = _kappa_counts(tp, fp, fn, tn)
-    # in the means, a theme absent from both codings counts as in the point estimates (kappa 1, F1 0)
-    K1, F0 = np.where(np.isnan(K), 1.0, K), np.nan_to_num(F)
-    cols = {"theme": list(theme_ids) + ["macro"], "kappa": [K[:, j] for j in range(K.shape[1])] + [K1.mean(axis=1)],
-            "f1": [F[:, j] for j in range(F.shape[1])] + [F0.mean(axis=1)]}
+    cols = {"theme": list(theme_ids) + ["macro"], "kappa": [K[:, j] for j in range(K.shape[1])] + [_row_mean(K)],
+            "f1": [F[:, j] for j in range(F.shape[1])] + [_row_mean(F)]}
     if key:
         idx = [list(theme_ids).index(t) for t in key]
         cols["theme"].append("key")
-        cols["kappa"].append(K1[:, idx].mean(axis=1))
-        cols["f1"].append(F0[:, idx].mean(axis=1))
+        cols["kappa"].append(_row_mean(K[:, idx]))
+        cols["f1"].append(_row_mean(F[:, idx]))
     k_lo, k_hi = percentile_ci(np.column_stack(cols["kappa"]), 1 - level)
     f_lo, f_hi = percentile_ci(np.column_stack(cols["f1"]), 1 - level)
     return pd.DataFrame({"theme": cols["theme"], "kappa_lo": k_lo, "kappa_hi": k_hi, "f1_lo": f_lo, "f1_hi": f_hi})
