@@ -36,9 +36,13 @@ def test_kappa_prf_alpha_hand_computed():
     assert tab.loc["x", "support"] == 4 and tab.loc["x", "predicted"] == 4
     # both coders never use y: its agreement is undefined (0/0), not perfect, and the macro
     # figures average the themes where they are defined
-    assert math.isnan(tab.loc["y", "kappa"]) and math.isnan(tab.loc["y", "f1"]) and math.isnan(tab.loc["y", "alpha"])
+    assert tab.loc[["y"], ["precision", "recall", "f1", "kappa", "alpha"]].isna().all(axis=None)
     assert tab.loc["macro", "kappa"] == pytest.approx(0.28 / 0.48)
     assert tab.loc["macro", "f1"] == pytest.approx(0.75) and tab.loc["macro", "alpha"] == pytest.approx(alpha)
+    assert tab.loc["macro", "precision"] == pytest.approx(0.75) and tab.loc["macro", "recall"] == pytest.approx(0.75)
+    # a coder that never uses a theme the reference uses: recall 0, precision undefined
+    tab2 = agreement_table(Y_ref, np.zeros_like(Y_ref), ["x", "y"]).set_index("theme")
+    assert tab2.loc["x", "recall"] == 0.0 and math.isnan(tab2.loc["x", "precision"]) and tab2.loc["x", "f1"] == 0.0
 
 
 def test_bootstrap_intervals_bracket_the_estimate_and_resample_groups():

@@ -6,8 +6,9 @@ predicted count. Plus macro averages, a posture sub-label agreement on the rows 
 codings put in the posture theme, and percentile-bootstrap intervals of kappa and F1 that
 resample whole interviews (:func:`agreement_intervals`). Pure numpy + the ``krippendorff`` package.
 
-A theme that neither coding uses says nothing about agreement: its F1, kappa and alpha are
-undefined (NaN, as 0/0), and the macro figures average the themes where they are defined.
+A figure that divides 0 by 0 is undefined (NaN), not 0 or 1: precision of a theme the second
+coding never uses, recall of a theme the reference never uses, and F1, kappa and alpha of a
+theme neither uses. The macro figures average the themes where each figure is defined.
 """
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ import pandas as pd
 
 
 def _prf(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
-    """Precision, recall, F1; F1 is NaN when neither coding has a positive (0/0)."""
+    """Precision, recall, F1, each NaN when undefined (0/0): precision without any predicted
+    positive, recall without any reference positive, F1 when neither coding has one."""
     tp = float(((y == 1) & (p == 1)).sum())
     fp = float(((y == 0) & (p == 1)).sum())
     fn = float(((y == 1) & (p == 0)).sum())
-    prec = tp / (tp + fp) if tp + fp else 0.0
-    rec = tp / (tp + fn) if tp + fn else 0.0
+    prec = tp / (tp + fp) if tp + fp else float("nan")
+    rec = tp / (tp + fn) if tp + fn else float("nan")
     f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
     return prec, rec, f1
 
