@@ -289,3 +289,20 @@ def test_waves_sort_naturally_everywhere(tmp_path):
     stats = corpus_stats(store)
     assert list(dict.fromkeys(stats["wave"].dropna())) == ["9", "10"] or stats.empty
     store.close()
+
+
+def test_topics_tracked_from_a_store_without_topic_similarity(tmp_path):
+    """A store written before topic assignments had ``similarity`` still tracks its topics,
+    read-only (the column reads as NULL; nothing is altered)."""
+    from textmine.store import Store
+    from textmine.track.data import load_items
+    s = build_store(tmp_path / "old", n_per_wave=3, segs_per_interview=4, n_panel=2)
+    s.con.execute("ALTER TABLE topic_assignments DROP COLUMN similarity")
+    s.close()
+    with Store(tmp_path / "old", read_only=True) as ro:
+        data = load_items(ro, kinds=("topic",))
+        topic_cols = [j for j, k in enumerate(data.kinds) if k == "topic"]
+        assert topic_cols and data.X[:, topic_cols].any()
+        assert np.isnan(data.scores[:, topic_cols]).all()
+        assert set(prevalence(ro, by=["wave"], themes=["topic:0"])["wave"]) == {"2022", "2023"}
+        assert not ro.has_column("topic_assignments", "similarity")

@@ -148,6 +148,11 @@ class Store:
             "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
             [table, column]).fetchall()[0][0])
 
+    def column_or_null(self, table: str, column: str, sql_type: str = "DOUBLE") -> str:
+        """SQL select item for ``column``, or a typed NULL under its name when a table written by
+        an older version lacks it (for reads that must not alter the store)."""
+        return f'"{column}"' if self.has_column(table, column) else f'CAST(NULL AS {sql_type}) AS "{column}"'
+
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         return self.con.execute(sql, params or []).df()
 

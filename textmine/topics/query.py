@@ -15,15 +15,9 @@ def topic_assignments(store, model_id: str | None = None) -> pd.DataFrame:
     """``segment_id, topic, similarity, probability`` of the current model (meanings:
     :data:`textmine.records.TOPIC_ASSIGNMENT_COLUMNS`)."""
     mid = model_id or persist.current_model_id(store)
-    return store.query(f"SELECT {assignment_columns_sql(store)} FROM topic_assignments "
+    sim = store.column_or_null("topic_assignments", "similarity")   # added at the next fit or apply
+    return store.query(f"SELECT segment_id, topic, {sim}, probability FROM topic_assignments "
                        "WHERE model_id = ? ORDER BY segment_id", [mid])
-
-
-def assignment_columns_sql(store) -> str:
-    """``segment_id, topic, similarity, probability``; similarity is NULL in a store written
-    before the column existed (it is added at the next fit or apply)."""
-    sim = "similarity" if store.has_column("topic_assignments", "similarity") else "CAST(NULL AS DOUBLE) AS similarity"
-    return f"segment_id, topic, {sim}, probability"
 
 
 def topics_table(store, model_id: str | None = None) -> pd.DataFrame:

@@ -133,8 +133,8 @@ def _topic_frames(store: Store) -> tuple[str | None, pd.DataFrame, dict[str, str
     if not model or not store.has_table("topic_assignments"):
         return None, pd.DataFrame(), {}
     model = str(model)
-    sim = "similarity" if store.has_column("topic_assignments", "similarity") else "NULL AS similarity"
-    ta = store.query(f"SELECT segment_id, topic, {sim} FROM topic_assignments "
+    ta = store.query(f"SELECT segment_id, topic, {store.column_or_null('topic_assignments', 'similarity')} "
+                     "FROM topic_assignments "
                      "WHERE model_id = ? AND topic >= 0", [model])
     labels: dict[str, str] = {}
     if store.has_table("topic_info"):
