@@ -8,7 +8,12 @@ logistic regression per theme on the e5-small vector alone. Prints ratios ours /
 three key themes (posture, precarite, coordination_territoriale). Kappa intervals are 95 %
 percentile-bootstrap intervals resampling whole groups (report sections, demo interviews).
 
-    python benchmarks/themes_eval.py [--folds 5]
+``--curve`` adds, on the report quotes, what more coded data would buy: a learning curve (key
+kappa of the supervised coder and of the baseline with 2, 3, 5, 10 folds and one group left
+out, i.e. training on 50 % to ~96 % of the quotes) and the ranking's ceiling (the best kappa any
+single threshold reaches on the out-of-fold probabilities, per key theme).
+
+    python benchmarks/themes_eval.py [--folds 5] [--curve]
 """
 from __future__ import annotations
 
@@ -51,6 +56,39 @@ def baseline_cv(df, cb, X, folds) -> np.ndarray:
     return Yp
 
 
+def key_kappa(Y: np.ndarray, Yp: np.ndarray, ids: list[str]) -> tuple[list[float], float]:
+    t = agreement_table(Y, Yp, ids).set_index("theme")
+    ks = [float(t.loc[k, "kappa"]) for k in KEY]
+    return ks, float(np.mean(ks))
+
+
+def learning_curve(df, cb, X, groups, Y) -> None:
+    """Key kappa against the share of quotes trained on (more folds: larger training folds)."""
+    print("\n  learning curve (same coder, more folds = more training data per fold)")
+    print(f"  {'folds':>6s} {'train share':>11s}  {'supervised posture/prec/coord  mean':>36s}  {'baseline mean':>13s}")
+    for k in (2, 3, 5, 10, len(set(groups))):
+        folds = make_folds(len(df), groups, k, 42)
+        Yp = np.zeros_like(Y)
+        for tr, te in folds:
+            m = SupervisedThemeClassifier(cb, random_state=42).fit(df.iloc[tr].reset_index(drop=True), vectors=X[tr])
+            Yp[te] = predict_frame(m, df.iloc[te].reset_index(drop=True), X[te])[1]
+        ks, mean = key_kappa(Y, Yp, cb.ids)
+        _, base = key_kappa(Y, baseline_cv(df, cb, X, folds), cb.ids)
+        share = np.mean([len(tr) for tr, _ in folds]) / len(df)
+        print(f"  {k:6d} {share:11.2f}  {' / '.join(f'{x:.2f}' for x in ks):>28s}  {mean:.3f}  {base:13.3f}")
+
+
+def ceiling(Y: np.ndarray, P: np.ndarray, ids: list[str]) -> None:
+    """Best kappa a single threshold reaches on out-of-fold probabilities (the ranking's limit)."""
+    from sklearn.metrics import average_precision_score, cohen_kappa_score
+    best = []
+    for k in KEY:
+        j = ids.index(k)
+        best.append(max(cohen_kappa_score(Y[:, j], (P[:, j] >= t).astype(int)) for t in np.unique(P[:, j])))
+        print(f"  ceiling {k:36s} AP {average_precision_score(Y[:, j], P[:, j]):.3f}  best-threshold kappa {best[-1]:.3f}")
+    print(f"  ceiling key themes: mean best-threshold kappa {np.mean(best):.3f}")
+
+
 def show(name: str, Y: np.ndarray, Yp: np.ndarray, ids: list[str], groups) -> dict:
     t = agreement_table(Y, Yp, ids).set_index("theme")
     ci = agreement_intervals(Y, Yp, ids, groups, n_boot=2000, random_state=42, key=KEY).set_index("theme")
@@ -71,6 +109,7 @@ def show(name: str, Y: np.ndarray, Yp: np.ndarray, ids: list[str], groups) -> di
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--curve", action="store_true", help="learning curve and ranking ceiling on the report quotes")
     args = ap.parse_args()
     cb = load_codebook()
     enc = resolve_encoder("e5-small")
@@ -88,8 +127,11 @@ def main() -> None:
         folds = make_folds(len(df), groups, args.folds, 42)
         Y = label_matrix(df, cb)
         t0 = time.time()
-        _, Yp, _, _ = cross_validate(df, lambda: SupervisedThemeClassifier(cb, random_state=42), cb, args.folds)
+        P, Yp, _, _ = cross_validate(df, lambda: SupervisedThemeClassifier(cb, random_state=42), cb, args.folds)
         sup = show(f"supervised (grouped CV, {time.time() - t0:.0f}s)", Y, Yp, cb.ids, groups)
+        if args.curve and gcol == "section":
+            ceiling(Y, P, cb.ids)
+            learning_curve(df, cb, X, groups, Y)
         if "role" in df.columns:     # `themes classify` reads id,text only: the held-out texts lose their role
             Yn = np.zeros_like(Y)
             for tr, te in folds:
