@@ -95,3 +95,22 @@ def test_hash_changes_with_content(tmp_path):
     with pytest.raises(TextmineError) as ei:
         a.theme("nope")
     assert ei.value.code == "E403"
+
+
+@pytest.mark.parametrize("theme,text,matches", [
+    # prefix collisions found by listing the words each cue matched (README, codebook caveats)
+    ("financement_renouvellement", "Elle prépare sa retraite et fait de la couture avec ses amis.", False),
+    ("financement_renouvellement", "Le retrait de l'État, ça coûte cher à la commune.", True),
+    ("demarches_administratives", "Je me rends compte qu'on peut améliorer l'accueil.", False),
+    ("demarches_administratives", "On a créé son compte sur ameli.", True),
+    ("modalites_intervention", "Heureusement, mon poste est stable grâce à la coopération.", False),
+    ("modalites_intervention", "L'atelier dure deux heures, je saisis tout dans la Coop.", True),
+    ("formation_recrutement_professionnalisation", "C'est une forme de reconnaissance.", False),
+    ("formation_recrutement_professionnalisation", "Il faut former les gens.", True),
+    ("reconnaissance_isolement", "Un seul poste, il le fait tout seul dans le sens de l'autonomie, à la communauté de communes.", False),
+    ("reconnaissance_isolement", "Je me sens seule, personne ne sait ce que je fais.", True),
+])
+def test_default_cues_match_their_sense_not_a_longer_word(theme, text, matches):
+    cb = load_codebook()
+    n = cb.cue_counts([text])[0, cb.ids.index(theme)]
+    assert bool(n > 0) == matches, f"{theme} cues on {text!r}: {n}"
