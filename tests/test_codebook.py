@@ -113,6 +113,8 @@ def test_hash_changes_with_content(tmp_path):
     ("formation_recrutement_professionnalisation", "Il faut former les gens.", True),
     ("reconnaissance_isolement", "Un seul poste, il le fait tout seul dans le sens de l'autonomie, à la communauté de communes.", False),
     ("reconnaissance_isolement", "Je me sens seule, personne ne sait ce que je fais.", True),
+    ("reconnaissance_isolement", "Les gens savent pas ce que c'est une adresse mail, on peut pas se fier à eux.", False),
+    ("reconnaissance_isolement", "À la CAF ils savent pas ce que c'est un conseiller numérique.", True),
 ])
 def test_default_cues_match_their_sense_not_a_longer_word(theme, text, matches):
     cb = load_codebook()
