@@ -67,11 +67,8 @@ def learning_curve(df, cb, X, groups, Y) -> None:
     print("\n  learning curve (same coder, more folds = more training data per fold)")
     print(f"  {'folds':>6s} {'train share':>11s}  {'supervised posture/prec/coord  mean':>36s}  {'baseline mean':>13s}")
     for k in (2, 3, 5, 10, len(set(groups))):
-        folds = make_folds(len(df), groups, k, 42)
-        Yp = np.zeros_like(Y)
-        for tr, te in folds:
-            m = SupervisedThemeClassifier(cb, random_state=42).fit(df.iloc[tr].reset_index(drop=True), vectors=X[tr])
-            Yp[te] = predict_frame(m, df.iloc[te].reset_index(drop=True), X[te])[1]
+        folds = make_folds(len(df), groups, k, 42)     # the folds cross_validate makes for k
+        _, Yp, _, _ = cross_validate(df, lambda: SupervisedThemeClassifier(cb, random_state=42), cb, k)
         ks, mean = key_kappa(Y, Yp, cb.ids)
         _, base = key_kappa(Y, baseline_cv(df, cb, X, folds), cb.ids)
         share = np.mean([len(tr) for tr, _ in folds]) / len(df)
