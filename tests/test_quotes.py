@@ -132,9 +132,11 @@ def test_docx_structure(project, quotes, tmp_path):
     assert ("Heading 2", "Vague 1") in heads and ("Heading 3", "Conum") in heads
     cited = [p.text for p in doc.paragraphs if p.style.name == "Citation textmine"]
     assert len(cited) == len(quotes) and all(t.startswith("« ") and t.endswith(" »") for t in cited)
-    assert any(p.text.startswith("(Conum, association, territoire A, vague 1)") for p in doc.paragraphs)
+    assert any(p.text.startswith("Conum_1 (Conum, association, territoire A, vague 1)") for p in doc.paragraphs)
     xml = zipfile.ZipFile(path).read("word/document.xml").decode()
-    assert 'TOC \\o "1-3"' in xml and 'w:fldCharType="begin"' in xml
+    assert 'TOC \\o "1-2"' in xml and 'w:fldCharType="begin"' in xml
+    toc = [p.text for p in doc.paragraphs if p.style.name == "toc 1"]
+    assert toc == [t for s, t in heads if s == "Heading 1"][:-1]        # filled with the themes
     prov = {r.cells[0].text: r.cells[1].text for r in doc.tables[-1].rows}
     assert prov["run_id"] == "run-42" and prov["codebook_hash"] and prov["encoder"].startswith("e5-small")
     assert "textmine_version" in prov and "theme_model" in prov
@@ -145,12 +147,15 @@ def test_xlsx_structure(project, quotes, tmp_path):
     import openpyxl
     wb = openpyxl.load_workbook(write_quotes(quotes, tmp_path / "q.xlsx", "xlsx"))
     ws = wb.worksheets[0]
-    assert [c.value for c in ws[1]] == QUOTE_COLUMNS
+    assert [c.value for c in ws[1]] == ["Réf.", "Thème", "Vague", "Rôle", "Question", "Citation", "Attribution",
+                                        "Source"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
     assert ws.max_row == len(quotes) + 1
-    col = QUOTE_COLUMNS.index("attribution") + 1
-    assert ws.cell(row=2, column=col).value.startswith("(")
-    assert "provenance" in wb.sheetnames
+    assert [ws.cell(row=r, column=1).value for r in range(2, ws.max_row + 1)] == quotes["quote_id"].tolist()
+    assert ws.cell(row=2, column=7).value == f"{quotes.speaker.iloc[0]} {quotes.attribution.iloc[0]}"
+    assert wb.sheetnames == ["citations", "technique", "provenance"]
+    tech = wb["technique"]
+    assert [c.value for c in tech[1]][:3] == ["quote_id", "theme", "role"] and tech.max_row == len(quotes) + 1
 
 
 @pytest.mark.slow

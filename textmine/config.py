@@ -94,6 +94,7 @@ class SearchConfig(_Model):
 class ReportConfig(_Model):
     language: Literal["fr", "en"] = "fr"
     quotes_per_theme: int = 3
+    page_size: Literal["A4", "letter"] = "A4"
 
 
 class Config(_Model):

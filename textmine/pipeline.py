@@ -167,7 +167,8 @@ class Pipeline:
             return {"skipped": True}, {k: str(v) for k, v in paths.items()}
         quotes = select_quotes(self.store)
         for key, fmt in (("quotes_docx", "docx"), ("quotes_xlsx", "xlsx"), ("quotes_md", "md")):
-            write_quotes(quotes, paths[key], fmt, provenance=manifest)
+            write_quotes(quotes, paths[key], fmt, provenance=manifest, language=self.cfg.report.language,
+                         page_size=self.cfg.report.page_size)
         write_qdpx(self.store, paths["qdpx"])
         write_report(self.store, paths["report"], language=self.cfg.report.language)
         self._record("outputs", fp)
@@ -274,7 +275,7 @@ def save_manifest(store: Store, manifest: dict[str, Any]) -> Path:
     runs_dir.mkdir(exist_ok=True)
     path = runs_dir / f"{manifest['run_id']}.json"
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False,
-                                                             default=str), encoding="utf-8"))
+                                                             default=str), encoding="utf-8"), private=True)
     row = pd.DataFrame([{"run_id": manifest["run_id"], "wave": manifest.get("wave"),
                          "started_at": manifest["started_at"], "finished_at": manifest["finished_at"],
                          "corpus_hash": manifest["corpus_hash"], "manifest": json.dumps(manifest, default=str)}])

@@ -1,7 +1,9 @@
 """Safe file writing for every export: write to a temporary file, then rename atomically.
 
 A failed or interrupted export never leaves a half-written file at the destination
-(and never destroys an earlier good file).
+(and never destroys an earlier good file). The file gets the permissions the user's umask
+gives a new file (``0644`` under the usual ``022``), as if it had been written directly;
+``private=True`` keeps the temporary file's ``0600`` (run manifests inside the project).
 """
 from __future__ import annotations
 
@@ -13,8 +15,16 @@ from typing import Callable
 from ..errors import E, TextmineError
 
 
-def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
-    """Call ``writer(tmp_path)`` then move ``tmp_path`` onto ``path``."""
+def umask() -> int:
+    """The process umask (read by setting it and putting it back)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: str | Path, writer: Callable[[Path], None], *, private: bool = False) -> Path:
+    """Call ``writer(tmp_path)`` then move ``tmp_path`` onto ``path`` (mode from the umask
+    unless ``private``)."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists():
@@ -24,6 +34,8 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
     tmp_path = Path(tmp)
     try:
         writer(tmp_path)
+        if not private:
+            os.chmod(tmp_path, 0o666 & ~umask())
         os.replace(tmp_path, path)
     except OSError as exc:
         raise TextmineError(E.E602, path=path, detail=str(exc)) from exc

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-from pathlib import Path
+import re
+from pathlib import Path, PureWindowsPath
 from typing import Any, Iterable
 
 import numpy as np
@@ -172,8 +173,10 @@ def _best_span(store: Store, text: str, centroid: np.ndarray, enc):
 
 
 def write_quotes(df: pd.DataFrame, path: str | Path, fmt: str | None = None,
-                 provenance: dict[str, Any] | None = None, language: str = "fr") -> Path:
-    """Write a quote bank as md, docx, xlsx or csv (``fmt`` defaults to the file suffix)."""
+                 provenance: dict[str, Any] | None = None, language: str = "fr", page_size: str = "A4") -> Path:
+    """Write a quote bank as md, docx, xlsx or csv (``fmt`` defaults to the file suffix).
+
+    ``page_size`` (``A4`` or ``letter``) is the paper of the DOCX pages and the XLSX print setup."""
     from .files import atomic_write
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
@@ -188,20 +191,36 @@ def write_quotes(df: pd.DataFrame, path: str | Path, fmt: str | None = None,
         from .writer_docx import write_docx as writer
     else:
         from .writer_xlsx import write_xlsx as writer
-    return atomic_write(path, lambda tmp: writer(df, tmp, prov, language))
+    return atomic_write(path, lambda tmp: writer(df, tmp, prov, language, page_size))
 
 
 _HIDDEN = {"corpus_dir", "config", "packages", "python"}
 
 
 def provenance_items(prov: dict[str, Any]) -> list[tuple[str, str]]:
-    """Scalar provenance fields as ``(key, value)`` text pairs (nested dicts and paths left out)."""
+    """Scalar provenance fields as ``(key, value)`` text pairs (nested dicts and hidden keys left
+    out); an absolute local path (the codebook, a model folder) is shown by its file name only."""
     items = []
     for k, v in prov.items():
         if k in _HIDDEN or isinstance(v, (list, dict)):
             continue
-        items.append((str(k), "" if v is None else str(v)))
+        text = "" if v is None else str(v)
+        if _is_local_path(text):
+            text = PureWindowsPath(text).name if "\\" in text else Path(text).name
+        items.append((str(k), text))
     return items
+
+
+def _is_local_path(text: str) -> bool:
+    return text.startswith(("/", "~")) or bool(re.match(r"^[A-Za-z]:[\\/]|^\\\\", text))
+
+
+def attributed(row: Any) -> str:
+    """The attribution a quote bank prints: the speaker's pseudonym (``CONUM1``), then the
+    study-style attribution ``(Conum, association, territoire D, vague 2)``."""
+    speaker = getattr(row, "speaker", None)
+    speaker = "" if speaker is None or (isinstance(speaker, float) and speaker != speaker) else str(speaker).strip()
+    return f"{speaker} {row.attribution}" if speaker else str(row.attribution)
 
 
 def grouped(df: pd.DataFrame):

@@ -1,5 +1,11 @@
-"""Quote bank writer: DOCX (python-docx) with headings, a quote style, a table of contents
-field (Word fills it on open / F9) and a provenance appendix."""
+"""Quote bank writer: DOCX (python-docx) on A4 (or US letter) pages, with headings, a quote
+style, a filled table of contents and a provenance appendix.
+
+The table of contents is a Word TOC field whose result is already written: one entry per
+theme and wave, each a link to its heading, so every reader (LibreOffice, Word before it
+updates fields, a PDF conversion) shows it filled. Word refreshes it on open and adds the
+page numbers. Each quote's attribution names the speaker's pseudonym (``CONUM1``).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,37 +13,75 @@ from pathlib import Path
 import pandas as pd
 
 QUOTE_STYLE = "Citation textmine"
+TOC_STYLES = ("toc 1", "toc 2")
+#: paper sizes and margins in centimetres: (width, height, margin)
+PAGE_SIZES = {"A4": (21.0, 29.7, 2.5), "letter": (21.59, 27.94, 2.54)}
 TEXTS = {"fr": {"title": "Banque de citations", "toc": "Sommaire", "wave": "Vague", "q": "Question",
-                "src": "Source", "prov": "Annexe : provenance", "empty": "Aucune citation.",
-                "toc_hint": "Clic droit > Mettre à jour les champs pour afficher le sommaire."},
+                "src": "Source", "prov": "Annexe : provenance", "empty": "Aucune citation."},
          "en": {"title": "Quote bank", "toc": "Contents", "wave": "Wave", "q": "Question", "src": "Source",
-                "prov": "Appendix: provenance", "empty": "No quote.",
-                "toc_hint": "Right-click > Update field to show the table of contents."}}
+                "prov": "Appendix: provenance", "empty": "No quote."}}
 
 
-def _add_toc(doc, hint: str) -> None:
-    """A real Word TOC field (headings 1-3) — complex field begin/instr/separate/end."""
+def _fld_char(kind: str, dirty: bool = False):
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
-    p = doc.add_paragraph()
-    run = p.add_run()
-    begin = OxmlElement("w:fldChar")
-    begin.set(qn("w:fldCharType"), "begin")
-    begin.set(qn("w:dirty"), "true")
+    el = OxmlElement("w:fldChar")
+    el.set(qn("w:fldCharType"), kind)
+    if dirty:
+        el.set(qn("w:dirty"), "true")      # Word updates the field (page numbers) when it opens the file
+    return el
+
+
+def _link(paragraph, text: str, anchor: str) -> None:
+    """An internal hyperlink to the bookmark ``anchor``."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("w:anchor"), anchor)
+    link.set(qn("w:history"), "1")
+    run = OxmlElement("w:r")
+    t = OxmlElement("w:t")
+    t.set(qn("xml:space"), "preserve")
+    t.text = text
+    run.append(t)
+    link.append(run)
+    paragraph._p.append(link)
+
+
+def _bookmark(paragraph, name: str, ident: int) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    start = OxmlElement("w:bookmarkStart")
+    start.set(qn("w:id"), str(ident))
+    start.set(qn("w:name"), name)
+    end = OxmlElement("w:bookmarkEnd")
+    end.set(qn("w:id"), str(ident))
+    paragraph._p.insert(0, start)
+    paragraph._p.append(end)
+
+
+def _add_toc(doc, entries: list[tuple[int, str, str]]) -> None:
+    """A Word TOC field (headings 1-2) whose result is ``entries`` ``(level, text, bookmark)``."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    if not entries:
+        return
+    paras = [doc.add_paragraph(style=TOC_STYLES[min(level, 2) - 1]) for level, _, _ in entries]
     instr = OxmlElement("w:instrText")
     instr.set(qn("xml:space"), "preserve")
-    instr.text = 'TOC \\o "1-3" \\h \\z \\u'
-    sep = OxmlElement("w:fldChar")
-    sep.set(qn("w:fldCharType"), "separate")
-    placeholder = OxmlElement("w:t")
-    placeholder.text = hint
-    end = OxmlElement("w:fldChar")
-    end.set(qn("w:fldCharType"), "end")
-    for el in (begin, instr, sep, placeholder, end):
-        run._r.append(el)
+    instr.text = 'TOC \\o "1-2" \\h \\z \\u'
+    for el in (_fld_char("begin", dirty=True), instr, _fld_char("separate")):
+        r = OxmlElement("w:r")
+        r.append(el)
+        paras[0]._p.append(r)
+    for p, (_, text, anchor) in zip(paras, entries):
+        _link(p, text, anchor)
+    end = OxmlElement("w:r")
+    end.append(_fld_char("end"))
+    paras[-1]._p.append(end)
 
 
-def _quote_style(doc):
+def _styles(doc) -> None:
     from docx.enum.style import WD_STYLE_TYPE
     from docx.shared import Cm, Pt
     style = doc.styles.add_style(QUOTE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
@@ -47,28 +91,57 @@ def _quote_style(doc):
     style.paragraph_format.left_indent = Cm(1)
     style.paragraph_format.right_indent = Cm(1)
     style.paragraph_format.space_after = Pt(2)
-    return style
+    style.paragraph_format.keep_with_next = True     # a quote stays on the page of its attribution
+    for level, name in enumerate(TOC_STYLES, 1):
+        toc = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        toc.base_style = doc.styles["Normal"]
+        toc.paragraph_format.left_indent = Cm(0.6 * (level - 1))
+        toc.paragraph_format.space_after = Pt(2 if level > 1 else 4)
+        toc.font.bold = level == 1
 
 
-def write_docx(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr") -> None:
+def _page(doc, page_size: str) -> None:
+    from docx.shared import Cm
+    width, height, margin = PAGE_SIZES.get(page_size, PAGE_SIZES["A4"])
+    for section in doc.sections:
+        section.page_width, section.page_height = Cm(width), Cm(height)
+        section.left_margin = section.right_margin = Cm(margin)
+        section.top_margin = section.bottom_margin = Cm(margin)
+
+
+def write_docx(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr",
+               page_size: str = "A4") -> None:
     from docx import Document
     from docx.shared import Pt, RGBColor
 
-    from .quotes import grouped
+    from .quotes import attributed, grouped
     t = TEXTS.get(language, TEXTS["fr"])
     doc = Document()
+    _page(doc, page_size)
     doc.core_properties.title = t["title"]
     doc.core_properties.author = "textmine"
-    _quote_style(doc)
+    _styles(doc)
     doc.add_heading(t["title"], level=0)
-    doc.add_paragraph(t["toc"]).runs[0].bold = True
-    _add_toc(doc, t["toc_hint"])
-    if df.empty:
+    groups = list(grouped(df))
+    entries, n = [], 0
+    for theme_label, waves in groups:
+        n += 1
+        entries.append((1, str(theme_label), f"_tm_{n}"))
+        for wave, _ in waves:
+            n += 1
+            entries.append((2, f"{t['wave']} {wave}", f"_tm_{n}"))
+    if entries:
+        doc.add_paragraph(t["toc"]).runs[0].bold = True
+        _add_toc(doc, entries)
+    else:
         doc.add_paragraph(t["empty"])
-    for theme_label, waves in grouped(df):
-        doc.add_heading(str(theme_label), level=1)
+    marks = iter(enumerate(entries, 1))
+    for theme_label, waves in groups:
+        k, (_, _, anchor) = next(marks)
+        _bookmark(doc.add_heading(str(theme_label), level=1), anchor, k)
         for wave, roles in waves:
-            doc.add_heading(f"{t['wave']} {wave}", level=2)
+            k, (_, _, anchor) = next(marks)
+            _bookmark(doc.add_heading(f"{t['wave']} {wave}", level=2), anchor, k)
             for role_label, rows in roles:
                 doc.add_heading(str(role_label), level=3)
                 for r in rows.itertuples(index=False):
@@ -79,7 +152,8 @@ def write_docx(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], langua
                         qr.font.color.rgb = RGBColor(0x55, 0x55, 0x55)
                     doc.add_paragraph(f"« {r.quote} »", style=QUOTE_STYLE)
                     ap = doc.add_paragraph()
-                    ap.add_run(str(r.attribution))
+                    ap.paragraph_format.keep_together = True
+                    ap.add_run(attributed(r))
                     ref = ap.add_run(f"  [{r.quote_id} · {t['src']} : {r.source}]")
                     ref.font.size = Pt(8)
                     ref.font.color.rgb = RGBColor(0x77, 0x77, 0x77)

@@ -1,12 +1,33 @@
-"""Quote bank writer: XLSX (one row per quote, autofilter, frozen header, provenance sheet)."""
+"""Quote bank writer: XLSX that reads on screen and prints.
+
+Sheet 1 (``citations``/``quotes``) holds what a reader needs: reference, theme, wave, role,
+the quote, its attribution with the speaker's pseudonym, and the source (plus the
+interviewer's question when asked for). Cells wrap, each row is as tall as its longest
+cell, and the print setup is landscape, fitted to the page width, over those columns only,
+with the header row repeated on every page and page numbers in the footer. Sheet 2
+(``technique``/``technical``) has the technical columns (ids, scores, offsets) keyed by the
+quote reference; sheet 3 the provenance. Both also print one page wide.
+"""
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import pandas as pd
 
-WIDTHS = {"quote": 80, "citation": 90, "question": 40, "attribution": 40, "theme_label": 30, "source": 24}
+#: readable columns of the first sheet (``question`` only when some quote has one)
+MAIN = ["quote_id", "theme_label", "wave", "role_label", "question", "quote", "attribution", "source"]
+WIDTHS = {"quote_id": 11, "theme_label": 22, "wave": 8, "role_label": 15, "question": 30, "quote": 70,
+          "attribution": 30, "source": 20}
+HEADERS = {"fr": {"quote_id": "Réf.", "theme_label": "Thème", "wave": "Vague", "role_label": "Rôle",
+                  "question": "Question", "quote": "Citation", "attribution": "Attribution", "source": "Source"},
+           "en": {"quote_id": "Ref.", "theme_label": "Theme", "wave": "Wave", "role_label": "Role",
+                  "question": "Question", "quote": "Quote", "attribution": "Attribution", "source": "Source"}}
+SHEETS = {"fr": ("citations", "technique", "provenance"), "en": ("quotes", "technical", "provenance")}
+FONT_PT = 10
+LINE_PT = 13.0            # height of one wrapped line at FONT_PT
+PAPER = {"A4": 9, "letter": 1}
 
 
 def _cell(v):
@@ -25,32 +46,87 @@ def _as_text(ws) -> None:
                 cell.data_type = "s"
 
 
-def write_xlsx(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr") -> None:
+def n_lines(text, width: float) -> int:
+    """Lines a wrapped cell of ``width`` characters needs (a slight over-estimate: a row cut
+    short hides text, a row a little too tall does not)."""
+    if text is None or str(text) == "":
+        return 1
+    per_line = max(4, int(width * 1.1))      # a 10 pt font fits about 1.25 characters per width unit
+    return sum(max(1, len(textwrap.wrap(part, per_line))) for part in str(text).split("\n"))
+
+
+def row_height(values: list, widths: list[float]) -> float:
+    return min(409.0, max(n_lines(v, w) for v, w in zip(values, widths)) * LINE_PT + 4)
+
+
+def write_xlsx(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr",
+               page_size: str = "A4") -> None:
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    from .quotes import QUOTE_COLUMNS
+    from .quotes import QUOTE_COLUMNS, attributed
+    heads = HEADERS.get(language, HEADERS["fr"])
+    names = SHEETS.get(language, SHEETS["fr"])
+    has_q = "question" in df.columns and df["question"].fillna("").astype(str).str.strip().ne("").any()
+    main = [c for c in MAIN if c != "question" or has_q]
     wb = Workbook()
     ws = wb.active
-    ws.title = "citations" if language == "fr" else "quotes"
-    ws.append(QUOTE_COLUMNS)
+    ws.title = names[0]
+    ws.append([heads[c] for c in main])
+    widths = [WIDTHS[c] for c in main]
+    body, wrap = Font(size=FONT_PT), Alignment(wrap_text=True, vertical="top")
     for c in ws[1]:
-        c.font = Font(bold=True)
-    for row in df.reindex(columns=QUOTE_COLUMNS).itertuples(index=False):
-        ws.append([_cell(v) for v in row])
+        c.font, c.alignment = Font(bold=True, size=FONT_PT), wrap
+        c.fill = PatternFill("solid", fgColor="DDDDDD")
+    for r in df.reindex(columns=QUOTE_COLUMNS).itertuples(index=False):
+        values = [attributed(r) if c == "attribution" else _cell(getattr(r, c)) for c in main]
+        ws.append(values)
+        ws.row_dimensions[ws.max_row].height = row_height(values, widths)
+        for cell in ws[ws.max_row]:
+            cell.font, cell.alignment = body, wrap
     _as_text(ws)
-    for j, name in enumerate(QUOTE_COLUMNS, 1):
-        ws.column_dimensions[get_column_letter(j)].width = WIDTHS.get(name, 14)
-        if name in ("quote", "citation", "question"):
-            for cell in ws[get_column_letter(j)][1:]:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    last = get_column_letter(len(main))
+    for j, w in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(j)].width = w
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(QUOTE_COLUMNS))}{max(1, len(df) + 1)}"
-    meta = wb.create_sheet("provenance")
+    ws.auto_filter.ref = f"A1:{last}{max(1, len(df) + 1)}"
+    _print_setup(ws, len(main), len(df) + 1, page_size)
+    # technical columns, keyed by the quote reference
+    tech_cols = ["quote_id"] + [c for c in QUOTE_COLUMNS if c not in main]
+    tech = wb.create_sheet(names[1])
+    tech.append(tech_cols)
+    for c in tech[1]:
+        c.font = Font(bold=True)
+    for row in df.reindex(columns=tech_cols).itertuples(index=False):
+        tech.append([_cell(v) for v in row])
+    _as_text(tech)
+    for j, name in enumerate(tech_cols, 1):
+        tech.column_dimensions[get_column_letter(j)].width = 40 if name == "citation" else 16
+    tech.freeze_panes = "B2"
+    tech.auto_filter.ref = f"A1:{get_column_letter(len(tech_cols))}{max(1, len(df) + 1)}"
+    _print_setup(tech, len(tech_cols), len(df) + 1, page_size)
+    meta = wb.create_sheet(names[2])
     meta.append(["key", "value"])
     for k, v in prov:
         meta.append([k, _cell(v)])
     meta.column_dimensions["A"].width = 20
     meta.column_dimensions["B"].width = 60
+    _print_setup(meta, 2, len(prov) + 1, page_size, landscape=False)
     wb.save(path)
+
+
+def _print_setup(ws, n_cols: int, n_rows: int, page_size: str, landscape: bool = True) -> None:
+    """Print over the sheet's columns only, one page wide (as many pages down as needed), the
+    header row repeated on every page, page numbers in the footer."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.page import PageMargins
+    ws.print_area = f"A1:{get_column_letter(n_cols)}{max(1, n_rows)}"
+    ws.print_title_rows = "1:1"
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.paperSize = PAPER.get(page_size, PAPER["A4"])
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6, header=0.3, footer=0.3)
+    ws.print_options.gridLines = True
+    ws.oddFooter.center.text = "&P / &N"

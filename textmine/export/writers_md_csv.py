@@ -13,8 +13,9 @@ def _md_escape(text: str) -> str:
     return str(text).replace("\n", " ").replace("|", "\\|")
 
 
-def write_md(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr") -> None:
-    from .quotes import grouped
+def write_md(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr",
+             page_size: str = "A4") -> None:
+    from .quotes import attributed, grouped
     title, wave_w, q_w, prov_w, src_w = TITLES.get(language, TITLES["fr"])
     lines = [f"# {title}", ""]
     if df.empty:
@@ -28,14 +29,15 @@ def write_md(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language
                 for r in rows.itertuples(index=False):
                     if r.question:
                         lines.append(f"> *{q_w} : {_md_escape(r.question)}*  ")
-                    lines.append(f"> « {_md_escape(r.quote)} » {r.attribution}")
+                    lines.append(f"> « {_md_escape(r.quote)} » {_md_escape(attributed(r))}")
                     lines += ["", f"<sub>`{r.quote_id}` · {src_w} : {_md_escape(r.source)}</sub>", ""]
     lines += [f"## {prov_w}", "", "| | |", "|---|---|"]
     lines += [f"| {k} | {_md_escape(v)} |" for k, v in prov]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def write_csv(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr") -> None:
+def write_csv(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr",
+              page_size: str = "A4") -> None:
     """One row per quote, every column; UTF-8 with BOM so Excel reads accents."""
     from .quotes import QUOTE_COLUMNS
     df.reindex(columns=QUOTE_COLUMNS).to_csv(path, index=False, encoding="utf-8-sig")

@@ -5,12 +5,11 @@
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from .. import __version__
 from ..errors import E, TextmineError
+from ..export.files import atomic_write
 from ..store import Store
 from ..track import prevalence
 from ..track.data import load_items
@@ -48,27 +47,20 @@ def build_html(store: Store, language: str = "fr", fig_dir: Path | None = None) 
             secs.append(S.quotes_section(c))
         else:
             secs.append(("quotes", t["quotes"], f"<p>{esc(t['no_codings'])}</p>"))
-    method = c.fmt("method_text", run=data.run_id or t["none"], topics=data.topic_model or t["none"])
-    secs.append(("method", t["method"], f"<p>{esc(method)}</p>"))
+    secs.append(S.method_section(c))
     footer = f"textmine {__version__} — config {store.config.hash()}"
     return page(language, t["title"], t["subtitle"], t["privacy"], t["toc"], secs, footer)
 
 
 def write_report(store: Store, output: str | Path, language: str = "fr", *, figures: bool = True) -> Path:
-    """Write the report atomically (temp file + rename); figures in ``<stem>_figures/``."""
+    """Write the report atomically (temp file + rename, mode from the umask); figures in
+    ``<stem>_figures/``."""
     output = Path(output)
     if not output.parent.exists():
         raise TextmineError(E.E602, path=output, detail=f"folder {output.parent} does not exist")
     fig_dir = output.parent / f"{output.stem}_figures" if figures else None
     text = build_html(store, language, fig_dir)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, output)
-    except OSError as exc:
-        raise TextmineError(E.E602, path=output, detail=str(exc)) from exc
-    return output
+    return atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 __all__ = ["write_report", "build_html"]
