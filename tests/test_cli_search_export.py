@@ -93,7 +93,9 @@ def test_qdpx_export_then_import(proj, tmp_path, capsys):
     coded = tmp_path / "coded.csv"
     assert run(proj, "import", "qdpx", str(q), "--output", str(coded)) == 0
     df = pd.read_csv(coded, dtype=str, keep_default_na=False)
-    assert list(df.columns) == ["id", "text", "themes", "posture", "interview_id"] and len(df) == 14
+    assert list(df.columns) == ["id", "text", "themes", "posture", "interview_id", "role", "wave", "territory",
+                                "segment_id"] and len(df) == 14
+    assert (df["segment_id"] != "").all() and (df["role"] != "").all()
     capsys.readouterr()
     assert main(["import", "qdpx", str(q), "--format", "json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 14

@@ -84,7 +84,8 @@ def test_codebook_cases_and_topics(qdpx):
 
 def test_round_trip_codings(project, qdpx):
     coded = read_qdpx_codings(qdpx)
-    assert list(coded.columns) == ["id", "text", "themes", "posture", "interview_id"]
+    assert list(coded.columns) == ["id", "text", "themes", "posture", "interview_id", "role", "wave", "territory",
+                                   "segment_id"]
     cod = project.query("SELECT segment_id, theme, posture FROM theme_codings WHERE assigned")
     segs = project.segments_frame().set_index("segment_id")
     expected = {(segs.loc[r.segment_id, "interview_id"], " ".join(segs.loc[r.segment_id, "text_pseudo"].split()),

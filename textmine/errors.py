@@ -86,6 +86,7 @@ class E:
     E603 = ErrorCode("E603", "Invalid REFI-QDA project: {detail}", "Export the project again from your QDA software as a .qdpx file.")
     E604 = ErrorCode("E604", "Unknown output format: {detail}", "Use one of the formats listed.")
     E605 = ErrorCode("E605", "Invalid code mapping file: {detail}", "The mapping is a CSV or YAML from QDA code names to theme ids.")
+    E606 = ErrorCode("E606", "Nothing imported from the REFI-QDA project: {detail}", "Map its codes to theme ids with --mapping FILE.csv (code,theme), or export it again with its coded segments.")
 
     # 7xx: run
     E701 = ErrorCode("E701", "Run failed in stage {detail}", "Fix the cause above and run again: completed stages are not repeated.")

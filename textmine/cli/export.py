@@ -40,7 +40,8 @@ def register(app: typer.Typer) -> None:
                                with_question=with_question, reveal=reveal)
             if df.empty:
                 raise TextmineError(E.E006, detail="no assigned theme coding matches these filters")
-            write_quotes(df, output, f, language=store.config.report.language)
+            write_quotes(df, output, f, language=store.config.report.language,
+                         page_size=store.config.report.page_size)
         finally:
             store.close()
         info(f"{len(df)} quote(s), {df['theme'].nunique()} theme(s) -> {output}")
@@ -63,29 +64,36 @@ def register(app: typer.Typer) -> None:
     def import_qdpx(
         file: Path = typer.Argument(..., help="A .qdpx exported by a QDA program."),
         mapping: Optional[Path] = typer.Option(None, "--mapping", help="CSV (code,theme[,posture]) or YAML from QDA code names to theme ids."),
-        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the coded CSV here (id,text,themes,posture,interview_id)."),
+        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the coded CSV here (id,text,themes,posture,interview_id,role,wave,territory,segment_id)."),
         fmt: str = FormatOpt,
     ) -> None:
-        """Read human codings back as a coded CSV for `themes train`."""
+        """Read human codings back as a coded CSV for `themes train`.
+
+        Prints what was read per source (selections, mapped, unmapped, split by speaker turn)
+        and the codes without a theme; exits with E606 when nothing could be imported. With
+        --project, `segment_id` names the stored segment of each passage."""
+        from rich.markup import escape
+
         from ..export.files import atomic_write
-        from ..export.qdpx import read_qdpx_codings
+        from ..export.qdpx import import_summary, read_qdpx_codings, require_codings
         from ..themes.codebook import load_codebook
         check_format(fmt)
+        segments = None
         if state.project is not None:
-            store = require_project()
+            store = require_project(read_only=True)
             try:
                 codebook = load_codebook(store.config.codebook_path())
+                segments = store.segments_frame(roles="respondents")
             finally:
                 store.close()
         else:
             codebook = load_codebook()
-        df = read_qdpx_codings(file, mapping=mapping, codebook=codebook)
-        if df.attrs.get("unmapped_codes"):
-            info(f"codes without a theme (add them to --mapping): {', '.join(df.attrs['unmapped_codes'])}")
-        if df.attrs.get("skipped_sources"):
-            info(f"sources outside the archive, skipped: {', '.join(df.attrs['skipped_sources'])}")
+        df = read_qdpx_codings(file, mapping=mapping, codebook=codebook, segments=segments)
+        for line in import_summary(df, codebook.ids):
+            info(escape(line))
+        require_codings(df, file)
         if output:
             atomic_write(output, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8"))
-            info(f"{len(df)} coded segment(s) -> {output}")
+            info(f"{len(df)} coded passage(s) -> {escape(str(output))}")
         else:
             emit(df, fmt)

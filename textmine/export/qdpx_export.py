@@ -1,18 +1,27 @@
 """REFI-QDA project export (``.qdpx`` = zip of ``project.qde`` + ``Sources/<guid>.txt``).
 
-Each interview becomes a text source whose plain text is one line per segment,
-``<speaker>: <text>\n`` (pseudonymised speaker and text unless ``reveal``). Theme codings
-of the current run (assigned) become ``PlainTextSelection`` elements over exactly the
-segment's text: ``startPosition``/``endPosition`` are 0-based character (Unicode code point)
-offsets into the source text, end exclusive. The codebook gives one code per theme (the
-posture sub-labels are child codes of the posture theme) plus a "Topics" group with one
-code per topic of the current topic model. Each interview is a case with the variables
-wave, territory, role, respondent and structure_type.
+Each interview becomes a plain-text source named ``<interview_id>.txt`` (whatever the
+transcript's original format: QDA programs treat the name's extension as the file type).
+Its text is one line per segment, ``<speaker>: <text>\n`` (pseudonymised speaker and text
+unless ``reveal``). Theme codings of the current run (assigned) become
+``PlainTextSelection`` elements over exactly the segment's text: ``startPosition``/
+``endPosition`` are 0-based character (Unicode code point) offsets into the source text,
+end exclusive. The codebook gives one code per theme (the posture sub-labels are child
+codes of the posture theme) plus a "Topics" group with one code per topic of the current
+topic model.
+
+The variables wave, territory, role, respondent and structure_type are written twice:
+on each interview's case (linked to its source) and on the source itself, which QualCoder
+reads as file attributes (it drops the case-to-source link). Every source, selection and
+coding names its creator, the user ``textmine (<coder model>)``, and a creation date (the
+theme run's date for codings, the ingestion date for sources), so a QDA program keeps them
+apart from human coders.
 
 GUIDs are UUID5 of stable keys, so exporting the same project twice gives the same ids.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
@@ -72,17 +81,55 @@ def _topics(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
     return info, asg
 
 
+def xsd_datetime(value: Any) -> str | None:
+    """An ISO date/time as an ``xsd:dateTime`` in UTC (``2024-03-01T10:00:00Z``), or None."""
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        d = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=_dt.timezone.utc)
+    return d.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _coder(store: Store) -> tuple[str, str | None]:
+    """``(user name, coding date)`` of the current theme run (``textmine`` and None without one)."""
+    run = store.get_kv("themes.current_run")
+    if not isinstance(run, dict):
+        return "textmine", None
+    model = _text(run.get("model_id"))
+    return (f"textmine ({model})" if model else "textmine"), xsd_datetime(run.get("applied_at"))
+
+
+def _variable_values(parent, values: dict[str, Any], var_guid: dict[str, str]) -> None:
+    for v in CASE_VARIABLES:
+        val = _text(values.get(v))
+        if val is None:
+            continue
+        vv = _el(parent, "VariableValue")
+        _el(vv, "VariableRef", targetGUID=var_guid[v])
+        ET.SubElement(vv, f"{{{NS}}}TextValue").text = val
+
+
 def build_project(store: Store, reveal: bool = False) -> tuple[ET.Element, dict[str, str]]:
     """``(project.qde root element, {source guid: plain text})``."""
     from ..search.filters import current_run
     from ..themes.codebook import load_codebook
     ET.register_namespace("", NS)
     cb = load_codebook(store.config.codebook_path())
-    user = guid("user", "textmine")
-    root = ET.Element(f"{{{NS}}}Project", {"name": "textmine project",
-                                           "origin": f"textmine {__version__}", "creatingUserGUID": user})
+    interviews = store.interviews_frame()
+    user_name, coded_at = _coder(store)
+    ingested = {r.interview_id: xsd_datetime(r.ingested_at) for r in interviews.itertuples(index=False)}
+    created = coded_at or max((d for d in ingested.values() if d), default=None)
+    user = guid("user", user_name)
+    root = ET.Element(f"{{{NS}}}Project", {k: v for k, v in {
+        "name": "textmine project", "origin": f"textmine {__version__}", "creatingUserGUID": user,
+        "creationDateTime": created}.items() if v})
     users = _el(root, "Users")
-    _el(users, "User", guid=user, name="textmine")
+    _el(users, "User", guid=user, name=user_name, id="textmine")
     # ---- codebook: themes (+ posture sub-labels), topics
     codes = _el(_el(root, "CodeBook"), "Codes")
     code_of: dict[tuple[str, str | None], str] = {}
@@ -125,38 +172,36 @@ def build_project(store: Store, reveal: bool = False) -> tuple[ET.Element, dict[
         if int(r.topic) in topic_code:
             seg_codes.setdefault(r.segment_id, []).append(topic_code[int(r.topic)])
     # ---- cases and sources
-    interviews = store.interviews_frame()
     segs = store.segments_frame(roles="all")
     cases = _el(root, "Cases")
     sources = _el(root, "Sources")
     texts: dict[str, str] = {}
     by_itv = {iid: g for iid, g in segs.groupby("interview_id", sort=False)}
     empty = segs.iloc[:0]
+    stamp = {"creatingUser": user, "creationDateTime": created}     # the run's date (older stores: ingestion)
     for itv in interviews.itertuples(index=False):
         iid = itv.interview_id
         sg = guid("source", iid)
         text, spans = source_text(by_itv.get(iid, empty), reveal)
         texts[sg] = text
-        name = (Path(str(itv.source_file)).name if reveal else _text(itv.source_pseudo)) or iid
-        src = _el(sources, "TextSource", guid=sg, name=name, plainTextPath=f"internal://{sg}.txt")
+        original = (Path(str(itv.source_file).replace("\\", "/")).name if reveal else _text(itv.source_pseudo)) or iid
+        src = _el(sources, "TextSource", guid=sg, name=f"{iid}.txt", plainTextPath=f"internal://{sg}.txt",
+                  creatingUser=user, creationDateTime=ingested.get(iid))
+        ET.SubElement(src, f"{{{NS}}}Description").text = (
+            f"{original}: transcript as plain text, one line per segment (speaker: text)")
         for sid, (a, b) in spans.items():
             if sid not in seg_codes or b <= a:
                 continue
             sel = _el(src, "PlainTextSelection", guid=guid("selection", sid), name=sid,
-                      startPosition=a, endPosition=b)
+                      startPosition=a, endPosition=b, **stamp)
             for cg in dict.fromkeys(seg_codes[sid]):
-                coding = _el(sel, "Coding", guid=guid("coding", sid, cg), creatingUser=user)
+                coding = _el(sel, "Coding", guid=guid("coding", sid, cg), **stamp)
                 _el(coding, "CodeRef", targetGUID=cg)
-        case = _el(cases, "Case", guid=guid("case", iid), name=iid)
         values = {"wave": itv.wave, "territory": itv.territory, "role": itv.role,
                   "respondent": itv.respondent_id, "structure_type": itv.structure_type}
-        for v in CASE_VARIABLES:
-            val = _text(values[v])
-            if val is None:
-                continue
-            vv = _el(case, "VariableValue")
-            _el(vv, "VariableRef", targetGUID=var_guid[v])
-            ET.SubElement(vv, f"{{{NS}}}TextValue").text = val
+        _variable_values(src, values, var_guid)
+        case = _el(cases, "Case", guid=guid("case", iid), name=iid)
+        _variable_values(case, values, var_guid)
         _el(case, "SourceRef", targetGUID=sg)
     for section in (cases, sources, variables):
         if len(section) == 0:

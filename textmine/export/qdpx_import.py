@@ -1,33 +1,70 @@
 """Human codings from a REFI-QDA project (NVivo, ATLAS.ti, MAXQDA, QualCoder) -> coded CSV.
 
-:func:`read_qdpx_codings` returns one row per coded text selection, in the coded-file format
-of the supervised theme classifier: ``id, text, themes, posture, interview_id`` (themes are
-codebook ids joined by ``;``). A QDA code becomes a theme by, in order: the ``mapping``
-(CSV ``code,theme[,posture]`` or YAML ``code: theme``; keys are code names or
-``Parent/Child`` paths, case-insensitive); its name equal to a theme id or label; a textmine
-description (``textmine theme id: X``). A child code of a theme whose name/description is a
-posture sub-label gives that theme plus the posture. Unmapped codes are listed in
-``df.attrs["unmapped_codes"]``.
+:func:`read_qdpx_codings` returns one row per coded passage, in the coded-file format of the
+supervised theme classifier: ``id, text, themes, posture, interview_id, role, wave,
+territory, segment_id`` (themes are codebook ids joined by ``;``).
+
+- **Project file**: the archive's single ``*.qde`` member, whatever its name (ATLAS.ti names
+  it after the project); several are refused.
+- **Codes -> themes**, in order: the ``mapping`` (CSV ``code,theme[,posture]`` or YAML
+  ``code: theme``; keys are code names or ``Parent/Child`` paths, case-insensitive; theme
+  ``ignore`` drops a code); its name equal to a theme id or label; a textmine description
+  (``textmine theme id: X``). A child code of a theme counts for that theme; when its name or
+  description is a posture sub-label it also gives the posture.
+- **Turns**: a selection that crosses speaker turns (``ENQ1: D'accord… CONUM1: Be…``) is
+  split by turn; speaker labels are stripped and interviewer or other voices dropped, so
+  only respondent speech is kept for training. A speaker tag is a line start the ingest
+  stage would read as one (:func:`textmine.ingest.tags.match_tag`) that is recognisable on
+  its own or recurs in the source.
+- **Variables**: wave, role and territory come from the source's own variables
+  (QualCoder's file attributes, MAXQDA) or from its case's; a speaker label naming a role
+  (``CONUM1``, ``Élue :``) gives the passage's role.
+- **Ids** do not depend on GUIDs, which QDA programs regenerate: ``id`` hashes the
+  interview id (the source name without its extensions) and the passage text, so the same
+  passage gets the same id after any round trip. ``segment_id`` names the stored segment
+  the passage belongs to: the textmine selection name when the project came from
+  ``export qdpx``, else the segment (of ``segments``, when given) whose text contains it.
+
+``df.attrs`` carries the import report: ``sources`` (per source: selections read, mapped,
+unmapped, split by turn, interviewer-only, passages), ``unmapped_codes`` (paths),
+``unmapped_counts`` (selections per unmapped path), ``skipped_sources`` (text outside the
+archive) and ``project``/``origin``. :func:`import_summary` words it;
+:func:`require_codings` raises E606 when nothing could be imported.
 
 The archive is untrusted: :class:`~textmine.export.safe_zip.SafeZip` limits and
-``defusedxml`` (no DTD, no entities) for ``project.qde``.
+``defusedxml`` (no DTD, no entities) for the ``.qde``.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
-from pathlib import Path
+import re
+from bisect import bisect_right
+from collections import Counter
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
 
 from ..errors import E, TextmineError
+from ..ingest.tags import match_tag
+from ..pseudonymise import ROLE_PREFIX
+from ..records import INTERVIEWER, KNOWN_ROLES, OTHER
+from ..roles import is_interviewer_label, is_other_label, label_role
 from .qdpx_export import POSTURE_DESC, THEME_DESC
 from .safe_zip import SafeZip
 
-CODED_COLUMNS = ["id", "text", "themes", "posture", "interview_id"]
+CODED_COLUMNS = ["id", "text", "themes", "posture", "interview_id", "role", "wave", "territory", "segment_id"]
 IGNORE = {"", "-", "ignore", "none"}
+#: extensions stripped from a source name to get the interview id (``X.docx.txt`` -> ``X``)
+SOURCE_EXTENSIONS = {".txt", ".docx", ".doc", ".odt", ".rtf", ".pdf", ".csv", ".trs", ".textgrid", ".srt",
+                     ".vtt", ".md"}
+#: source / case variable names read as each passage's metadata (lower-cased)
+VARIABLE_NAMES = {"wave": "wave", "vague": "wave", "role": "role", "rôle": "role", "territory": "territory",
+                  "territoire": "territory"}
+_ROLE_OF_PREFIX = {v: k for k, v in ROLE_PREFIX.items()}
+_PSEUDO_LABEL = re.compile(r"^([A-Z]+)\d+$")
 
 
 def _local(tag: str) -> str:
@@ -85,7 +122,7 @@ class _Resolver:
         for t in (codebook.themes if codebook else []):
             self.postures[t.id] = {**{s.lower(): s for s in t.sublabels},
                                    **{sub.label.strip().lower(): s for s, sub in t.sublabels.items()}}
-        self.unmapped: set[str] = set()
+        self.unmapped: Counter[str] = Counter()
 
     def path(self, g: str) -> str:
         c = self.codes[g]
@@ -119,8 +156,19 @@ class _Resolver:
             post = post or self.postures.get(parent_theme, {}).get(name)
             return parent_theme, post          # a child code counts for its parent theme
         if record:
-            self.unmapped.add(self.path(g))
+            self.unmapped[self.path(g)] += 1
         return None, None
+
+
+# ---------------------------------------------------------------------------- archive and sources
+def _find_qde(z: SafeZip, path: Path) -> str:
+    qdes = sorted(n for n in z.names if PurePosixPath(n).suffix.lower() == ".qde")
+    if not qdes:
+        raise TextmineError(E.E603, path=path, detail="no .qde project file in the archive")
+    if len(qdes) > 1:
+        raise TextmineError(E.E603, path=path, detail=f"several .qde project files ({', '.join(qdes)}); "
+                                                      "keep only one in the archive")
+    return qdes[0]
 
 
 def _source_text(z: SafeZip, src, path) -> str | None:
@@ -142,8 +190,137 @@ def _source_text(z: SafeZip, src, path) -> str | None:
     return data.decode("latin-1")
 
 
-def read_qdpx_codings(path: str | Path, mapping: str | Path | dict | None = None, codebook=None) -> pd.DataFrame:
-    """Coded selections of a ``.qdpx`` as a coded DataFrame (``CODED_COLUMNS``)."""
+def interview_id_of(name: str) -> str:
+    """The interview id a source name stands for: ``V1-A-01.docx.txt`` -> ``V1-A-01``."""
+    p = PurePosixPath(str(name).replace("\\", "/")).name
+    while PurePosixPath(p).suffix.lower() in SOURCE_EXTENSIONS and PurePosixPath(p).stem:
+        p = PurePosixPath(p).stem
+    return p
+
+
+def _value(vv) -> str | None:
+    for el in vv:
+        if _local(el.tag) != "VariableRef" and el.text is not None and el.text.strip():
+            return el.text.strip()
+    return None
+
+
+def _variables(el, var_names: dict[str, str]) -> dict[str, str]:
+    out = {}
+    for vv in _children(el, "VariableValue"):
+        ref = _children(vv, "VariableRef")
+        name = var_names.get(ref[0].get("targetGUID")) if ref else None
+        key = VARIABLE_NAMES.get((name or "").strip().lower())
+        val = _value(vv)
+        if key and val is not None:
+            out[key] = val
+    return out
+
+
+def _case_variables(root, var_names: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Source guid -> variables of the case(s) that reference it."""
+    out: dict[str, dict[str, str]] = {}
+    for cases in _children(root, "Cases"):
+        for case in _children(cases, "Case"):
+            values = _variables(case, var_names)
+            for ref in _children(case, "SourceRef"):
+                out.setdefault(ref.get("targetGUID"), {}).update(values)
+    return out
+
+
+# ---------------------------------------------------------------------------- speaker turns
+class _Turns:
+    """Speaker tags at line starts of one source text, to cut selections by turn."""
+
+    def __init__(self, text: str):
+        self.lines: list[tuple[int, int, str | None, int]] = []   # (start, end, label in effect, speech start)
+        tags, pos = [], 0
+        for line in text.splitlines(keepends=True):
+            tags.append(match_tag(line))
+            self.lines.append((pos, pos + len(line.rstrip("\r\n")), None, pos))
+            pos += len(line)
+        counts = Counter(m.key for m in tags if m)
+        label = None
+        for i, m in enumerate(tags):
+            a, b, _, _ = self.lines[i]
+            if m and (m.strong or counts[m.key] > 1 or _is_pseudonym(m.label)):
+                label = m.label
+                self.lines[i] = (a, b, label, a + m.end)
+            else:                                       # a continuation line of the current turn
+                self.lines[i] = (a, b, label, a)
+        self.starts = [ln[0] for ln in self.lines]
+        self.tagged = label is not None
+
+    def pieces(self, a: int, b: int) -> list[tuple[str | None, list[tuple[int, int]]]]:
+        """``(speaker label, [(start, end), ...])`` of each turn's speech within ``[a, b)``: labels
+        cut, consecutive lines of one speaker together."""
+        if not self.tagged:
+            return [(None, [(a, b)])]
+        out: list[tuple[str | None, list[tuple[int, int]]]] = []
+        for start, end, label, speech in self.lines[max(0, bisect_right(self.starts, a) - 1):]:
+            if start >= b:
+                break
+            s, e = max(a, speech), min(b, end)
+            if e <= s:
+                continue            # only the label selected
+            if out and out[-1][0] == label:
+                out[-1][1].append((s, e))
+            else:
+                out.append((label, [(s, e)]))
+        return out or [(None, [(a, b)])]
+
+
+def _is_pseudonym(label: str) -> bool:
+    m = _PSEUDO_LABEL.match(label.strip())
+    return bool(m and m.group(1) in _ROLE_OF_PREFIX)
+
+
+def speaker_role(label: str | None) -> str | None:
+    """Role a speaker label names: interviewer, other, a respondent role, or None (unknown)."""
+    if not label:
+        return None
+    if _is_pseudonym(label):                         # textmine pseudonyms: ENQ1, CONUM2, AUTRE1
+        return _ROLE_OF_PREFIX[_PSEUDO_LABEL.match(label.strip()).group(1)]
+    if is_interviewer_label(label):
+        return INTERVIEWER
+    if is_other_label(label):
+        return OTHER
+    return label_role(label, set(KNOWN_ROLES))
+
+
+# ---------------------------------------------------------------------------- segments join
+class _SegmentIndex:
+    """Stored segments by interview, to name the segment an imported passage belongs to."""
+
+    def __init__(self, segments: pd.DataFrame | None):
+        self.by_itv: dict[str, list[tuple[str, list[str]]]] = {}
+        if segments is None or segments.empty:
+            return
+        cols = [c for c in ("text_pseudo", "text") if c in segments.columns]
+        for r in segments.itertuples(index=False):
+            texts = [" ".join(str(getattr(r, c)).split()) for c in cols if isinstance(getattr(r, c), str)]
+            self.by_itv.setdefault(str(r.interview_id), []).append((str(r.segment_id), texts))
+
+    def find(self, iid: str, text: str) -> str:
+        cands = self.by_itv.get(iid, [])
+        exact = [sid for sid, texts in cands if text in texts]
+        if len(exact) == 1:
+            return exact[0]
+        inside = [sid for sid, texts in cands if any(text in t for t in texts)]
+        return inside[0] if len(inside) == 1 else ""
+
+
+def _passage_id(iid: str, text: str) -> str:
+    return "qdpx-" + hashlib.sha1(f"{iid}\x1f{text}".encode("utf-8")).hexdigest()[:12]
+
+
+# ---------------------------------------------------------------------------- reading
+def read_qdpx_codings(path: str | Path, mapping: str | Path | dict | None = None, codebook=None,
+                      segments: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Coded passages of a ``.qdpx`` as a coded DataFrame (``CODED_COLUMNS``, report in ``attrs``).
+
+    ``segments`` (a store's ``segments_frame``) lets ``segment_id`` name the stored segment of
+    passages whose source is not a textmine export."""
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import ParseError, fromstring
     if codebook is None:
@@ -154,16 +331,16 @@ def read_qdpx_codings(path: str | Path, mapping: str | Path | dict | None = None
     path = Path(path)
     if not path.is_file():
         raise TextmineError(E.E603, path=path, detail="file not found")
+    seg_index = _SegmentIndex(segments)
     with SafeZip(path) as z:
-        qde = z.find("project.qde")
-        if qde is None:
-            raise TextmineError(E.E603, path=path, detail="no project.qde in the archive")
+        qde = _find_qde(z, path)
         try:
             root = fromstring(z.read(qde), forbid_dtd=True)
         except (ParseError, DefusedXmlException, ValueError) as exc:
-            raise TextmineError(E.E603, path=f"{path}!project.qde", detail=f"unreadable XML ({exc})") from exc
+            raise TextmineError(E.E603, path=f"{path}!{qde}", detail=f"unreadable XML ({exc})") from exc
         if _local(root.tag) != "Project":
             raise TextmineError(E.E603, path=path, detail=f"root element is {_local(root.tag)!r}, not Project")
+        origin = root.get("origin") or ""
         codes: dict[str, dict[str, Any]] = {}
 
         def walk(el, parent):
@@ -173,37 +350,141 @@ def read_qdpx_codings(path: str | Path, mapping: str | Path | dict | None = None
         for cb in _children(root, "CodeBook"):
             for cs in _children(cb, "Codes"):
                 walk(cs, None)
+        var_names = {v.get("guid"): v.get("name") or "" for vs in _children(root, "Variables")
+                     for v in _children(vs, "Variable")}
+        case_vars = _case_variables(root, var_names)
         res = _Resolver(codes, codebook, mapping)
         order = {t.id: i for i, t in enumerate(codebook.themes)} if codebook else {}
-        rows, skipped = {}, []
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        report, skipped = [], []
         for sources in _children(root, "Sources"):
             for src in _children(sources, "TextSource"):
-                text = _source_text(z, src, path)
                 name = src.get("name") or src.get("guid")
+                text = _source_text(z, src, path)
+                sels = _children(src, "PlainTextSelection")
                 if text is None:
                     skipped.append(name)
                     continue
-                iid = Path(name).stem
-                for sel in _children(src, "PlainTextSelection"):
-                    try:
-                        a, b = int(sel.get("startPosition")), int(sel.get("endPosition"))
-                    except (TypeError, ValueError):
-                        raise TextmineError(E.E603, path=path, detail=f"selection {sel.get('guid')} has no valid positions") from None
-                    if not (0 <= a < b <= len(text)):
-                        raise TextmineError(E.E603, path=path, detail=f"selection {sel.get('guid')} [{a}, {b}) outside source {name!r} ({len(text)} chars)")
-                    found = [res.theme_of(cr.get("targetGUID")) for cd in _children(sel, "Coding")
-                             for cr in _children(cd, "CodeRef")]
-                    themes = {t for t, _ in found if t}
-                    if not themes:
-                        continue
-                    key = (src.get("guid"), a, b)
-                    row = rows.setdefault(key, {"id": "qdpx-" + hashlib.sha1(f"{key}".encode()).hexdigest()[:10],
-                                                "text": " ".join(text[a:b].split()), "themes": set(),
-                                                "posture": None, "interview_id": iid})
-                    row["themes"] |= themes
-                    row["posture"] = row["posture"] or next((p for _, p in found if p), None)
+                if "atlas" in origin.lower():
+                    text = text.replace("\r\n", "\n")   # ATLAS.ti counts a Windows line end as one character
+                iid = interview_id_of(name)
+                meta = {**case_vars.get(src.get("guid"), {}), **_variables(src, var_names)}
+                rep = {"source": name, "interview_id": iid, "selections": len(sels), "mapped": 0, "unmapped": 0,
+                       "split": 0, "interviewer_only": 0, "passages": 0}
+                report.append(rep)
+                turns = _Turns(text)
+                for sel in sels:
+                    _read_selection(sel, text, name, path, res, turns, iid, meta, rep, rows, seg_index)
     out = pd.DataFrame([{**r, "themes": ";".join(sorted(r["themes"], key=lambda t: (order.get(t, 999), t))),
                          "posture": r["posture"] or ""} for r in rows.values()], columns=CODED_COLUMNS)
-    out.attrs["unmapped_codes"] = sorted(res.unmapped)
-    out.attrs["skipped_sources"] = skipped
+    out.attrs.update(unmapped_codes=sorted(res.unmapped), unmapped_counts=dict(res.unmapped),
+                     skipped_sources=skipped, sources=report, project=path.name, origin=origin)
     return out
+
+
+def _read_selection(sel, text, name, path, res: _Resolver, turns: _Turns, iid: str, meta: dict,
+                    rep: dict, rows: dict, seg_index: _SegmentIndex) -> None:
+    try:
+        a, b = int(sel.get("startPosition")), int(sel.get("endPosition"))
+    except (TypeError, ValueError):
+        raise TextmineError(E.E603, path=path, detail=f"selection {sel.get('guid')} has no valid positions") from None
+    if not (0 <= a < b <= len(text)):
+        raise TextmineError(E.E603, path=path, detail=f"selection {sel.get('guid')} [{a}, {b}) outside source "
+                                                      f"{name!r} ({len(text)} chars)")
+    found = [res.theme_of(cr.get("targetGUID")) for cd in _children(sel, "Coding")
+             for cr in _children(cd, "CodeRef")]
+    themes = {t for t, _ in found if t}
+    if not themes:
+        rep["unmapped"] += bool(found)
+        return
+    rep["mapped"] += 1
+    posture = next((p for _, p in found if p), None)
+    pieces = turns.pieces(a, b)
+    if len(pieces) > 1:
+        rep["split"] += 1
+    kept = []
+    for label, spans in pieces:
+        role = speaker_role(label)
+        body = " ".join(" ".join(text[s:e] for s, e in spans).split())
+        if role in (INTERVIEWER, OTHER) or not body:
+            continue
+        kept.append((role, body))
+    if not kept:
+        rep["interviewer_only"] += 1
+        return
+    sel_name = sel.get("name") or ""
+    own_segment = sel_name if len(kept) == 1 and re.fullmatch(re.escape(iid) + r":\d{4}:\d{2}", sel_name) else ""
+    for role, body in kept:
+        key = (iid, body)
+        row = rows.get(key)
+        if row is None:
+            rep["passages"] += 1
+            row = rows[key] = {"id": _passage_id(iid, body), "text": body, "themes": set(), "posture": None,
+                               "interview_id": iid, "role": role or meta.get("role", ""),
+                               "wave": meta.get("wave", ""), "territory": meta.get("territory", ""),
+                               "segment_id": own_segment or seg_index.find(iid, body)}
+        row["themes"] |= themes
+        row["posture"] = row["posture"] or posture
+
+
+# ---------------------------------------------------------------------------- report
+def import_summary(df: pd.DataFrame, valid_themes: list[str] | None = None, max_codes: int = 200) -> list[str]:
+    """The import report as lines for the user: per source, then codes without a theme with a
+    ``--mapping`` example."""
+    a = df.attrs
+    srcs = a.get("sources", [])
+    tot = {k: sum(s[k] for s in srcs) for k in ("selections", "mapped", "unmapped", "split", "interviewer_only")}
+    lines = [f"{a.get('project', 'project')} ({a.get('origin') or 'unknown origin'}): {len(srcs)} text source(s), "
+             f"{tot['selections']} selection(s) read, {tot['mapped']} mapped to a theme, {tot['unmapped']} "
+             f"with codes but no theme -> {len(df)} coded passage(s)"]
+    for s in srcs:
+        extra = "".join([f", {s['split']} split by turn" if s["split"] else "",
+                         f", {s['interviewer_only']} interviewer speech only (dropped)" if s["interviewer_only"] else ""])
+        itv = "" if s["interview_id"] == s["source"] else f" (interview {s['interview_id']})"
+        lines.append(f"  {s['source']}{itv}: {s['selections']} selection(s), {s['mapped']} mapped, "
+                     f"{s['unmapped']} unmapped{extra} -> {s['passages']} passage(s)")
+    if tot["split"]:
+        lines.append(f"{tot['split']} selection(s) crossed speaker turns: split by turn, speaker labels removed, "
+                     "interviewer and other voices left out")
+    if a.get("skipped_sources"):
+        lines.append(f"sources outside the archive, skipped: {', '.join(a['skipped_sources'])}")
+    unmapped = a.get("unmapped_counts") or {}
+    if unmapped:
+        lines.append(f"{len(unmapped)} code(s) without a theme (selections using them):")
+        for code in sorted(unmapped)[:max_codes]:
+            lines.append(f"  - {code} ({unmapped[code]})")
+        if len(unmapped) > max_codes:
+            lines.append(f"  … and {len(unmapped) - max_codes} more")
+        ex = sorted(unmapped, key=lambda c: (-unmapped[c], c))[:2]
+        lines += ["map them with --mapping FILE.csv (theme `ignore` drops a code), e.g.:", "  code,theme"]
+        lines += [f"  {_csv_field(c)},{'<theme id>' if i == 0 else 'ignore'}" for i, c in enumerate(ex)]
+        if valid_themes:
+            lines.append(f"theme ids: {', '.join(valid_themes)}")
+    return lines
+
+
+def _csv_field(v: str) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow([v])
+    return buf.getvalue()
+
+
+def require_codings(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+    """``df``, or E606 with the reason when no coded passage could be imported."""
+    if len(df):
+        return df
+    a = df.attrs
+    srcs = a.get("sources", [])
+    n_sel = sum(s["selections"] for s in srcs)
+    if not srcs:
+        why = "it has no text source" + (f" in the archive ({len(a.get('skipped_sources', []))} outside it)"
+                                          if a.get("skipped_sources") else "")
+    elif n_sel == 0:
+        why = (f"its {len(srcs)} text source(s) have no coded text selection: the program exported the documents "
+               "without their coded segments")
+    elif a.get("unmapped_counts"):
+        why = (f"none of its {n_sel} selection(s) uses a code mapped to a theme "
+               f"({len(a['unmapped_counts'])} code(s) without a theme, listed above)")
+    else:
+        why = f"its {n_sel} selection(s) hold interviewer speech only or no code"
+    raise TextmineError(E.E606, path=path, detail=why)

@@ -97,11 +97,11 @@ def validate_coded(df: pd.DataFrame, codebook: Codebook, *, path: str | Path | N
 
 def _read_qdpx(path: Path, codebook: Codebook, mapping: str | Path | None) -> pd.DataFrame:
     try:
-        from ..export.qdpx import read_qdpx_codings
+        from ..export.qdpx import read_qdpx_codings, require_codings
     except ImportError as exc:
         raise TextmineError(E.E402, path=path, detail=f"REFI-QDA import is not available ({exc})",
                             fix="Export the codings as CSV id,text,themes[,posture] instead.") from exc
-    df = read_qdpx_codings(path, mapping=mapping, codebook=codebook)
+    df = require_codings(read_qdpx_codings(path, mapping=mapping, codebook=codebook), path)
     if "themes" in df.columns:
         df["themes"] = [t if isinstance(t, list) else _split(t) for t in df["themes"]]
     return validate_coded(df, codebook, path=path)
