@@ -76,3 +76,29 @@ def test_report_screenshot(report, tmp_path):
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000   # a blank page is a few kB
     assert not _console_errors(res.stderr)
+
+
+def _pdftotext() -> str:
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("pdftotext is required in CI (apt-get install poppler-utils)")
+        pytest.skip("pdftotext not installed (apt-get install poppler-utils)")
+    return exe
+
+
+def test_extracts_visible_when_printed(report, tmp_path):
+    """Printed to PDF, the report keeps its representative extracts (no closed <details>)."""
+    import html as H
+    exe, pdftotext = _chromium(), _pdftotext()
+    pdf = tmp_path / "report.pdf"
+    res = _run(exe, tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", report.as_uri())
+    assert res.returncode == 0 and pdf.read_bytes()[:5] == b"%PDF-", res.stderr[-2000:]
+    text = subprocess.run([pdftotext, str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split())
+    page = report.read_text(encoding="utf-8")
+    section = page[page.index('<section id="quotes">'):page.index('<section id="method">')]
+    extracts = [" ".join(H.unescape(q).split())[:60] for q in re.findall(r"<blockquote>« (.*?) »<span", section)]
+    assert len(extracts) >= 10
+    missing = [q for q in extracts if q not in flat]
+    assert not missing, missing[:3]

@@ -18,6 +18,8 @@ figcaption{font-size:.85rem;color:#555}.note{font-size:.85rem;color:#555}
 blockquote{margin:.6rem 0;padding:.4rem .8rem;border-left:3px solid #ccc;background:#fafafa}
 blockquote .attr{display:block;font-size:.8rem;color:#666;margin-top:.2rem}
 details{margin:.5rem 0}summary{cursor:pointer;font-weight:600}
+@media print{nav{display:none}body{max-width:none;padding:0}figure,blockquote,tr{break-inside:avoid}
+h2,h3{break-after:avoid}}
 """
 
 
@@ -25,24 +27,44 @@ def esc(v: Any) -> str:
     return html.escape("" if v is None else str(v), quote=True)
 
 
-def pct(v: Any, digits: int = 1) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+def _local(text: str, lang: str) -> str:
+    """French typography: decimal comma, true minus sign."""
+    return text.replace(".", ",").replace("-", "\u2212") if lang == "fr" else text
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def pct(v: Any, digits: int = 1, lang: str = "en") -> str:
+    """``12.5 %`` (``12,5 %`` in French)."""
+    if _missing(v):
         return "–"
-    return f"{100 * float(v):.{digits}f} %"
+    return _local(f"{100 * float(v):.{digits}f}", lang) + "\u00a0%"
 
 
-def signed_pct(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+def signed_pct(v: Any, lang: str = "en") -> str:
+    """``+1.5 pts`` (``+1,5 pts``, ``\u22121,5 pts`` in French)."""
+    if _missing(v):
         return "–"
-    return f"{100 * float(v):+.1f} pts"
+    return _local(f"{100 * float(v):+.1f}", lang) + "\u00a0pts"
 
 
-def num(v: Any, digits: int = 3) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+def num(v: Any, digits: int = 3, lang: str = "en") -> str:
+    """A count with thin-space thousands (``12\u202f345``) or a decimal with ``digits`` places;
+    below ``10**-digits`` it reads ``< 0.001`` (``< 0,001``), never ``5.0e-04``."""
+    if _missing(v):
         return "–"
     if isinstance(v, float):
-        return f"{v:.{digits}f}" if v >= 10 ** -digits or v == 0 else f"{v:.1e}"
+        if v != 0 and abs(v) < 10 ** -digits:
+            return "<\u00a0" + _local(f"{10 ** -digits:.{digits}f}", lang)
+        return _local(f"{v:.{digits}f}", lang)
     return f"{v:,}".replace(",", "\u202f")
+
+
+def decimal(v: float, lang: str = "en") -> str:
+    """A short decimal as written in ``lang`` (``0.05`` / ``0,05``)."""
+    return _local(f"{v:g}", lang)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric: Iterable[int] = (),
@@ -60,8 +82,9 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric: Ite
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
-def figure(svg: str, caption: str) -> str:
-    return f"<figure>{svg}<figcaption>{esc(caption)}</figcaption></figure>"
+def figure(svg: str, caption: str | None = None) -> str:
+    """A chart (its title is inside it); ``caption``: how to read it, never the title again."""
+    return f"<figure>{svg}<figcaption>{esc(caption)}</figcaption></figure>" if caption else f"<figure>{svg}</figure>"
 
 
 def section(sid: str, title: str, body: str) -> str:

@@ -28,6 +28,27 @@ def _wrap(s: str, n: int = 38) -> str:
     return "\n".join(textwrap.wrap(str(s), n)[:2])
 
 
+def _percent(lang: str) -> matplotlib.ticker.Formatter:
+    """Axis ticks as percentages: ``10%`` in English, ``10 %`` with a decimal comma in French."""
+    def fmt(x, _pos=None):
+        text = f"{100 * x:.1f}".rstrip("0").rstrip(".")
+        if lang == "fr":
+            return text.replace(".", ",").replace("-", "\u2212") + "\u202f%"
+        return text.replace("-", "\u2212") + "%"
+    return matplotlib.ticker.FuncFormatter(fmt)
+
+
+def _thousands(lang: str) -> matplotlib.ticker.Formatter:
+    sep = "\u202f" if lang == "fr" else ","
+    return matplotlib.ticker.FuncFormatter(lambda x, _pos=None: f"{x:,.0f}".replace(",", sep))
+
+
+def _legend_below(fig: plt.Figure, ax, ncol: int, gap: float = 0.55, **kw) -> None:
+    """Legend under the axes, outside the plotting area: it never covers a mark."""
+    h = fig.get_size_inches()[1] * ax.get_position().height
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -gap / h), ncol=max(1, ncol), frameon=False, fontsize=8, **kw)
+
+
 def _margins(fig: plt.Figure, left: float = 2.8, right: float = 0.25, top: float = 0.45,
              bottom: float = 0.6) -> None:
     """Fixed margins in inches (room for two-line wrapped labels): one layout-free draw per
@@ -61,7 +82,8 @@ def save(fig: plt.Figure, name: str, out_dir: Path | None) -> str:
     return svg.replace("<svg ", f'<svg class="chart" data-figure="{name}" role="img" ', 1)
 
 
-def prevalence_by_wave(prev: pd.DataFrame, title: str, xlabel: str, small_label: str = "small cell") -> plt.Figure:
+def prevalence_by_wave(prev: pd.DataFrame, title: str, xlabel: str, small_label: str = "small cell",
+                       lang: str = "en") -> plt.Figure:
     """Dot + 95 % interval per item, one colour per wave (rows = items)."""
     items = list(dict.fromkeys(prev["theme"]))
     labels = {r.theme: r.label for r in prev.itertuples()}
@@ -86,15 +108,15 @@ def prevalence_by_wave(prev: pd.DataFrame, title: str, xlabel: str, small_label:
     ax.set_yticks(range(len(items)), [_wrap(labels[i]) for i in items])
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.xaxis.set_major_formatter(_percent(lang))
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    _margins(fig)
+    _margins(fig, bottom=1.0)
+    _legend_below(fig, ax, ncol=len(waves) + small_shown)
     return fig
 
 
-def forest(ch: pd.DataFrame, title: str, xlabel: str, sig_label: str) -> plt.Figure:
+def forest(ch: pd.DataFrame, title: str, xlabel: str, sig_label: str, lang: str = "en") -> plt.Figure:
     """Change between waves: delta with 95 % interval; significant (q < alpha) in colour."""
     ch = ch.reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(8, 0.38 * len(ch) + 1.2))
@@ -111,17 +133,17 @@ def forest(ch: pd.DataFrame, title: str, xlabel: str, sig_label: str) -> plt.Fig
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, [_wrap(s) for s in ch["label"]])
     ax.invert_yaxis()
-    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.xaxis.set_major_formatter(_percent(lang))
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
+    _margins(fig, bottom=1.0 if sig.any() else 0.6)
     if sig.any():
-        ax.legend(loc="lower right", fontsize=8)
-    _margins(fig)
+        _legend_below(fig, ax, ncol=1)
     return fig
 
 
-def heatmap(prev: pd.DataFrame, col: str, title: str, small_label: str) -> plt.Figure:
+def heatmap(prev: pd.DataFrame, col: str, title: str, small_label: str, lang: str = "en") -> plt.Figure:
     """Items x groups of ``col``; small cells hatched grey with no value."""
     items = list(dict.fromkeys(prev["theme"]))
     labels = {r.theme: r.label for r in prev.itertuples()}
@@ -140,13 +162,13 @@ def heatmap(prev: pd.DataFrame, col: str, title: str, small_label: str) -> plt.F
                                            edgecolor=SMALL, lw=0))
             else:
                 v = vals[i, j]
-                ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7,
+                ax.text(j, i, _percent(lang)(round(float(v), 2)), ha="center", va="center", fontsize=7,
                         color="white" if v > 0.6 * im.norm.vmax else "black")
     ax.set_xticks(range(len(groups)), [_wrap(g, 14) for g in groups], rotation=0)
     ax.set_yticks(range(len(items)), [_wrap(labels[i]) for i in items])
     ax.set_title(title)
     ax.spines[:].set_visible(False)
-    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.03, format=matplotlib.ticker.PercentFormatter(1.0))
+    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.03, format=_percent(lang))
     ax.text(0.0, -0.6 / max(len(items), 1) - 0.04, small_label, transform=ax.transAxes, ha="left", va="top", fontsize=7, color="#666666")
     _margins(fig, right=1.0, bottom=0.75)
     return fig
@@ -171,7 +193,7 @@ def transitions(trans: pd.DataFrame, title: str, xlabel: str, ylabel: str) -> pl
     return fig
 
 
-def overview(counts: pd.DataFrame, title: str, ylabel: str) -> plt.Figure:
+def overview(counts: pd.DataFrame, title: str, ylabel: str, lang: str = "en") -> plt.Figure:
     """Stacked bars: respondent words by wave, one colour per role."""
     piv = counts.pivot_table(index="wave", columns="role", values="n_words", aggfunc="sum").fillna(0)
     fig, ax = plt.subplots(figsize=(6, 3.2))
@@ -181,6 +203,7 @@ def overview(counts: pd.DataFrame, title: str, ylabel: str) -> plt.Figure:
                label=str(role))
         bottom += piv[role].to_numpy()
     ax.set_ylabel(ylabel)
+    ax.yaxis.set_major_formatter(_thousands(lang))
     ax.set_title(title)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)   # right of the bars
     return fig

@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..attribution import attribution, role_label, source_ref
+from ..errors import TextmineError
 from ..store import Store
 from ..records import sort_by_wave
 from ..track import changes, panel, prevalence
 from ..track.data import TrackData
+from ..themes.codebook import load_codebook
 from . import plots
-from .html import esc, figure, num, pct, signed_pct, table
+from .html import decimal, esc, figure, num, pct, signed_pct, table
 
 
 @dataclass
@@ -27,12 +29,22 @@ class Ctx:
 
     def fmt(self, key: str, **kw) -> str:
         cfg = self.store.config
-        base = dict(n_boot=cfg.track.n_boot, n_perm=cfg.track.n_perm, seed=cfg.random_state,
-                    min_itv=cfg.track.min_interviews, alpha=cfg.track.alpha)
+        base = dict(n_boot=self.num(cfg.track.n_boot), n_perm=self.num(cfg.track.n_perm), seed=cfg.random_state,
+                    min_itv=cfg.track.min_interviews, alpha=decimal(cfg.track.alpha, self.lang))
         return self.t[key].format(**{**base, **kw})
 
     def role(self, r) -> str:
         return role_label(r, self.lang)
+
+    # numbers as written in the report's language (decimal comma in French)
+    def pct(self, v) -> str:
+        return pct(v, lang=self.lang)
+
+    def spct(self, v) -> str:
+        return signed_pct(v, lang=self.lang)
+
+    def num(self, v) -> str:
+        return num(v, lang=self.lang)
 
 
 def overview(c: Ctx) -> tuple[str, str, str]:
@@ -41,14 +53,14 @@ def overview(c: Ctx) -> tuple[str, str, str]:
         "coalesce(sum(s.n_words), 0) AS n_words FROM segments s JOIN interviews i USING (interview_id) "
         "GROUP BY i.wave, s.role ORDER BY i.wave, s.role")
     seg = sort_by_wave(seg)
-    rows = [(r.wave, c.role(r.role), num(int(r.n_interviews)), num(int(r.n_segments)), num(int(r.n_words)))
+    rows = [(r.wave, c.role(r.role), c.num(int(r.n_interviews)), c.num(int(r.n_segments)), c.num(int(r.n_words)))
             for r in seg.itertuples()]
     body = table([c.t["wave"], c.t["role"], c.t["interviews"], c.t["segments"], c.t["words"]], rows,
                  numeric=(2, 3, 4))
     resp = seg[~seg["role"].isin(["interviewer", "other"])].assign(role=lambda d: d["role"].map(c.role))
     if len(resp):
-        fig = plots.overview(resp, c.t["overview_fig"], c.t["words"])
-        body += figure(plots.save(fig, "overview", c.fig_dir), c.t["overview_fig"])
+        fig = plots.overview(resp, c.t["overview_fig"], c.t["words"], lang=c.lang)
+        body += figure(plots.save(fig, "overview", c.fig_dir))
     return "overview", c.t["overview"], body
 
 
@@ -59,11 +71,11 @@ def _themes_only(df: pd.DataFrame) -> pd.DataFrame:
 def prevalence_section(c: Ctx, prev: pd.DataFrame) -> tuple[str, str, str]:
     p = _themes_only(prev)
     svg = plots.save(plots.prevalence_by_wave(p, c.t["prevalence_fig"], c.t["share_segments"],
-                                                c.fmt("small_cells")),
+                                                c.fmt("small_cells"), lang=c.lang),
                      "prevalence_by_wave", c.fig_dir)
-    body = f'<p class="note">{esc(c.fmt("prevalence_note"))}</p>' + figure(svg, c.t["prevalence_fig"])
-    rows = [(r.label, r.wave, pct(r.share), f"{pct(r.ci_low)} – {pct(r.ci_high)}", num(r.n_hits),
-             num(r.n_interviews_hit)) for r in p.itertuples()]
+    body = f'<p class="note">{esc(c.fmt("prevalence_note"))}</p>' + figure(svg, c.fmt("prevalence_read"))
+    rows = [(r.label, r.wave, c.pct(r.share), f"{c.pct(r.ci_low)} – {c.pct(r.ci_high)}", c.num(r.n_hits),
+             c.num(r.n_interviews_hit)) for r in p.itertuples()]
     body += "<details><summary>" + esc(c.t["prevalence"]) + "</summary>" + table(
         [c.t["theme"], c.t["wave"], c.t["share"], c.t["ci"], c.t["segments"], c.t["interviews"]], rows,
         numeric=(2, 3, 4, 5), row_classes=["small" if s else "" for s in p["small_cell"]]) + "</details>"
@@ -77,11 +89,11 @@ def changes_section(c: Ctx, waves: list[str]) -> tuple[tuple[str, str, str], lis
         frames.append(ch)
         th = _themes_only(ch)
         title = c.fmt("changes_fig", a=a, b=b)
-        svg = plots.save(plots.forest(th, title, "Δ", c.fmt("significant")), f"changes_{a}_{b}", c.fig_dir)
-        body += f"<h3>{esc(a)} → {esc(b)}</h3>" + figure(svg, title)
+        svg = plots.save(plots.forest(th, title, "Δ", c.fmt("significant"), lang=c.lang), f"changes_{a}_{b}", c.fig_dir)
+        body += f"<h3>{esc(a)} → {esc(b)}</h3>" + figure(svg, c.fmt("changes_read"))
         body += f'<p class="note">{esc(c.fmt("changes_note", a=a, b=b))}</p>'
-        rows = [(r.label, pct(r.share_from), pct(r.share_to), signed_pct(r.delta),
-                 f"{signed_pct(r.ci_low)} ; {signed_pct(r.ci_high)}", num(r.p_value), num(r.q_value))
+        rows = [(r.label, c.pct(r.share_from), c.pct(r.share_to), c.spct(r.delta),
+                 f"{c.spct(r.ci_low)} ; {c.spct(r.ci_high)}", c.num(r.p_value), c.num(r.q_value))
                 for r in th.itertuples()]
         body += table([c.t["theme"], a, b, c.t["delta"], c.t["ci"], c.t["p"], c.t["q"]], rows,
                       numeric=(1, 2, 3, 4, 5, 6),
@@ -90,16 +102,47 @@ def changes_section(c: Ctx, waves: list[str]) -> tuple[tuple[str, str, str], lis
     return ("changes", c.t["changes"], body), frames
 
 
+def merge_small_groups(sizes: dict[str, int], min_size: int) -> dict[str, str]:
+    """Group -> shown group: groups with fewer than ``min_size`` interviews are pooled, smallest
+    first, into ``A + B`` groups of at least ``min_size`` (a remainder joins the previous pool).
+    Large groups keep their name, and so does a small group with nothing small to join."""
+    small = sorted((g for g, n in sizes.items() if n < min_size), key=lambda g: (sizes[g], str(g)))
+    pools: list[list[str]] = [[]]
+    for g in small:
+        if sum(sizes[x] for x in pools[-1]) >= min_size:
+            pools.append([])
+        pools[-1].append(g)
+    if len(pools) > 1 and sum(sizes[x] for x in pools[-1]) < min_size:
+        last = pools.pop()
+        pools[-1] += last
+    out = {g: g for g in sizes}
+    for pool in pools:
+        name = " + ".join(sorted(pool, key=str))
+        out.update({g: name for g in pool})
+    return out
+
+
 def heatmaps(c: Ctx) -> tuple[str, str, str]:
     body = ""
     for col, key in (("role", "heat_role"), ("territory", "heat_territory")):
-        prev = _themes_only(prevalence(c.store, by=[col], data=c.data))
+        data, note = c.data, ""
+        if col == "territory" and c.data.segments[col].notna().any():
+            seg = c.data.segments
+            sizes = seg.dropna(subset=[col]).groupby(col)["interview_id"].nunique().to_dict()
+            shown = merge_small_groups({str(k): int(v) for k, v in sizes.items()}, c.store.config.track.min_interviews)
+            merged = sorted({v for k, v in shown.items() if v != k})
+            if merged:
+                data = replace(c.data, segments=seg.assign(**{col: seg[col].map(lambda v: shown.get(str(v), v)
+                                                                                 if isinstance(v, str) else v)}))
+                note = " " + c.fmt("heat_merged", groups=", ".join(merged))
+        prev = _themes_only(prevalence(c.store, by=[col], data=data))
         if prev[col].notna().sum() == 0:
             continue
         if col == "role":
             prev = prev.assign(role=prev["role"].map(c.role))
-        svg = plots.save(plots.heatmap(prev, col, c.t[key], c.fmt("small_cells")), f"heatmap_{col}", c.fig_dir)
-        body += figure(svg, c.t[key])
+        svg = plots.save(plots.heatmap(prev, col, c.t[key], c.fmt("small_cells"), lang=c.lang), f"heatmap_{col}",
+                         c.fig_dir)
+        body += figure(svg, c.fmt("heat_read") + note)
     return "heatmaps", c.t["heatmaps"], body
 
 
@@ -113,7 +156,7 @@ def panel_section(c: Ctx, waves: list[str]) -> tuple[str, str, str]:
         title = c.fmt("transitions_fig", a=a, b=b)
         svg = plots.save(plots.transitions(res.transitions, title, c.fmt("to_wave", b=b), c.fmt("from_wave", a=a)),
                          "panel_transitions", c.fig_dir)
-        body += figure(svg, title)
+        body += figure(svg)
     if len(res.movers):
         body += f"<h3>{esc(c.t['movers'])}</h3>"
         for m in res.movers.itertuples():
@@ -125,7 +168,7 @@ def panel_section(c: Ctx, waves: list[str]) -> tuple[str, str, str]:
                          f"</span></blockquote>")
     if len(res.theme_summary):
         body += f"<h3>{esc(c.t['theme_panel'])}</h3>"
-        rows = [(r.label, num(int(r.n_up)), num(int(r.n_down)), num(int(r.n_same)), signed_pct(r.mean_delta))
+        rows = [(r.label, c.num(int(r.n_up)), c.num(int(r.n_down)), c.num(int(r.n_same)), c.spct(r.mean_delta))
                 for r in res.theme_summary.itertuples()]
         body += table([c.t["theme"], c.t["up"], c.t["down"], c.t["same"], c.t["mean_delta"]], rows,
                       numeric=(1, 2, 3, 4))
@@ -136,15 +179,15 @@ def topics_section(c: Ctx, prev: pd.DataFrame, change_frames: list[pd.DataFrame]
     tp = prev[prev["kind"] == "topic"]
     if tp.empty:
         return "topics", c.t["topics"], f"<p>{esc(c.t['topics_none'])}</p>"
-    fig = plots.prevalence_by_wave(tp, c.t["topics_fig"], c.t["share_segments"], c.fmt("small_cells"))
+    fig = plots.prevalence_by_wave(tp, c.t["topics_fig"], c.t["share_segments"], c.fmt("small_cells"), lang=c.lang)
     svg = plots.save(fig, "topics_by_wave", c.fig_dir)
-    body = figure(svg, c.t["topics_fig"]) + _topic_words(c)
+    body = figure(svg, c.fmt("prevalence_read")) + _topic_words(c)
     for ch in change_frames:
         t = ch[ch["kind"] == "topic"]
         if t.empty:
             continue
         a, b = t["wave_from"].iloc[0], t["wave_to"].iloc[0]
-        rows = [(r.theme, r.label, pct(r.share_from), pct(r.share_to), signed_pct(r.delta), num(r.q_value),
+        rows = [(r.theme, r.label, c.pct(r.share_from), c.pct(r.share_to), c.spct(r.delta), c.num(r.q_value),
                  c.t.get(r.status, r.status)) for r in t.itertuples()]
         body += f"<h3>{esc(a)} → {esc(b)}</h3>" + table(
             ["id", c.t["theme"], a, b, c.t["delta"], c.t["q"], c.t["status"]], rows, numeric=(2, 3, 4, 5),
@@ -188,6 +231,43 @@ def quotes_section(c: Ctx) -> tuple[str, str, str]:
             for r in picked.to_dict(orient="records"):
                 block += (f"<blockquote>« {esc(r.get('text_pseudo'))} »<span class=\"attr\">"
                           f"{esc(attribution(r, c.lang))} — {esc(source_ref(r))}</span></blockquote>")
-        if block:
-            body += f"<details><summary>{esc(d.labels.get(item, item))}</summary>{block}</details>"
+        if block:       # headings, not <details>: the extracts must show when the report is printed
+            body += f"<h3>{esc(d.labels.get(item, item))}</h3>{block}"
     return "quotes", c.t["quotes"], body
+
+
+#: readable names of the bundled encoders (ids of :mod:`textmine.embed`)
+ENCODER_NAMES = {"e5-small": "multilingual-e5-small", "use-multilingual": "Universal Sentence Encoder multilingual"}
+
+
+def _encoder_name(key: str) -> str:
+    name, _, version = str(key).partition("@")
+    return f"{ENCODER_NAMES.get(name, name)} ({version})" if version else ENCODER_NAMES.get(name, name)
+
+
+def method_section(c: Ctx) -> tuple[str, str, str]:
+    """The method note: unit, measures, the coder, the codebook and the encoder by name."""
+    cfg = c.store.config
+    run = c.store.get_kv("themes.current_run") if c.data is not None and c.data.run_id else None
+    run = run if isinstance(run, dict) else {}
+    try:
+        cb = load_codebook(cfg.codebook_path())
+        book = c.fmt("method_codebook", name=Path(cb.path).name, version=cb.version, n=len(cb.themes),
+                     hash=cb.hash[:8])
+    except TextmineError:
+        book = Path(cfg.codebook_path()).name
+    if not run:
+        coder = c.t["method_none"]
+    elif str(run.get("model_id", "")).startswith("zeroshot"):
+        coder = c.fmt("method_zeroshot", codebook=book)
+    else:
+        model = Path(str(run.get("model_dir") or "")).name or str(run.get("model_id"))
+        coder = c.fmt("method_supervised", codebook=book, model=model)
+    encoder = _encoder_name(run.get("encoder") or cfg.embed.encoder)
+    topics = c.t["none"]
+    if c.data is not None and c.data.topic_model and c.store.has_table("topic_info"):
+        n = c.store.query("SELECT count(*) AS n FROM topic_info WHERE model_id = ? AND topic >= 0",
+                          [c.data.topic_model])["n"][0]
+        topics = c.fmt("method_topics", n=int(n))
+    text = c.fmt("method_text", coder=coder, encoder=encoder, topics=topics)
+    return "method", c.t["method"], f"<p>{esc(text)}</p>"

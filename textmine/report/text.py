@@ -49,8 +49,22 @@ TEXT = {
         "method": "Méthode",
         "method_text": "Unité d'analyse : segment d'un enquêté (rôles enquêteur et autres exclus). Trois mesures "
                        "disponibles (segments, mots, entretiens) ; ce rapport utilise la part des segments. "
-                       "Codage : {run}. Modèle de sujets : {topics}. Résultats déterministes pour une même "
-                       "configuration (random_state = {seed}).",
+                       "Codage : {coder}. Encodeur de phrases : {encoder}. Sujets : {topics}. Résultats "
+                       "déterministes pour une même configuration (random_state = {seed}).",
+        "method_codebook": "livre de codes « {name} » (version {version}, {n} thèmes, empreinte {hash})",
+        "method_zeroshot": "codeur sans apprentissage (zero-shot) fondé sur les définitions, exemples et indices "
+                           "du {codebook}",
+        "method_supervised": "codeur supervisé entraîné sur des codages humains (modèle « {model} ») selon le "
+                             "{codebook}",
+        "method_none": "aucun codage thématique",
+        "method_topics": "BERTopic, {n} sujets",
+        "prevalence_read": "Point : part estimée ; trait : intervalle de confiance à 95 % ; point gris évidé : "
+                           "moins de {min_itv} entretiens.",
+        "changes_read": "Point : différence de part ; trait : intervalle de confiance à 95 % ; en rouge : "
+                        "significatif après correction (q < {alpha}).",
+        "heat_read": "Chaque case : part des segments des enquêtés du groupe portant le thème ; cases hachurées : "
+                     "moins de {min_itv} entretiens, non interprétables.",
+        "heat_merged": "Territoires regroupés faute d'entretiens (moins de {min_itv} chacun) : {groups}.",
         "none": "aucun",
     },
     "en": {
@@ -100,8 +114,20 @@ TEXT = {
         "method": "Method",
         "method_text": "Unit of analysis: a respondent's segment (interviewer and other voices excluded). Three "
                        "measures are available (segments, words, interviews); this report uses the share of "
-                       "segments. Coding: {run}. Topic model: {topics}. Results are deterministic for a given "
-                       "configuration (random_state = {seed}).",
+                       "segments. Coding: {coder}. Sentence encoder: {encoder}. Topics: {topics}. Results are "
+                       "deterministic for a given configuration (random_state = {seed}).",
+        "method_codebook": "codebook “{name}” (version {version}, {n} themes, fingerprint {hash})",
+        "method_zeroshot": "zero-shot coder built on the definitions, examples and cues of the {codebook}",
+        "method_supervised": "supervised coder trained on human codings (model “{model}”) with the {codebook}",
+        "method_none": "no theme coding",
+        "method_topics": "BERTopic, {n} topics",
+        "prevalence_read": "Dot: estimated share; bar: 95 % confidence interval; hollow grey dot: fewer than "
+                           "{min_itv} interviews.",
+        "changes_read": "Dot: difference in share; bar: 95 % confidence interval; red: significant after "
+                        "correction (q < {alpha}).",
+        "heat_read": "Each cell: share of the group's respondent segments carrying the theme; hatched cells: fewer "
+                     "than {min_itv} interviews, not interpretable.",
+        "heat_merged": "Territories pooled for lack of interviews (fewer than {min_itv} each): {groups}.",
         "none": "none",
     },
 }
