@@ -86,6 +86,26 @@ class TrackConfig(_Model):
     alpha: float = 0.05
 
 
+class CalibrationConfig(_Model):
+    min_coded: int = 10
+    crossfit_folds: int = 5
+    uncertain_share: float = 0.25
+
+    @field_validator("crossfit_folds")
+    @classmethod
+    def _folds(cls, v: int) -> int:
+        if v < 2:
+            raise ValueError("crossfit_folds must be at least 2")
+        return v
+
+    @field_validator("uncertain_share")
+    @classmethod
+    def _share(cls, v: float) -> float:
+        if not 0.0 < v < 1.0:
+            raise ValueError("uncertain_share must be between 0 and 1 (exclusive)")
+        return v
+
+
 class SearchConfig(_Model):
     mode: Literal["hybrid", "semantic", "keyword"] = "hybrid"
     limit: int = 20
@@ -106,6 +126,7 @@ class Config(_Model):
     topics: TopicsConfig = TopicsConfig()
     themes: ThemesConfig = ThemesConfig()
     track: TrackConfig = TrackConfig()
+    calibration: CalibrationConfig = CalibrationConfig()
     search: SearchConfig = SearchConfig()
     report: ReportConfig = ReportConfig()
 

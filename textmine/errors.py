@@ -75,6 +75,9 @@ class E:
     E405 = ErrorCode("E405", "Theme model folder not found or invalid: {detail}", "Train one with `textmine themes train --coded FILE --output DIR`.")
     E406 = ErrorCode("E406", "Not enough coded data: {detail}", "Code more segments (`textmine themes suggest` picks useful ones).")
     E407 = ErrorCode("E407", "No theme codings in this project: {detail}", "Run `textmine --project DIR themes apply` first.")
+    E408 = ErrorCode("E408", "Invalid coding sheet: {detail}", "Correct the row or cell named above and import the sheet again; nothing was stored (README, section 'Calibration: bad sheets').")
+    E409 = ErrorCode("E409", "Calibration sample not found or not usable: {detail}", "List the samples with `textmine themes samples`, or draw one with `textmine themes sample --output FILE`.")
+    E410 = ErrorCode("E410", "The coding sheet does not belong to this project: {detail}", "Import the sheet into the project it was drawn from (--project DIR), or draw a new sample in this one.")
 
     # 5xx: track / report
     E501 = ErrorCode("E501", "Unknown grouping attribute: {detail}", "Use one of the attributes listed.")

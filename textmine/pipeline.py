@@ -31,6 +31,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from . import __version__
+from .calibrate import tables as cal_tables
 from .records import sort_waves
 from .errors import E, TextmineError
 from .runlock import project_lock
@@ -235,7 +236,7 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
                                       stages=stages, durations=durations, started=started,
                                       model_dir=str(model_dir) if model_dir else None)
             out_fp = _fp("outputs", chash, pipe.state.get("topics"), pipe.state.get("themes"),
-                         store.config.report.model_dump())
+                         store.config.report.model_dump(), cal_tables.version(store))
             _, outputs = stage("outputs", lambda: pipe.outputs(out_fp, manifest))
             manifest["durations_s"] = durations
             manifest["stages"] = stages

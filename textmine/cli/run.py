@@ -55,7 +55,12 @@ def run(
         console.print(f"top changes since the previous wave ({res.stages['track'].get('from')} -> {wave}):")
         for r in top.itertuples():
             sig = "significant" if getattr(r, "q_value", 1.0) is not None and r.q_value < 0.05 else "n.s."
-            console.print(f"  {r.theme:<45} {r.delta:+.3f}  [{r.ci_low:+.3f}, {r.ci_high:+.3f}]  q={r.q_value:.3f} ({sig})")
+            console.print(f"  {r.theme:<45} {r.delta:+.3f}  [{r.ci_low:+.3f}, {r.ci_high:+.3f}]  q={r.q_value:.3f} "
+                          f"({sig}, {getattr(r, 'estimator', 'raw')})")
+        if "estimator" not in ch.columns or not (ch["estimator"] == "calibrated").any():
+            console.print(f"  these are the coder's raw figures: no human calibration sample covers {wave} yet "
+                          f"(`textmine --project {project} themes sample --wave {wave} --output sample.xlsx`, code it, "
+                          "then `themes calibrate --coded sample.xlsx`)")
     for k, v in res.outputs.items():
         console.print(f"  {k:<12} {v}")
     console.print(f"  manifest     {Path(project) / 'runs' / (res.run_id + '.json')}")

@@ -1,17 +1,26 @@
 """`textmine themes ...`: codebook themes — classify, train, evaluate, disagreements,
-suggest (active learning), apply to a project, list the codebook."""
+suggest (active learning), apply to a project, list the codebook; calibration samples for
+human coding (sample, samples, calibrate)."""
 from __future__ import annotations
 
 import csv
 import json
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import pandas as pd
 import typer
 
+from ..calibrate import codes as cal_codes
+from ..calibrate import drift as cal_drift
+from ..calibrate import sample as cal_sample
+from ..calibrate import tables as cal_tables
 from ..errors import E, TextmineError
-from .common import FormatOpt, RevealOpt, check_format, emit, info, progress, require_project, state
+from ..export.sheet import write_sheet
+from ..themes.codebook import load_codebook
+from ..track.calibrated import calibration
+from ..track.data import load_items
+from .common import FormatOpt, RevealOpt, check_format, emit, info, progress, records, require_project, state
 
 themes_app = typer.Typer(help="Codebook themes: zero-shot and supervised coders, agreement with human coders.",
                          no_args_is_help=True)
@@ -95,24 +104,55 @@ def classify_cmd(
 
 @themes_app.command("train")
 def train_cmd(
-    coded: Path = typer.Option(..., "--coded", "-c", help="Coded CSV (id,text,themes[,posture]) or .qdpx."),
+    coded: List[str] = typer.Option(..., "--coded", "-c", help="Coded CSV (id,text,themes[,posture]) or .qdpx, or "
+                                    "calibration:NAME for a calibration sample's human codes (calibration:all for "
+                                    "every sample; needs --project). Repeat to combine."),
     output: Path = typer.Option(..., "--output", "-o", help="Model folder to write."),
     mapping: Optional[Path] = MappingOpt,
     codebook: Optional[Path] = CodebookOpt,
     encoder: str = typer.Option("e5-small", "--encoder", "-e", help="Sentence encoder."),
     seed: int = typer.Option(42, "--random-state", help="Random state (determinism)."),
+    coder: Optional[str] = typer.Option(None, "--coder", help="With calibration:NAME, one human coder's codes "
+                                        "(default: the coders' majority)."),
     fmt: str = FormatOpt,
 ) -> None:
-    """Train a supervised coder on human codings and save it."""
-    from ..themes.coded import read_coded
+    """Train a supervised coder on human codings (files or calibration samples) and save it.
+
+    With calibration codes it also fits cross-fitting fold models (by interview), so that the
+    corrected estimates never use a prediction from a model trained on the segment's own code."""
+    from ..themes.coded import read_coded, validate_coded
+    from ..themes.crossfit import fit_crossfit
     from ..themes.supervised import SupervisedThemeClassifier
     check_format(fmt)
     cb = _codebook(codebook)
-    df = read_coded(coded, cb, mapping=mapping)
+    frames, is_cal, samples, n_folds = [], [], [], 5
+    for item in coded:
+        if item.startswith("calibration:"):
+            name = item.split(":", 1)[1].strip()
+            with require_project(read_only=True) as store:
+                names = None if name in ("", "all") else [name]
+                df = cal_codes.training_frame(store, names, coder)
+                samples += names or list(cal_tables.samples(store)["sample_id"])
+                n_folds = store.config.calibration.crossfit_folds
+            df = validate_coded(df, cb, path=item)
+            is_cal.append(pd.Series(True, index=df.index))
+        else:
+            df = read_coded(Path(item), cb, mapping=mapping)
+            is_cal.append(pd.Series(False, index=df.index))
+        frames.append(df)
+    df = pd.concat(frames, ignore_index=True)
+    mask = pd.concat(is_cal, ignore_index=True).to_numpy()
+    make = lambda: SupervisedThemeClassifier(cb, encoder=encoder, random_state=seed)  # noqa: E731
     with progress("embedding + training", None):
-        model = SupervisedThemeClassifier(cb, encoder=encoder, random_state=seed).fit(df)
+        model = make().fit(df)
+        model.calibration_samples_ = list(dict.fromkeys(samples))
         model.save(output)
-    info(f"model trained on {len(df)} coded segments -> {output}")
+        if mask.any():
+            meta = fit_crossfit(make, df, mask, output, n_folds=n_folds, seed=seed, samples=model.calibration_samples_)
+    info(f"model trained on {len(df)} coded segments ({int(mask.sum())} calibration codes) -> {output}")
+    if mask.any():
+        info(f"cross-fitting: {meta['n_folds']} fold models by interview in {output}/crossfit "
+             "(the corrected estimates use them: run `themes apply --model` with this folder)")
     emit([{"theme": t, "support": int(s), "threshold": round(float(th), 3), "learned": bool(a)}
           for t, s, th, a in zip(cb.ids, model.support_, model.thresholds_, model.active_)], fmt)
 
@@ -136,11 +176,17 @@ def _model_predictions(df, cb, model: Optional[Path], cv: Optional[int], seed: i
 
 @themes_app.command("evaluate")
 def evaluate_cmd(
-    coded: Path = typer.Option(..., "--coded", "-c", help="Human codings (reference)."),
+    coded: Optional[Path] = typer.Option(None, "--coded", "-c", help="Human codings (reference)."),
     model: Optional[Path] = ModelOpt,
     cv: Optional[int] = typer.Option(None, "--cv", help="Cross-validate a supervised coder with N folds "
                                      "grouped by interview_id (else section)."),
     against: Optional[Path] = typer.Option(None, "--against", help="A second human coder's file (same ids)."),
+    calibration_: bool = typer.Option(False, "--calibration", help="The project's coder against its human "
+                                      "calibration codes, per wave, and its drift between consecutive waves "
+                                      "(needs --project)."),
+    coder: Optional[str] = typer.Option(None, "--coder", help="With --calibration: one human coder's codes "
+                                        "(default: all coders, a theme counts when half of them gave it)."),
+    sample: Optional[str] = typer.Option(None, "--sample", help="With --calibration: this calibration sample."),
     mapping: Optional[Path] = MappingOpt,
     codebook: Optional[Path] = CodebookOpt,
     bootstrap: int = typer.Option(1000, "--bootstrap", min=0,
@@ -154,6 +200,11 @@ def evaluate_cmd(
     from ..themes.coded import group_column, label_matrix, read_coded
     from ..themes.evaluate import align_coders, evaluation_report
     check_format(fmt)
+    if calibration_:
+        return _evaluate_calibration(coder, sample, bootstrap, fmt)
+    if coded is None:
+        raise TextmineError(E.E005, detail="--coded FILE (or --calibration with --project)",
+                            fix="Give the human codings with --coded FILE, or use --calibration on a project.")
     cb = _codebook(codebook)
     df = read_coded(coded, cb, mapping=mapping)
     if against is not None:
@@ -173,12 +224,10 @@ def evaluate_cmd(
         ci = agreement_intervals(Y_ref, Y_other, cb.ids, ref[gcol].values if gcol else None,
                                  n_boot=bootstrap, random_state=seed)
         table = table.merge(ci, on="theme", how="left")
-        cols = ["theme", "precision", "recall", "f1", "f1_lo", "f1_hi", "kappa", "kappa_lo", "kappa_hi"]
-        table = table[cols + [c for c in table.columns if c not in cols]]
         meta["bootstrap"] = {"replicates": bootstrap, "level": 0.95, "resampled": gcol or "rows"}
+    table = _order_agreement(table)
     per = table[~table["theme"].isin(["macro", "all_decisions"])]
     if fmt == "json":
-        from .common import records
         out = {**meta, "n": n, "per_theme": records(per),
                "macro": records(table[table["theme"] == "macro"])[0],
                "all_decisions": records(table[table["theme"] == "all_decisions"])[0],
@@ -188,6 +237,45 @@ def evaluate_cmd(
         emit(table, fmt, title=f"agreement ({meta['mode']}, n={n})")
         info(f"posture sub-label: n={pa['n']}, accuracy={pa['accuracy']:.3f}, kappa={pa['kappa']:.3f}"
              + (f"; folds grouped by {meta.get('grouped_by')}" if meta["mode"] == "cv" else ""))
+
+
+def _order_agreement(table: pd.DataFrame) -> pd.DataFrame:
+    cols = [c for c in ("theme", "precision", "recall", "f1", "f1_lo", "f1_hi", "kappa", "kappa_lo", "kappa_hi")
+            if c in table.columns]
+    return table[cols + [c for c in table.columns if c not in cols]]
+
+
+def _evaluate_calibration(coder: Optional[str], sample: Optional[str], bootstrap: int, fmt: str) -> None:
+    """`themes evaluate --calibration`: per wave agreement and the drift between consecutive waves."""
+    with require_project(read_only=True) as store:
+        data = load_items(store, kinds=("theme", "posture"))
+        res = cal_drift.agreement_by_wave(store, data, coder=coder, sample=sample, n_boot=bootstrap)
+        waves = [w for w in data.waves() if w in res]
+        drift = [cal_drift.coder_drift(store, a, b, data, coder=coder, sample=sample) for a, b in zip(waves, waves[1:])]
+    if not res:
+        raise TextmineError(E.E409, detail="no wave has human calibration codes in a usable sample",
+                            fix="Draw a sample (`themes sample`), code it and import it (`themes calibrate`).")
+    drift_df = pd.concat(drift, ignore_index=True) if drift else pd.DataFrame()
+    if fmt == "json":
+        out = {"mode": "calibration", "coder": coder or "consensus", "waves": {
+            w: {"n": r["n"], "sample": r["sample"],
+                "per_theme": records(_order_agreement(r["table"][~r["table"]["theme"].isin(["macro", "all_decisions"])])),
+                "macro": records(r["table"][r["table"]["theme"] == "macro"])[0],
+                "posture": records(pd.DataFrame([r["posture"]]))[0]} for w, r in res.items()},
+            "drift": records(drift_df)}
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+        return
+    for w, r in res.items():
+        emit(_order_agreement(r["table"]), fmt, title=f"coder vs human codes, wave {w} (sample {r['sample']}, "
+                                                      f"n={r['n']})")
+    if len(drift_df):
+        emit(drift_df, fmt, title="coder error rate between waves (weighted to the wave)")
+        for row in drift_df[drift_df["significant"]].itertuples():
+            info(f"warning: the coder's error rate on {row.theme} moves from {row.error_from:.1%} ({row.wave_from}) "
+                 f"to {row.error_to:.1%} ({row.wave_to}), q={row.q_value:.3f}: raw changes between these waves "
+                 "are biased; the calibrated ones are not")
+    info("figures on the coded sample (weighted to the wave for the drift); with --oversample-uncertain samples "
+         "they understate the coder's agreement on the whole wave")
 
 
 @themes_app.command("disagreements")
@@ -257,6 +345,125 @@ def list_cmd(codebook: Optional[Path] = CodebookOpt, fmt: str = FormatOpt) -> No
     cb = _codebook(codebook)
     emit([{"id": t.id, "label": t.label, "cues": len(t.cues), "examples": len(t.examples),
            "sublabels": ",".join(t.sublabels)} for t in cb.themes], fmt, title=f"codebook {cb.hash}")
+
+
+@themes_app.command("sample")
+def sample_cmd(
+    output: Path = typer.Option(..., "--output", "-o", help="Coding sheet to write: .xlsx (Excel, LibreOffice), "
+                                ".csv, or .qdpx (QualCoder, NVivo, ATLAS.ti, MAXQDA)."),
+    n: Optional[int] = typer.Option(None, "--n", help="Units to draw per wave (default 100 unless "
+                                    "--n-per-stratum is given)."),
+    n_per_stratum: Optional[int] = typer.Option(None, "--n-per-stratum", help="Units to draw per stratum instead."),
+    unit: str = typer.Option("segments", "--unit", help="segments | interviews (whole interviews, every respondent "
+                             "segment of each: needed to correct the interviews measure)."),
+    wave: Optional[List[str]] = typer.Option(None, "--wave", "-w", help="Wave to sample (repeatable; default: all)."),
+    strata: str = typer.Option("wave,role", "--strata", help="Comma-separated stratification attributes (wave is "
+                               "always one): role, territory, structure_type or a metadata column."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the draw (default: config random_state)."),
+    oversample: Optional[float] = typer.Option(None, "--oversample-uncertain", help="Draw the segments the coder "
+                                               "is least sure about K times as often (their probabilities are "
+                                               "recorded, so the estimates stay unbiased)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Sample name (default: s1, s2 ...). The same name "
+                                       "and settings find the same sample again."),
+    again: Optional[str] = typer.Option(None, "--from-sample", help="Write the sheet of this existing sample "
+                                        "again (another format, another coder) instead of drawing."),
+    reveal: bool = RevealOpt,
+    fmt: str = FormatOpt,
+) -> None:
+    """Draw a probability sample of segments (or interviews) for human coding and write its coding sheet."""
+    check_format(fmt)
+    with require_project() as store:
+        cb = load_codebook(store.config.codebook_path())
+        if again is not None:
+            meta = cal_tables.get_sample(store, again)
+            notes: list[str] = []
+            write_sheet(output, cal_sample.sheet_rows(store, again, reveal), cb, meta, store=store, reveal=reveal)
+        else:
+            if n is None and n_per_stratum is None:
+                n = 100
+            drawn = cal_sample.draw_sample(store, unit=unit, n=n, n_per_stratum=n_per_stratum, waves=wave,
+                                           strata=[x.strip() for x in strata.split(",")], seed=seed,
+                                           oversample=oversample, name=name)
+            meta, notes = drawn.meta, drawn.notes
+            with store.transaction():            # a sheet that cannot be written leaves no sample behind
+                cal_sample.save(store, drawn)
+                write_sheet(output, cal_sample.sheet_rows(store, meta["sample_id"], reveal), cb, meta, store=store,
+                            reveal=reveal)
+        units = cal_tables.units(store, [meta["sample_id"]])
+    for note in notes:
+        info(note)
+    summary = (units.groupby(["wave", "stratum"], sort=True)
+               .agg(drawn=("unit_id", "nunique"), segments=("segment_id", "size"), in_stratum=("n_stratum", "first"),
+                    probability=("inclusion_prob", "first")).reset_index())
+    info(f"sample {meta['sample_id']} ({meta['unit']}, seed {meta['seed']}): {units['unit_id'].nunique()} "
+         f"{meta['unit']} -> {output}")
+    info(f"code it (text pseudonymised{'; REAL NAMES shown' if reveal else ''}), then: textmine --project "
+         f"{store.root} themes calibrate --coded {output} --coder YOUR_NAME")
+    emit(summary, fmt, title=f"sample {meta['sample_id']}")
+
+
+@themes_app.command("samples")
+def samples_cmd(fmt: str = FormatOpt) -> None:
+    """Calibration samples of the project: unit, waves, size, coded segments per coder."""
+    check_format(fmt)
+    with require_project(read_only=True) as store:
+        smp = cal_tables.samples(store)
+        units = cal_tables.units(store)
+        cod = cal_tables.codes(store)
+    rows = []
+    for r in smp.itertuples():
+        u = units[units["sample_id"] == r.sample_id]
+        c = cod[cod["segment_id"].isin(set(u["segment_id"]))]
+        rows.append({"sample_id": r.sample_id, "unit": r.unit, "waves": ",".join(r.waves),
+                     "strata": ",".join(r.strata), "seed": r.seed, "created": r.created,
+                     "units": int(u["unit_id"].nunique()), "segments": len(u),
+                     "coded": "; ".join(f"{k}: {v}" for k, v in c.groupby("coder")["segment_id"].nunique().items())})
+    emit(pd.DataFrame(rows, columns=["sample_id", "unit", "waves", "strata", "seed", "created", "units", "segments",
+                                     "coded"]), fmt, title="calibration samples")
+
+
+@themes_app.command("calibrate")
+def calibrate_cmd(
+    coded: Path = typer.Option(..., "--coded", "-c", help="A sample's coding sheet filled in: .xlsx, .csv or .qdpx."),
+    coder: Optional[str] = typer.Option(None, "--coder", help="Who coded it (default: human). A new import by the "
+                                        "same coder replaces their earlier codes of the same segments."),
+    sample: Optional[str] = typer.Option(None, "--sample", help="The sample the sheet belongs to (only needed for "
+                                         "a .qdpx that does not name it)."),
+    allow_empty: bool = typer.Option(False, "--allow-empty", help="Accept a sheet where no segment has any theme."),
+    mapping: Optional[Path] = MappingOpt,
+    fmt: str = FormatOpt,
+) -> None:
+    """Store the human codes of a drawn sample (checked whole first: on any error nothing is stored)."""
+    check_format(fmt)
+    with require_project() as store:
+        imp = cal_codes.import_codes(store, coded, coder=coder, mapping=mapping, sample=sample,
+                                     allow_empty=allow_empty)
+        units = cal_tables.units(store, imp.samples)
+        cod = cal_tables.codes(store)
+        try:
+            data = load_items(store, kinds=("theme", "posture"))
+            cal = calibration(store, data, "auto")
+        except TextmineError:        # no machine coding yet: codes stored, used once there is one
+            data, cal = None, None
+        pairs = cal_drift.coder_agreement(store, data) if data is not None else pd.DataFrame()
+    for note in imp.notes:
+        info(note)
+    info(f"{len(imp.codes)} coded segment(s) by {imp.coder} stored from {coded.name} (sample "
+         f"{', '.join(imp.samples)})")
+    if cal is not None:
+        covered = ", ".join(f"{w} (sample {s})" for w, s in cal.samples.items()) or "none yet"
+        info(f"waves whose figures are now corrected: {covered}")
+        for note in cal.notes:
+            info(note)
+    else:
+        info("the machine has not coded these segments yet (`textmine themes apply`): the codes will be used then")
+    for r in pairs.itertuples():
+        info(f"agreement {r.coder_a} / {r.coder_b} on {r.n} segments: macro kappa {r.kappa:.2f}, F1 {r.f1:.2f} "
+             "(the estimates use the coders' mean; --coder NAME for one)")
+    summary = (units.assign(coded=units["segment_id"].isin(set(cod["segment_id"])))
+               .groupby(["sample_id", "wave"], sort=True)
+               .agg(drawn=("segment_id", "size"), coded=("coded", "sum")).reset_index())
+    emit(summary, fmt, title="calibration codes")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ from typing import List, Optional
 import pandas as pd
 import typer
 
+from ..calibrate.drift import coder_drift
 from .common import FormatOpt, RevealOpt, check_format, emit, info, require_project
 
 track_app = typer.Typer(help="Track themes, posture sub-labels and topics across waves, roles, territories "
@@ -18,9 +19,16 @@ MeasureOpt = typer.Option("segments", "--measure", help="segments | words | inte
 ThemeOpt = typer.Option(None, "--theme", "-t", help="Restrict to these items (repeat or comma-separate): theme "
                                                     "ids, posture:<label>, topic:<id>.")
 ExplainOpt = typer.Option(False, "--explain", help="Add the ids of the segments behind each figure.")
+EstimatorOpt = typer.Option("auto", "--estimator", help="calibrated | raw. Default (auto): figures a human "
+                            "calibration sample covers are corrected, the others are the coder's raw output; the "
+                            "`estimator` column says which.")
+CoderOpt = typer.Option(None, "--coder", help="Correct with this human coder's codes (default: the mean of all "
+                        "coders).")
+SampleOpt = typer.Option(None, "--sample", help="Correct with this calibration sample (default: the latest usable "
+                         "one of each wave).")
 _TABLE_DROP = {"label", "correction", "kind", "measure", "n_hits", "n_interviews_hit", "wave_from", "wave_to",
                "n_hits_from", "n_hits_to", "share_from", "share_to", "ci_excludes_zero", "significant",
-               "n_interviews_from", "n_interviews_to"}
+               "n_interviews_from", "n_interviews_to", "n_calibration_from", "n_calibration_to"}
 
 
 def _split(values: Optional[List[str]] | Optional[str]) -> list[str]:
@@ -29,6 +37,21 @@ def _split(values: Optional[List[str]] | Optional[str]) -> list[str]:
     if isinstance(values, str):
         values = [values]
     return [v.strip() for x in values for v in x.split(",") if v.strip()]
+
+
+def _calibration_info(df: pd.DataFrame) -> None:
+    """Say on stderr which figures are corrected, with which sample, and why others are raw."""
+    for note in df.attrs.get("calibration_notes", []):
+        info(note)
+    if "estimator" not in df.columns or df.empty:
+        return
+    smp = df.attrs.get("calibration_samples", {})
+    n_cal = int((df["estimator"] == "calibrated").sum())
+    if n_cal:
+        info(f"{n_cal} of {len(df)} figures corrected with human calibration codes (samples: "
+             + ", ".join(f"{w}: {s}" for w, s in smp.items()) + "); estimator=raw rows are the coder's output")
+    elif smp:
+        info("no figure corrected: the groups shown have too few coded units or are topics; all rows are raw")
 
 
 def _emit(df: pd.DataFrame, fmt: str, title: str) -> None:
@@ -41,7 +64,8 @@ def _emit(df: pd.DataFrame, fmt: str, title: str) -> None:
 
 @track_app.callback(invoke_without_command=True)
 def track_cmd(ctx: typer.Context, by: Optional[str] = ByOpt, measure: str = MeasureOpt,
-              theme: Optional[List[str]] = ThemeOpt, explain: bool = ExplainOpt, fmt: str = FormatOpt) -> None:
+              theme: Optional[List[str]] = ThemeOpt, explain: bool = ExplainOpt, estimator: str = EstimatorOpt,
+              coder: Optional[str] = CoderOpt, sample: Optional[str] = SampleOpt, fmt: str = FormatOpt) -> None:
     """Prevalence of each theme / posture sub-label / topic by --by (default: wave)."""
     if ctx.invoked_subcommand:
         return
@@ -49,7 +73,8 @@ def track_cmd(ctx: typer.Context, by: Optional[str] = ByOpt, measure: str = Meas
     check_format(fmt)
     with require_project(read_only=True) as store:
         df = prevalence(store, by=_split(by) or ["wave"], measure=measure, themes=_split(theme) or None,
-                        explain=explain)
+                        explain=explain, estimator=estimator, coder=coder, sample=sample)
+        _calibration_info(df)
         n_small = int(df["small_cell"].sum()) if len(df) else 0
         if n_small:
             info(f"{n_small} cell(s) have fewer than {store.config.track.min_interviews} interviews "
@@ -61,15 +86,24 @@ def track_cmd(ctx: typer.Context, by: Optional[str] = ByOpt, measure: str = Meas
 def changes_cmd(wave_from: str = typer.Option(..., "--from", help="Earlier wave."),
                 wave_to: str = typer.Option(..., "--to", help="Later wave."),
                 by: Optional[str] = ByOpt, measure: str = MeasureOpt, theme: Optional[List[str]] = ThemeOpt,
-                explain: bool = ExplainOpt, fmt: str = FormatOpt) -> None:
-    """Change between two waves: delta, 95 % interval, permutation p-value, BH q-value."""
-    from ..track import CORRECTION, changes
+                explain: bool = ExplainOpt, estimator: str = EstimatorOpt, coder: Optional[str] = CoderOpt,
+                sample: Optional[str] = SampleOpt, fmt: str = FormatOpt) -> None:
+    """Change between two waves: delta, 95 % interval, p-value, BH q-value (corrected where calibrated)."""
+    from ..track import CORRECTION, changes, load_items
     check_format(fmt)
     with require_project(read_only=True) as store:
-        df = changes(store, wave_from, wave_to, by=_split(by), measure=measure, themes=_split(theme) or None,
-                     explain=explain)
-        info(f"p-values: permutation test over interviews ({store.config.track.n_perm} permutations); "
-             f"multiple testing: {CORRECTION}")
+        data = load_items(store, themes=_split(theme) or None)
+        df = changes(store, wave_from, wave_to, by=_split(by), measure=measure, explain=explain, data=data,
+                     estimator=estimator, coder=coder, sample=sample)
+        info(f"p-values: permutation test over interviews ({store.config.track.n_perm} permutations), bootstrap "
+             f"({store.config.track.n_boot} replicates) for calibrated rows; multiple testing: {CORRECTION}")
+        _calibration_info(df)
+        if estimator != "raw" and "estimator" in df.columns and (df["estimator"] == "calibrated").any():
+            drift = coder_drift(store, wave_from, wave_to, data, coder=coder, sample=sample)
+            for r in drift[drift["significant"]].itertuples():
+                info(f"warning: the coder's error rate on {r.theme} differs between {r.wave_from} ({r.error_from:.1%}) "
+                     f"and {r.wave_to} ({r.error_to:.1%}), q={r.q_value:.3f}: its raw changes are biased; the "
+                     "calibrated rows correct for it (details: `themes evaluate --calibration`)")
     _emit(df, fmt, f"Évolution {wave_from} → {wave_to}")
 
 
@@ -79,6 +113,7 @@ def panel_cmd(wave_from: Optional[str] = typer.Option(None, "--from", help="Earl
               view: str = typer.Option("movers", "--view",
                                        help="movers | transitions | respondents | themes | summary"),
               lang: str = typer.Option("fr", "--lang", help="fr | en (attributions)"),
+              estimator: str = EstimatorOpt, coder: Optional[str] = CoderOpt, sample: Optional[str] = SampleOpt,
               reveal: bool = RevealOpt, fmt: str = FormatOpt) -> None:
     """Respondents interviewed in both waves: posture transitions, who moved (with quotes), theme changes."""
     from ..errors import E, TextmineError
@@ -88,11 +123,18 @@ def panel_cmd(wave_from: Optional[str] = typer.Option(None, "--from", help="Earl
     if view not in views:
         raise TextmineError(E.E005, detail=f"--view {view!r}; valid: {', '.join(views)}")
     with require_project(read_only=True) as store:
-        res = panel(store, wave_from, wave_to, reveal=reveal, language=lang)
+        res = panel(store, wave_from, wave_to, reveal=reveal, language=lang, estimator=estimator, coder=coder,
+                    sample=sample)
     df = {"movers": res.movers, "transitions": res.transitions, "respondents": res.respondents,
           "themes": res.themes, "summary": res.theme_summary}[view]
     info(f"panel {res.wave_from} → {res.wave_to}: {len(res.respondents)} respondent(s) in both waves, "
          f"{int(res.respondents['moved'].sum()) if len(res.respondents) else 0} changed dominant posture")
+    if view == "summary" and len(df) and (df["estimator"] == "calibrated").any():
+        info("mean_delta is corrected with human calibration codes where estimator=calibrated; n_up/n_down/n_same, "
+             "postures and transitions are always the coder's raw output")
+    elif view != "summary":
+        info("per-respondent figures, postures and transitions are the coder's raw output (not correctable from a "
+             "sample); the summary view's mean_delta can be")
     _emit(df, fmt, f"Panel {res.wave_from} → {res.wave_to} ({view})")
 
 

@@ -114,8 +114,12 @@ def _variable_values(parent, values: dict[str, Any], var_guid: dict[str, str]) -
         ET.SubElement(vv, f"{{{NS}}}TextValue").text = val
 
 
-def build_project(store: Store, reveal: bool = False) -> tuple[ET.Element, dict[str, str]]:
-    """``(project.qde root element, {source guid: plain text})``."""
+def build_project(store: Store, reveal: bool = False, *, segment_ids: set[str] | None = None,
+                  codings: bool = True, name: str = "textmine project",
+                  description: str | None = None) -> tuple[ET.Element, dict[str, str]]:
+    """``(project.qde root element, {source guid: plain text})``. ``segment_ids`` keeps only those
+    segments (and their interviews) in the sources; ``codings=False`` leaves out the coder's theme
+    codings and the topics (a sheet for blind human coding)."""
     from ..search.filters import current_run
     from ..themes.codebook import load_codebook
     ET.register_namespace("", NS)
@@ -126,7 +130,7 @@ def build_project(store: Store, reveal: bool = False) -> tuple[ET.Element, dict[
     created = coded_at or max((d for d in ingested.values() if d), default=None)
     user = guid("user", user_name)
     root = ET.Element(f"{{{NS}}}Project", {k: v for k, v in {
-        "name": "textmine project", "origin": f"textmine {__version__}", "creatingUserGUID": user,
+        "name": name, "origin": f"textmine {__version__}", "creatingUserGUID": user,
         "creationDateTime": created}.items() if v})
     users = _el(root, "Users")
     _el(users, "User", guid=user, name=user_name, id="textmine")
@@ -143,7 +147,7 @@ def build_project(store: Store, reveal: bool = False) -> tuple[ET.Element, dict[
             sc = _el(c, "Code", guid=sg, name=sub.label, isCodable="true", color=COLORS[i % len(COLORS)])
             ET.SubElement(sc, f"{{{NS}}}Description").text = POSTURE_DESC + sid
             code_of[(th.id, sid)] = sg
-    tinfo, tasg = _topics(store)
+    tinfo, tasg = _topics(store) if codings else (pd.DataFrame(), pd.DataFrame())
     topic_code: dict[int, str] = {}
     if len(tinfo):
         tg = _el(codes, "Code", guid=guid("topics"), name="Topics", isCodable="false")
@@ -156,12 +160,14 @@ def build_project(store: Store, reveal: bool = False) -> tuple[ET.Element, dict[
     for v, g in var_guid.items():
         _el(variables, "Variable", guid=g, name=v, typeOfVariable="Text")
     # ---- codings per segment
-    try:
-        run_id = current_run(store)
-        cod = store.query("SELECT segment_id, theme, posture FROM theme_codings WHERE run_id = ? AND assigned "
-                          "ORDER BY segment_id, theme", [run_id])
-    except TextmineError:   # no theme run yet (E407): sources, cases and topics only
-        cod = pd.DataFrame(columns=["segment_id", "theme", "posture"])
+    cod = pd.DataFrame(columns=["segment_id", "theme", "posture"])
+    if codings:
+        try:
+            run_id = current_run(store)
+            cod = store.query("SELECT segment_id, theme, posture FROM theme_codings WHERE run_id = ? AND assigned "
+                              "ORDER BY segment_id, theme", [run_id])
+        except TextmineError:   # no theme run yet (E407): sources, cases and topics only
+            pass
     seg_codes: dict[str, list[str]] = {}
     for r in cod.itertuples(index=False):
         post = r.posture if isinstance(r.posture, str) and (r.theme, r.posture) in code_of else None
@@ -173,6 +179,9 @@ def build_project(store: Store, reveal: bool = False) -> tuple[ET.Element, dict[
             seg_codes.setdefault(r.segment_id, []).append(topic_code[int(r.topic)])
     # ---- cases and sources
     segs = store.segments_frame(roles="all")
+    if segment_ids is not None:
+        segs = segs[segs["segment_id"].isin(segment_ids)]
+        interviews = interviews[interviews["interview_id"].isin(set(segs["interview_id"]))]
     cases = _el(root, "Cases")
     sources = _el(root, "Sources")
     texts: dict[str, str] = {}
@@ -206,13 +215,16 @@ def build_project(store: Store, reveal: bool = False) -> tuple[ET.Element, dict[
     for section in (cases, sources, variables):
         if len(section) == 0:
             root.remove(section)
+    if description:
+        ET.SubElement(root, f"{{{NS}}}Description").text = description
     return root, texts
 
 
-def write_qdpx(store: Store, path: str | Path, reveal: bool = False) -> Path:
-    """Write the project as a REFI-QDA ``.qdpx`` archive (atomically)."""
+def write_qdpx(store: Store, path: str | Path, reveal: bool = False, **project: Any) -> Path:
+    """Write the project as a REFI-QDA ``.qdpx`` archive (atomically); ``project`` goes to
+    :func:`build_project`."""
     from .files import atomic_write
-    root, texts = build_project(store, reveal)
+    root, texts = build_project(store, reveal, **project)
     ET.indent(root, space=" ")
     xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)
 

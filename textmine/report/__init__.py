@@ -39,6 +39,7 @@ def build_html(store: Store, language: str = "fr", fig_dir: Path | None = None) 
             if (prev["kind"] != "topic").any():
                 secs.append(sec)
         if (prev["kind"] != "topic").any():
+            secs.append(S.calibration_section(c, prev))
             secs.append(S.heatmaps(c))
             if len(waves) > 1:
                 secs.append(S.panel_section(c, waves))

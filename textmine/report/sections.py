@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..attribution import attribution, role_label, source_ref
+from ..calibrate.drift import agreement_by_wave, coder_drift
 from ..errors import TextmineError
 from ..store import Store
 from ..records import sort_by_wave
@@ -30,7 +31,8 @@ class Ctx:
     def fmt(self, key: str, **kw) -> str:
         cfg = self.store.config
         base = dict(n_boot=self.num(cfg.track.n_boot), n_perm=self.num(cfg.track.n_perm), seed=cfg.random_state,
-                    min_itv=cfg.track.min_interviews, alpha=decimal(cfg.track.alpha, self.lang))
+                    min_itv=cfg.track.min_interviews, alpha=decimal(cfg.track.alpha, self.lang),
+                    min_coded=cfg.calibration.min_coded)
         return self.t[key].format(**{**base, **kw})
 
     def role(self, r) -> str:
@@ -45,6 +47,10 @@ class Ctx:
 
     def num(self, v) -> str:
         return num(v, lang=self.lang)
+
+    def est(self, e) -> str:
+        """``corrigé`` / ``brut`` (corrected / raw) for an estimator value."""
+        return self.t.get(str(e), str(e))
 
 
 def overview(c: Ctx) -> tuple[str, str, str]:
@@ -74,11 +80,11 @@ def prevalence_section(c: Ctx, prev: pd.DataFrame) -> tuple[str, str, str]:
                                                 c.fmt("small_cells"), lang=c.lang),
                      "prevalence_by_wave", c.fig_dir)
     body = f'<p class="note">{esc(c.fmt("prevalence_note"))}</p>' + figure(svg, c.fmt("prevalence_read"))
-    rows = [(r.label, r.wave, c.pct(r.share), f"{c.pct(r.ci_low)} – {c.pct(r.ci_high)}", c.num(r.n_hits),
-             c.num(r.n_interviews_hit)) for r in p.itertuples()]
+    rows = [(r.label, r.wave, c.pct(r.share), f"{c.pct(r.ci_low)} – {c.pct(r.ci_high)}", c.est(r.estimator),
+             c.num(r.n_hits), c.num(r.n_interviews_hit)) for r in p.itertuples()]
     body += "<details><summary>" + esc(c.t["prevalence"]) + "</summary>" + table(
-        [c.t["theme"], c.t["wave"], c.t["share"], c.t["ci"], c.t["segments"], c.t["interviews"]], rows,
-        numeric=(2, 3, 4, 5), row_classes=["small" if s else "" for s in p["small_cell"]]) + "</details>"
+        [c.t["theme"], c.t["wave"], c.t["share"], c.t["ci"], c.t["estimator"], c.t["segments"], c.t["interviews"]],
+        rows, numeric=(2, 3, 5, 6), row_classes=["small" if s else "" for s in p["small_cell"]]) + "</details>"
     return "prevalence", c.t["prevalence"], body
 
 
@@ -93,9 +99,9 @@ def changes_section(c: Ctx, waves: list[str]) -> tuple[tuple[str, str, str], lis
         body += f"<h3>{esc(a)} → {esc(b)}</h3>" + figure(svg, c.fmt("changes_read"))
         body += f'<p class="note">{esc(c.fmt("changes_note", a=a, b=b))}</p>'
         rows = [(r.label, c.pct(r.share_from), c.pct(r.share_to), c.spct(r.delta),
-                 f"{c.spct(r.ci_low)} ; {c.spct(r.ci_high)}", c.num(r.p_value), c.num(r.q_value))
-                for r in th.itertuples()]
-        body += table([c.t["theme"], a, b, c.t["delta"], c.t["ci"], c.t["p"], c.t["q"]], rows,
+                 f"{c.spct(r.ci_low)} ; {c.spct(r.ci_high)}", c.num(r.p_value), c.num(r.q_value),
+                 c.est(r.estimator)) for r in th.itertuples()]
+        body += table([c.t["theme"], a, b, c.t["delta"], c.t["ci"], c.t["p"], c.t["q"], c.t["estimator"]], rows,
                       numeric=(1, 2, 3, 4, 5, 6),
                       row_classes=["small" if s else ("sig" if g else "") for s, g in
                                    zip(th["small_cell"], th["significant"])])
@@ -143,7 +149,47 @@ def heatmaps(c: Ctx) -> tuple[str, str, str]:
         svg = plots.save(plots.heatmap(prev, col, c.t[key], c.fmt("small_cells"), lang=c.lang), f"heatmap_{col}",
                          c.fig_dir)
         body += figure(svg, c.fmt("heat_read") + note)
+        n_cal = int((prev["estimator"] == "calibrated").sum())
+        if n_cal:
+            body += f'<p class="note">{esc(c.fmt("heat_mixed", n_cal=n_cal, n_raw=len(prev) - n_cal))}</p>'
     return "heatmaps", c.t["heatmaps"], body
+
+
+def calibration_section(c: Ctx, prev: pd.DataFrame) -> tuple[str, str, str]:
+    """Which figures are corrected and with what; the coder against the human codes per wave; its drift."""
+    smp = prev.attrs.get("calibration_samples", {})
+    if not smp:
+        notes = "".join(f"<li>{esc(n)}</li>" for n in prev.attrs.get("calibration_notes", []))
+        return "calibration", c.t["calibration"], (f"<p>{esc(c.t['calibration_none'])}</p>"
+                                                   + (f'<ul class="note">{notes}</ul>' if notes else ""))
+    body = f"<p>{esc(c.fmt('calibration_note'))}</p>"
+    used = ", ".join(f"{w}: {s}" for w, s in smp.items())
+    body += f'<p class="note">{esc(c.fmt("calibration_samples", samples=used))}</p>'
+    res = agreement_by_wave(c.store, c.data, n_boot=c.store.config.track.n_boot)
+    for w, r in res.items():
+        t = r["table"]
+        t = t[~t["theme"].isin(["all_decisions"])]
+        rows = [(c.data.labels.get(x.theme, x.theme), c.num(x.kappa), f"{c.num(x.kappa_lo)} – {c.num(x.kappa_hi)}",
+                 c.num(x.f1), c.num(x.precision), c.num(x.recall), c.num(int(x.support))) for x in t.itertuples()]
+        body += f"<h3>{esc(c.fmt('agreement_wave', w=w, s=r['sample'], n=r['n']))}</h3>" + table(
+            [c.t["theme"], "kappa", c.t["ci"], "F1", c.t["precision"], c.t["recall"], "n+"], rows,
+            numeric=(1, 2, 3, 4, 5, 6))
+    body += f'<p class="note">{esc(c.t["agreement_note"])}</p>'
+    waves = [w for w in c.data.waves() if w in smp]
+    for a, b in zip(waves, waves[1:]):
+        d = coder_drift(c.store, a, b, c.data)
+        if d.empty:
+            continue
+        body += f"<h3>{esc(c.t['drift'])} : {esc(a)} → {esc(b)}</h3>"
+        rows = [(c.data.labels.get(x.theme, x.theme), c.pct(x.error_from), c.pct(x.error_to), c.spct(x.delta),
+                 f"{c.spct(x.ci_low)} ; {c.spct(x.ci_high)}", c.num(x.q_value)) for x in d.itertuples()]
+        body += table([c.t["theme"], a, b, c.t["delta"], c.t["ci"], c.t["q"]], rows, numeric=(1, 2, 3, 4, 5),
+                      row_classes=["sig" if s else "" for s in d["significant"]])
+        for x in d[d["significant"]].itertuples():
+            warn = c.fmt("drift_warn", t=c.data.labels.get(x.theme, x.theme), a=c.pct(x.error_from), wa=a,
+                         b=c.pct(x.error_to), wb=b, q=c.num(x.q_value))
+            body += f'<p class="privacy">{esc(warn)}</p>'
+    return "calibration", c.t["calibration"], body
 
 
 def panel_section(c: Ctx, waves: list[str]) -> tuple[str, str, str]:
@@ -168,10 +214,11 @@ def panel_section(c: Ctx, waves: list[str]) -> tuple[str, str, str]:
                          f"</span></blockquote>")
     if len(res.theme_summary):
         body += f"<h3>{esc(c.t['theme_panel'])}</h3>"
-        rows = [(r.label, c.num(int(r.n_up)), c.num(int(r.n_down)), c.num(int(r.n_same)), c.spct(r.mean_delta))
+        rows = [(r.label, c.num(int(r.n_up)), c.num(int(r.n_down)), c.num(int(r.n_same)), c.spct(r.mean_delta),
+                 f"{c.spct(r.ci_low)} ; {c.spct(r.ci_high)}", c.est(r.estimator))
                 for r in res.theme_summary.itertuples()]
-        body += table([c.t["theme"], c.t["up"], c.t["down"], c.t["same"], c.t["mean_delta"]], rows,
-                      numeric=(1, 2, 3, 4))
+        body += table([c.t["theme"], c.t["up"], c.t["down"], c.t["same"], c.t["mean_delta"], c.t["ci"],
+                       c.t["estimator"]], rows, numeric=(1, 2, 3, 4, 5))
     return "panel", c.t["panel"], body
 
 

@@ -65,6 +65,26 @@ TEXT = {
         "heat_read": "Chaque case : part des segments des enquêtés du groupe portant le thème ; cases hachurées : "
                      "moins de {min_itv} entretiens, non interprétables.",
         "heat_merged": "Territoires regroupés faute d'entretiens (moins de {min_itv} chacun) : {groups}.",
+        "estimator": "Estimation", "calibrated": "corrigé", "raw": "brut",
+        "calibration": "Calibration humaine du codage",
+        "calibration_none": "Aucun échantillon de calibration codé à la main : tous les chiffres de ce rapport sont la "
+                            "sortie brute du codeur automatique (« brut »), dont les erreurs peuvent différer d'une "
+                            "vague à l'autre. Pour des chiffres publiables : `textmine themes sample`, codage humain, "
+                            "puis `textmine themes calibrate`.",
+        "calibration_note": "Chiffres « corrigés » : estimateur d'apprentissage supervisé fondé sur le plan de "
+                            "sondage (Egami et al. 2023) à partir d'un échantillon aléatoire de segments codés à la "
+                            "main ; sans biais quelle que soit la qualité du codeur, intervalles par bootstrap en "
+                            "grappes sur les entretiens. « Brut » : sortie du codeur (sujets, cellules de moins de "
+                            "{min_coded} segments codés, vagues non couvertes).",
+        "calibration_samples": "Échantillons utilisés : {samples}.",
+        "agreement_wave": "Accord du codeur avec le codage humain, vague {w} (échantillon {s}, n = {n})",
+        "agreement_note": "Calculé sur les segments codés de l'échantillon (un sur-échantillonnage des segments "
+                          "incertains abaisse ces valeurs).",
+        "drift": "Évolution du taux d'erreur du codeur entre vagues",
+        "drift_warn": "Attention : le taux d'erreur du codeur sur {t} passe de {a} ({wa}) à {b} ({wb}), q = {q} : "
+                      "les évolutions brutes entre ces vagues sont biaisées ; les chiffres corrigés en tiennent compte.",
+        "error_rate": "taux d'erreur", "precision": "précision", "recall": "rappel",
+        "heat_mixed": "{n_cal} cellules corrigées, {n_raw} brutes (moins de {min_coded} segments codés à la main).",
         "none": "aucun",
     },
     "en": {
@@ -128,6 +148,25 @@ TEXT = {
         "heat_read": "Each cell: share of the group's respondent segments carrying the theme; hatched cells: fewer "
                      "than {min_itv} interviews, not interpretable.",
         "heat_merged": "Territories pooled for lack of interviews (fewer than {min_itv} each): {groups}.",
+        "estimator": "Estimator", "calibrated": "corrected", "raw": "raw",
+        "calibration": "Human calibration of the coding",
+        "calibration_none": "No hand-coded calibration sample: every figure of this report is the automatic coder's "
+                            "raw output (\u201craw\u201d), whose errors can differ from one wave to the next. For "
+                            "publishable figures: `textmine themes sample`, human coding, then "
+                            "`textmine themes calibrate`.",
+        "calibration_note": "\u201cCorrected\u201d figures: design-based supervised learning (Egami et al. 2023) "
+                            "from a random sample of hand-coded segments; unbiased whatever the coder's accuracy, "
+                            "intervals from a cluster bootstrap over interviews. \u201cRaw\u201d: the coder's "
+                            "output (topics, cells with fewer than {min_coded} coded segments, waves not covered).",
+        "calibration_samples": "Samples used: {samples}.",
+        "agreement_wave": "Coder agreement with the human coding, wave {w} (sample {s}, n = {n})",
+        "agreement_note": "Computed on the sample's coded segments (over-sampling uncertain segments lowers these "
+                          "figures).",
+        "drift": "Change of the coder's error rate between waves",
+        "drift_warn": "Warning: the coder's error rate on {t} goes from {a} ({wa}) to {b} ({wb}), q = {q}: raw changes "
+                      "between these waves are biased; the corrected figures account for it.",
+        "error_rate": "error rate", "precision": "precision", "recall": "recall",
+        "heat_mixed": "{n_cal} cells corrected, {n_raw} raw (fewer than {min_coded} hand-coded segments).",
         "none": "none",
     },
 }

@@ -6,6 +6,10 @@
   (one row per segment x theme, replacing earlier codings) and records the run in kv
   ``themes.current_run``.
 - :func:`theme_codings` — codings of the latest run.
+
+A coder trained on calibration codes (``themes train --coded calibration:NAME``) also codes every
+segment with its cross-fitting fold models (:mod:`.crossfit`) into ``theme_codings_crossfit``
+(``run_id, segment_id, theme, assigned, posture``): the corrected estimates read those.
 """
 from __future__ import annotations
 
@@ -20,12 +24,14 @@ import pandas as pd
 from ..errors import E, TextmineError
 from ..records import THEME_CODING_COLUMNS
 from .codebook import Codebook, load_codebook
+from .crossfit import crossfit_codes, load_crossfit
 from .features import as_frame
 from .supervised import SupervisedThemeClassifier
 from .zeroshot import ZeroShotThemeClassifier
 
 KV_RUN = "themes.current_run"
 TABLE = "theme_codings"
+CROSSFIT_TABLE = "theme_codings_crossfit"   # predictions of the fold models of a coder trained on calibration codes
 
 
 def load_model(model_dir: str | Path | None = None, codebook: Codebook | None = None,
@@ -125,11 +131,27 @@ def apply_themes(store, model_dir: str | Path | None = None,
         "posture": [post[i] if j == pj else None for i in range(n) for j in range(T)],
     })[THEME_CODING_COLUMNS]
     out["posture"] = out["posture"].astype("string")   # VARCHAR even when no posture is assigned
+    cf = load_crossfit(model_dir, codebook, encoder=model.encoder_) if model_dir else None
+    cf_out = None
+    if cf is not None:
+        frame = frame.assign(interview_id=seg["interview_id"].values)
+        Ycf, post_cf = crossfit_codes(cf[0], cf[1], frame, X,
+                                      lambda m, f, v: code_frame(m, f, vectors=v, min_score=cfg.themes.min_score))
+        cf_out = pd.DataFrame({"run_id": run_id, "segment_id": np.repeat(seg_ids, T), "theme": np.tile(ids, n),
+                               "assigned": Ycf.reshape(-1).astype(bool),
+                               "posture": [post_cf[i] if j == pj else None for i in range(n) for j in range(T)]})
+        cf_out["posture"] = cf_out["posture"].astype("string")
     with store.transaction():
         store.write_frame(TABLE, out, replace=True)
+        if cf_out is not None:
+            store.write_frame(CROSSFIT_TABLE, cf_out, replace=True)
+        elif store.has_table(CROSSFIT_TABLE):
+            store.con.execute(f"DELETE FROM {CROSSFIT_TABLE}")
         store.set_kv(KV_RUN, {"run_id": run_id, "model_id": mid, "codebook_hash": codebook.hash,
                               "encoder": model.encoder_id_, "n_segments": n,
                               "model_dir": str(model_dir) if model_dir else None,
+                              "calibration_samples": list(getattr(model, "calibration_samples_", []) or []),
+                              "crossfit": cf is not None,
                               "applied_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
     return run_id
 

@@ -287,6 +287,8 @@ class SupervisedThemeClassifier(ThemeCoderBase):
                                                       "min_positives", "n_splits", "min_words", "abstain_below",
                                                       "prior_weight")},
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            # calibration samples whose human codes were trained on (their estimates need cross-fitting)
+            "calibration_samples": list(getattr(self, "calibration_samples_", []) or []),
         }
         (folder / "model.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
         return folder
@@ -330,6 +332,7 @@ class SupervisedThemeClassifier(ThemeCoderBase):
         self.support_ = w["support"]
         self.theme_ids_, self.data_hash_, self.n_train_ = meta["theme_ids"], meta["training_data_hash"], meta["n_train"]
         self.model_id_ = meta["model_id"]
+        self.calibration_samples_ = list(meta.get("calibration_samples") or [])
         return self
 
 

@@ -70,6 +70,15 @@ def percentile_ci(reps: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, np
     return lo, hi
 
 
+def change_interval(num_f: np.ndarray, den_f: np.ndarray, num_t: np.ndarray, den_t: np.ndarray, n_boot: int,
+                    alpha: float, rng_f: np.random.Generator, rng_t: np.random.Generator):
+    """``(delta, ci_low, ci_high, replicates)`` of ``share(to) - share(from)``: independent cluster
+    bootstraps of the two waves' clusters and a percentile interval of the differences."""
+    reps = boot_shares(num_t, den_t, n_boot, rng_t) - boot_shares(num_f, den_f, n_boot, rng_f)
+    lo, hi = percentile_ci(reps, alpha)
+    return share(num_t, den_t) - share(num_f, den_f), lo, hi, reps
+
+
 def share(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     d = den.sum()
     return num.sum(axis=0) / d if d > 0 else np.full(num.shape[1], np.nan)

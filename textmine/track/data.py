@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..calibrate import tables as cal_tables
 from ..errors import E, TextmineError
 from ..records import sort_waves
 from ..store import Store
@@ -36,6 +37,7 @@ class TrackData:
     run_id: str | None = None
     topic_model: str | None = None
     notes: list[str] = field(default_factory=list)
+    cache: dict = field(default_factory=dict, repr=False)   # computed views (calibration), per TrackData
 
     def waves(self) -> list[str]:
         return sort_waves(self.segments["wave"].dropna().astype(str).unique())
@@ -127,6 +129,15 @@ def _theme_codings(store: Store, run_id: str) -> pd.DataFrame:
         "WHERE run_id = ? AND CAST(assigned AS BOOLEAN)", [run_id])
 
 
+def coding_scores(store: Store) -> pd.DataFrame:
+    """Every (segment, theme) score and decision of the current coding run (empty without one)."""
+    run_id = current_run(store)
+    if run_id is None:
+        return pd.DataFrame(columns=["segment_id", "theme", "score", "assigned"])
+    return store.query("SELECT segment_id, theme, score, CAST(assigned AS BOOLEAN) AS assigned FROM theme_codings "
+                       "WHERE run_id = ?", [run_id])
+
+
 def _topic_frames(store: Store) -> tuple[str | None, pd.DataFrame, dict[str, str]]:
     kv = store.get_kv("topics.current_model")
     model = kv.get("model_id") if isinstance(kv, dict) else kv
@@ -202,7 +213,8 @@ def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[s
             if "posture" in kinds and "posture" in tc:
                 p = tc[tc["posture"].notna() & (tc["posture"].astype(str).str.strip() != "")]
                 p = p.sort_values("score", ascending=False).drop_duplicates("segment_id")
-                for lab in sorted(p["posture"].astype(str).unique()):
+                human = set(cal_tables.codes(store)["posture"].dropna().astype(str)) - {""}
+                for lab in sorted(set(p["posture"].astype(str)) | human):   # a label only humans use: 0 for the coder
                     sub = p[p["posture"].astype(str) == lab]
                     add(POSTURE_PREFIX + lab, "posture",
                         "Posture : " + cb_labels.get(POSTURE_PREFIX + lab, lab.replace("_", " ")),

@@ -4,6 +4,12 @@ Per respondent: share of their respondent segments carrying each theme in each w
 its change; the dominant posture sub-label per wave (most segments, ties broken by the
 summed coding score), transition table, and the respondents who moved, each with one
 pseudonymised quote per wave (the highest-scoring segment with the dominant sub-label).
+
+With a human calibration sample covering both waves (:mod:`.calibrated`), the theme summary's
+``mean_delta`` (the mean over panel respondents of their change in share) is corrected: it is
+linear in the segments' pseudo-outcomes, so it stays unbiased. Its 95 % interval resamples
+respondents. The per-respondent shares, the up/down/same counts, the dominant postures and the
+transitions are not linear (a sign, an arg-max): they stay the coder's raw output.
 """
 from __future__ import annotations
 
@@ -16,6 +22,8 @@ import pandas as pd
 from ..attribution import attribution, display_text, source_ref
 from ..errors import E, TextmineError
 from ..store import Store
+from .bootstrap import percentile_ci, resample_weights, rng_for
+from .calibrated import calibration, labels_for
 from .data import KINDS, POSTURE_PREFIX, TrackData, check_waves, load_items
 
 NONE = "none"
@@ -27,7 +35,8 @@ class PanelResult:
     wave_to: str
     respondents: pd.DataFrame   # respondent_id, role, n_segments_from/to, posture_from/to, moved
     themes: pd.DataFrame        # respondent_id, theme, label, share_from, share_to, delta
-    theme_summary: pd.DataFrame  # theme, label, n_respondents, n_up, n_down, n_same, mean_delta
+    theme_summary: pd.DataFrame  # theme, label, n_respondents, n_up, n_down, n_same, mean_delta, ci_low, ci_high,
+    #                              estimator, n_calibration
     transitions: pd.DataFrame   # posture_from, posture_to, n_respondents
     movers: pd.DataFrame        # respondent_id, posture_from/to, quote/attribution/source/segment_id per wave
 
@@ -41,8 +50,10 @@ def _dominant(counts: np.ndarray, scores: np.ndarray, labels: list[str]) -> str:
 
 def panel(store: Store, wave_from: str | None = None, wave_to: str | None = None, *,
           themes: Sequence[str] | None = None, reveal: bool = False, language: str = "fr",
-          data: TrackData | None = None) -> PanelResult:
+          data: TrackData | None = None, estimator: str | None = "auto", coder: str | None = None,
+          sample: str | None = None) -> PanelResult:
     data = data if data is not None else load_items(store, kinds=KINDS)
+    cal = calibration(store, data, estimator, coder=coder, sample=sample)
     waves = data.waves()
     if wave_from is None or wave_to is None:
         if len(waves) < 2:
@@ -58,6 +69,12 @@ def panel(store: Store, wave_from: str | None = None, wave_to: str | None = None
     mask = (has_rid & seg["respondent_id"].astype(str).isin(ids) & seg["wave"].isin([wave_from, wave_to])).to_numpy()
     s = seg[mask].reset_index(drop=True)
     X, S = data.X[mask], np.nan_to_num(data.scores[mask])
+    sub = cal.subset(mask) if cal is not None else None
+    Yt = sub.pseudo() if sub is not None else None
+    corrected = np.zeros(len(data.items), dtype=bool)
+    if sub is not None and len(s):
+        corrected = sub.use(np.array([sub.coded.sum()], dtype=float), np.array([sub.covered.all()]))
+    delta_cal: dict[str, list[float]] = {}
     theme_idx = [j for j, k in enumerate(data.kinds) if k == "theme" and (not themes or data.items[j] in themes)]
     post_idx = [j for j, k in enumerate(data.kinds) if k == "posture"]
     post_labels = [data.items[j][len(POSTURE_PREFIX):] for j in post_idx]
@@ -80,6 +97,8 @@ def panel(store: Store, wave_from: str | None = None, wave_to: str | None = None
             a, b = float(X[gf, j].mean()), float(X[gt, j].mean())
             theme_rows.append({"respondent_id": rid, "theme": data.items[j], "label": data.labels[data.items[j]],
                                "share_from": a, "share_to": b, "delta": b - a})
+            d = float(Yt[gt, j].mean() - Yt[gf, j].mean()) if corrected[j] else b - a
+            delta_cal.setdefault(data.items[j], []).append(d)
         if moved:
             row = {"respondent_id": rid, "role": role, "posture_from": dom[wave_from], "posture_to": dom[wave_to]}
             for side, w, g in (("from", wave_from, gf), ("to", wave_to, gt)):
@@ -107,12 +126,20 @@ def panel(store: Store, wave_from: str | None = None, wave_to: str | None = None
                                             "posture_from", "posture_to", "moved"])
     th = pd.DataFrame(theme_rows, columns=["respondent_id", "theme", "label", "share_from", "share_to", "delta"])
     if th.empty:
-        summ = pd.DataFrame(columns=["theme", "label", "n_respondents", "n_up", "n_down", "n_same", "mean_delta"])
+        summ = pd.DataFrame(columns=["theme", "label", "n_respondents", "n_up", "n_down", "n_same", "mean_delta",
+                                     "ci_low", "ci_high", "estimator", "n_calibration"])
     else:
         summ = (th.groupby(["theme", "label"], sort=False)
                 .agg(n_respondents=("delta", "size"), n_up=("delta", lambda d: int((d > 0).sum())),
-                     n_down=("delta", lambda d: int((d < 0).sum())), n_same=("delta", lambda d: int((d == 0).sum())),
-                     mean_delta=("delta", "mean")).reset_index())
+                     n_down=("delta", lambda d: int((d < 0).sum())), n_same=("delta", lambda d: int((d == 0).sum())))
+                .reset_index())
+        D = np.array([delta_cal[t] for t in summ["theme"]]).T           # respondents x themes
+        W = resample_weights(len(D), store.config.track.n_boot, rng_for(store.config.random_state, "panel",
+                                                                          wave_from, wave_to))
+        lo, hi = percentile_ci(W @ D / len(D), store.config.track.alpha)
+        use = np.array([corrected[data.items.index(t)] for t in summ["theme"]])
+        summ = summ.assign(mean_delta=D.mean(axis=0), ci_low=lo, ci_high=hi, estimator=labels_for(use),
+                           n_calibration=np.where(use, int(sub.coded.sum()) if sub is not None else 0, 0))
     if resp.empty:
         trans = pd.DataFrame(columns=["posture_from", "posture_to", "n_respondents"])
     else:

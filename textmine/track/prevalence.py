@@ -4,6 +4,11 @@ Three measures: share of respondent ``segments`` carrying the item, share of res
 ``words`` in those segments, share of ``interviews`` mentioning it at least once. 95 %
 intervals come from a cluster bootstrap over interviews (``track.n_boot`` replicates,
 seeded by ``random_state``).
+
+``estimator``: ``calibrated`` figures are corrected with a human calibration sample
+(:mod:`.calibrated`), ``raw`` ones are the coder's output; the default (``auto``) corrects every
+figure a sample covers and labels the others ``raw``. Corrected shares and their intervals are
+clipped to [0, 1] (a correction can push a small share below 0).
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from ..errors import E, TextmineError
 from ..records import wave_key
 from ..store import Store
 from .bootstrap import MEASURES, boot_shares, cluster_sums, percentile_ci, rng_for, share
+from .calibrated import calibration, labels_for
 from .data import KINDS, TrackData, check_by, load_items
 
 
@@ -51,13 +57,16 @@ def _clean_key(v):
 
 def prevalence(store: Store, by: Sequence[str] | None = ("wave",), measure: str = "segments",
                themes: Sequence[str] | None = None, explain: bool = False, *,
-               kinds: Sequence[str] = KINDS, data: TrackData | None = None) -> pd.DataFrame:
+               kinds: Sequence[str] = KINDS, data: TrackData | None = None, estimator: str | None = "auto",
+               coder: str | None = None, sample: str | None = None) -> pd.DataFrame:
     """One row per cell x item: ``kind, theme, label, <by...>, measure, share, ci_low, ci_high,
-    n_segments, n_interviews, n_hits, n_interviews_hit, small_cell`` (+ ``segment_ids`` with
-    ``explain``). ``n_segments``/``n_interviews`` count the cell's respondent segments and
-    interviews (the base of the share); ``n_hits`` the segments carrying the item."""
+    n_segments, n_interviews, n_hits, n_interviews_hit, small_cell, estimator, n_calibration``
+    (+ ``segment_ids`` with ``explain``). ``n_segments``/``n_interviews`` count the cell's
+    respondent segments and interviews (the base of the share); ``n_hits`` the segments the coder
+    gives the item; ``n_calibration`` the human-coded units behind a corrected figure."""
     check_measure(measure)
     data = data if data is not None else load_items(store, kinds=kinds, themes=themes)
+    cal = calibration(store, data, estimator, coder=coder, sample=sample)
     seg = data.segments
     by = check_by(list(by or []), seg)
     cfg = store.config.track
@@ -65,13 +74,22 @@ def prevalence(store: Store, by: Sequence[str] | None = ("wave",), measure: str 
     codes, cl = clusters(seg, by)
     num_all, den_all = cluster_sums(codes, len(cl), data.X, seg["n_words"].to_numpy(), measure)
     hits_all, _ = cluster_sums(codes, len(cl), data.X, seg["n_words"].to_numpy(), "segments")
+    if cal is not None:
+        num_cal, n_cal, cov_cal = cal.cluster_terms(codes, len(cl), seg["n_words"].to_numpy(), measure)
     seg_ids = seg["segment_id"].to_numpy()
     rows = []
     for key, cidx in _cell_groups(cl, by):
         num, den = num_all[cidx], den_all[cidx]
+        use = cal.use(n_cal[cidx], cov_cal[cidx]) if cal is not None else np.zeros(len(data.items), dtype=bool)
+        if use.any():
+            num = np.where(use[None, :], num_cal[cidx], num)
         reps = boot_shares(num, den, cfg.n_boot, rng_for(rs, "prevalence", measure, key))
         lo, hi = percentile_ci(reps, cfg.alpha)
         sh = share(num, den)
+        if use.any():
+            sh, lo, hi = (np.where(use, np.clip(v, 0.0, 1.0), v) for v in (sh, lo, hi))
+        n_used = int(n_cal[cidx].sum()) if use.any() else 0
+        est = labels_for(use)
         n_itv = int(cl["interview_id"].iloc[cidx].nunique())
         n_seg = int(cl["n_segments"].iloc[cidx].sum())
         hits = hits_all[cidx]
@@ -82,10 +100,15 @@ def prevalence(store: Store, by: Sequence[str] | None = ("wave",), measure: str 
             row.update(measure=measure, share=float(sh[j]), ci_low=float(lo[j]), ci_high=float(hi[j]),
                        n_segments=n_seg, n_interviews=n_itv, n_hits=int(hits[:, j].sum()),
                        n_interviews_hit=int(cl["interview_id"].iloc[cidx[hits[:, j] > 0]].nunique()),
-                       small_cell=bool(n_itv < cfg.min_interviews))
+                       small_cell=bool(n_itv < cfg.min_interviews), estimator=est[j],
+                       n_calibration=n_used if use[j] else 0)
             if explain:
                 row["segment_ids"] = seg_ids[in_cell & data.X[:, j]].tolist()
             rows.append(row)
     cols = ["kind", "theme", "label", *by, "measure", "share", "ci_low", "ci_high", "n_segments",
-            "n_interviews", "n_hits", "n_interviews_hit", "small_cell"] + (["segment_ids"] if explain else [])
-    return pd.DataFrame(rows, columns=cols)
+            "n_interviews", "n_hits", "n_interviews_hit", "small_cell", "estimator", "n_calibration"] + \
+        (["segment_ids"] if explain else [])
+    out = pd.DataFrame(rows, columns=cols)
+    out.attrs["calibration_notes"] = list(cal.notes) if cal is not None else []
+    out.attrs["calibration_samples"] = dict(cal.samples) if cal is not None else {}
+    return out
