@@ -22,7 +22,13 @@ $(STAMP): requirements.lock pyproject.toml
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/textmine --config configs/demo.yaml run corpus/demo/vague1 --project $(DEMO) --wave 2022 --metadata corpus/demo/vague1/metadata.csv
 	HF_HUB_OFFLINE=1 $(BIN)/textmine --config configs/demo.yaml run corpus/demo/vague2 --project $(DEMO) --wave 2023 --metadata corpus/demo/vague2/metadata.xlsx
-	@echo "Results: $(DEMO)/outputs (report.html, quotes.docx, quotes.xlsx, quotes.md, project.qdpx)"
+	# human calibration: draw 50 segments per wave; the answer key plays the human coder (corpus/demo/_build/key_coder.py)
+	HF_HUB_OFFLINE=1 $(BIN)/textmine --project $(DEMO) themes sample --name demo --n 50 --output $(DEMO)/outputs/calibration_sample.xlsx
+	HF_HUB_OFFLINE=1 $(BIN)/textmine --project $(DEMO) --quiet themes sample --from-sample demo --output $(DEMO)/outputs/calibration_sample.csv > /dev/null
+	$(BIN)/python corpus/demo/_build/key_coder.py --project $(DEMO) $(DEMO)/outputs/calibration_sample.csv $(DEMO)/outputs/calibration_coded.csv
+	HF_HUB_OFFLINE=1 $(BIN)/textmine --project $(DEMO) themes calibrate --coded $(DEMO)/outputs/calibration_coded.csv --coder answer_key
+	HF_HUB_OFFLINE=1 $(BIN)/textmine --project $(DEMO) --quiet report
+	@echo "Results: $(DEMO)/outputs (report.html, quotes.docx, quotes.xlsx, quotes.md, project.qdpx, calibration_sample.xlsx)"
 
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -352,3 +352,16 @@ def test_flywheel_train_on_calibration_codes_cross_fits(tmp_path, cli):
             st, kinds=("theme",)).items)
         df = changes(st, "2022", "2023")
     assert (df.loc[df["kind"] == "theme", "estimator"] == "calibrated").all()
+
+
+def test_wave_not_coded_by_the_machine_stays_raw(tmp_path, cli):
+    p = calibrated_project(tmp_path / "nc", n=40)
+    with Store(p) as st:
+        st.con.execute("DELETE FROM theme_codings WHERE segment_id IN (SELECT segment_id FROM segments s JOIN "
+                       "interviews i USING (interview_id) WHERE i.wave = '2023')")
+        df = prevalence(st, by=["wave"]).set_index(["theme", "wave"])
+    assert df.loc[(OVER, "2022"), "estimator"] == "calibrated" and df.loc[(OVER, "2023"), "estimator"] == "raw"
+    assert any("2023 is not coded by the machine" in n for n in df.attrs["calibration_notes"])
+    res = cli("--project", p, "track", "changes", "--from", "2022", "--to", "2023", "--format", "json")
+    assert res.exit_code == 0 and "not coded by the machine" in " ".join(res.stderr.split())
+    assert {r["estimator"] for r in json.loads(res.stdout)} == {"raw"}

@@ -143,7 +143,7 @@ def draw_sample(store: Store, *, unit: str = "segments", n: int | None = None, n
     existing = tables.samples(store)
     if name and name in set(existing["sample_id"]):
         return _reuse(store, meta, existing[existing["sample_id"] == name].iloc[0].to_dict(), notes)
-    coded = _coded_waves(store)
+    coded = coded_waves(store)
     for w in waves_drawn:
         if w not in coded:
             notes.append(f"wave {w} is not coded by the machine yet (run `textmine themes apply` or `textmine run`): "
@@ -163,7 +163,8 @@ def _reuse(store: Store, meta: dict, old: dict, notes: list[str]) -> Drawn:
     return Drawn(old, tables.units(store, [old["sample_id"]]), True, notes)
 
 
-def _coded_waves(store: Store) -> set[str]:
+def coded_waves(store: Store) -> set[str]:
+    """Waves with at least one segment coded by the machine's current run."""
     ids = set(coding_scores(store)["segment_id"])
     seg = store.segments_frame(roles="respondents")
     return set(seg.loc[seg["segment_id"].isin(ids), "wave"].astype(str))

@@ -268,6 +268,8 @@ def _evaluate_calibration(coder: Optional[str], sample: Optional[str], bootstrap
     for w, r in res.items():
         emit(_order_agreement(r["table"]), fmt, title=f"coder vs human codes, wave {w} (sample {r['sample']}, "
                                                       f"n={r['n']})")
+        pa = r["posture"]
+        info(f"wave {w}, posture sub-label: n={pa['n']}, accuracy={pa['accuracy']:.3f}, kappa={pa['kappa']:.3f}")
     if len(drift_df):
         emit(drift_df, fmt, title="coder error rate between waves (weighted to the wave)")
         for row in drift_df[drift_df["significant"]].itertuples():

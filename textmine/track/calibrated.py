@@ -146,6 +146,17 @@ def _current_frame(store: Store) -> pd.DataFrame:
                        "USING (interview_id) WHERE s.role NOT IN ('interviewer', 'other')")
 
 
+def _machine_coded_waves(store: Store, run_id: str | None) -> set[str]:
+    """Waves whose every respondent segment is in the current coding run."""
+    if run_id is None:
+        return set()
+    df = store.query("SELECT i.wave, count(*) AS n, count(t.segment_id) AS coded FROM segments s "
+                     "JOIN interviews i USING (interview_id) LEFT JOIN (SELECT DISTINCT segment_id FROM theme_codings "
+                     "WHERE run_id = ?) t USING (segment_id) WHERE s.role NOT IN ('interviewer', 'other') "
+                     "GROUP BY i.wave", [run_id])
+    return {str(w) for w, n, c in zip(df["wave"], df["n"], df["coded"]) if n == c}
+
+
 def _crossfit(store: Store, data: TrackData, notes: list[str]) -> np.ndarray | None:
     """The coder's predictions for the estimator: its own (``data.X``), or its cross-fitted ones
     when it was trained on calibration codes (None: trained on them without cross-fitting)."""
@@ -275,7 +286,13 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
     itv_pi, itv_cov, itv_coded = np.full(n, np.nan), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     chosen: dict[str, str] = {}
     chosen_itv: dict[str, str] = {}
+    machine = _machine_coded_waves(store, data.run_id)
     for w in data.waves():
+        if w not in machine:
+            if any(w in ws for ws in smp["waves"]):
+                notes.append(f"wave {w} is not coded by the machine yet (`textmine themes apply`): its figures are "
+                             "raw until it is")
+            continue
         has_w = np.array([w in ws for ws in smp["waves"]], dtype=bool)
         fresh = np.array([fr.get(w) == prints.get(w) for fr in smp["frames"]], dtype=bool)
         pool = smp[has_w & fresh & ((smp["sample_id"] == sample) if sample is not None else True)]
