@@ -365,3 +365,43 @@ def test_wave_not_coded_by_the_machine_stays_raw(tmp_path, cli):
     res = cli("--project", p, "track", "changes", "--from", "2022", "--to", "2023", "--format", "json")
     assert res.exit_code == 0 and "not coded by the machine" in " ".join(res.stderr.split())
     assert {r["estimator"] for r in json.loads(res.stdout)} == {"raw"}
+
+
+@pytest.mark.slow
+def test_demo_corrected_changes_cover_the_key(demo_project, tmp_path, cli):
+    """As `make demo` does: 50 segments per wave, coded from the answer key; every corrected change
+    of the planted themes and posture sub-labels covers the key's census of all segments."""
+    import shutil
+    import sys
+    from conftest import DEMO
+    sys.path.insert(0, str(DEMO / "_build"))
+    from key_coder import key_codes
+    from textmine.track.calibrated import human_matrix
+    p = tmp_path / "demo"
+    shutil.copytree(demo_project, p)                       # the session's demo project stays uncalibrated
+    assert cli("--project", p, "themes", "sample", "--name", "demo", "--n", "50", "--output",
+               tmp_path / "s.csv").exit_code == 0
+    sheet = pd.read_csv(tmp_path / "s.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    with Store(p, read_only=True) as st:
+        key = key_codes(st)
+    codes = key.set_index("segment_id")
+    sheet["themes"] = sheet["segment_id"].map(codes["themes"])
+    sheet["posture"] = sheet["segment_id"].map(codes["posture"])
+    sheet.to_csv(tmp_path / "coded.csv", index=False)
+    res = cli("--project", p, "themes", "calibrate", "--coded", tmp_path / "coded.csv", "--coder", "answer_key")
+    assert res.exit_code == 0, res
+    res = cli("--project", p, "track", "changes", "--from", "2022", "--to", "2023", "--format", "json")
+    assert res.exit_code == 0, res
+    rows = {r["theme"]: r for r in json.loads(res.stdout)}
+    with Store(p, read_only=True) as st:
+        data = load_items(st)
+    Y, _ = human_matrix(data, key)
+    w = data.segments["wave"].to_numpy()
+    truth = Y[w == "2023"].mean(axis=0) - Y[w == "2022"].mean(axis=0)
+    for item in ("precarite", "financement_renouvellement", "coordination_territoriale", "demarches_administratives",
+                 "posture:faire_avec", "posture:faire_a_la_place"):
+        r = rows[item]
+        assert r["estimator"] == "calibrated" and r["n_calibration"] == 100, r
+        assert r["ci_low"] <= truth[data.items.index(item)] <= r["ci_high"], (item, r)
+    for item in ("precarite", "financement_renouvellement", "posture:faire_avec"):
+        assert rows[item]["ci_low"] > 0                    # the planted rises are still found
