@@ -61,6 +61,11 @@ def expected_errors(store: Store, segment_ids: pd.Series) -> np.ndarray:
     return segment_ids.map(per).to_numpy(dtype=float)
 
 
+def _most_frequent(values: pd.Series):
+    m = values.mode(dropna=False)
+    return m.iloc[0] if len(m) else None
+
+
 def _strata_keys(units: pd.DataFrame, strata: list[str]) -> pd.Series:
     return units[strata].astype(str).agg("|".join, axis=1)
 
@@ -87,8 +92,7 @@ def draw_sample(store: Store, *, unit: str = "segments", n: int | None = None, n
         frame = seg.assign(unit_id=seg["segment_id"])
     else:   # an interview's stratum values: its most frequent respondent role (metadata for the rest)
         frame = (seg.groupby("interview_id", sort=True)
-                 .agg({**{c: (lambda s: s.mode().iloc[0]) for c in strata if c != "interview_id"}})
-                 .reset_index())
+                 .agg({c: _most_frequent for c in strata if c != "interview_id"}).reset_index())
         frame["unit_id"] = frame["interview_id"]
     frame = frame.sort_values("unit_id", kind="stable").reset_index(drop=True)
     key = _strata_keys(frame, strata)
