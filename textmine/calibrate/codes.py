@@ -123,7 +123,7 @@ def _qdpx_rows(store: Store, path: Path, codebook: Codebook, mapping, sample: st
         text, spans = source_text(g, reveal)
         by_itv[str(iid)], lengths[str(iid)] = spans, len(text)
     codes = {s: {"themes": set(), "posture": None, "best": 0} for s in segs["segment_id"]}
-    for src in df.attrs.get("sources", []):
+    for src in df.attrs.get("coded_spans", []):
         iid = src["interview_id"]
         if not src["coded"]:
             continue

@@ -26,8 +26,9 @@ territory, segment_id`` (themes are codebook ids joined by ``;``).
   ``export qdpx``, else the segment (of ``segments``, when given) whose text contains it.
 
 ``df.attrs`` carries the import report: ``sources`` (per source: selections read, mapped,
-unmapped, split by turn, interviewer-only, passages; its text ``length`` and the ``coded``
-selections as ``(start, end, themes, posture)``, for calibration sheets), ``unmapped_codes`` (paths),
+unmapped, split by turn, interviewer-only, passages), ``coded_spans`` (per source: interview id,
+text length and the mapped selections as ``(start, end, themes, posture)``, for calibration
+sheets), ``unmapped_codes`` (paths),
 ``unmapped_counts`` (selections per unmapped path), ``skipped_sources`` (text outside the
 archive), ``project``/``origin`` and the project's ``description``. :func:`import_summary` words it;
 :func:`require_codings` raises E606 when nothing could be imported.
@@ -357,7 +358,7 @@ def read_qdpx_codings(path: str | Path, mapping: str | Path | dict | None = None
         res = _Resolver(codes, codebook, mapping)
         order = {t.id: i for i, t in enumerate(codebook.themes)} if codebook else {}
         rows: dict[tuple[str, str], dict[str, Any]] = {}
-        report, skipped = [], []
+        report, skipped, spans = [], [], []
         for sources in _children(root, "Sources"):
             for src in _children(sources, "TextSource"):
                 name = src.get("name") or src.get("guid")
@@ -371,22 +372,24 @@ def read_qdpx_codings(path: str | Path, mapping: str | Path | dict | None = None
                 iid = interview_id_of(name)
                 meta = {**case_vars.get(src.get("guid"), {}), **_variables(src, var_names)}
                 rep = {"source": name, "interview_id": iid, "selections": len(sels), "mapped": 0, "unmapped": 0,
-                       "split": 0, "interviewer_only": 0, "passages": 0, "length": len(text), "coded": []}
+                       "split": 0, "interviewer_only": 0, "passages": 0}
                 report.append(rep)
+                spans.append({"source": name, "interview_id": iid, "length": len(text), "coded": []})
                 turns = _Turns(text)
                 for sel in sels:
-                    _read_selection(sel, text, name, path, res, turns, iid, meta, rep, rows, seg_index)
+                    _read_selection(sel, text, name, path, res, turns, iid, meta, rep, rows, seg_index,
+                                    spans[-1]["coded"])
     out = pd.DataFrame([{**r, "themes": ";".join(sorted(r["themes"], key=lambda t: (order.get(t, 999), t))),
                          "posture": r["posture"] or ""} for r in rows.values()], columns=CODED_COLUMNS)
     desc = _children(root, "Description")
     out.attrs.update(unmapped_codes=sorted(res.unmapped), unmapped_counts=dict(res.unmapped),
                      skipped_sources=skipped, sources=report, project=path.name, origin=origin,
-                     description=(desc[0].text or "").strip() if desc else "")
+                     coded_spans=spans, description=(desc[0].text or "").strip() if desc else "")
     return out
 
 
 def _read_selection(sel, text, name, path, res: _Resolver, turns: _Turns, iid: str, meta: dict,
-                    rep: dict, rows: dict, seg_index: _SegmentIndex) -> None:
+                    rep: dict, rows: dict, seg_index: _SegmentIndex, coded: list) -> None:
     try:
         a, b = int(sel.get("startPosition")), int(sel.get("endPosition"))
     except (TypeError, ValueError):
@@ -402,7 +405,7 @@ def _read_selection(sel, text, name, path, res: _Resolver, turns: _Turns, iid: s
         return
     rep["mapped"] += 1
     posture = next((p for _, p in found if p), None)
-    rep["coded"].append((a, b, sorted(themes), posture))
+    coded.append((a, b, sorted(themes), posture))
     pieces = turns.pieces(a, b)
     if len(pieces) > 1:
         rep["split"] += 1
