@@ -1,7 +1,8 @@
 """textmine command line: a thin Typer layer over the library.
 
 Sub-apps live in sibling modules; each module exposes ``register(app)``.
-Every :class:`~textmine.errors.TextmineError` becomes exit status 1 here, in one place.
+Every :class:`~textmine.errors.TextmineError` becomes exit status 1 here, in one place, and a
+mistyped command line exit status 2 with a short message (:mod:`textmine.cli.usage`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import E, TextmineError
+from . import usage
 from .common import console, state
 
 # Offline, always: no model hub is ever contacted.
@@ -63,19 +65,23 @@ _register_all()
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status (tests call this in-process)."""
-    import click
     try:
-        rv = app(args=argv, standalone_mode=False)
+        rv = app(args=argv, prog_name="textmine", standalone_mode=False)
         return rv if isinstance(rv, int) else 0
     except TextmineError as exc:
         console.print(f"[bold red]error[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 1
-    except click.exceptions.Exit as exc:
+    except usage.Exit as exc:
         return exc.exit_code
-    except click.exceptions.ClickException as exc:
+    except usage.NoArgsIsHelpError as exc:   # the help was printed
+        return exc.exit_code
+    except usage.UsageError as exc:          # mistyped command line: what is wrong and the right form
+        console.print(usage.usage_message(exc, argv), markup=False, highlight=False, soft_wrap=True)
+        return 2
+    except usage.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (usage.Abort, KeyboardInterrupt):
         console.print("interrupted: nothing half-written was kept; run the same command again to resume")
         return 130
 
