@@ -329,3 +329,50 @@ def test_ingest_txt_offsets_lines_and_pseudonyms(tmp_path, cfg, nlp):
     assert "CAF" in allp and "[rires]" not in allp and " euh " not in allp
     assert set(seg.speaker_pseudo) <= {"ENQ1", "REP1", "CONUM1"}
     store.close()
+
+
+# ------------------------------------------------------------------ issue 19: gaps on real speech (invented names)
+@pytest.mark.slow
+def test_known_name_glued_to_the_next_word(cfg, nlp):
+    ps = _ps(cfg, nlp)
+    ps.add_names(["Ysolde Carnavet"])
+    out = ps.pseudonymise(["alors Ysoldene voulait pas venir, Ysoldeétait fâchée et Ysolde est partie",
+                           "pendant des années Anne a vu Ysolde"])
+    assert out[0] == "alors [PERSONNE_1]ne voulait pas venir, [PERSONNE_1]était fâchée et [PERSONNE_1] est partie"
+    assert "Ysolde" not in " ".join(out) and "années" in out[1]       # a French word is never cut
+    assert ps.new_rows()["key"].tolist().count("ysoldene") == 0       # not taken for another person
+
+
+@pytest.mark.slow
+def test_foreign_first_names_cues_and_saints(cfg, nlp):
+    ps = _ps(cfg, nlp)
+    texts = ["après j'ai travaillé chez Jürgen pendant deux ans, Jürgen était patient",
+             "puis-je vous suggérer Verdalle ?", "vous connaissez monsieur Verdalle ?",
+             "c'est l'architecte Morvandiau qui a dessiné la cité",
+             "on a habité à Saint-Ouen dix ans, Saint-Ouen a changé"]
+    out = ps.pseudonymise(texts)
+    joined = " ".join(out)
+    for name in ("Jürgen", "Verdalle", "Morvandiau", "Saint-Ouen"):
+        assert name not in joined, out
+    rows = ps.new_rows().set_index("key")
+    assert rows.loc["jurgen", "kind"] == "PERSONNE" and rows.loc["verdalle", "kind"] == "PERSONNE"
+    assert rows.loc["morvandiau", "kind"] == "PERSONNE"
+    assert rows.loc["saint ouen", "kind"] == "LIEU"                    # a place, not a [PERSONNE_…]
+    assert "[PERSONNE" not in out[4] and out[4].count("[LIEU_") == 2
+    assert out[1] == "puis-je vous suggérer " + rows.loc["verdalle", "placeholder"] + " ?"
+
+
+@pytest.mark.slow
+def test_streets_masked_by_default_kept_on_request(cfg, nlp):
+    texts = ["j'habitais rue Victor Hugo au douze, puis avenue du Général Leclerc",
+             "elle a tout fait à la place de Ysolde, au cours de l'année, sur la place de la Mairie"]
+    ps = _ps(cfg, nlp)
+    ps.add_names(["Ysolde Carnavet"])
+    out = ps.pseudonymise(texts)
+    assert out[0] == "j'habitais [VOIE_1] au douze, puis [VOIE_2]"        # not "rue [PERSONNE_1]"
+    assert "à la place de [PERSONNE_1]" in out[1] and "au cours de l'année" in out[1]   # idioms are no streets
+    assert "[VOIE_3]" in out[1]
+    assert set(ps.new_rows()["kind"]) >= {"VOIE"}
+    keep = _ps(cfg.model_copy(update={"streets": "keep"}), nlp)
+    out = keep.pseudonymise(texts[:1] + ["Victor Hugo habite à côté"])
+    assert out[0] == texts[0] and out[1].startswith("[PERSONNE_")      # the street as written, the person not

@@ -51,6 +51,7 @@ class PseudonymiseConfig(_Model):
     user_list: str | None = None
     keep: list[str] = []
     entity_types: list[str] = ["PER", "LOC", "ORG"]
+    streets: Literal["mask", "keep"] = "mask"
 
 
 class EmbedConfig(_Model):

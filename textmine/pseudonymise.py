@@ -1,7 +1,8 @@
 """Pseudonymisation consistent across a project and across waves.
 
 Names of people, places and organisations in analysis texts become placeholders
-``[PERSONNE_n]``, ``[LIEU_n]``, ``[COMMUNE_n]``, ``[ORGANISATION_n]``; e-mail addresses and
+``[PERSONNE_n]``, ``[LIEU_n]``, ``[COMMUNE_n]``, ``[ORGANISATION_n]``, ``[VOIE_n]`` (streets);
+e-mail addresses and
 phone numbers become ``[EMAIL]`` / ``[TELEPHONE]``. The mapping lives in the store's
 ``pseudonym_map`` table (the only link between originals and placeholders). A
 :class:`Pseudonymiser` is built from that map, so a name seen in wave 1 keeps its placeholder
@@ -31,6 +32,21 @@ Detectors, by priority:
    (known, or found in the same batch: "Sandrine" and "Sandrine Vautrin" are one person);
    when two people share it, it keeps a placeholder of its own.
 
+3. **Person cues**: a capitalised word that is no common French word right after an
+   honorific or a title (``monsieur``, ``Mme``, ``docteur``, ``l'architecte``, ``maître``...)
+   or after ``chez``/``avec`` is a person, also where NER misses it in a short turn (an
+   interviewer suggesting a name). NER's ``MISC`` hits written with letters French does not
+   use (``Jürgen``, ``Björn``) are people too.
+4. **Places**: a hit starting with ``Saint-``/``Sainte-`` (``Saint-Ouen``) is a place
+   whatever NER says; street names (``rue``, ``avenue``, ``boulevard``, ``place``,
+   ``impasse``... followed by capitalised words: ``rue Victor Hugo``, ``avenue du Général
+   Leclerc``) become ``[VOIE_n]`` as a whole (``pseudonymise.streets: mask``, the default;
+   ``keep`` keeps them as written, person names in them included). A street, with an age
+   and a sex, can re-identify someone.
+5. **Glued names**: a known person's name glued to the next word by the transcription
+   (``Sandrinene``, ``Sandrineétait``) is replaced in that token when the rest is a French
+   word and the whole token is not one (``années`` never loses ``Anne``).
+
 ``pseudonymise.enabled: false`` makes :meth:`Pseudonymiser.pseudonymise` return the texts
 unchanged (the map is still kept for speaker names registered with :meth:`add_names`).
 
@@ -56,10 +72,26 @@ from .pseudonymise_lex import (DISCOURSE, HONORIFICS, PARTICLES, clean_label, fo
 __all__ = ["Pseudonymiser", "names_from_filename", "normalise_key", "clean_label", "load_user_list",
            "speaker_pseudo", "KINDS", "MAP_COLUMNS"]
 
-KINDS = ("PERSONNE", "LIEU", "COMMUNE", "ORGANISATION")
+KINDS = ("PERSONNE", "LIEU", "COMMUNE", "ORGANISATION", "VOIE")
 MAP_COLUMNS = ["kind", "key", "original", "placeholder", "first_seen"]
-_NER_KIND = {"PER": "PERSONNE", "LOC": "LIEU", "ORG": "ORGANISATION"}
-_PLACEHOLDER = re.compile(r"\[(?:PERSONNE|LIEU|COMMUNE|ORGANISATION)_\d+\]|\[(?:EMAIL|TELEPHONE)\]")
+_NER_KIND = {"PER": "PERSONNE", "LOC": "LIEU", "ORG": "ORGANISATION", "MISC": "PERSONNE"}
+_PLACEHOLDER = re.compile(r"\[(?:PERSONNE|LIEU|COMMUNE|ORGANISATION|VOIE)_\d+\]|\[(?:EMAIL|TELEPHONE)\]")
+_CAP_WORD = r"[A-ZÀ-ÖØ-Þ][\w’'-]*"
+#: street types: with the capitalised words after them, a street name (``rue Victor Hugo``)
+_STREET = re.compile(
+    r"\b(?:rue|avenue|av\.|boulevard|bd|place|impasse|allée|allee|chemin|quai|cours|passage|square|villa|cité|"
+    r"cite|route|faubourg|rond-point|esplanade|parvis|sentier|ruelle|voie|Rue|Avenue|Boulevard|Place|Impasse|"
+    r"Allée|Chemin|Quai|Cours|Passage|Square|Villa|Cité|Route|Faubourg)\s+"
+    r"(?:(?:de la|de l['’]|des|du|de|d['’]|la|le|les|l['’])\s*)?"
+    rf"(?:{_CAP_WORD}|\d+)(?:[\s-]+(?:(?:de la|de l['’]|des|du|de|d['’]|la|le|les|l['’]|et)\s*)?{_CAP_WORD})*")
+#: words after which a capitalised word is a person: honorifics, titles, ``chez``, ``avec``
+_PERSON_CUE = re.compile(
+    r"(?:\b(?:monsieur|madame|mademoiselle|messieurs|mesdames|M\.|Mme|Mlle|Mr|Dr|docteur|maître|maitre|"
+    r"professeur|architecte|abbé|curé|pasteur|notaire|avocat|avocate|commissaire|inspecteur|inspectrice|"
+    r"chez|avec|Monsieur|Madame|Mademoiselle|Docteur|Maître)\s+)"
+    rf"({_CAP_WORD}(?:\s+{_CAP_WORD})?)")
+_SAINT = re.compile(r"^(?:saint|sainte|st|ste)[\s-]", re.IGNORECASE)
+_NON_FRENCH_LETTER = re.compile(r"[äöüßåøñãõæ]", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\d\w])(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}(?![\d\w])")
 _TOKEN = re.compile(r"\w+")
@@ -153,6 +185,8 @@ class Pseudonymiser:
     def _reindex(self) -> None:
         self._first = {k[0] for k in self._entries} | {k[0] for k in self._keep}
         self._maxlen = max([len(k) for k in self._entries] + [len(k) for k in self._keep] + [1])
+        self._persons = {k[0] for k, e in self._entries.items() if len(k) == 1 and e.kind == "PERSONNE"
+                         and len(k[0]) >= 3}
 
     def _register(self, key: tuple[str, ...], original: str, kind: str, *, placeholder: str | None = None,
                   cap: bool = False, origin: str = "name") -> str | None:
@@ -169,6 +203,8 @@ class Pseudonymiser:
                           "first_seen": f"{origin}:{self.source}"})
         self._first.add(key[0])
         self._maxlen = max(self._maxlen, len(key))
+        if kind == "PERSONNE" and len(key) == 1 and len(key[0]) >= 3:
+            self._persons.add(key[0])
         return placeholder
 
     def add_names(self, names: Iterable[str], kind: str = "PERSONNE", *, _clean: bool = True,
@@ -185,6 +221,9 @@ class Pseudonymiser:
             label = clean_label(raw) if _clean else (raw or "").strip()
             key = tuple(normalise_key(label or "").split())
             if not key or all(k in stop_words() or len(k) < 2 for k in key):
+                continue
+            if kind == "PERSONNE" and is_saint_place(label):   # "Saint-Ouen" is a place, not a person
+                self._register(key, label, "LIEU", cap=_origin == "ner", origin=_origin)
                 continue
             if kind != "PERSONNE":
                 ph = self._register(key, label, kind, origin=_origin)
@@ -240,6 +279,9 @@ class Pseudonymiser:
         i, n = 0, len(toks)
         while i < n:
             if toks[i][2] not in self._first:
+                glued = None if keep_only else self._glued(text, toks[i])
+                if glued is not None:
+                    spans.append(glued)
                 i += 1
                 continue
             hit = None
@@ -264,15 +306,42 @@ class Pseudonymiser:
             i = hit[0] + 1
         return spans
 
+    def _glued(self, text: str, tok: tuple[int, int, str]) -> tuple[int, int, "_Entry"] | None:
+        """A known person's single-word name glued to the next word in token ``tok``
+        (``Sandrinene``): ``(start, end, entry)`` of the name part, else None."""
+        a, b, w = tok
+        if len(w) < 5 or not self._persons:
+            return None
+        for cut in range(len(w) - 2, 2, -1):          # the longest name first; the rest has 2 letters or more
+            if w[:cut] not in self._persons:
+                continue
+            e = self._entries.get((w[:cut],))
+            word = text[a:b]
+            if e is None or (e.cap and not word[0].isupper()):
+                continue
+            if is_common_word(word[cut:]) and not is_common_word(word):
+                return (a, a + cut, e)
+        return None
+
     def _candidates(self, doc: Any) -> list[tuple[str, str]]:
-        """Accepted NER hits of one doc: ``[(surface text, kind)]`` (see the module doc)."""
+        """Accepted NER and person-cue hits of one doc: ``[(surface text, kind)]`` (see the module doc)."""
         out = []
         text = doc.text
+        streets = street_spans(text)
+
+        def in_street(a: int, b: int) -> bool:
+            return any(x < b and a < y for x, y in streets)
+
         for ent in doc.ents:
             kind = _NER_KIND.get(ent.label_)
-            if kind is None or ent.label_ not in self.cfg.entity_types:
+            if ent.label_ == "MISC":      # NER calls foreign first names MISC ("Jürgen"): people
+                if "PER" not in self.cfg.entity_types or not _NON_FRENCH_LETTER.search(ent.text):
+                    continue
+            elif kind is None or ent.label_ not in self.cfg.entity_types:
                 continue
             s, e = ent.start_char, ent.end_char
+            if in_street(s, e):
+                continue                                   # a street is replaced (or kept) as a whole
             inner = self._scan(text[s:e], keep_only=True)     # keep-list words split the hit
             pieces, pos = [], 0
             for a, b, _ in inner:
@@ -282,7 +351,17 @@ class Pseudonymiser:
             for a, b in pieces:
                 cand = _trim(text, a, b)
                 if cand and _accept(text, *cand, kind):
-                    out.append((text[cand[0]:cand[1]], kind))
+                    surface = text[cand[0]:cand[1]]
+                    out.append((surface, "LIEU" if kind == "PERSONNE" and is_saint_place(surface) else kind))
+        if "PER" in self.cfg.entity_types:
+            titled = []
+            for m in _PERSON_CUE.finditer(text):
+                cand = _trim(text, *m.span(1))
+                if cand and not in_street(*cand) and _cue_person(text[cand[0]:cand[1]]):
+                    # after an honorific or a title it is a person whatever NER says; after chez/avec, NER's kind wins
+                    (out if m.group(0).split()[0].lower() in ("chez", "avec") else titled).append(
+                        (text[cand[0]:cand[1]], "PERSONNE"))
+            out = titled + out
         return out
 
     def pseudonymise(self, texts: list[str], *, source: str | None = None) -> list[str]:
@@ -305,6 +384,8 @@ class Pseudonymiser:
             for surface, kind, key in found:
                 if key in self._entries or key in self._keep:
                     continue
+                if kind == "PERSONNE" and len(key) == 1 and self._glued(surface, (0, len(surface), key[0])):
+                    continue      # a known name glued to the next word: replaced in place, not a new person
                 if kind != "PERSONNE":
                     self._register(key, surface, kind, cap=True, origin="ner")
                 elif (owner := self._sole_bearer(key, full_names)) is not None:
@@ -337,6 +418,16 @@ class Pseudonymiser:
         fixed = [(m.start(), m.end(), None) for m in _PLACEHOLDER.finditer(text)]
         fixed += [(m.start(), m.end(), "[EMAIL]") for m in _EMAIL.finditer(text)]
         fixed += [(m.start(), m.end(), "[TELEPHONE]") for m in _PHONE.finditer(text)]
+        streets = []
+        for a, b in street_spans(text):                 # before the names they may contain
+            if self.cfg.streets == "keep":
+                streets.append((a, b, None))
+            else:
+                key = tuple(normalise_key(text[a:b]).split())
+                ph = self._entries[key].placeholder if key in self._entries else \
+                    self._register(key, text[a:b], "VOIE", cap=True, origin="street")
+                streets.append((a, b, ph))
+        fixed += streets
         spans = [(a, b, e.placeholder if e is not None else None) for a, b, e in self._scan(text)]
         out, pos = [], 0
         for a, b, rep in sorted(fixed + spans, key=lambda x: (x[0], -x[1])):
@@ -347,6 +438,36 @@ class Pseudonymiser:
             pos = b
         out.append(text[pos:])
         return "".join(out)
+
+
+_IDIOM_BEFORE = re.compile(r"(?:\bà\s+(?:la|ma|sa|ta|leur|votre|notre)|\bau|\ben|\bsur\s+le|\bdu|\bdans\s+le)\s+$",
+                           re.IGNORECASE)
+_IDIOM_TYPES = {"place", "cours", "passage", "chemin", "route", "voie", "cite", "villa", "square"}
+
+
+def street_spans(text: str) -> list[tuple[int, int]]:
+    """Street names in ``text`` (``rue Victor Hugo``, ``place de la République``), as
+    ``(start, end)``; idioms such as ``à la place de``, ``au cours de`` are not streets."""
+    out = []
+    for m in _STREET.finditer(text):
+        kind = fold(m.group().split()[0]).lower()
+        if kind in _IDIOM_TYPES and _IDIOM_BEFORE.search(text, 0, m.start()):
+            continue
+        out.append(m.span())
+    return out
+
+
+def is_saint_place(name: str) -> bool:
+    """``Saint-Ouen``, ``Sainte-Geneviève-des-Bois``: a hyphenated saint's name is a place."""
+    return bool(_SAINT.match(name.strip())) and "-" in name
+
+
+def _cue_person(surface: str) -> bool:
+    """A name after a person cue (``monsieur Bourdin``, ``chez Dubois``): capitalised, not
+    written all in capitals (``NPERS``, an anonymisation mark), not a common French word."""
+    first = surface.split()[0]
+    return (sum(c.isalpha() for c in first) >= 2 and not first.isupper() and not is_common_word(first)
+            and normalise_key(first) not in HONORIFICS and not is_saint_place(surface))
 
 
 def _person_like(label: str) -> bool:
