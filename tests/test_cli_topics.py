@@ -88,7 +88,7 @@ def test_topics_by_change_and_apply(project, capsys):
     rc, _, err = _run(capsys, "--project", p, "topics", "by", "--by", "colour")
     assert rc == 1 and "E501" in err
     rc, out, _ = _run(capsys, "--project", p, "topics", "change", "--format", "json")
-    assert rc == 0 and {"topic", "share_a", "share_b", "delta"} <= set(json.loads(out)[0])
+    assert rc == 0 and {"topic", "share_a", "share_b", "delta_pts"} <= set(json.loads(out)[0])
     # config topics.mode = apply (default): `topics fit` applies the existing model
     rc, out, err = _run(capsys, "--project", p, "topics", "fit", "--format", "json")
     assert rc == 0 and "applied current model" in err

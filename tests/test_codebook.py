@@ -61,7 +61,9 @@ def test_duplicate_id_is_e401_with_file_and_line(tmp_path):
 
 
 @pytest.mark.parametrize("theme,needle", [
-    (_theme("alpha", definition=""), "missing or empty field 'definition'"),
+    # a definition may be left empty while it is written (a drafted codebook), not left out
+    ({k: v for k, v in _theme("alpha").items() if k != "definition"}, "missing or empty field 'definition'"),
+    (_theme("alpha", examples=[]), "missing or empty field 'examples'"),
     ({k: v for k, v in _theme("alpha").items() if k != "cues"}, "missing or empty field 'cues'"),
     (_theme("alpha", cues=["re:([unclosed"]), "bad regular expression"),
     (_theme("alpha", colour="red"), "unknown key 'colour'"),
@@ -73,6 +75,17 @@ def test_invalid_codebooks_are_e401(tmp_path, theme, needle):
     with pytest.raises(TextmineError) as ei:
         load_codebook(p)
     assert ei.value.code == "E401" and needle in ei.value.detail and ei.value.path == str(p)
+
+
+def test_fields_to_write_may_be_empty_and_are_listed(tmp_path):
+    """A drafted theme (``themes draft``) loads with its definition and criteria empty."""
+    from textmine.themes.codebook import dump_codebook
+    data = {"version": 1, "themes": [_theme("alpha", definition="", include=[], exclude=[]), _theme("beta")]}
+    p = tmp_path / "draft.yaml"
+    p.write_text(dump_codebook(data, "drafted\nfor the test"), encoding="utf-8")
+    assert p.read_text(encoding="utf-8").startswith("# drafted\n# for the test\n")
+    cb = load_codebook(p)
+    assert cb.themes[0].to_write == ["definition", "include", "exclude"] and cb.themes[1].to_write == []
 
 
 def test_unknown_top_level_key_and_yaml_syntax(tmp_path):

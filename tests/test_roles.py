@@ -74,10 +74,11 @@ def test_discourse_features_find_the_interviewer_whatever_the_order():
 
 def test_marginal_and_multi_respondents():
     extra = [("Paul", ANSWERS[2]), ("Paul", ANSWERS[3]), ("Paul", ANSWERS[4]), ("inconnu", "allô"), ("tous", "oui"),
-             ("interlocuteur au téléphone", "je vous rappelle"), ("Voisin", "bonjour")]
+             ("interlocuteur au téléphone", "je vous rappelle"), ("Voisin", "bonjour"), ("Lucien", "bonjour")]
     r = roles(interview("Sonia (ENQ)", "Marie", extra))
     assert r["Marie"][0] == r["Paul"][0] == "respondent"
-    assert r["Voisin"] == ("other", "marginal")
+    assert r["Lucien"] == ("other", "marginal")
+    assert r["Voisin"] == ("other", "label-pattern")
     assert r["inconnu"][0] == r["tous"][0] == r["interlocuteur au téléphone"][0] == "other"
 
 
@@ -93,7 +94,8 @@ def test_metadata_role_and_interviewer_column():
     r = roles(interview("Zoé", "Alice", [("Bob", ANSWERS[1] + " " + ANSWERS[2])]), meta)
     assert r["Zoé"] == ("interviewer", "metadata")
     assert r["Alice"] == ("conum", "metadata")
-    assert r["Bob"][0] == "respondent"           # a second substantial voice: plain respondent
+    # every other interviewee takes the interview's role (issue 19: co-interviewees, relatives)
+    assert r["Bob"] == ("conum", "metadata")
 
 
 def test_role_named_in_label():
@@ -120,3 +122,64 @@ def test_single_speaker_and_determinism():
     assert roles(tr) == {"Marie": ("respondent", "default")}
     tr = interview("A", "B")
     assert assign_roles(tr, None, CFG) == assign_roles(tr, None, CFG)
+
+
+# ------------------------------------------------------------------ issue 19: no interviewer, several interviewees
+PROPOSAL = ("je propose que les données publiques des collectivités soient ouvertes par défaut dans un format "
+            "réutilisable, avec une licence claire, parce que les citoyens financent leur production ")
+ARGUMENTS = ["cela coûterait cher aux petites communes qui n'ont pas de service informatique ni de budget pour ça",
+             "l'ouverture permet aux associations de vérifier les dépenses et de proposer des services utiles",
+             "il faut protéger les données personnelles avant tout, sinon on expose des habitants identifiables",
+             "les entreprises locales pourraient créer des applications de transport ou de tourisme avec ces données"]
+
+
+def consultation(labels=("Auteur", "Pour", "Contre")) -> Transcript:
+    """A proposal and its arguments for and against, as a consultation converted to CSV gives them."""
+    turns = [Turn(labels[0], PROPOSAL * 2)]
+    for i, a in enumerate(ARGUMENTS * 2):
+        turns.append(Turn(labels[1 + i % 2], a))
+    return Transcript("p.csv", "csv", "utf-8", turns)
+
+
+def test_no_interviewer_when_the_evidence_is_too_thin():
+    r = assign_roles(consultation(), None, CFG)
+    assert {d.role for d in r.values()} == {"respondent"}, r          # nobody invented as interviewer
+    assert {d.method for d in r.values()} == {"no-interviewer"}
+    ev = r["Pour"].evidence
+    assert ev.startswith("no speaker looks like an interviewer") and "turns" in ev and "words" in ev
+    # a real interview keeps its interviewer found by discourse features, with the figures behind it
+    d = assign_roles(interview("S1", "S2"), None, CFG)["S1"]
+    assert (d.role, d.method) == ("interviewer", "discourse-features") and "questions in" in d.evidence
+
+
+def test_interviewer_setting_none_labels_and_per_file_override():
+    none = RolesConfig(known=list(CFG.known), interviewer="none")
+    r = roles(interview("Enquêteur", "Marie"), cfg=none)
+    assert r == {"Enquêteur": ("respondent", "no-interviewer"), "Marie": ("respondent", "no-interviewer")}
+    named = RolesConfig(known=list(CFG.known), interviewer="Animatrice; Modératrice")
+    r = roles(consultation(("Animatrice", "Pour", "Contre")), cfg=named)
+    assert r["Animatrice"] == ("interviewer", "config") and r["Pour"][0] == "respondent"
+    # the metadata sheet's interviewer column wins over the setting, per file
+    meta = InterviewMeta(file="p.csv", interview_id="P1", attrs={"interviewer": "none"})
+    r = roles(interview("Enquêteur", "Marie"), meta)
+    assert r["Enquêteur"] == ("respondent", "no-interviewer")
+    meta = InterviewMeta(file="p.csv", interview_id="P1", attrs={"interviewer": "auto"})
+    assert roles(interview("Enquêteur", "Marie"), meta, cfg=none)["Enquêteur"] == ("interviewer", "label-pattern")
+
+
+def test_every_interviewee_gets_the_interviews_role():
+    """Co-interviewees and a relative with a name label take the metadata role; labelled other
+    voices stay other; the speakers sheet gives a speaker another role."""
+    from textmine.records import SpeakerMeta
+    extra = [("Armand", ANSWERS[1]), ("Armand", ANSWERS[2]), ("Félicie", "oui c'est vrai"), ("tous", "oui")]
+    meta = InterviewMeta(file="x.txt", interview_id="F1", role="usager")
+    r = roles(interview("Enquêtrice", "Odile", extra), meta)
+    assert r["Odile"] == r["Armand"] == r["Félicie"] == ("usager", "metadata")
+    assert r["tous"][0] == "other" and r["Enquêtrice"][0] == "interviewer"
+    meta.speakers = [SpeakerMeta("x.txt", "Félicie", "other", None, "speakers.csv", 4),
+                     SpeakerMeta("x.txt", "armand", "elu", "E7", "speakers.csv", 3)]
+    d = assign_roles(interview("Enquêtrice", "Odile", extra), meta, CFG)
+    assert (d["Félicie"].role, d["Armand"].role, d["Odile"].role) == ("other", "elu", "usager")
+    assert d["Armand"].evidence == "speakers sheet (speakers.csv line 3)"
+    # without a metadata role, a marginal named voice is still set aside
+    assert roles(interview("Enquêtrice", "Odile", extra))["Félicie"] == ("other", "marginal")

@@ -140,8 +140,8 @@ def test_topics_by_and_change(tmp_path_factory):
             topics_by(store, "colour")
         assert e.value.code == "E501"
         ch = topic_change(store)
-        assert list(ch.columns) == ["topic", "label", "share_a", "share_b", "delta"]
-        assert np.allclose(ch["delta"], (ch["share_b"] - ch["share_a"]) * 100)
+        assert list(ch.columns) == ["topic", "label", "share_a", "share_b", "delta_pts"]
+        assert np.allclose(ch["delta_pts"], (ch["share_b"] - ch["share_a"]) * 100)
         with pytest.raises(TextmineError) as e:
             topic_change(store, "1", "9")
         assert e.value.code == "E502"

@@ -176,7 +176,7 @@ def test_cli_track_csv_explain_and_table(project, capsys):
     df = pd.read_csv(__import__("io").StringIO(out.out))
     assert "segment_ids" in df and df["measure"].eq("interviews").all()
     code, out = _json(capsys, ["--project", str(project), "track", "--theme", "precarite"])
-    assert code == 0 and "precarit" in out.out and "2023" in out.out and "ci_low" in out.out
+    assert code == 0 and "precarit" in out.out and "2023" in out.out and "95 % CI (%)" in out.out
 
 
 def test_cli_changes_and_panel(project, capsys):

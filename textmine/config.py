@@ -20,6 +20,8 @@ from .errors import E, TextmineError
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_CONFIG = DATA_DIR / "default.yaml"
 DEFAULT_CODEBOOK = DATA_DIR / "codebook.yaml"
+#: the name of the packaged codebook (the Conseiller numérique study's themes) in settings and options
+PACKAGED_CODEBOOK = "conum"
 
 
 class _Model(BaseModel):
@@ -43,6 +45,7 @@ class SegmentConfig(_Model):
 class RolesConfig(_Model):
     map: dict[str, str] = {}
     known: list[str] = []
+    interviewer: str = "auto"      # auto | none | the interviewer's label(s), ";"-separated
 
 
 class PseudonymiseConfig(_Model):
@@ -72,6 +75,8 @@ class TopicsConfig(_Model):
     representation: Literal["keybert", "mmr", "ctfidf"] = "keybert"
     nr_topics: int | Literal["auto"] | None = None
     min_words: int = 8
+    max_share: float = 0.15
+    split_large: bool = False
 
 
 class ThemesConfig(_Model):
@@ -132,11 +137,22 @@ class Config(_Model):
     report: ReportConfig = ReportConfig()
 
     def codebook_path(self) -> Path:
-        return Path(self.themes.codebook) if self.themes.codebook else DEFAULT_CODEBOOK
+        return codebook_file(self.themes.codebook)
+
+    def codebook_name(self) -> str:
+        """``conum`` (the packaged codebook, chosen or by default) or the codebook file's path."""
+        c = self.themes.codebook
+        return PACKAGED_CODEBOOK if not c or c == PACKAGED_CODEBOOK else str(c)
 
     def hash(self) -> str:
         blob = json.dumps(self.model_dump(), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def codebook_file(value: str | Path | None) -> Path:
+    """The codebook file of a ``themes.codebook`` value or ``--codebook`` option: ``conum``
+    (or nothing) is the packaged codebook, anything else a YAML file."""
+    return DEFAULT_CODEBOOK if not value or str(value) == PACKAGED_CODEBOOK else Path(value)
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -166,11 +182,15 @@ def _read_yaml(path: Path) -> dict:
 _PATH_KEYS = (("pseudonymise", "user_list"), ("themes", "codebook"), ("themes", "model"))
 
 
+def _is_path(section: str, key: str, value: object) -> bool:
+    return isinstance(value, str) and not (section == "themes" and key == "codebook" and value == PACKAGED_CODEBOOK)
+
+
 def _resolve_paths(data: dict, base: Path) -> dict:
     """Relative file paths in a config file are relative to that file's folder."""
     for section, key in _PATH_KEYS:
         sec = data.get(section)
-        if isinstance(sec, dict) and isinstance(sec.get(key), str) and not Path(sec[key]).is_absolute():
+        if isinstance(sec, dict) and _is_path(section, key, sec.get(key)) and not Path(sec[key]).is_absolute():
             sec[key] = str((base / sec[key]).resolve())
     return data
 
@@ -182,7 +202,7 @@ def project_overlay(config_path: str | Path, project_dir: str | Path) -> dict:
     data = _resolve_paths(_read_yaml(config_path), config_path.parent)
     for section, key in _PATH_KEYS:
         sec = data.get(section)
-        if isinstance(sec, dict) and isinstance(sec.get(key), str):
+        if isinstance(sec, dict) and _is_path(section, key, sec.get(key)):
             sec[key] = os.path.relpath(sec[key], Path(project_dir).resolve())
     return data
 

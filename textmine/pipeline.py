@@ -3,9 +3,15 @@
 Stages: ingest (+ segment + pseudonymise) -> embed -> topics (apply the existing model,
 or refit) -> themes apply -> track -> outputs (report, quote banks, REFI-QDA).
 
-* Incremental: every stage has an input *fingerprint* (corpus hash + the settings that
-  matter to it). A stage whose fingerprint equals the one recorded after its last
-  successful completion is skipped: an unchanged re-run does nothing costly.
+* Incremental: every stage has an input *fingerprint*: what it reads and the settings that
+  matter to it. Ingest compares each interview's inputs (file, metadata row, speakers rows,
+  roles/segment/pseudonymise settings: :class:`textmine.corpus.Inputs`); embed, topics and
+  themes depend on the stored segments (:func:`segments_hash`: ids, roles and texts) plus
+  their own settings; outputs on the corpus (metadata included), topics, themes and report
+  settings. A stage whose fingerprint equals the one recorded after its last successful
+  completion is skipped: an unchanged re-run does nothing costly, and a changed setting or
+  sheet row re-derives what depends on it (e.g. ``roles.map`` -> the roles of the speakers
+  it matches -> their segments' topics and themes) and nothing else.
 * Resumable: each stage commits its own results atomically (per interview for ingest,
   per batch for embeddings, one transaction for topics/themes, temp-file + rename for
   outputs) and records its fingerprint only after that. A run killed anywhere (SIGINT or
@@ -52,6 +58,7 @@ class RunResult:
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     changes: pd.DataFrame | None = None
+    created: bool = False           # this run created the project
 
     @property
     def did_nothing(self) -> bool:
@@ -70,8 +77,19 @@ def package_versions() -> dict[str, str]:
 
 
 def corpus_hash(store: Store) -> str:
+    """Hash of every interview's inputs (file, metadata, settings: ``source_hash``)."""
     rows = store.con.execute("SELECT interview_id, source_hash FROM interviews ORDER BY 1").fetchall()
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+
+
+def segments_hash(store: Store) -> str:
+    """Hash of what embed, topics and themes read: each segment's id, role and texts (a
+    metadata fix that changes no segment leaves it as it was)."""
+    row = store.con.execute(
+        "SELECT count(*), md5(coalesce(string_agg(segment_id || chr(31) || coalesce(role, '') || chr(31) "
+        "|| md5(coalesce(text, '')) || md5(coalesce(text_pseudo, '')), chr(30) ORDER BY segment_id), '')) "
+        "FROM segments").fetchone()
+    return f"{row[0]}-{row[1][:16]}"
 
 
 def _fp(*parts: Any) -> str:
@@ -87,11 +105,11 @@ class Pipeline:
     """Runs the stages on one project; use :func:`run_wave`."""
 
     def __init__(self, store: Store, *, report: Reporter | None = None,
-                 advance_factory: Callable[[str, int | None], Any] | None = None) -> None:
+                 progress: Callable[[str], dict[str, Any]] | None = None) -> None:
         self.store = store
         self.cfg = store.config
         self.say: Reporter = report or (lambda stage, msg: None)
-        self.bar = advance_factory
+        self.bar = progress       # stage -> {"on_start": f(total), "advance": f(n)}
         self.state: dict[str, str] = store.get_kv("pipeline.stages", {}) or {}
 
     def _done(self, stage: str, fp: str) -> bool:
@@ -102,30 +120,37 @@ class Pipeline:
         self.store.set_kv("pipeline.stages", self.state)
 
     # ------------------------------------------------------------------ stages
-    def ingest(self, corpus_dir: Path, wave: str | None, metadata: Path | None) -> dict[str, Any]:
+    def ingest(self, corpus_dir: Path, wave: str | None, metadata: Path | None, speakers: Path | None = None,
+               skip_invalid: bool = False) -> dict[str, Any]:
         from .corpus import ingest_paths
-        rep = ingest_paths(self.store, [corpus_dir], wave=wave, metadata=metadata)
-        return {"added": rep.added, "replaced": rep.replaced, "unchanged": len(rep.unchanged),
-                "segments": rep.segments, "words": rep.words, "skipped": not rep.changed}
+        rep = ingest_paths(self.store, [corpus_dir], wave=wave, metadata=metadata, speakers=speakers,
+                           skip_invalid=skip_invalid, **self._bar("ingest"))
+        return {"added": rep.added, "replaced": rep.replaced, "updated": rep.updated, "reasons": rep.reasons,
+                "unchanged": len(rep.unchanged), "skipped_files": rep.skipped,
+                "no_interviewer": rep.no_interviewer, "stale": rep.stale, "segments": rep.segments, "words": rep.words,
+                "skipped": not rep.changed}
 
-    def embed(self, chash: str) -> dict[str, Any]:
-        from .embed import embed_texts, encoder_key, get_encoder
+    def _bar(self, stage: str) -> dict[str, Any]:
+        """``on_start``/``advance`` callbacks of a progress display for ``stage`` (none without one)."""
+        return self.bar(stage) if self.bar is not None else {}
+
+    def embed(self, shash: str) -> dict[str, Any]:
+        from .embed import encoder_key, get_encoder
+        from .topics.segments import embed_segments
         enc = get_encoder(self.cfg.embed.encoder)
-        fp = _fp("embed", chash, encoder_key(enc), self.cfg.topics.roles)
+        fp = _fp("embed", shash, encoder_key(enc), self.cfg.topics.roles)
         if self._done("embed", fp):
             return {"skipped": True}
-        segs = self.store.segments_frame(roles=self.cfg.topics.roles)
-        before = len(self.store.get_embeddings(encoder_key(enc), [_h(t) for t in segs["text"]]))
-        embed_texts(self.store, segs["text"].tolist(), enc, batch_size=self.cfg.embed.batch_size)
+        rep = embed_segments(self.store, encoder=enc, **self._bar("embed"))
         self._record("embed", fp)
-        return {"segments": len(segs), "new": len(set(segs["text"])) - before, "encoder": encoder_key(enc)}
+        return {"segments": rep.n_segments, "new": rep.n_new, "encoder": rep.encoder}
 
-    def topics(self, chash: str, refit: bool) -> dict[str, Any]:
-        from .topics import apply_topics, fit_topics
-        fp = _fp("topics", chash, self.cfg.topics.model_dump(), self.cfg.embed.encoder, self.cfg.random_state)
+    def topics(self, shash: str, refit: bool) -> dict[str, Any]:
+        fp = _fp("topics", shash, self.cfg.topics.model_dump(), self.cfg.embed.encoder, self.cfg.random_state)
         current = self.store.get_kv("topics.current_model")
         if self._done("topics", fp) and not refit and current:
             return {"skipped": True, "model_id": current}
+        from .topics import apply_topics, fit_topics      # BERTopic: imported only when there is work
         if refit or not current or self.cfg.topics.mode == "refit":
             res = fit_topics(self.store)
             out = {"action": "fit", "model_id": res.model_id, "n_topics": res.n_topics,
@@ -136,14 +161,17 @@ class Pipeline:
         self._record("topics", fp)
         return out
 
-    def themes(self, chash: str, model_dir: str | None) -> dict[str, Any]:
-        from .themes import apply_themes
+    def themes(self, shash: str, model_dir: str | None) -> dict[str, Any]:
         model = model_dir or self.cfg.themes.model
-        fp = _fp("themes", chash, model, _model_fingerprint(model), _codebook_hash(self.store),
+        fp = _fp("themes", shash, model, _model_fingerprint(model), _codebook_hash(self.store),
                  self.cfg.embed.encoder, self.cfg.themes.model_dump())
         if self._done("themes", fp):
             return {"skipped": True}
-        run_id = apply_themes(self.store, model_dir=model)
+        from .themes import apply_themes
+        bar = self._bar("themes")
+        if bar:
+            bar["on_start"](None)
+        run_id = apply_themes(self.store, model_dir=model, advance=bar.get("advance"))
         self._record("themes", fp)
         return {"run_id": run_id, "model": model or "zero-shot"}
 
@@ -176,11 +204,6 @@ class Pipeline:
         return {"quotes": len(quotes)}, {k: str(v) for k, v in paths.items()}
 
 
-def _h(text: str) -> str:
-    from .embed import text_hash
-    return text_hash(text)
-
-
 def _model_fingerprint(model: str | None) -> str | None:
     if not model:
         return None
@@ -197,7 +220,8 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = None,
              metadata: str | Path | None = None, refit_topics: bool = False,
              model_dir: str | Path | None = None, config_path: str | Path | None = None,
-             report: Reporter | None = None) -> RunResult:
+             report: Reporter | None = None, speakers: str | Path | None = None, skip_invalid: bool = False,
+             progress: Callable[[str], dict[str, Any]] | None = None) -> RunResult:
     """Bring ``project`` up to date with the transcripts under ``corpus_dir``."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.exists():
@@ -206,7 +230,7 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
     started = _dt.datetime.now(_dt.timezone.utc)
     with project_lock(project):
         with Store(project, create=True, config_path=config_path) as store:
-            pipe = Pipeline(store, report=say)
+            pipe = Pipeline(store, report=say, progress=progress)
             durations: dict[str, float] = {}
             stages: dict[str, dict[str, Any]] = {}
             wave = str(wave) if wave is not None else None
@@ -224,13 +248,15 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
                 say(name, "skipped (up to date)" if info.get("skipped") else f"done in {durations[name]} s")
                 return res
 
-            stage("ingest", lambda: pipe.ingest(corpus_dir, wave, Path(metadata) if metadata else None))
+            stage("ingest", lambda: pipe.ingest(corpus_dir, wave, Path(metadata) if metadata else None,
+                                                Path(speakers) if speakers else None, skip_invalid))
             if store.query("SELECT count(*) AS n FROM segments")["n"][0] == 0:
                 raise TextmineError(E.E006, detail=f"no segments after ingesting {corpus_dir}")
             chash = corpus_hash(store)
-            stage("embed", lambda: pipe.embed(chash))
-            stage("topics", lambda: pipe.topics(chash, refit_topics))
-            stage("themes", lambda: pipe.themes(chash, str(model_dir) if model_dir else None))
+            shash = segments_hash(store)
+            stage("embed", lambda: pipe.embed(shash))
+            stage("topics", lambda: pipe.topics(shash, refit_topics))
+            stage("themes", lambda: pipe.themes(shash, str(model_dir) if model_dir else None))
             _, ch = stage("track", lambda: pipe.track(wave))
             manifest = build_manifest(store, wave=wave, corpus_dir=corpus_dir, chash=chash,
                                       stages=stages, durations=durations, started=started,
@@ -242,7 +268,7 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
             manifest["stages"] = stages
             manifest["outputs"] = outputs
             save_manifest(store, manifest)
-            return RunResult(manifest["run_id"], wave, manifest, stages, outputs, ch)
+            return RunResult(manifest["run_id"], wave, manifest, stages, outputs, ch, created=store.created)
 
 
 def build_manifest(store: Store, *, wave: str | None, corpus_dir: Path, chash: str,

@@ -71,8 +71,26 @@ class Transcript:
 
 
 @dataclass
+class SpeakerMeta:
+    """One row of a wave's ``speakers`` sheet: the role (and respondent id) of one speaker
+    label of one transcript, for files with several interviewees or no interviewer."""
+
+    file: str
+    speaker: str                    # the label as it appears in the transcript (tier, speaker tag)
+    role: str | None = None         # interviewer | other | a respondent role
+    respondent_id: str | None = None
+    sheet: str | None = None
+    sheet_line: int | None = None
+
+
+@dataclass
 class InterviewMeta:
-    """One row of a wave's metadata sheet (or defaults when ingesting without a sheet)."""
+    """One row of a wave's metadata sheet (or defaults when ingesting without a sheet).
+
+    ``attrs["interviewer"]`` (the sheet's optional ``interviewer`` column) names the
+    interviewer's speaker label(s) (``;``-separated), or says ``none`` (no interviewer:
+    every speaker is a respondent) or ``auto`` (detect it). ``speakers`` are the rows of the
+    ``speakers`` sheet for this file."""
 
     file: str
     interview_id: str
@@ -85,6 +103,7 @@ class InterviewMeta:
     attrs: dict[str, Any] = field(default_factory=dict)
     sheet: str | None = None
     sheet_line: int | None = None
+    speakers: list[SpeakerMeta] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- DataFrame schemas
@@ -98,10 +117,13 @@ INTERVIEW_COLUMNS = [
     "n_turns", "n_words", "ingested_at",
 ]
 
-#: table ``speakers`` (one row per speaker and interview)
+#: table ``speakers`` (one row per speaker and interview). ``role_evidence``: why the role was
+#: given (sheet line, label pattern, the discourse figures behind an interviewer, or why none
+#: was found). ``respondent_id``: the speaker's own id from the ``speakers`` sheet (segments
+#: take it over the interview's ``respondent_id``).
 SPEAKER_COLUMNS = [
     "interview_id", "speaker", "role", "role_method", "role_confidence", "turns", "words",
-    "speaker_pseudo",
+    "speaker_pseudo", "role_evidence", "respondent_id",
 ]
 
 #: table ``turns``

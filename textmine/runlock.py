@@ -1,9 +1,15 @@
-"""One run at a time per project: an OS-level file lock (released even on SIGKILL)."""
+"""One run at a time per project: an OS-level file lock (released even on SIGKILL).
+
+The lock file says who holds it (``pid N started YYYY-MM-DDTHH:MM:SS``), so that another
+command can tell the user which run is writing the project (:func:`holder`).
+"""
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import fcntl
 import os
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -29,10 +35,31 @@ def project_lock(root: str | Path) -> Iterator[Path]:
                                 fix="Wait for that run to finish (the lock is released when it exits).") from None
         fh.seek(0)
         fh.truncate()
-        fh.write(f"pid {os.getpid()}\n")
+        started = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        fh.write(f"pid {os.getpid()} started {started}\n")
         fh.flush()
         yield path
     finally:
         with contextlib.suppress(OSError):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         fh.close()
+
+
+def holder(root: str | Path) -> dict[str, str] | None:
+    """``{"pid": ..., "started": ...}`` of the run holding the project's lock, or None when no
+    run holds it. Only tests the lock (a shared, non-blocking attempt, released at once)."""
+    path = Path(root) / LOCK_NAME
+    if not path.is_file():
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                text = fh.read()
+                m = re.search(r"pid (\d+)(?: started (\S+))?", text)
+                return {"pid": m.group(1) if m else "?", "started": (m.group(2) or "?") if m else "?"}
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    except OSError:
+        return None
+    return None

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -29,9 +31,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .config import Config, load_config, project_overlay
+from .config import PACKAGED_CODEBOOK, Config, load_config, project_overlay
 from .errors import E, TextmineError
 from .records import INTERVIEW_COLUMNS, SEGMENT_COLUMNS, SPEAKER_COLUMNS, TURN_COLUMNS
+from .runlock import holder
 
 DB_NAME = "textmine.duckdb"
 CONFIG_NAME = "textmine.yaml"
@@ -44,7 +47,8 @@ CREATE TABLE IF NOT EXISTS interviews (
     ingested_at VARCHAR);
 CREATE TABLE IF NOT EXISTS speakers (
     interview_id VARCHAR, speaker VARCHAR, role VARCHAR, role_method VARCHAR,
-    role_confidence DOUBLE, turns INTEGER, words INTEGER, speaker_pseudo VARCHAR);
+    role_confidence DOUBLE, turns INTEGER, words INTEGER, speaker_pseudo VARCHAR,
+    role_evidence VARCHAR, respondent_id VARCHAR);
 CREATE TABLE IF NOT EXISTS turns (
     interview_id VARCHAR, turn_index INTEGER, speaker VARCHAR, role VARCHAR, text VARCHAR,
     start DOUBLE, "end" DOUBLE, line INTEGER, char_start INTEGER, char_end INTEGER,
@@ -61,18 +65,31 @@ CREATE TABLE IF NOT EXISTS embeddings (
     encoder_id VARCHAR, text_hash VARCHAR, vector FLOAT[], PRIMARY KEY (encoder_id, text_hash));
 CREATE TABLE IF NOT EXISTS kv (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
+#: columns added after a table's first release (stores written before get them when opened for writing)
+_ADDED_COLUMNS = (("speakers", "role_evidence", "VARCHAR"), ("speakers", "respondent_id", "VARCHAR"))
 
 
-def write_project_config(path: Path, config_path: str | Path | None = None) -> None:
+def write_project_config(path: Path, config_path: str | Path | None = None, codebook: str | Path | None = None) -> None:
     """A new project's ``textmine.yaml``. A project created with ``--config FILE`` keeps that
     file's settings (its relative paths rewritten from the project folder), so that later
-    commands on the project — a new wave, a search — run with the same settings without it."""
+    commands on the project — a new wave, a search — run with the same settings without it.
+    The codebook is written down (``codebook``, else the config's, else ``conum``, the
+    packaged one), so that the project says which themes it codes."""
     header = "# textmine project configuration: any key of configs/default.yaml may be set here.\n"
     data: dict = {}
     if config_path is not None and Path(config_path).is_file():
         data = project_overlay(config_path, path.parent)
         header += f"# Created with --config {config_path}: its settings are kept below.\n"
     data.setdefault("random_state", 42)
+    themes = data.setdefault("themes", {}) if isinstance(data.get("themes", {}), dict) else {}
+    if codebook is not None:
+        themes["codebook"] = (str(codebook) if str(codebook) == PACKAGED_CODEBOOK
+                              else os.path.relpath(Path(codebook).resolve(), path.parent.resolve()))
+    themes.setdefault("codebook", None)
+    if themes["codebook"] is None:
+        themes["codebook"] = PACKAGED_CODEBOOK
+    header += ("# themes.codebook: `conum` is the packaged codebook of the Conseiller numérique study; give your\n"
+               "# own YAML file instead (README, 'Your own codebook'), e.g. one started by `textmine themes draft`.\n")
     path.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
@@ -83,6 +100,7 @@ class Store:
                  config_path: str | Path | None = None) -> None:
         self.root = Path(project)
         self.db_path = self.root / DB_NAME
+        self.created = not self.db_path.exists()     # this handle creates the project
         if not self.db_path.exists():
             if not create:
                 raise TextmineError(E.E002, path=self.root, detail=f"no {DB_NAME} in {self.root}")
@@ -90,12 +108,15 @@ class Store:
         self.config: Config = load_config(self.root / CONFIG_NAME, config_path)
         if create and not (self.root / CONFIG_NAME).exists():
             write_project_config(self.root / CONFIG_NAME, config_path)
+            self.config = load_config(self.root / CONFIG_NAME, config_path)
         try:
             self.con = duckdb.connect(str(self.db_path), read_only=read_only and self.db_path.exists())
         except duckdb.Error as exc:
-            raise TextmineError(E.E004, path=self.db_path, detail=str(exc)) from exc
+            raise _open_error(self.root, self.db_path, exc) from exc
         if not read_only:
             self.con.execute(_SCHEMA)
+            for table, column, sql_type in _ADDED_COLUMNS:
+                self.con.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{column}" {sql_type}')
         self._in_tx = False
 
     # ------------------------------------------------------------------ basics
@@ -221,8 +242,37 @@ class Store:
 
     def delete_interview(self, interview_id: str) -> None:
         with self.transaction():
+            self._drop_derived(interview_id)
             for t in ("segments", "turns", "speakers", "interviews"):
                 self.con.execute(f"DELETE FROM {t} WHERE interview_id = ?", [interview_id])
+
+    def _drop_derived(self, interview_id: str) -> None:
+        """Rows derived from an interview's segments that a later stage would not redo on its
+        own: topic assignments (``topics apply`` assigns segments without one). Theme codings
+        are redone for every segment and the search index follows segment texts and roles."""
+        if self.has_table("topic_assignments"):
+            self.con.execute("DELETE FROM topic_assignments WHERE segment_id IN "
+                             "(SELECT segment_id FROM segments WHERE interview_id = ?)", [interview_id])
+
+    def update_interview_meta(self, interview_id: str, fields: dict[str, Any],
+                              speakers: dict[str, dict[str, Any]] | None = None) -> None:
+        """Change an interview's metadata columns, and columns of its speakers rows (respondent
+        id, how their unchanged role was decided), in place: when only descriptive metadata or
+        the way roles are decided changed, its turns and segments stay as they are."""
+        bad = (set(fields) - set(INTERVIEW_COLUMNS)) | {c for v in (speakers or {}).values() for c in v
+                                                        if c not in SPEAKER_COLUMNS}
+        if bad:
+            raise ValueError(f"not interview or speaker columns: {sorted(bad)}")
+        with self.transaction():
+            if fields:
+                sets = ", ".join(f'"{k}" = ?' for k in fields)
+                self.con.execute(f"UPDATE interviews SET {sets} WHERE interview_id = ?",
+                                 [*fields.values(), interview_id])
+            for speaker, cols in (speakers or {}).items():
+                if cols:
+                    sets = ", ".join(f'"{k}" = ?' for k in cols)
+                    self.con.execute(f"UPDATE speakers SET {sets} WHERE interview_id = ? AND speaker = ?",
+                                     [*cols.values(), interview_id, speaker])
 
     def _insert(self, table: str, df: pd.DataFrame, columns: list[str]) -> None:
         if df is None or df.empty:
@@ -256,8 +306,13 @@ class Store:
 
         ``roles``: ``"respondents"`` (all but interviewer/other), ``"all"``/None, or a list.
         """
-        sql = ("SELECT s.*, i.wave, i.date, i.territory, i.structure_type, i.respondent_id, "
-               "i.source_file, i.source_pseudo, i.format, i.attrs FROM segments s JOIN interviews i USING (interview_id)")
+        # a speaker's own respondent id (``speakers`` sheet) wins over the interview's
+        rid = ("coalesce(sp.respondent_id, i.respondent_id)" if self.has_column("speakers", "respondent_id")
+               else "i.respondent_id")
+        sql = (f"SELECT s.*, i.wave, i.date, i.territory, i.structure_type, {rid} AS respondent_id, "
+               "i.source_file, i.source_pseudo, i.format, i.attrs FROM segments s JOIN interviews i USING (interview_id)"
+               + (" LEFT JOIN speakers sp ON sp.interview_id = s.interview_id AND sp.speaker = s.speaker"
+                  if rid != "i.respondent_id" else ""))
         conds, params = [], []
         if roles == "respondents":
             conds.append("s.role NOT IN ('interviewer', 'other')")
@@ -344,6 +399,34 @@ class Store:
                                  "(SELECT text_hash FROM embeddings WHERE encoder_id = ?)", [encoder_id])
             finally:
                 self.con.unregister("_tm_e")
+
+
+def init_project(root: str | Path, *, config_path: str | Path | None = None,
+                 codebook: str | Path | None = None) -> Path:
+    """Create a project folder whose ``textmine.yaml`` names its codebook; E008 when the folder
+    already holds a project (its settings are then edited in its ``textmine.yaml``)."""
+    root = Path(root)
+    if (root / CONFIG_NAME).exists() or (root / DB_NAME).exists():
+        raise TextmineError(E.E008, path=root, detail=f"{root} already holds a project",
+                            fix=f"Edit {root / CONFIG_NAME} (e.g. themes.codebook) instead, or choose a new folder.")
+    root.mkdir(parents=True, exist_ok=True)
+    write_project_config(root / CONFIG_NAME, config_path, codebook)
+    Store(root, create=True, config_path=config_path).close()
+    return root / CONFIG_NAME
+
+
+def _open_error(root: Path, db_path: Path, exc: Exception) -> TextmineError:
+    """E007 when another process is writing the project (a `textmine run`, named with its PID
+    and start time, or another command), else E004."""
+    run = holder(root)
+    if run is not None:
+        return TextmineError(E.E007, path=root, detail=f"a textmine run (PID {run['pid']}, started at "
+                                                       f"{run['started']}) is writing this project")
+    m = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", str(exc))
+    if m:
+        return TextmineError(E.E007, path=root, detail=f"another process ({Path(m.group(1)).name}, PID "
+                                                       f"{m.group(2)}) is writing this project")
+    return TextmineError(E.E004, path=db_path, detail=str(exc))
 
 
 def open_store(project: str | Path, *, create: bool = False, read_only: bool = False) -> Store:

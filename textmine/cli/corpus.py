@@ -8,24 +8,50 @@ from typing import List, Optional
 import typer
 
 from ..errors import E, TextmineError
-from .common import FormatOpt, RevealOpt, check_format, emit, info, progress, require_project
+from .common import (FormatOpt, RevealOpt, SkipInvalidOpt, SpeakersOpt, check_format, emit, info, ingest_lines,
+                     require_project, stage_progress, state)
 
 segments_app = typer.Typer(help="Analysis segments: export them.", no_args_is_help=True)
+
+
+def init(
+    codebook: str = typer.Option("conum", "--codebook", "-c", help="The project's codebook: a YAML file of your "
+                                 "own (see README, 'Your own codebook'), or `conum`, the packaged codebook of the "
+                                 "Conseiller numérique study."),
+) -> None:
+    """Create a project (the global --project DIR) and choose its codebook."""
+    from ..config import codebook_file
+    from ..store import init_project
+    from ..themes.codebook import load_codebook
+
+    if state.project is None:
+        raise TextmineError(E.E002, detail="no --project DIR given",
+                            fix="Put --project DIR before the command: `textmine --project mon_projet init`.")
+    cb = load_codebook(codebook_file(codebook))          # E401 before anything is created
+    path = init_project(state.project, config_path=state.config, codebook=codebook)
+    info(f"project created: {path}")
+    info(f"codebook: {codebook} ({len(cb.themes)} themes: {', '.join(cb.ids[:6])}{', ...' if len(cb.ids) > 6 else ''})")
 
 
 def ingest(
     paths: List[Path] = typer.Argument(..., help="Transcript files or folders (searched recursively)."),
     wave: Optional[str] = typer.Option(None, "--wave", "-w", help="Wave of these interviews (a metadata sheet's `wave` column wins)."),
-    metadata: Optional[Path] = typer.Option(None, "--metadata", "-m", help="Metadata sheet (CSV or XLSX) of this wave."),
+    metadata: Optional[Path] = typer.Option(None, "--metadata", "-m", help="Metadata sheet (CSV or XLSX) of this "
+                                            "wave: exactly the files it lists are ingested."),
+    speakers: Optional[Path] = SpeakersOpt,
+    skip_invalid: bool = SkipInvalidOpt,
 ) -> None:
     """Ingest transcripts into the project (created if needed). Unchanged files are skipped."""
     from ..corpus import ingest_paths
 
     with require_project(create=True) as store:
-        with progress("Ingestion", None) as adv:
-            rep = ingest_paths(store, paths, wave=wave, metadata=metadata, advance=adv)
-        info(f"{len(rep.added)} added, {len(rep.replaced)} replaced, {len(rep.unchanged)} unchanged; "
-             f"{rep.segments} segments, {rep.words} words -> {store.db_path}")
+        with stage_progress("ingest") as bar:
+            rep = ingest_paths(store, paths, wave=wave, metadata=metadata, speakers=speakers,
+                               skip_invalid=skip_invalid, **bar)
+        lines = ingest_lines({**rep.__dict__, "unchanged": len(rep.unchanged), "skipped_files": rep.skipped})
+        info(f"{lines[0]} -> {store.db_path}")
+        for line in lines[1:]:
+            info(line)
 
 
 def corpus(fmt: str = FormatOpt) -> None:
@@ -76,6 +102,7 @@ def segments_export(
 
 
 def register(app: typer.Typer) -> None:
+    app.command("init")(init)
     app.command("ingest")(ingest)
     app.command("corpus")(corpus)
     app.command("speakers")(speakers)

@@ -1,6 +1,7 @@
 """``textmine run`` (batch analysis of a wave) and ``textmine runs list|show``."""
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -10,7 +11,11 @@ from typing import Optional
 import typer
 
 from ..errors import E, TextmineError
-from .common import FormatOpt, check_format, console, emit, require_project, state
+from ..store import Store
+from .common import (FormatOpt, SkipInvalidOpt, SpeakersOpt, check_format, console, emit, ingest_lines, item_name,
+                     out, pts, require_project, stage_progress, state)
+from .themes import codebook_notes
+from .topics import topic_notes
 
 runs_app = typer.Typer(help="Past runs and their manifests.", no_args_is_help=True)
 
@@ -19,51 +24,95 @@ def run(
     corpus_dir: Path = typer.Argument(..., help="Folder of the wave's transcripts."),
     project: Optional[Path] = typer.Option(None, "--project", "-p", help="Project folder (or the global --project)."),
     wave: Optional[str] = typer.Option(None, "--wave", "-w", help="Wave label, e.g. 2023."),
-    metadata: Optional[Path] = typer.Option(None, "--metadata", "-m", help="Metadata sheet (CSV/XLSX) of this wave."),
+    metadata: Optional[Path] = typer.Option(None, "--metadata", "-m", help="Metadata sheet (CSV/XLSX) of this wave: "
+                                            "exactly the files it lists are ingested."),
+    speakers: Optional[Path] = SpeakersOpt,
+    skip_invalid: bool = SkipInvalidOpt,
     refit_topics: bool = typer.Option(False, "--refit-topics", help="Refit the topic model on all waves instead of applying the existing one."),
     model: Optional[Path] = typer.Option(None, "--model", help="Supervised theme model folder (default: config, else zero-shot)."),
 ) -> None:
-    """Ingest -> segment -> pseudonymise -> embed -> topics -> themes -> track -> quote bank and report."""
+    """Ingest -> segment -> pseudonymise -> embed -> topics -> themes -> track -> quote bank and report.
+
+    Stage progress goes to stderr; the summary (what changed, the main changes since the
+    previous wave, where the outputs are) to stdout."""
     from ..pipeline import run_wave
 
     project = project or state.project
     if project is None:
         raise TextmineError(E.E002, detail="no project folder given", fix="Add --project DIR.")
     t0 = time.perf_counter()
+    bars = _StageBars()
 
     def say(stage: str, msg: str) -> None:
+        if msg != "…":
+            bars.close()          # the stage's progress ends with its line
         if not state.quiet:
             console.print(f"[bold]{stage:>8}[/] {msg}")
 
-    res = run_wave(project, corpus_dir, wave=wave, metadata=metadata, refit_topics=refit_topics,
-                   model_dir=model, config_path=state.config, report=say)
+    try:
+        res = run_wave(project, corpus_dir, wave=wave, metadata=metadata, refit_topics=refit_topics,
+                       model_dir=model, config_path=state.config, report=say, speakers=speakers,
+                       skip_invalid=skip_invalid, progress=bars)
+    finally:
+        bars.close()
     if state.quiet:
         return
+    with Store(project, read_only=True, config_path=state.config) as store:
+        notes = codebook_notes(store, first=res.created) + topic_notes(store, waves=[wave] if wave else None)
+    print_summary(res, project, time.perf_counter() - t0, notes)
+
+
+class _StageBars:
+    """The run's progress: one display per stage, closed when the stage says it is done."""
+
+    def __init__(self) -> None:
+        self.stack = contextlib.ExitStack()
+
+    def __call__(self, stage: str) -> dict:
+        self.close()
+        return self.stack.enter_context(stage_progress(stage))
+
+    def close(self) -> None:
+        self.stack.close()
+        self.stack = contextlib.ExitStack()
+
+
+def print_summary(res, project: Path, seconds: float, notes: list[str]) -> None:
+    """The run's summary on stdout: counts, time per stage, codebook and topic notes, the main
+    changes since the previous wave (percentage points), output paths."""
+    def say(line: str = "") -> None:
+        out.print(line, markup=False, highlight=False)
+
     ing = res.stages.get("ingest", {})
-    console.rule(f"run {res.run_id}")
+    say(f"── run {res.run_id} ──")
     if res.did_nothing:
-        console.print("Nothing new: every stage was already up to date (no costly work done).")
-    console.print(f"new interviews: {len(ing.get('added', []))}, replaced: {len(ing.get('replaced', []))}, "
-                  f"unchanged: {ing.get('unchanged', 0)}; new segments: {ing.get('segments', 0)}")
+        say("Nothing new: every stage was already up to date (no costly work done).")
+    for line in ingest_lines(ing):
+        say(line)
     dur = res.manifest.get("durations_s", {})
-    console.print("time per stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in dur.items())
-                  + f" (total {time.perf_counter() - t0:.1f}s)")
+    say("time per stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in dur.items()) + f" (total {seconds:.1f}s)")
+    for line in notes:
+        say(line)
     if res.changes is not None and not res.changes.empty:
         ch = res.changes.copy()
         ch["abs"] = ch["delta"].abs()
         top = ch.sort_values("abs", ascending=False).head(5)
-        console.print(f"top changes since the previous wave ({res.stages['track'].get('from')} -> {wave}):")
+        say(f"top changes since the previous wave ({res.stages['track'].get('from')} -> {res.wave}), "
+            "in percentage points [95 % CI]:")
+        width = max(len(item_name(r.kind, r.theme, r.label)) for r in top.itertuples())
         for r in top.itertuples():
-            sig = "significant" if getattr(r, "q_value", 1.0) is not None and r.q_value < 0.05 else "n.s."
-            console.print(f"  {r.theme:<45} {r.delta:+.3f}  [{r.ci_low:+.3f}, {r.ci_high:+.3f}]  q={r.q_value:.3f} "
-                          f"({sig}, {getattr(r, 'estimator', 'raw')})")
+            q = r.q_value if r.q_value == r.q_value else None
+            sig = "significant" if q is not None and q < 0.05 else "n.s."
+            name = item_name(r.kind, r.theme, r.label)
+            say(f"  {name:<{width}}  {pts(r.delta)} pts  [{pts(r.ci_low)}, {pts(r.ci_high)}]  "
+                f"q={'' if q is None else f'{q:.3f}'} ({sig}, {getattr(r, 'estimator', 'raw')})")
         if "estimator" not in ch.columns or not (ch["estimator"] == "calibrated").any():
-            console.print(f"  these are the coder's raw figures: no human calibration sample covers {wave} yet "
-                          f"(`textmine --project {project} themes sample --wave {wave} --output sample.xlsx`, code it, "
-                          "then `themes calibrate --coded sample.xlsx`)")
+            say(f"  these are the coder's raw figures: no human calibration sample covers {res.wave} yet "
+                f"(`textmine --project {project} themes sample --wave {res.wave} --output sample.xlsx`, code it, "
+                "then `themes calibrate --coded sample.xlsx`)")
     for k, v in res.outputs.items():
-        console.print(f"  {k:<12} {v}")
-    console.print(f"  manifest     {Path(project) / 'runs' / (res.run_id + '.json')}")
+        say(f"  {k:<12} {v}")
+    say(f"  manifest     {Path(project) / 'runs' / (res.run_id + '.json')}")
 
 
 @runs_app.command("list")

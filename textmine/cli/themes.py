@@ -35,7 +35,7 @@ MappingOpt = typer.Option(None, "--mapping", help="QDA code name -> theme id map
 def _codebook(path: Optional[Path]):
     from ..themes.codebook import load_codebook
     if path is not None:
-        return load_codebook(path)
+        return load_codebook(path)        # a file, or `conum` (the packaged codebook)
     if state.project is not None and (Path(state.project) / "textmine.yaml").exists():
         from ..config import load_config
         cfg = load_config(Path(state.project) / "textmine.yaml", state.config)
@@ -334,19 +334,79 @@ def apply_cmd(
             run_id = apply_themes(store, model_dir=model, advance=adv)
         df = theme_codings(store)
         run = store.get_kv("themes.current_run")
+        notes = codebook_notes(store)
     summary = (df[df["assigned"]].groupby("theme").size().reindex(sorted(df["theme"].unique()), fill_value=0)
                .rename("segments").reset_index())
     info(f"run {run_id}: {df['segment_id'].nunique()} segments coded with {run['model_id']}")
+    for line in notes:
+        info(line)
     emit(summary, fmt, title=f"themes ({run_id})")
+
+
+def codebook_notes(store, first: bool = False) -> list[str]:
+    """Which codebook the project codes with, and a warning when it codes almost nothing of
+    the corpus (``first``: also how to choose another, for a project's first run)."""
+    from ..themes.apply import LOW_COVERAGE, coverage
+    from ..themes.codebook import load_codebook
+    cfg = store.config
+    cb = load_codebook(cfg.codebook_path())
+    name = cfg.codebook_name()
+    what = "the packaged codebook of the Conseiller numérique study" if name == "conum" else name
+    lines = [f"codebook: {what} ({len(cb.themes)} themes)"]
+    todo = [t.id for t in cb.themes if t.to_write]
+    if todo:
+        lines.append(f"{len(todo)} theme(s) still have no definition or criteria (`themes list` shows which)")
+    if first:
+        lines.append("  to code with your own themes: set themes.codebook: FILE in the project's textmine.yaml "
+                     "(README, 'Your own codebook'); `textmine themes draft --output codebook.yaml` starts one "
+                     "from the topics")
+    cov = coverage(store)
+    if cov["low"]:
+        lines.append(f"warning: the codebook codes only {cov['coverage']:.0%} of the {cov['n_segments']} respondent "
+                     f"segments (under {LOW_COVERAGE:.0%}; the most frequent theme, {cov['largest']}, "
+                     f"{cov['largest_share']:.0%}): it was probably written for another corpus. Its tracking "
+                     "figures say little; use your own codebook (README, 'Your own codebook') or start one with "
+                     "`textmine themes draft`")
+    return lines
 
 
 @themes_app.command("list")
 def list_cmd(codebook: Optional[Path] = CodebookOpt, fmt: str = FormatOpt) -> None:
-    """The codebook's themes (id, label, number of cues and examples)."""
+    """The codebook's themes (id, label, number of cues and examples, fields still to write);
+    with --codebook FILE, checks that file (E401 names any problem)."""
     check_format(fmt)
     cb = _codebook(codebook)
     emit([{"id": t.id, "label": t.label, "cues": len(t.cues), "examples": len(t.examples),
-           "sublabels": ",".join(t.sublabels)} for t in cb.themes], fmt, title=f"codebook {cb.hash}")
+           "sublabels": ",".join(t.sublabels), "to_write": ",".join(t.to_write)} for t in cb.themes], fmt,
+         title=f"codebook {cb.hash}")
+    todo = sum(1 for t in cb.themes if t.to_write)
+    info(f"{len(cb.themes)} themes, valid" + (f"; {todo} with fields still to write (to_write)" if todo else ""))
+
+
+@themes_app.command("draft")
+def draft_cmd(
+    output: Path = typer.Option(..., "--output", "-o", help="Codebook YAML to write (e.g. codebook.yaml)."),
+    n_cues: int = typer.Option(8, "--cues", min=1, max=30, help="Cues per theme (the topic's top words)."),
+    n_examples: int = typer.Option(3, "--examples", min=1, max=10, help="Examples per theme (representative "
+                                   "segments, pseudonymised)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite OUTPUT if it exists."),
+) -> None:
+    """Start a codebook from the fitted topics: one theme per topic (label, cues, examples),
+    definitions left for the team to write. Check it with `themes list --codebook OUTPUT`."""
+    from ..themes.codebook import dump_codebook, load_codebook
+    from ..themes.draft import draft_codebook
+    if output.exists() and not force:
+        raise TextmineError(E.E602, path=output, detail=f"{output} exists (a codebook being written?)",
+                            fix="Choose another --output, or pass --force to overwrite it.")
+    with require_project(read_only=True) as store:
+        data, header = draft_codebook(store, n_cues=n_cues, n_examples=n_examples)
+    if not data["themes"]:
+        raise TextmineError(E.E006, detail="the topic model has no topic with words and examples")
+    text = dump_codebook(data, header)
+    _write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    cb = load_codebook(output)        # what was written loads as a codebook
+    info(f"{len(cb.themes)} draft themes -> {output}; write their definitions and criteria, then "
+         f"`textmine themes list --codebook {output}` checks it")
 
 
 @themes_app.command("sample")

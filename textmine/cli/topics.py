@@ -1,7 +1,6 @@
 """`textmine embed` and the `textmine topics ...` sub-app."""
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from typing import Optional
@@ -9,7 +8,8 @@ from typing import Optional
 import typer
 
 from ..attribution import attribution, display_text, source_ref
-from .common import FormatOpt, RevealOpt, check_format, emit, info, progress, require_project
+from .common import (FormatOpt, RevealOpt, check_format, emit, human_table, info, progress, require_project,
+                     stage_progress)
 
 topics_app = typer.Typer(help="BERTopic topic models of respondent segments (per wave, role, territory).",
                          no_args_is_help=True)
@@ -22,14 +22,8 @@ def embed_cmd(
 ) -> None:
     """Embed segments through the project's cache (only new texts are encoded)."""
     from ..topics.segments import embed_segments
-    with require_project() as store, contextlib.ExitStack() as stack:
-        bar: list = []
-
-        def start(n_todo: int) -> None:   # open the bar once the number of new texts is known
-            bar.append(stack.enter_context(progress("embedding", n_todo)))
-
-        rep = embed_segments(store, encoder=encoder, roles="all" if all_roles else None,
-                             advance=lambda n: bar[0](n), on_start=start)
+    with require_project() as store, stage_progress("embedding") as bar:
+        rep = embed_segments(store, encoder=encoder, roles="all" if all_roles else None, **bar)
         info(f"{rep.n_segments} segments ({rep.n_unique} distinct texts) with {rep.encoder}: "
              f"{rep.n_new} new, {rep.n_cached} cached")
 
@@ -39,6 +33,9 @@ def fit_cmd(
     refit: bool = typer.Option(False, "--refit", help="Fit a new model even when config topics.mode is "
                                "'apply' and a model exists."),
     encoder: Optional[str] = typer.Option(None, "--encoder", "-e", help="Encoder (default: config embed.encoder)."),
+    split_large: Optional[bool] = typer.Option(None, "--split-large/--no-split-large",
+                                               help="Split topics holding more than topics.max_share of the "
+                                                    "segments (default: config topics.split_large)."),
     fmt: str = FormatOpt,
 ) -> None:
     """Fit topics on the segments (embeddings computed if missing), or apply the current model."""
@@ -47,7 +44,7 @@ def fit_cmd(
     with require_project() as store:
         do_refit = refit or store.config.topics.mode == "refit"
         with progress("embedding + topics", None) as adv:
-            res = fit_topics(store, encoder=encoder, refit=do_refit, advance=adv)
+            res = fit_topics(store, encoder=encoder, refit=do_refit, advance=adv, split_large=split_large)
         if res.refit:
             info(f"model {res.model_id}: {res.n_topics} topics on {res.n_docs} segments "
                  f"(min_cluster_size {res.min_cluster_size}); outliers {res.outlier_share_before:.1%} "
@@ -55,6 +52,8 @@ def fit_cmd(
         else:
             info(f"applied current model {res.model_id} to {res.applied} new segments "
                  "(config topics.mode = apply; pass --refit to fit a new model)")
+        for line in topic_notes(store):
+            info(line)
         emit([{"model_id": res.model_id, "n_topics": res.n_topics, "n_docs": res.n_docs,
                "outlier_share": res.outlier_share, "outlier_share_before": res.outlier_share_before,
                "min_cluster_size": res.min_cluster_size, "applied": res.applied, "refit": res.refit}], fmt)
@@ -69,6 +68,8 @@ def apply_cmd(fmt: str = FormatOpt) -> None:
         mid = current_model_id(store)
         n = apply_topics(store)
         info(f"model {mid}: {n} new segments assigned")
+        for line in topic_notes(store):
+            info(line)
         emit([{"model_id": mid, "assigned": n}], fmt)
 
 
@@ -79,9 +80,35 @@ def list_cmd(fmt: str = FormatOpt) -> None:
     check_format(fmt)
     with require_project(read_only=True) as store:
         df = topics_table(store)
+        notes = topic_notes(store)
     if fmt != "json":
         df = df.assign(words=df["words"].map(lambda w: ", ".join(w)))
     emit(df, fmt, title="Topics")
+    for line in notes:
+        info(line)
+
+
+def topic_notes(store, waves: Optional[list[str]] = None) -> list[str]:
+    """What a researcher should know about the current topics: catch-all topics (above
+    topics.max_share of a wave) and waves far from every topic (with the remedy)."""
+    from ..topics import catch_all_topics, novelty_by_wave
+    from ..topics.query import NOVEL_SHARE
+    cfg = store.config.topics
+    lines = []
+    for r in catch_all_topics(store).itertuples():
+        lines.append(f"topic {r.topic} ({r.label}) holds {r.share:.0%} of wave {r.wave}'s segments (more than "
+                     f"topics.max_share {cfg.max_share:.0%}): it may gather several subjects; split it with "
+                     "`textmine topics fit --refit --split-large` (or topics.split_large: true)")
+    nov = novelty_by_wave(store)
+    for r in nov[~nov["in_fit"]].itertuples() if len(nov) else []:
+        if waves is not None and r.wave not in waves:
+            continue
+        if r.far_share > NOVEL_SHARE:
+            lines.append(f"wave {r.wave}: {r.far_share:.0%} of its {r.n_segments} segments are far from every topic "
+                         f"(about 5 % in the waves the model was fitted on): the model has no topic for part of "
+                         "what it says; refit on all waves with `textmine run ... --refit-topics` "
+                         "(or `textmine topics fit --refit`)")
+    return lines
 
 
 @topics_app.command("show")
@@ -127,7 +154,7 @@ def by_cmd(
     check_format(fmt)
     with require_project(read_only=True) as store:
         df = topics_by(store, by)
-    emit(df, fmt, title=f"Topics by {by}")
+    emit(human_table(df) if fmt == "table" else df, fmt, title=f"Topics by {by}")
 
 
 @topics_app.command("change")
@@ -142,8 +169,9 @@ def change_cmd(
     with require_project(read_only=True) as store:
         df = topic_change(store, wave_a, wave_b)
     if "wave_a" in df.attrs:
-        info(f"share of each topic in wave {df.attrs['wave_a']} vs {df.attrs['wave_b']}")
-    emit(df, fmt, title="Topic change between waves")
+        info(f"share of each topic in wave {df.attrs['wave_a']} (share_a) vs {df.attrs['wave_b']} (share_b); "
+             "delta in percentage points")
+    emit(human_table(df) if fmt == "table" else df, fmt, title="Topic change between waves")
 
 
 def register(app: typer.Typer) -> None:

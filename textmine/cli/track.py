@@ -8,7 +8,7 @@ import pandas as pd
 import typer
 
 from ..calibrate.drift import coder_drift
-from .common import FormatOpt, RevealOpt, check_format, emit, info, require_project
+from .common import FormatOpt, RevealOpt, check_format, emit, human_table, info, require_project
 
 track_app = typer.Typer(help="Track themes, posture sub-labels and topics across waves, roles, territories "
                              "and respondents (95 % cluster-bootstrap intervals).", no_args_is_help=False)
@@ -28,7 +28,8 @@ SampleOpt = typer.Option(None, "--sample", help="Correct with this calibration s
                          "one of each wave).")
 _TABLE_DROP = {"label", "correction", "kind", "measure", "n_hits", "n_interviews_hit", "wave_from", "wave_to",
                "n_hits_from", "n_hits_to", "share_from", "share_to", "ci_excludes_zero", "significant",
-               "n_interviews_from", "n_interviews_to", "n_calibration_from", "n_calibration_to"}
+               "n_interviews_from", "n_interviews_to", "n_calibration_from", "n_calibration_to",
+               "share_from (%)", "share_to (%)"}
 
 
 def _split(values: Optional[List[str]] | Optional[str]) -> list[str]:
@@ -57,7 +58,8 @@ def _calibration_info(df: pd.DataFrame) -> None:
 def _emit(df: pd.DataFrame, fmt: str, title: str) -> None:
     if "segment_ids" in df.columns and fmt != "json":
         df = df.assign(segment_ids=df["segment_ids"].map(lambda ids: ";".join(ids)))
-    if fmt == "table":   # terminal: the essential columns; json/csv carry everything
+    if fmt == "table":   # terminal: the essential columns, in % and points; json/csv carry everything
+        df = human_table(df)
         df = df[[c for c in df.columns if c not in _TABLE_DROP]]
     emit(df, fmt, title=title)
 
@@ -129,6 +131,11 @@ def panel_cmd(wave_from: Optional[str] = typer.Option(None, "--from", help="Earl
           "themes": res.themes, "summary": res.theme_summary}[view]
     info(f"panel {res.wave_from} → {res.wave_to}: {len(res.respondents)} respondent(s) in both waves, "
          f"{int(res.respondents['moved'].sum()) if len(res.respondents) else 0} changed dominant posture")
+    if df.empty and fmt == "table":     # said above; an empty table would add nothing
+        if res.respondents.empty:
+            info("no respondent_id is in both waves: a panel needs the same respondent_id in the metadata "
+                 "sheets of both waves (or per speaker in a speakers sheet)")
+        return
     if view == "summary" and len(df) and (df["estimator"] == "calibrated").any():
         info("mean_delta is corrected with human calibration codes where estimator=calibrated; n_up/n_down/n_same, "
              "postures and transitions are always the coder's raw output")

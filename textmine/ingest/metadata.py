@@ -2,8 +2,16 @@
 
 Required columns: file, interview_id, wave, date, territory, structure_type, respondent_id,
 role (French synonyms such as fichier, vague, territoire, rôle are accepted). Extra columns
-go to ``attrs``. ``file`` is relative to the sheet's folder; the resolved path is stored.
-``sheet_line`` is the spreadsheet row number (header = 1).
+go to ``attrs``; an optional ``interviewer`` column names the interviewer's speaker label(s)
+(``;``-separated), or says ``none`` (no interviewer) or ``auto``. ``file`` is relative to the
+sheet's folder; the resolved path is stored. ``sheet_line`` is the spreadsheet row number
+(header = 1).
+
+An optional ``speakers`` sheet (a worksheet named ``speakers`` or ``locuteurs`` in the XLSX,
+or a CSV/XLSX file given with ``--speakers``) gives roles per speaker: columns ``file,
+speaker, role`` and optionally ``respondent_id``, one row per speaker label of a transcript
+(several interviewees in one file, relatives, a second interviewer). Its rows are attached to
+the metadata row of their file (:attr:`InterviewMeta.speakers`).
 """
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..errors import E, TextmineError
-from ..records import INTERVIEWER, OTHER, RESPONDENT, InterviewMeta
+from ..records import INTERVIEWER, OTHER, RESPONDENT, InterviewMeta, SpeakerMeta
 from .encoding import decode_text, read_bytes
 from .tabular import sniff_delimiter
 from .tags import fold
@@ -30,6 +38,14 @@ _SYN = {
     "respondent_id": {"respondent_id", "id_repondant", "repondant", "enquete_id", "id_enquete"},
     "role": {"role", "role_repondant", "fonction"},
 }
+SPEAKER_REQUIRED = ["file", "speaker", "role"]
+_SPEAKER_SYN = {
+    "file": _SYN["file"],
+    "speaker": {"speaker", "locuteur", "locutrice", "label", "etiquette", "tier", "intervenant", "speaker_label"},
+    "role": _SYN["role"],
+    "respondent_id": _SYN["respondent_id"],
+}
+SPEAKER_SHEETS = ("speakers", "locuteurs", "intervenants")
 
 
 def _key(h) -> str:
@@ -71,7 +87,9 @@ def _rows_csv(path: Path) -> tuple[list, list[tuple[int, list]]]:
     return header, rows
 
 
-def _rows_xlsx(path: Path) -> tuple[list, list[tuple[int, list]]]:
+def _rows_xlsx(path: Path, sheets: Sequence[str] | None = None) -> tuple[list, list[tuple[int, list]]] | None:
+    """Header and rows of the workbook's active sheet, or of the first sheet named in
+    ``sheets`` (case-insensitive; None when there is none)."""
     import zipfile
 
     import openpyxl
@@ -82,7 +100,14 @@ def _rows_xlsx(path: Path) -> tuple[list, list[tuple[int, list]]]:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise TextmineError(E.E111, path=path, detail=f"openpyxl cannot read it ({exc})") from exc
     try:
-        ws = wb.active if wb.active is not None else wb.worksheets[0]
+        if sheets is not None:
+            named = {_key(n): n for n in wb.sheetnames}
+            name = next((named[k] for k in sheets if k in named), None)
+            if name is None:
+                return None
+            ws = wb[name]
+        else:
+            ws = wb.active if wb.active is not None else wb.worksheets[0]
         it = ws.iter_rows(values_only=True)
         header = list(next(it, None) or [])
         rows = [(i, list(r)) for i, r in enumerate(it, start=2)]
@@ -91,27 +116,50 @@ def _rows_xlsx(path: Path) -> tuple[list, list[tuple[int, list]]]:
     return header, rows
 
 
-def read_metadata(path: str | Path, *, known_roles: Iterable[str]) -> list[InterviewMeta]:
-    """Read and validate a metadata sheet (see module docstring); errors E111/E112/E114/E115."""
-    path = Path(path)
+def _read_rows(path: Path, sheets: Sequence[str] | None = None) -> tuple[list, list[tuple[int, list]]] | None:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        header, rows = _rows_xlsx(path)
-    elif path.suffix.lower() in (".csv", ".tsv", ".txt"):
-        header, rows = _rows_csv(path)
-    else:
-        raise TextmineError(E.E111, path=path, detail=f"unsupported sheet type {path.suffix!r} (use .csv or .xlsx)")
-    keys = [_key(h) for h in header]
+        return _rows_xlsx(path, sheets)
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        return _rows_csv(path)
+    raise TextmineError(E.E111, path=path, detail=f"unsupported sheet type {path.suffix!r} (use .csv or .xlsx)")
+
+
+def _columns(path: Path, header: list, synonyms: dict[str, set[str]], required: list[str]) -> dict[str, int]:
     col: dict[str, int] = {}
-    for i, k in enumerate(keys):
-        for field, names in _SYN.items():
+    for i, k in enumerate(_key(h) for h in header):
+        for field, names in synonyms.items():
             if k in names and field not in col:
                 col[field] = i
                 break
-    missing = [c for c in REQUIRED if c not in col]
+    missing = [c for c in required if c not in col]
     if missing:
         raise TextmineError(E.E111, path=path, line=1, detail=f"missing column(s) {', '.join(missing)} "
                                                               f"(found: {', '.join(str(h) for h in header if h)})")
-    valid = sorted({norm_role(r) for r in known_roles} | {INTERVIEWER, OTHER, RESPONDENT})
+    return col
+
+
+def _valid_roles(known_roles: Iterable[str]) -> list[str]:
+    return sorted({norm_role(r) for r in known_roles} | {INTERVIEWER, OTHER, RESPONDENT})
+
+
+def _role(value: str | None, valid: list[str], path: Path, line: int) -> str | None:
+    if value is None:
+        return None
+    role = norm_role(value)
+    if role not in valid:
+        raise TextmineError(E.E115, path=path, line=line,
+                            detail=f"{value!r} ({path.name} line {line}); valid roles: {', '.join(valid)}")
+    return role
+
+
+def read_metadata(path: str | Path, *, known_roles: Iterable[str],
+                  speakers: str | Path | None = None) -> list[InterviewMeta]:
+    """Read and validate a metadata sheet (see module docstring), with its ``speakers`` sheet
+    (the workbook's ``speakers`` worksheet, or the file ``speakers``); errors E111/E112/E114/E115."""
+    path = Path(path)
+    header, rows = _read_rows(path)
+    col = _columns(path, header, _SYN, REQUIRED)
+    valid = _valid_roles(known_roles)
     extra = [(i, str(h).strip()) for i, h in enumerate(header) if i not in col.values() and _cell(h)]
     folder = path.resolve().parent
     out: list[InterviewMeta] = []
@@ -135,12 +183,7 @@ def read_metadata(path: str | Path, *, known_roles: Iterable[str]) -> list[Inter
             raise TextmineError(E.E114, path=path, line=line,
                                 detail=f"{iid!r} on lines {seen[iid]} and {line} of {path.name}")
         seen[iid] = line
-        role = get("role")
-        if role is not None:
-            role = norm_role(role)
-            if role not in valid:
-                raise TextmineError(E.E115, path=path, line=line,
-                                    detail=f"{get('role')!r} ({path.name} line {line}); valid roles: {', '.join(valid)}")
+        role = _role(get("role"), valid, path, line)
         attrs = {name: (vals[i] if i < len(vals) else None) for i, name in extra}
         out.append(InterviewMeta(file=str(fpath), interview_id=iid, wave=get("wave"), date=get("date"),
                                  territory=get("territory"), structure_type=get("structure_type"),
@@ -148,7 +191,77 @@ def read_metadata(path: str | Path, *, known_roles: Iterable[str]) -> list[Inter
                                  sheet=str(path), sheet_line=line))
     if not out:
         raise TextmineError(E.E111, path=path, detail="the sheet has a header but no data row")
+    if speakers is not None:
+        _attach_speakers(out, read_speakers(speakers, known_roles=known_roles))
+    elif path.suffix.lower() in (".xlsx", ".xlsm"):
+        _attach_speakers(out, read_speakers(path, known_roles=known_roles, sheets=SPEAKER_SHEETS))
     return out
+
+
+def read_speakers(path: str | Path, *, known_roles: Iterable[str],
+                  sheets: Sequence[str] | None = None) -> list[SpeakerMeta]:
+    """Rows of a ``speakers`` sheet (``file, speaker, role[, respondent_id]``); with ``sheets``,
+    the first worksheet of an XLSX with one of these names ([] when it has none)."""
+    path = Path(path)
+    if sheets is not None and path.suffix.lower() in (".xlsx", ".xlsm"):
+        found = _read_rows(path, sheets)
+        if found is None:
+            return []
+    else:
+        found = _read_rows(path, SPEAKER_SHEETS if path.suffix.lower() in (".xlsx", ".xlsm") else None)
+        if found is None:   # a workbook given with --speakers: its first sheet
+            found = _rows_xlsx(path)
+    header, rows = found
+    col = _columns(path, header, _SPEAKER_SYN, SPEAKER_REQUIRED)
+    valid = _valid_roles(known_roles)
+    folder = path.resolve().parent
+    out, seen = [], {}
+    for line, row in rows:
+        vals = [_cell(v) for v in row]
+        if not any(vals):
+            continue
+        get = (lambda f: vals[col[f]] if f in col and col[f] < len(vals) else None)
+        file, speaker = get("file"), get("speaker")
+        if not file or not speaker:
+            raise TextmineError(E.E111, path=path, line=line,
+                                detail=f"{path.name} line {line}: empty `{'file' if not file else 'speaker'}`")
+        key = (str((folder / file).resolve()), fold(speaker))
+        if key in seen:
+            raise TextmineError(E.E111, path=path, line=line,
+                                detail=f"{path.name}: speaker {speaker!r} of {file} on lines {seen[key]} and {line}")
+        seen[key] = line
+        out.append(SpeakerMeta(file=file, speaker=speaker, role=_role(get("role"), valid, path, line),
+                               respondent_id=get("respondent_id"), sheet=str(path), sheet_line=line))
+    return out
+
+
+def _attach_speakers(metas: list[InterviewMeta], speakers: list[SpeakerMeta]) -> None:
+    """Give each metadata row the ``speakers`` rows of its file (by path from the speakers
+    sheet's folder, else by unique file name); E112 for a row whose file has no metadata row."""
+    by_path = {str(Path(m.file).resolve()): m for m in metas}
+    by_name: dict[str, list[InterviewMeta]] = {}
+    for m in metas:
+        by_name.setdefault(Path(m.file).name.casefold(), []).append(m)
+    for sp in speakers:
+        folder = Path(sp.sheet).resolve().parent if sp.sheet else Path.cwd()
+        m = by_path.get(str((folder / sp.file).resolve()))
+        if m is None:
+            cands = by_name.get(Path(sp.file).name.casefold(), [])
+            m = cands[0] if len(cands) == 1 else None
+        if m is None:
+            raise TextmineError(E.E112, path=sp.sheet, line=sp.sheet_line,
+                                detail=f"speakers sheet line {sp.sheet_line}: {sp.file} has no row in the metadata sheet")
+        m.speakers.append(sp)
+
+
+def check_speakers(meta: InterviewMeta, labels: Iterable[str]) -> None:
+    """E116 when a ``speakers`` row names a label the transcript does not have."""
+    have = {fold(lb): lb for lb in labels}
+    for sp in meta.speakers:
+        if fold(sp.speaker) not in have:
+            raise TextmineError(E.E116, path=sp.sheet, line=sp.sheet_line,
+                                detail=f"speaker {sp.speaker!r} (line {sp.sheet_line}) is not in {Path(meta.file).name}; "
+                                       f"its speakers: {', '.join(sorted(have.values()))}")
 
 
 def match_metadata(paths: Sequence[str | Path], metas: Sequence[InterviewMeta]) -> dict:

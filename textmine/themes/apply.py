@@ -32,6 +32,8 @@ from .zeroshot import ZeroShotThemeClassifier
 KV_RUN = "themes.current_run"
 TABLE = "theme_codings"
 CROSSFIT_TABLE = "theme_codings_crossfit"   # predictions of the fold models of a coder trained on calibration codes
+#: below this share of respondent segments coded with any theme, the codebook hardly fits the corpus
+LOW_COVERAGE = 0.15
 
 
 def load_model(model_dir: str | Path | None = None, codebook: Codebook | None = None,
@@ -165,3 +167,23 @@ def theme_codings(store) -> pd.DataFrame:
     if df.empty:
         raise TextmineError(E.E407, path=store.root, detail=f"no rows for run {run['run_id']}")
     return df.sort_values(["segment_id", "theme"], kind="stable").reset_index(drop=True)
+
+
+def coverage(store) -> dict:
+    """How much of the corpus the codebook codes (latest run): ``coverage`` (share of the
+    respondent segments with at least one theme), ``n_segments``, ``largest`` (the most
+    frequent theme) and ``largest_share``; ``low`` when coverage is under :data:`LOW_COVERAGE`
+    (a codebook written for another study: see the README, "Your own codebook")."""
+    run = store.get_kv(KV_RUN)
+    if not run or not store.has_table(TABLE):
+        return {"coverage": None, "n_segments": 0, "largest": None, "largest_share": None, "low": False}
+    n, coded = store.con.execute(
+        f"SELECT count(DISTINCT segment_id), count(DISTINCT segment_id) FILTER (WHERE assigned) "
+        f"FROM {TABLE} WHERE run_id = ?", [run["run_id"]]).fetchone()
+    top = store.con.execute(
+        f"SELECT theme, count(*) FILTER (WHERE assigned) AS k FROM {TABLE} WHERE run_id = ? "
+        "GROUP BY theme ORDER BY k DESC, theme LIMIT 1", [run["run_id"]]).fetchone()
+    cov = coded / n if n else None
+    return {"coverage": cov, "n_segments": int(n), "largest": top[0] if top else None,
+            "largest_share": (top[1] / n) if top and n else None,
+            "low": cov is not None and cov < LOW_COVERAGE}

@@ -21,13 +21,15 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..config import DEFAULT_CODEBOOK
+from ..config import codebook_file
 from ..errors import E, TextmineError
 
 POSTURE_LABELS = ("faire_avec", "faire_a_la_place", "mixte")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _THEME_KEYS = {"id", "label", "definition", "include", "exclude", "cues", "examples", "sublabels"}
 _REQUIRED = ("id", "label", "definition", "include", "exclude", "cues", "examples")
+#: fields a theme must have but may leave empty while the team writes them (a drafted codebook)
+TO_WRITE = ("definition", "include", "exclude")
 _SUB_KEYS = {"label", "definition", "cues", "examples"}
 _TOP_KEYS = {"version", "language", "themes", "posture_theme"}
 
@@ -68,6 +70,11 @@ class Theme:
     sublabels: dict[str, Sublabel] = field(default_factory=dict)
     patterns: list[re.Pattern] = field(default_factory=list, repr=False)
 
+    @property
+    def to_write(self) -> list[str]:
+        """Fields still empty (a drafted theme): ``definition``, ``include``, ``exclude``."""
+        return [k for k in TO_WRITE if not getattr(self, k)]
+
 
 @dataclass
 class Codebook:
@@ -104,6 +111,13 @@ class Codebook:
         return out
 
 
+def dump_codebook(data: dict, header: str = "") -> str:
+    """YAML text of a codebook ``data`` mapping (``version``, ``language``, ``themes``), with
+    ``header`` as leading comment lines; it reads back with :func:`load_codebook`."""
+    comment = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    return comment + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+
+
 def first_matches(patterns: list[re.Pattern], norm: str) -> list[re.Match]:
     """First match of each pattern in ``norm``, dropping matches that overlap one kept before."""
     kept: list[re.Match] = []
@@ -123,7 +137,7 @@ def _line_of(text: str, needle: str) -> int | None:
 
 def load_codebook(path: str | Path | None = None) -> Codebook:
     """Read and validate a codebook YAML file (default: the packaged codebook)."""
-    path = Path(path) if path is not None else DEFAULT_CODEBOOK
+    path = codebook_file(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -160,8 +174,10 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
             k = sorted(unknown)[0]
             raise bad(place, f"unknown key {k!r} (allowed: {', '.join(sorted(_THEME_KEYS))})", f"{k}:")
         for key in _REQUIRED:
-            if key not in item or item[key] in (None, "", []):
+            if key not in item or (item[key] in (None, "", []) and key not in TO_WRITE):
                 raise bad(place, f"missing or empty field {key!r}", needle)
+            if item[key] is None and key in TO_WRITE:
+                item[key] = "" if key == "definition" else []
         if not isinstance(tid, str) or not _ID_RE.match(tid):
             raise bad(place, f"id {tid!r} must be lowercase letters, digits and _", needle)
         if tid in seen:
@@ -172,7 +188,8 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
                 raise bad(f"{place}.{key}", "must be a text", needle)
         for key in ("include", "exclude", "cues", "examples"):
             if not isinstance(item[key], list) or not all(isinstance(x, str) and x.strip() for x in item[key]):
-                raise bad(f"{place}.{key}", "must be a list of non-empty texts", needle)
+                raise bad(f"{place}.{key}", "must be a list of non-empty texts" + (" (or [] while it is to write)"
+                                                                                  if key in TO_WRITE else ""), needle)
         patterns = _compile_all(item["cues"], f"{place}.cues", bad)
         subs: dict[str, Sublabel] = {}
         raw_subs = item.get("sublabels") or {}

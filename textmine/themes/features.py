@@ -102,7 +102,8 @@ class Prototypes:
     @classmethod
     def build(cls, codebook: Codebook, enc: Encoder) -> "Prototypes":
         defs = encode(enc, [f"{t.label}. {t.definition}" for t in codebook.themes], mode="query")
-        inc = [encode(enc, t.include, mode="query") for t in codebook.themes]
+        # a drafted theme without include criteria yet: its label and definition stand in
+        inc = [encode(enc, t.include or [f"{t.label}. {t.definition}"], mode="query") for t in codebook.themes]
         ex = [encode(enc, t.examples, mode="passage") for t in codebook.themes]
         subs = codebook.theme(codebook.posture_theme).sublabels if codebook.posture_theme else {}
         sub_def = np.zeros((len(POSTURE_LABELS), enc.dim), dtype=np.float32)

@@ -13,12 +13,29 @@ Library API::
 Topics are fitted on precomputed embeddings (through the store's cache) of the raw
 analysis text; topic words come from spaCy lemmas of the pseudonymised text with French
 stop words and oral fillers removed.
-"""
-from .align import align_topics
-from .fit import TopicFitResult, apply_topics, auto_min_cluster_size, fit_topics
-from .persist import current_model_id, load_model
-from .query import topic_assignments, topic_change, topic_quotes, topics_by, topics_table
 
-__all__ = ["TopicFitResult", "align_topics", "apply_topics", "auto_min_cluster_size", "current_model_id",
-           "fit_topics", "load_model", "topic_assignments", "topic_change", "topic_quotes", "topics_by",
-           "topics_table"]
+The read side (:mod:`.query`, :mod:`.persist`) does not import BERTopic: fitting, applying
+and aligning do, when first used (BERTopic and its dependencies take 10-60 s to import, which
+``topics list/show/by/change`` do not need).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .persist import current_model_id
+from .query import (catch_all_topics, novelty_by_wave, topic_assignments, topic_change, topic_quotes, topics_by,
+                    topics_table)
+
+_LAZY = {"align_topics": "align", "TopicFitResult": "fit", "apply_topics": "fit", "auto_min_cluster_size": "fit",
+         "fit_topics": "fit", "load_model": "persist"}
+
+__all__ = ["TopicFitResult", "align_topics", "apply_topics", "auto_min_cluster_size", "catch_all_topics",
+           "current_model_id", "fit_topics", "load_model", "novelty_by_wave", "topic_assignments", "topic_change",
+           "topic_quotes", "topics_by", "topics_table"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,7 @@
 """Glue between textmine encoders and BERTopic (no hub access, ever)."""
 from __future__ import annotations
 
+import logging
 from typing import Sequence
 
 import numpy as np
@@ -8,6 +9,11 @@ from bertopic.backend import BaseEmbedder
 from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
 
 from ..embed import Encoder
+
+# BERTopic's WARNING lines (saving without an embedding model, custom topic assignments) are about
+# things textmine does on purpose; they would mix into the user's output. BERTopic resets its
+# logger's level whenever a model is built or loaded, so a filter keeps only its errors.
+logging.getLogger("BERTopic").addFilter(lambda record: record.levelno >= logging.ERROR)
 
 
 class EncoderBackend(BaseEmbedder):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
@@ -14,12 +13,13 @@ from ..embed import Encoder, embed_texts, encoder_key
 from ..errors import E, TextmineError
 from . import persist
 from .backend import EncoderBackend, PrecomputedKeyBERT, representation_models
-from .french import frequent_vocabulary, lemma_docs, make_vectorizer, min_doc_freq, readable_label
+from .french import frequent_vocabulary, lemma_docs, make_vectorizer, min_doc_freq, readable_label, surface_forms
 from .segments import resolve_encoder, segment_texts, select_segments, word_texts
 
 MIN_SEGMENTS = 20
 N_REPRESENTATIVE = 5
 QUOTE_MIN_WORDS = 20
+FAR_QUANTILE = 0.05       # a segment less similar to its topic than 95 % of the fitted ones is "far"
 
 
 @dataclass
@@ -101,11 +101,12 @@ def _model_id(store, key: str, segs: pd.DataFrame) -> str:
 
 
 def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = True,
-               advance: Callable[[int], None] | None = None) -> TopicFitResult:
+               advance: Callable[[int], None] | None = None, split_large: bool | None = None) -> TopicFitResult:
     """Fit a topic model on the configured segments, store it and make it current.
 
     With ``refit=False`` and a current model, new segments are assigned with it instead
-    (config ``topics.mode: apply``) and its record is returned.
+    (config ``topics.mode: apply``) and its record is returned. ``split_large`` (default:
+    config ``topics.split_large``) splits topics above ``topics.max_share`` of the segments.
     """
     if not refit and store.get_kv(persist.CURRENT_KEY):
         mid = persist.current_model_id(store)
@@ -133,7 +134,6 @@ def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = Tru
                                    f"content words; at least {MIN_SEGMENTS} needed")
     vocab = frequent_vocabulary(docs, min_doc_freq(len(docs)))
     model, mcs = build_model(cfg, len(docs), enc, rs, vocab or None)
-    logging.getLogger("BERTopic").setLevel(logging.ERROR)   # its warnings are about hub models
     topics, probs = model.fit_transform(docs, embeddings=X)
     topics = np.asarray(topics, dtype=int)
     probs = np.asarray(probs, dtype=float) if probs is not None else np.ones(len(topics))
@@ -143,6 +143,8 @@ def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = Tru
                                                embeddings=X, threshold=cfg.outlier_threshold), dtype=int)
         probs = np.where((topics == -1) & (new != -1), np.nan, probs)   # not clustered by HDBSCAN
         topics = new
+    if cfg.split_large if split_large is None else split_large:
+        topics = split_large_topics(X, topics, cfg.max_share, rs)
     rep = representation_models(cfg.representation, cfg.top_n_words, rs)
     for r in rep if isinstance(rep, list) else [rep]:
         if isinstance(r, PrecomputedKeyBERT):
@@ -160,7 +162,8 @@ def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = Tru
         sim = X_all[~long] @ C.T
         all_topics[~long] = np.asarray(ids)[sim.argmax(axis=1)]
         all_probs[~long] = np.nan       # assigned by nearest centroid, not by HDBSCAN
-    info = topic_info_frame(model, X, topics, fit_segs["segment_id"].to_numpy(), ids, C, n_words[long])
+    forms = surface_forms(word_texts(fit_segs), model=store.config.segment.spacy_model)
+    info = topic_info_frame(model, X, topics, fit_segs["segment_id"].to_numpy(), ids, C, n_words[long], forms)
     info["count"] = [int((all_topics == t).sum()) for t in info["topic"]]
     key = encoder_key(enc)
     mid = _model_id(store, key, segs)
@@ -174,16 +177,47 @@ def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = Tru
     assignments = pd.DataFrame({"model_id": mid, "segment_id": segs["segment_id"].to_numpy(),
                                 "topic": all_topics, "similarity": centroid_similarity(X_all, all_topics, ids, C),
                                 "probability": all_probs})
+    fit_sim = centroid_similarity(X, topics, ids, C)
+    novelty = {"threshold": float(np.nanquantile(fit_sim[topics >= 0], FAR_QUANTILE)) if (topics >= 0).any() else None,
+               "quantile": FAR_QUANTILE, "waves": sorted({str(w) for w in segs["wave"].dropna()})}
     persist.save_model(store, model, mid)
     info.insert(0, "model_id", mid)
-    persist.write_fit(store, record, assignments, info)
+    persist.write_fit(store, record, assignments, info, novelty)
     return TopicFitResult(mid, n_topics, share, share_before, int(len(segs)), int(mcs),
                           extra={"n_fit": int(long.sum()), "n_short": int((~long).sum())})
 
 
-def topic_info_frame(model, X, topics, seg_ids, ids, C, n_words=None) -> pd.DataFrame:
+def split_large_topics(X: np.ndarray, topics: np.ndarray, max_share: float, random_state: int) -> np.ndarray:
+    """Split each topic holding more than ``max_share`` of the segments into
+    ``ceil(share / max_share)`` parts (k-means on its normalised embeddings, seeded); the first
+    part keeps the id, the others take new ids after the largest one."""
+    from sklearn.cluster import KMeans
+    topics = np.asarray(topics, dtype=int).copy()
+    n = len(topics)
+    nxt = int(topics.max()) + 1 if n else 0
+    for t in sorted({int(x) for x in topics if x >= 0}):
+        mask = np.flatnonzero(topics == t)
+        k = int(np.ceil(mask.size / n / max_share)) if mask.size / n > max_share else 1
+        if k < 2 or mask.size < 2 * k:
+            continue
+        Xt = X[mask] / np.maximum(np.linalg.norm(X[mask], axis=1, keepdims=True), 1e-12)
+        parts = KMeans(n_clusters=k, random_state=random_state, n_init=10).fit_predict(Xt)
+        order = np.argsort(-np.bincount(parts, minlength=k), kind="stable")   # largest part keeps the id
+        for rank, part in enumerate(order[1:], start=1):
+            topics[mask[parts == part]] = nxt
+            nxt += 1
+    return topics
+
+
+def _readable_words(words: list[str], forms: dict[str, str] | None) -> list[str]:
+    """Topic words as the corpus writes them (see :func:`~.french.surface_forms`), once each."""
+    return list(dict.fromkeys((forms or {}).get(w, w) for w in words))
+
+
+def topic_info_frame(model, X, topics, seg_ids, ids, C, n_words=None, forms=None) -> pd.DataFrame:
     """Per topic: words, label and representative segments (closest to the centroid,
-    preferring segments of at least ``QUOTE_MIN_WORDS`` words, which make readable quotes)."""
+    preferring segments of at least ``QUOTE_MIN_WORDS`` words, which make readable quotes).
+    ``forms`` maps lemmas to the words shown (lemmas the corpus never uses read as its words)."""
     rows = []
     n_words = np.full(len(topics), QUOTE_MIN_WORDS) if n_words is None else np.asarray(n_words)
     for t, c in zip(ids, C):
@@ -191,7 +225,7 @@ def topic_info_frame(model, X, topics, seg_ids, ids, C, n_words=None) -> pd.Data
         pref = mask[n_words[mask] >= QUOTE_MIN_WORDS]
         pool = pref if pref.size >= N_REPRESENTATIVE else mask
         order = pool[np.argsort(-(X[pool] @ c), kind="stable")][:N_REPRESENTATIVE]
-        words = [w for w, _ in (model.get_topic(t) or []) if w]
+        words = _readable_words([w for w, _ in (model.get_topic(t) or []) if w], forms)
         label = "hors thème (outliers)" if t == -1 else readable_label(words)
         rows.append({"topic": int(t), "count": int(mask.size), "label": label, "words": words,
                      "representative_ids": [str(seg_ids[i]) for i in order]})

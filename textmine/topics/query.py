@@ -63,7 +63,8 @@ def topics_by(store, by: str, model_id: str | None = None) -> pd.DataFrame:
 
 def topic_change(store, wave_a: str | None = None, wave_b: str | None = None,
                  model_id: str | None = None) -> pd.DataFrame:
-    """Share of each topic in two waves and the difference (``wave_b - wave_a``, in points).
+    """Share of each topic in two waves (``share_a``, ``share_b``: proportions 0-1) and the
+    difference ``delta_pts`` (``wave_b - wave_a``, in percentage points).
 
     Defaults: the first and the last wave (sorted). Needs a model whose assignments cover
     both waves (``topics.mode: apply`` assigns new waves with the existing model).
@@ -71,16 +72,16 @@ def topic_change(store, wave_a: str | None = None, wave_b: str | None = None,
     byw = topics_by(store, "wave", model_id)
     waves = sort_waves(byw["wave"].unique())
     if not waves:
-        return pd.DataFrame(columns=["topic", "label", "share_a", "share_b", "delta"])
+        return pd.DataFrame(columns=["topic", "label", "share_a", "share_b", "delta_pts"])
     a, b = wave_a or waves[0], wave_b or waves[-1]
     for w in (a, b):
         if w not in waves:
             raise TextmineError(E.E502, detail=f"{w!r}; waves: {', '.join(waves)}")
     piv = byw.pivot_table(index=["topic", "label"], columns="wave", values="share", fill_value=0.0)
     out = pd.DataFrame({"share_a": piv[a], "share_b": piv[b]}).reset_index()
-    out["delta"] = (out["share_b"] - out["share_a"]) * 100
+    out["delta_pts"] = (out["share_b"] - out["share_a"]) * 100
     out.attrs.update(wave_a=a, wave_b=b)
-    return out.sort_values("delta", key=abs, ascending=False).reset_index(drop=True)
+    return out.sort_values("delta_pts", key=abs, ascending=False).reset_index(drop=True)
 
 
 def topic_quotes(store, topic_id: int, n: int = 5, model_id: str | None = None) -> pd.DataFrame:
@@ -100,3 +101,46 @@ def topic_quotes(store, topic_id: int, n: int = 5, model_id: str | None = None) 
     segs = segs[segs["segment_id"].isin(ids)].copy()
     segs["rank"] = segs["segment_id"].map({s: i + 1 for i, s in enumerate(ids)})
     return segs.sort_values("rank").reset_index(drop=True)
+
+
+#: a wave not in the fit with more than this share of segments far from every topic: refit
+NOVEL_SHARE = 0.15
+
+
+def catch_all_topics(store, max_share: float | None = None, model_id: str | None = None) -> pd.DataFrame:
+    """Topics holding more than ``max_share`` (config ``topics.max_share``) of a wave's
+    segments, and more than twice an even share (a model of 4 topics is not flagged for
+    holding 25 % each): ``topic, label, wave, share`` (their largest share), largest first.
+    Such a topic often gathers what HDBSCAN could not separate; ``topics.split_large: true``
+    (or ``topics fit --refit --split-large``) splits it at the next fit."""
+    max_share = store.config.topics.max_share if max_share is None else max_share
+    byw = topics_by(store, "wave", model_id)
+    n_topics = max(int((byw["topic"].drop_duplicates() >= 0).sum()), 1)
+    big = byw[(byw["topic"] >= 0) & (byw["share"] > max(max_share, 2 / n_topics))]
+    if big.empty:
+        return pd.DataFrame(columns=["topic", "label", "wave", "share"])
+    big = big.sort_values("share", ascending=False).drop_duplicates("topic")
+    return big[["topic", "label", "wave", "share"]].reset_index(drop=True)
+
+
+def novelty_by_wave(store, model_id: str | None = None) -> pd.DataFrame:
+    """Per wave: ``wave, n_segments, far_share, in_fit`` where ``far_share`` is the share of its
+    segments less similar to their (nearest) topic than 95 % of the segments the model was
+    fitted on. About 0.05 for the fitted waves; a later wave well above :data:`NOVEL_SHARE`
+    talks about things the model has no topic for (refit with ``--refit-topics``). Empty for
+    models fitted before this was recorded."""
+    mid = model_id or persist.current_model_id(store)
+    ref = store.get_kv(persist.NOVELTY_KEY + mid)
+    cols = ["wave", "n_segments", "far_share", "in_fit"]
+    if not ref or ref.get("threshold") is None or not store.has_column("topic_assignments", "similarity"):
+        return pd.DataFrame(columns=cols)
+    df = store.query("SELECT i.wave, a.similarity FROM topic_assignments a JOIN segments s USING (segment_id) "
+                     "JOIN interviews i USING (interview_id) WHERE a.model_id = ?", [mid])
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    df["wave"] = df["wave"].astype(str)
+    df["far"] = df["similarity"].fillna(-1.0) < float(ref["threshold"])
+    g = df.groupby("wave").agg(n_segments=("far", "size"), far_share=("far", "mean")).reset_index()
+    g["in_fit"] = g["wave"].isin([str(w) for w in ref.get("waves", [])])
+    order = {w: i for i, w in enumerate(sort_waves(g["wave"]))}
+    return g.sort_values("wave", key=lambda c: c.map(order)).reset_index(drop=True)[cols]
