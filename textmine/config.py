@@ -117,6 +117,22 @@ class SearchConfig(_Model):
     limit: int = 20
 
 
+class LexiconConfig(_Model):
+    unit: Literal["lemma", "form"] = "lemma"
+    min_freq: int = 5
+    banality: float = 2.0
+    top: int = 30
+    k: int = 8
+    min_split_members: int = 10
+    min_segment_size: int = 10
+    min_docfreq: int = 3
+    cc_test: float = 0.3
+    tsj: int = 3
+    double: bool = False
+    double_sizes: tuple[int, int] = (10, 15)
+    in_run: bool = True
+
+
 class ReportConfig(_Model):
     language: Literal["fr", "en"] = "fr"
     quotes_per_theme: int = 3
@@ -134,6 +150,7 @@ class Config(_Model):
     track: TrackConfig = TrackConfig()
     calibration: CalibrationConfig = CalibrationConfig()
     search: SearchConfig = SearchConfig()
+    lexicon: LexiconConfig = LexiconConfig()
     report: ReportConfig = ReportConfig()
 
     def codebook_path(self) -> Path:

@@ -40,6 +40,7 @@ import pandas as pd
 
 from .errors import E, TextmineError
 from .ingest import FORMATS, count_words, match_metadata, parse_file, read_metadata
+from .ingest.iramuteq import is_iramuteq, parse_iramuteq, text_metadata, text_transcript
 from .ingest.metadata import check_speakers
 from .ingest.tags import fold as fold_label
 from .records import OTHER, InterviewMeta, Transcript
@@ -236,53 +237,91 @@ def _validate(store: Store, paths: Sequence[str | Path], wave: str | None,
     settings = _settings_parts(store)
     parsed, unchanged, ids, errors = [], [], {}, []
     for f in files:
-        meta = metas.get(f.resolve())
-        w = str(meta.wave) if meta is not None and meta.wave not in (None, "") else wave
-        iid = meta.interview_id if meta is not None else default_interview_id(f, w)
-        if iid in ids:
-            raise TextmineError(E.E114, path=f, detail=f"{iid!r} is used by {ids[iid]} and {f}")
-        ids[iid] = f
         try:
-            data = f.read_bytes()
-        except OSError as exc:
-            errors.append(TextmineError(E.E101, path=f, detail=f"cannot read {f} ({exc})"))
-            continue
-        inputs = _inputs(data, meta, w, settings)
-        sh = inputs.combined()
-        old = existing.get(iid)
-        if old == sh:
-            unchanged.append(iid)
-            continue
-        p = _Parsed(f, meta, iid, w, sh, None, inputs, settings=settings)
-        before = store.get_kv(_INPUTS_KV + iid) if old is not None else None
-        if before is None and old is not None and old == _legacy_hash(data, meta, w):
-            before = {"file": inputs.file, "text": inputs.text}       # a store from before: bytes and text known
-        diff = {k for k, v in asdict(inputs).items() if (before or {}).get(k) != v}
-        if old is not None and before is not None and not diff & {"file", "text"}:
-            p.update_only, p.reason = True, "metadata changed"
-        elif old is not None:
-            p.reason = "file changed" if "file" in diff or before is None else "segment/pseudonymise settings changed"
-        try:
-            if not p.update_only or "roles" in diff:
-                p.transcript = parse_file(f)
-            if meta is not None and meta.speakers:
-                check_speakers(meta, [t.speaker for t in p.transcript.turns] if p.transcript else
-                               list(_stored_roles(store, iid)))
+            items = _file_items(store, f, metas.get(f.resolve()), wave)
         except TextmineError as exc:
             errors.append(exc)
             continue
-        if p.update_only and "roles" in diff:
-            p.decisions = assign_roles(p.transcript, meta, store.config.roles)
-            if {lb: d.role for lb, d in p.decisions.items()} != _stored_roles(store, iid):
-                p.update_only, p.reason = False, "speaker roles changed (roles settings or sheet)"
-            else:
-                p.reason = "role inputs changed, roles the same"
-        parsed.append(p)
+        for meta, iid, w, data, given in items:
+            if iid in ids:
+                raise TextmineError(E.E114, path=f, detail=f"{iid!r} is used by {ids[iid]} and {f}")
+            ids[iid] = f
+            p = _check_item(store, f, meta, iid, w, data, given, existing, settings, errors)
+            if p is None:
+                unchanged.append(iid)
+            elif p is not False:
+                parsed.append(p)
     if errors:
         if not skip_invalid:
             raise _invalid_files(errors, n_files=len(files))
         report.skipped += [(e.path or "?", str(e).splitlines()[0]) for e in errors]
     return parsed, unchanged
+
+
+def _file_items(store: Store, f: Path, meta: InterviewMeta | None, wave: str | None) -> list[tuple]:
+    """``(meta, interview_id, wave, input bytes, transcript or None)`` of each interview a file
+    holds: one for a transcript, one per text for an IRaMuTeQ corpus (which carries its own
+    metadata in its starred variables)."""
+    if is_iramuteq(f):
+        return _iramuteq_items(store, f, wave)
+    w = str(meta.wave) if meta is not None and meta.wave not in (None, "") else wave
+    iid = meta.interview_id if meta is not None else default_interview_id(f, w)
+    try:
+        data = f.read_bytes()
+    except OSError as exc:
+        raise TextmineError(E.E101, path=f, detail=f"cannot read {f} ({exc})") from exc
+    return [(meta, iid, w, data, None)]
+
+
+def _iramuteq_items(store: Store, path: Path, wave: str | None) -> list[tuple]:
+    """:func:`_file_items` of an IRaMuTeQ corpus. Without an ``*id_`` variable a text is
+    ``<default id of the file>-<n>``; its input bytes are its variables and lines."""
+    texts, enc = parse_iramuteq(path)
+    out = []
+    for n, item in enumerate(texts, start=1):
+        meta = text_metadata(path, item, known_roles=store.config.roles.known)
+        w = str(meta.wave) if meta.wave not in (None, "") else wave
+        meta.interview_id = meta.interview_id or f"{default_interview_id(path, w)}-{n:03d}"
+        data = json.dumps([item.variables, [t for _, t, _ in item.lines]], ensure_ascii=False).encode("utf-8")
+        out.append((meta, meta.interview_id, w, data, text_transcript(path, item, enc)))
+    return out
+
+
+def _check_item(store: Store, f: Path, meta: InterviewMeta | None, iid: str, w: str | None, data: bytes,
+                given: Transcript | None, existing: dict, settings: tuple[str, str],
+                errors: list) -> "_Parsed | None | bool":
+    """What to do with one interview: None when unchanged, False when it failed (the error
+    is appended to ``errors``), else the :class:`_Parsed` to store or update."""
+    inputs = _inputs(data, meta, w, settings)
+    sh = inputs.combined()
+    old = existing.get(iid)
+    if old == sh:
+        return None
+    p = _Parsed(f, meta, iid, w, sh, None, inputs, settings=settings)
+    before = store.get_kv(_INPUTS_KV + iid) if old is not None else None
+    if before is None and old is not None and old == _legacy_hash(data, meta, w):
+        before = {"file": inputs.file, "text": inputs.text}       # a store from before: bytes and text known
+    diff = {k for k, v in asdict(inputs).items() if (before or {}).get(k) != v}
+    if old is not None and before is not None and not diff & {"file", "text"}:
+        p.update_only, p.reason = True, "metadata changed"
+    elif old is not None:
+        p.reason = "file changed" if "file" in diff or before is None else "segment/pseudonymise settings changed"
+    try:
+        if not p.update_only or "roles" in diff:
+            p.transcript = given if given is not None else parse_file(f)
+        if meta is not None and meta.speakers:
+            check_speakers(meta, [t.speaker for t in p.transcript.turns] if p.transcript else
+                           list(_stored_roles(store, iid)))
+    except TextmineError as exc:
+        errors.append(exc)
+        return False
+    if p.update_only and "roles" in diff:
+        p.decisions = assign_roles(p.transcript, meta, store.config.roles)
+        if {lb: d.role for lb, d in p.decisions.items()} != _stored_roles(store, iid):
+            p.update_only, p.reason = False, "speaker roles changed (roles settings or sheet)"
+        else:
+            p.reason = "role inputs changed, roles the same"
+    return p
 
 
 def stale_interviews(store: Store, exclude: Iterable[str] = ()) -> list[str]:

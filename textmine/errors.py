@@ -10,7 +10,8 @@ Usage::
     raise TextmineError(E.E101, path=path, line=12, detail="unexpected end of file")
 
 Codes are grouped by stage: 0xx config/project, 1xx ingest, 2xx segment/pseudonymise,
-3xx embed/topics, 4xx themes/codebook, 5xx track/report, 6xx search/export/qdpx, 7xx run.
+3xx embed/topics, 4xx themes/codebook, 5xx track/report, 6xx search/export/qdpx, 7xx run,
+8xx lexicon (specificities, Reinert classes, concordancer).
 """
 from __future__ import annotations
 
@@ -98,6 +99,12 @@ class E:
     # 7xx: run
     E701 = ErrorCode("E701", "Run failed in stage {detail}", "Fix the cause above and run again: completed stages are not repeated.")
     E702 = ErrorCode("E702", "Run not found: {detail}", "Use `textmine runs list` to see run ids.")
+
+    # 8xx: lexicon
+    E801 = ErrorCode("E801", "The partition has fewer than two groups: {detail}", "Specificities compare parts of the corpus: choose a partition with at least two groups present (e.g. --by role, or --by wave once a second wave is ingested).")
+    E802 = ErrorCode("E802", "Word not found in the corpus: {detail}", "Check the spelling (accents do not matter); a lemma such as `démarche` finds all its forms. `textmine lexicon specificities --format csv` lists the corpus words.")
+    E803 = ErrorCode("E803", "The classification cannot reach that many classes: {detail}", "Lower --k to the number reached, or lower --min-split-members / --min-docfreq so that more clusters can be split.")
+    E804 = ErrorCode("E804", "No lexical classes in this project: {detail}", "Run `textmine --project DIR lexicon classes --k 8` first.")
 
 
 class TextmineError(Exception):

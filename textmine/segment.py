@@ -111,8 +111,9 @@ _FILLER = (r"[eE]uh+|[hH]eu+|EUH|HEU|[hH]um+|HUM|[hH]m+|HM|[mM]m+h*|MM+H*|[mM]hm
 _RULES: list[tuple[re.Pattern, Any]] = [
     # 1. question/exclamation marks noted in brackets carry sentence boundaries: keep the mark
     (re.compile(r"\[\s*([?!])\s*\]"), lambda m: " " + m.group(1) + " "),
-    # 2. any other bracketed event, comment, backchannel or marker: [rires] [pause] [oui] [lex=NP] [+]
-    (re.compile(r"\[[^\[\]\n]*\]"), " "),
+    # 2. any other bracketed event, comment, backchannel or marker: [rires] [pause] [oui] [lex=NP] [+];
+    #    pseudonymisation placeholders of an already pseudonymised text ([PERSONNE_3]) are kept
+    (re.compile(r"\[(?!(?:PERSONNE|LIEU|COMMUNE|ORGANISATION)_\d+\]|(?:EMAIL|TELEPHONE)\])[^\[\]\n]*\]"), " "),
     # 3. <...> tags and comments
     (re.compile(r"<[^<>\n]*>"), " "),
     # 4. parenthesised noise: (inaudible), (rires), (inaudible 00:12:03), (...), (00:12:03)

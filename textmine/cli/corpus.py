@@ -73,15 +73,25 @@ def speakers(fmt: str = FormatOpt, reveal: bool = RevealOpt) -> None:
 @segments_app.command("export")
 def segments_export(
     output: Path = typer.Option(..., "--output", "-o", help="Output file."),
-    fmt: str = typer.Option("csv", "--format", "-f", help="csv, jsonl or parquet."),
-    all_roles: bool = typer.Option(False, "--all-roles", help="Include interviewer and other speakers."),
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv, jsonl, parquet or iramuteq (an IRaMuTeQ/Alceste "
+                            "corpus: one **** line of starred variables per interview, then its respondent text)."),
+    all_roles: bool = typer.Option(False, "--all-roles", help="Include interviewer and other speakers "
+                                   "(not with --format iramuteq, which holds respondent text only)."),
     reveal: bool = RevealOpt,
 ) -> None:
     """Export analysis segments with their metadata (pseudonymised unless --reveal)."""
     from ..corpus import export_segments
     from ..export.files import atomic_write
 
-    check_format(fmt, ("csv", "jsonl", "parquet"))
+    check_format(fmt, ("csv", "jsonl", "parquet", "iramuteq"))
+    if fmt == "iramuteq":
+        from ..export.iramuteq import write_iramuteq
+        if all_roles:
+            raise TextmineError(E.E005, detail="--all-roles with --format iramuteq (the corpus holds respondent text)")
+        with require_project(read_only=True) as store:
+            n_itv, n_seg = write_iramuteq(store, output, reveal=reveal)
+        info(f"{n_itv} interviews ({n_seg} segments) -> {output} (IRaMuTeQ corpus, UTF-8)")
+        return
     with require_project(read_only=True) as store:
         df = export_segments(store, reveal=reveal, roles=None if all_roles else "respondents")
     if df.empty:

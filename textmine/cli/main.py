@@ -33,7 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_MODULES = ("corpus", "topics", "themes", "search", "export", "track", "run")
+_MODULES = ("corpus", "topics", "themes", "search", "export", "track", "lexicon", "run")
 
 
 @app.callback()

@@ -130,3 +130,41 @@ def _print_setup(ws, n_cols: int, n_rows: int, page_size: str, landscape: bool =
     ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6, header=0.3, footer=0.3)
     ws.print_options.gridLines = True
     ws.oddFooter.center.text = "&P / &N"
+
+
+def write_table_xlsx(df: pd.DataFrame, path: Path, *, sheet: str, widths: dict[str, int] | None = None,
+                     wrap: tuple[str, ...] = (), prov: list[tuple[str, str]] | None = None,
+                     page_size: str = "A4") -> None:
+    """Any table as one sheet that prints like the quote bank (bold frozen header, autofilter,
+    wrapped columns in rows as tall as their text, text never read as a formula, landscape one
+    page wide), plus a ``provenance`` sheet when ``prov`` is given. Used for concordances."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    table = book.active
+    table.title = sheet
+    names = [str(c) for c in df.columns]
+    sizes = [(widths or {}).get(n, 16) for n in names]
+    table.append(names)
+    for rec in df.itertuples(index=False):
+        table.append(list(map(_cell, rec)))
+        if wrap:
+            table.row_dimensions[table.max_row].height = row_height(
+                [v if n in wrap else None for n, v in zip(names, rec)], sizes)
+    _as_text(table)
+    for idx, (name, size) in enumerate(zip(names, sizes), start=1):
+        letter = get_column_letter(idx)
+        table[f"{letter}1"].font = Font(bold=True)
+        table.column_dimensions[letter].width = size
+        for c in table[letter][1:] if name in wrap else ():
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+    table.freeze_panes = "A2"
+    table.auto_filter.ref = f"A1:{get_column_letter(max(1, len(names)))}{len(df) + 1}"
+    _print_setup(table, len(names), len(df) + 1, page_size)
+    if prov:
+        extra = book.create_sheet("provenance")
+        for pair in [("key", "value"), *prov]:
+            extra.append([_cell(v) for v in pair])
+    book.save(path)

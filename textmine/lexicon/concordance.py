@@ -1,0 +1,68 @@
+"""The concordancer over a whole project: every occurrence of a word or lemma in the
+respondent segments, with its reference back to the transcript.
+
+The word's forms are found in the lexicon's token cache (folded forms and lemmas: no spaCy
+pass at query time): in each segment, the surface forms whose lemma is the query's (or the
+query's own form with ``form_only``). Lines are cut by the search stage's concordancer
+(:func:`textmine.search.kwic.kwic_lines`), so ``lexicon kwic`` and ``search --kwic`` align
+lines the same way; a query of several words is first looked for as a phrase. Lines show pseudonymised text unless ``reveal``; ``source`` is
+the pseudonymous file name with the line or timecode (``itv-3f2a.docx, l. 42``).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..attribution import attribution, display_text, source_ref
+from ..errors import E, TextmineError
+from ..search.kwic import form_spans, kwic_lines, phrase_spans, sort_kwic
+from ..store import Store
+from ..track.data import check_by, expand_attrs
+from .tokens import load_tokens, matching_forms
+
+SORTS = ("right", "left", "none")
+
+
+def concordance(store: Store, query: str, *, by: str | None = None, width: int = 60, form_only: bool = False,
+                sort: str = "right", reveal: bool = False, limit: int | None = None,
+                advance: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Keyword-in-context lines of ``query`` (a word: all forms of its lemma; ``form_only``:
+    that surface form only; several words: the phrase, else each word).
+
+    Columns: ``segment_id, left, keyword, right, attribution, source, interview_id`` and, with
+    ``by``, that attribute (lines grouped by it). E601 for an empty query, E802 when the word
+    is not in the corpus, E501 for an unknown ``by``.
+    """
+    if not (query or "").strip():
+        raise TextmineError(E.E601)
+    if sort not in SORTS:
+        raise TextmineError(E.E005, detail=f"--sort {sort!r}; valid: {', '.join(SORTS)}")
+    seg = expand_attrs(store.segments_frame(roles="respondents"))
+    if seg.empty:
+        raise TextmineError(E.E006, path=store.root, detail="no respondent segments in this project")
+    if by:
+        check_by([by], seg)
+    toks = load_tokens(store, seg, advance=advance)
+    forms = matching_forms(toks, query, form_only=form_only)
+    hit = np.array([bool(x) for x in forms], dtype=bool)
+    if not hit.any():
+        raise TextmineError(E.E802, detail=f"{query!r} ({'as a form' if form_only else 'any form of its lemma'}) in "
+                                           f"{len(seg)} respondent segments")
+    res = seg[hit].reset_index(drop=True)
+    records = res.to_dict(orient="records")
+    res["text"] = [display_text(r, reveal) for r in records]
+    res["attribution"] = [attribution(r) for r in records]
+    res["source"] = [source_ref(r, reveal) for r in records]
+    spans = [phrase_spans(t, query) or form_spans(t, fs)
+             for t, fs in zip(res["text"], (x for x in forms if x))]
+    keep = ["interview_id"] + ([by] if by and by != "interview_id" else [])
+    lines = kwic_lines(res, spans, width=width, keep=keep)
+    if lines.empty:
+        raise TextmineError(E.E802, detail=f"{query!r}: found in the word lists but not in the displayed text")
+    if by:
+        lines[by] = lines[by].map(lambda v: "(inconnu)" if v is None or v != v or str(v) == "" else str(v))
+    lines = sort_kwic(lines, None if sort == "none" else sort, group=by)
+    lines.attrs.update(query=query, segments=int(np.count_nonzero(hit)), occurrences=len(lines))
+    return lines.head(limit) if limit else lines

@@ -1,0 +1,208 @@
+"""The lexicon's token cache and the segment x word matrices built from it.
+
+Table ``lexicon_tokens(segment_id, text_hash, forms, lemmas, pos)`` (owned here) + kv
+``lexicon.tokens``: for every respondent segment, the word tokens of its *pseudonymised*
+text (so that no real name can become a "specific word"), as three aligned space-separated
+lists: surface form (lower case, accents kept), spaCy lemma (lower case) and coarse part of
+speech. A word token is a spaCy token with a letter in it; punctuation, numbers and
+pseudonymisation placeholders (``[PERSONNE_3]``) are not words. :func:`update_tokens`
+analyses only segments that are new or whose text changed, in committed batches (resumable),
+with the search index's spaCy pipeline (``segment.spacy_model``, no parser or NER).
+
+Word lists: a *reportable* word is at least two letters and not one of the project's French
+stop words, oral fillers, noise marks or light words (:func:`textmine.topics.french.is_stop`,
+the central list); *full words* (Reinert's "formes pleines") are reportable nouns, verbs,
+adjectives and adverbs.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..errors import E, TextmineError
+from ..search.text import fold, load_nlp, single_blas
+from ..store import Store
+from ..topics.french import is_stop
+
+VERSION = 1
+KV_KEY = "lexicon.tokens"
+TABLE = "lexicon_tokens"
+_DDL = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+    segment_id VARCHAR PRIMARY KEY, text_hash VARCHAR, forms VARCHAR, lemmas VARCHAR, pos VARCHAR)"""
+_RESPONDENT = "s.role NOT IN ('interviewer', 'other')"
+_PLACEHOLDER = re.compile(r"\[[A-ZÉ]+(?:_\d+)?\]")
+_LETTER = re.compile(r"[^\W\d_]")
+_REPORTABLE = re.compile(r"^[^\W\d_][^\W\d_'’-]*[^\W\d_]$")
+FULL_POS = frozenset({"NOUN", "VERB", "ADJ", "ADV"})
+UNITS = ("lemma", "form")
+
+
+def analyse_text(docs) -> list[tuple[str, str, str]]:
+    """``(forms, lemmas, pos)`` strings of spaCy docs (word tokens only)."""
+    out = []
+    for doc in docs:
+        f, l, p = [], [], []
+        for t in doc:
+            if t.is_space or not _LETTER.search(t.text):
+                continue
+            form = t.text.lower().replace(" ", "")
+            f.append(form)
+            l.append((t.lemma_ or t.text).lower().replace(" ", "") or form)
+            p.append(t.pos_ or "X")
+        out.append((" ".join(f), " ".join(l), " ".join(p)))
+    return out
+
+
+def _ensure_table(store: Store) -> None:
+    if not store.has_table(TABLE):
+        store.con.execute(_DDL)
+
+
+def update_tokens(store: Store, *, batch: int = 2000,
+                  advance: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Bring ``lexicon_tokens`` up to date with the respondent segments; returns counts."""
+    model = store.config.segment.spacy_model
+    state = store.get_kv(KV_KEY) or {}
+    with store.transaction() as con:
+        _ensure_table(store)
+        if state.get("spacy_model") != model or state.get("version") != VERSION:
+            con.execute(f"DELETE FROM {TABLE}").fetchall()
+        con.execute(f"DELETE FROM {TABLE} WHERE segment_id NOT IN "
+                    f"(SELECT segment_id FROM segments s WHERE {_RESPONDENT})").fetchall()
+    todo = store.query(
+        f"""SELECT s.segment_id, coalesce(s.text_pseudo, '') AS text, md5(coalesce(s.text_pseudo, '')) AS h
+            FROM segments s LEFT JOIN {TABLE} t USING (segment_id)
+            WHERE {_RESPONDENT} AND (t.segment_id IS NULL OR t.text_hash <> md5(coalesce(s.text_pseudo, '')))
+            ORDER BY s.segment_id""")
+    if len(todo):
+        nlp = load_nlp(model)
+    for i in range(0, len(todo), batch):
+        chunk = todo.iloc[i:i + batch]
+        with single_blas():
+            rows = analyse_text(nlp.pipe([_PLACEHOLDER.sub(" ", t) for t in chunk["text"]], batch_size=256))
+        frame = pd.DataFrame(rows, columns=["forms", "lemmas", "pos"])
+        frame.insert(0, "text_hash", chunk["h"].values)
+        frame.insert(0, "segment_id", chunk["segment_id"].values)
+        with store.transaction() as con:      # one committed batch at a time: an interrupted run resumes
+            con.register("_tm_lex", frame)
+            try:
+                con.execute(f"DELETE FROM {TABLE} WHERE segment_id IN (SELECT segment_id FROM _tm_lex)").fetchall()
+                con.execute(f"INSERT INTO {TABLE} SELECT segment_id, text_hash, forms, lemmas, pos "
+                            "FROM _tm_lex").fetchall()
+            finally:
+                con.unregister("_tm_lex")
+        if advance:
+            advance(len(chunk))
+    total = int(store.query(f"SELECT count(*) AS n FROM {TABLE}")["n"].iloc[0])
+    if len(todo) or state.get("segments") != total or state.get("spacy_model") != model:
+        store.set_kv(KV_KEY, {"version": VERSION, "spacy_model": model, "segments": total,
+                              "updated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+    return {"analysed": len(todo), "segments": total}
+
+
+@dataclass
+class Tokens:
+    """Word tokens of ``segments`` (one row per segment, same order)."""
+
+    segments: pd.DataFrame
+    forms: list[list[str]]
+    lemmas: list[list[str]]
+    pos: list[list[str]]
+
+    def units(self, unit: str) -> list[list[str]]:
+        if unit not in UNITS:
+            raise TextmineError(E.E005, detail=f"unit {unit!r}; valid: {', '.join(UNITS)}")
+        return self.lemmas if unit == "lemma" else self.forms
+
+    def subset(self, mask: np.ndarray) -> "Tokens":
+        idx = np.flatnonzero(mask)
+        return Tokens(self.segments.iloc[idx].reset_index(drop=True), [self.forms[i] for i in idx],
+                      [self.lemmas[i] for i in idx], [self.pos[i] for i in idx])
+
+
+def load_tokens(store: Store, segments: pd.DataFrame, *, update: bool = True,
+                advance: Callable[[int], None] | None = None) -> Tokens:
+    """Tokens of ``segments`` (a frame with ``segment_id``; respondent segments of the store),
+    updating the cache first unless ``update`` is False (segments without tokens get none)."""
+    if update:
+        update_tokens(store, advance=advance)
+    if not store.has_table(TABLE):
+        raise TextmineError(E.E006, path=store.root, detail="no word tokens yet (run `textmine lexicon specificities`)")
+    rows = store.query(f"SELECT segment_id, forms, lemmas, pos FROM {TABLE}").set_index("segment_id")
+    rows = rows.reindex(segments["segment_id"].astype(str))
+    split = [[s.split() if isinstance(s, str) and s else [] for s in rows[c]] for c in ("forms", "lemmas", "pos")]
+    return Tokens(segments.reset_index(drop=True), *split)
+
+
+def reportable(word: str, keep_stop: bool = False) -> bool:
+    """A word worth listing: two letters or more, not a stop word / filler (unless ``keep_stop``)."""
+    return bool(_REPORTABLE.match(word)) and (keep_stop or not is_stop(word))
+
+
+def count_matrix(docs: Sequence[Sequence[str]], vocabulary: Sequence[str] | None = None
+                 ) -> tuple[sp.csr_matrix, list[str]]:
+    """Documents x words counts (CSR, int32) and the vocabulary (sorted when not given)."""
+    if vocabulary is None:
+        vocabulary = sorted({w for d in docs for w in d})
+    index = {w: i for i, w in enumerate(vocabulary)}
+    cols, lens = [], []
+    for d in docs:
+        ids = [index[w] for w in d if w in index]
+        cols.extend(ids)
+        lens.append(len(ids))
+    rows = np.repeat(np.arange(len(docs)), lens)
+    X = sp.csr_matrix((np.ones(len(cols), dtype=np.int32), (rows, np.asarray(cols, dtype=np.int64))),
+                      shape=(len(docs), len(vocabulary)))
+    X.sum_duplicates()
+    return X, list(vocabulary)
+
+
+def full_word_docs(tokens: Tokens) -> list[list[str]]:
+    """Each segment's full-word lemmas (nouns, verbs, adjectives, adverbs; no stop word)."""
+    keep: dict[str, bool] = {}
+    out = []
+    for lem, pos in zip(tokens.lemmas, tokens.pos):
+        words = []
+        for w, p in zip(lem, pos):
+            if p not in FULL_POS:
+                continue
+            ok = keep.get(w)
+            if ok is None:
+                ok = keep[w] = reportable(w)
+            if ok:
+                words.append(w)
+        out.append(words)
+    return out
+
+
+def presence_matrix(tokens: Tokens, min_docfreq: int = 3) -> tuple[sp.csr_matrix, list[str]]:
+    """Binary segments x full-word lemmas matrix, lemmas in at least ``min_docfreq`` segments."""
+    X, vocab = count_matrix(full_word_docs(tokens))
+    X.data[:] = 1
+    df = np.asarray(X.sum(axis=0)).ravel()
+    keep = np.flatnonzero(df >= max(1, int(min_docfreq)))
+    return X[:, keep].tocsr(), [vocab[i] for i in keep]
+
+
+def matching_forms(tokens: Tokens, query: str, *, form_only: bool = False) -> list[set[str]]:
+    """For each segment, the folded surface forms of its tokens that match ``query``: a word
+    of the query itself, or (unless ``form_only``) any form of the same lemma, the query's
+    lemmas being the query words and the lemmas they carry in the corpus."""
+    memo: dict[str, str] = {}
+
+    def f(w: str) -> str:
+        r = memo.get(w)
+        if r is None:
+            r = memo[w] = fold(w)
+        return r
+    q = {f(w).strip(".,;:!?«»\"()[]") for w in query.split()} - {""}
+    targets = set() if form_only else set(q) | {f(l) for fs, ls in zip(tokens.forms, tokens.lemmas)
+                                                for w, l in zip(fs, ls) if f(w) in q}
+    return [{f(w) for w, l in zip(fs, ls) if f(w) in q or f(l) in targets}
+            for fs, ls in zip(tokens.forms, tokens.lemmas)]
