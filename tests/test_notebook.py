@@ -48,6 +48,7 @@ def test_notebook_executes_on_synthetic_project(tmp_path, monkeypatch):
     assert "faire_a_la_place -> faire_avec" in out          # the panel movers are printed with quotes
     assert "(Conum" in out and "rapport.html" in out
     assert _images(nb), "the forest plot was not displayed"
+    assert "spécificités par vague" in out and "segments classés sur" in out and "occurrence(s) de" in out
 
 
 @pytest.mark.slow
@@ -56,3 +57,5 @@ def test_notebook_executes_on_demo_project(demo_project, tmp_path, monkeypatch):
     out = _text(nb)
     assert "enquêtés présents en 2022 et 2023" in out and "rapport.html" in out
     assert "Précarité" in out and _images(nb)
+    assert "spécificités par vague : 2022" in out and "classe 1 (" in out
+    assert len(_images(nb)) >= 2, "the class dendrogram was not displayed"

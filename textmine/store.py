@@ -109,8 +109,9 @@ class Store:
         if create and not (self.root / CONFIG_NAME).exists():
             write_project_config(self.root / CONFIG_NAME, config_path)
             self.config = load_config(self.root / CONFIG_NAME, config_path)
+        self.read_only = bool(read_only and self.db_path.exists())
         try:
-            self.con = duckdb.connect(str(self.db_path), read_only=read_only and self.db_path.exists())
+            self.con = duckdb.connect(str(self.db_path), read_only=self.read_only)
         except duckdb.Error as exc:
             raise _open_error(self.root, self.db_path, exc) from exc
         if not read_only:

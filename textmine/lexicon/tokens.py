@@ -17,6 +17,7 @@ adjectives and adverbs.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -128,14 +129,25 @@ class Tokens:
 
 def load_tokens(store: Store, segments: pd.DataFrame, *, update: bool = True,
                 advance: Callable[[int], None] | None = None) -> Tokens:
-    """Tokens of ``segments`` (a frame with ``segment_id``; respondent segments of the store),
-    updating the cache first unless ``update`` is False (segments without tokens get none)."""
-    if update:
+    """Tokens of ``segments`` (a frame with ``segment_id`` and ``text_pseudo``), from the cache
+    brought up to date first (``update``); segments the cache lacks or holds for another text
+    (a read-only store, ``update=False``) are analysed in memory."""
+    if update and not store.read_only:
         update_tokens(store, advance=advance)
-    if not store.has_table(TABLE):
-        raise TextmineError(E.E006, path=store.root, detail="no word tokens yet (run `textmine lexicon specificities`)")
-    rows = store.query(f"SELECT segment_id, forms, lemmas, pos FROM {TABLE}").set_index("segment_id")
-    rows = rows.reindex(segments["segment_id"].astype(str))
+    ids = segments["segment_id"].astype(str)
+    cols = ["text_hash", "forms", "lemmas", "pos"]
+    stored = (store.query(f"SELECT segment_id, {', '.join(cols)} FROM {TABLE}").set_index("segment_id")
+              if store.has_table(TABLE) else pd.DataFrame(columns=cols))
+    rows = stored.reindex(ids).reset_index(drop=True)
+    texts = segments["text_pseudo"].fillna("").astype(str).reset_index(drop=True)
+    stale = np.flatnonzero(rows["text_hash"].to_numpy() != [hashlib.md5(t.encode()).hexdigest() for t in texts])
+    if len(stale):
+        nlp = load_nlp(store.config.segment.spacy_model)
+        with single_blas():
+            fresh = analyse_text(nlp.pipe([_PLACEHOLDER.sub(" ", texts[i]) for i in stale], batch_size=256))
+        rows.loc[stale, ["forms", "lemmas", "pos"]] = fresh
+        if advance:
+            advance(len(stale))
     split = [[s.split() if isinstance(s, str) and s else [] for s in rows[c]] for c in ("forms", "lemmas", "pos")]
     return Tokens(segments.reset_index(drop=True), *split)
 

@@ -48,6 +48,7 @@ def build_html(store: Store, language: str = "fr", fig_dir: Path | None = None) 
             secs.append(S.quotes_section(c))
         else:
             secs.append(("quotes", t["quotes"], f"<p>{esc(t['no_codings'])}</p>"))
+    secs.append(S.lexicon_section(c))
     secs.append(S.method_section(c))
     footer = f"textmine {__version__} — config {store.config.hash()}"
     return page(language, t["title"], t["subtitle"], t["privacy"], t["toc"], secs, footer)

@@ -207,3 +207,36 @@ def overview(counts: pd.DataFrame, title: str, ylabel: str, lang: str = "en") ->
     ax.set_title(title)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)   # right of the bars
     return fig
+
+
+def dendrogram(tree: dict, labels: dict[int, str], title: str) -> plt.Figure:
+    """Reinert classes as a horizontal tree: the root on the left, one split per step to the
+    right, the classes (``labels[c]``: size and words) at the leaves in class order 1..k."""
+    splits = tree.get("splits", [])
+    leaves = list(tree.get("leaves", []))
+    k = len(leaves)
+    y = {node: float(i) for i, node in enumerate(leaves)}
+    x = {node: float(len(splits)) for node in leaves}
+    for step in range(len(splits) - 1, -1, -1):          # a parent sits between its children, at its split's step
+        sp = splits[step]
+        a, b = sp["children"]
+        y[sp["parent"]] = (y[a] + y[b]) / 2
+        x[sp["parent"]] = float(step)
+    fig, ax = plt.subplots(figsize=(10, 0.7 * k + 1.0))
+    for sp in splits:
+        px, py = x[sp["parent"]], y[sp["parent"]]
+        a, b = sp["children"]
+        ax.plot([px, px], [y[a], y[b]], color="#555555", lw=1.2)
+        for child in (a, b):
+            ax.plot([px, x[child]], [y[child], y[child]], color="#555555", lw=1.2)
+    for i, node in enumerate(leaves):
+        color = PALETTE[i % len(PALETTE)]
+        ax.plot([x[node]], [y[node]], "o", color=color, ms=7)
+        ax.text(x[node] + 0.15, y[node], labels.get(i + 1, str(i + 1)), va="center", ha="left", fontsize=8, color=color)
+    ax.set_xlim(-0.3, len(splits) + 0.2)
+    ax.set_ylim(k - 0.5, -0.5)
+    ax.axis("off")
+    ax.set_title(title, loc="left")
+    fig.subplots_adjust(left=0.02, right=0.3 if len(splits) else 0.1, top=1 - 0.45 / (0.7 * k + 1.0), bottom=0.02)
+    fig._tm_fixed = True
+    return fig

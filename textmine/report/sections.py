@@ -11,6 +11,7 @@ import pandas as pd
 from ..attribution import attribution, role_label, source_ref
 from ..calibrate.drift import agreement_by_wave, coder_drift
 from ..errors import TextmineError
+from ..lexicon import class_crosstab, class_profiles, current_classes, specificities
 from ..store import Store
 from ..records import sort_by_wave
 from ..track import changes, panel, prevalence
@@ -318,3 +319,77 @@ def method_section(c: Ctx) -> tuple[str, str, str]:
         topics = c.fmt("method_topics", n=int(n))
     text = c.fmt("method_text", coder=coder, encoder=encoder, topics=topics)
     return "method", c.t["method"], f"<p>{esc(text)}</p>"
+
+
+def lexicon_section(c: Ctx) -> tuple[str, str, str]:
+    """Specificities per wave (else per role), the Reinert classes (dendrogram, profiles,
+    characteristic segments) and their cross-tabulation with topics and themes."""
+    t = c.t
+    seg = c.data.segments
+
+    def one(v: float) -> str:      # a score or chi-square with one decimal, as the language writes it
+        return num(float(v), digits=1, lang=c.lang)
+
+    by = next((col for col in ("wave", "role") if seg[col].dropna().nunique() > 1), None)
+    body = ""
+    if by is None:
+        body += f"<p>{esc(t['spec_none'])}</p>"
+    else:
+        sp = specificities(c.store, by=by, top=12, under=False)
+        groups = sp.attrs["groups"]
+        label = (lambda g: g) if by == "wave" else c.role
+        sizes = ", ".join(f"{label(g)} {c.num(n)} {t['words']}" for g, n in sp.attrs["part_sizes"].items())
+        body += f"<h3>{esc(c.fmt('spec_title', by=t[by].lower()))}</h3>"
+        body += f'<p class="note">{esc(c.fmt("spec_note", banality=decimal(sp.attrs["banality"], c.lang), sizes=sizes))}</p>'
+        cols = [[f"{r.word} ({one(r.score)})" for r in sp[sp["group"] == g].itertuples()] for g in groups]
+        depth = max((len(x) for x in cols), default=0)
+        body += table([label(g) for g in groups], [[x[i] if i < len(x) else "" for x in cols] for i in range(depth)])
+    run = current_classes(c.store, required=False)
+    if run is None:
+        return "lexicon", t["lexicon"], body + f"<h3>{esc(t['classes_title'])}</h3><p>{esc(t['classes_none'])}</p>"
+    try:
+        prof = class_profiles(c.store, run, n_words=10, n_modalities=4, n_segments=2)
+    except TextmineError as exc:          # a run over segments since replaced
+        return "lexicon", t["lexicon"], body + f"<h3>{esc(t['classes_title'])}</h3><p>{esc(exc.message)}</p>"
+    p = run.params
+    body += f"<h3>{esc(t['classes_title'])}</h3>"
+    body += '<p class="note">' + esc(c.fmt("classes_note", k=run.n_classes, mss=p.get("min_segment_size"),
+                                             min_split=p.get("min_split_members"), classified=c.num(prof.n_classified),
+                                             n=c.num(prof.n_segments),
+                                             pct=c.pct(prof.n_classified / max(prof.n_segments, 1)))) + "</p>"
+    words = prof.profiles[prof.profiles["kind"] == "word"]
+    mods = prof.profiles[prof.profiles["kind"] == "modality"]
+    sizes = prof.sizes.set_index("class")
+    if run.tree.get("splits"):
+        labels = {cl: f"{t['class']} {cl} — {int(sizes.at[cl, 'segments'])} {t['segments_short']} "
+                      f"({pct(sizes.at[cl, 'share'], 0, lang=c.lang)})\n"
+                      + ", ".join(words[words["class"] == cl]["term"].head(6)) for cl in sizes.index}
+        svg = plots.save(plots.dendrogram(run.tree, labels, t["dendrogram"]), "lexicon_dendrogram", c.fig_dir)
+        body += figure(svg, t["dendrogram_read"])
+    waves = prof.shares[prof.shares["by"] == "wave"]
+    rows = []
+    for cl in sizes.index:
+        rows.append((str(cl), f"{c.num(int(sizes.at[cl, 'segments']))} ({c.pct(sizes.at[cl, 'share'])})",
+                     ", ".join(f"{r.term} ({one(r.chi2)})" for r in words[words["class"] == cl].itertuples()),
+                     ", ".join(mods[mods["class"] == cl]["term"]),
+                     ", ".join(f"{r.value} {pct(r.share, 0, lang=c.lang)}"
+                               for r in waves[waves["class"] == cl].itertuples())))
+    body += table([t["class"], t["segments"], t["top_words"], t["modalities"], t["share_by_wave"]], rows)
+    quotes = "".join(f"<blockquote>{esc(t['class'])} {r.cls} — « {esc(r.text)} »<span class=\"attr\">"
+                     f"{esc(r.attribution)} — {esc(r.source)}</span></blockquote>"
+                     for r in prof.segments.rename(columns={"class": "cls"}).itertuples())
+    if quotes:        # a heading, not <details>: the extracts must show when the report is printed
+        body += f"<h4>{esc(t['class_segments'])}</h4>{quotes}"
+    ct = class_crosstab(c.store, run)
+    body += f"<h3>{esc(t['crosstab_title'])}</h3>"
+    if ct.empty:
+        return "lexicon", t["lexicon"], body + f"<p>{esc(t['crosstab_none'])}</p>"
+    body += f'<p class="note">{esc(t["crosstab_note"])}</p>'
+
+    def items(g: pd.DataFrame) -> str:
+        return "; ".join(f"{r.label} ({pct(r.share_of_class, 0, lang=c.lang)}, +{one(r.chi2)})"
+                         for r in g.head(4).itertuples())
+    rows = [(str(cl), items(g[g["kind"] == "topic"]), items(g[g["kind"] != "topic"]))
+            for cl, g in ct[ct["chi2"] > 3.84].sort_values(["class", "chi2"], ascending=[True, False]).groupby("class")]
+    body += table([t["class"], t["topic_col"], t["theme"]], rows)
+    return "lexicon", t["lexicon"], body

@@ -46,6 +46,30 @@ TEXT = {
         "quotes": "Extraits représentatifs par thème",
         "quotes_note": "Segments codés au score le plus élevé, un par entretien au plus, par vague.",
         "no_codings": "Aucun codage thématique dans ce projet : lancez `textmine themes apply`.",
+        "lexicon": "Lexicométrie : spécificités et classes (méthode Reinert)",
+        "spec_title": "Spécificités par {by} : ce que chaque groupe dit plus que les autres",
+        "spec_note": "Spécificités de Lafon (modèle hypergéométrique, calcul de TXM) sur les lemmes des segments "
+                     "pseudonymisés des enquêtés : score = log10 de la probabilité d'une fréquence au moins aussi "
+                     "élevée (3 = une chance sur mille). Mots outils et marqueurs de l'oral exclus ; seuil de "
+                     "banalité {banality}. Tailles : {sizes}.",
+        "spec_none": "Une seule modalité de vague et de rôle : pas de spécificités à comparer.",
+        "classes_title": "Classes lexicales (classification descendante hiérarchique de Reinert)",
+        "classes_note": "Classification de Reinert telle que la calcule rainette (k = {k}, segments regroupés jusqu'à "
+                        "{mss} mots pleins, {min_split} segments au moins pour diviser une classe) : {classified} "
+                        "segments classés sur {n} ({pct}). Profils : mots et modalités les plus associés à chaque "
+                        "classe (chi² de présence dans les segments, p < 0,05).",
+        "classes_none": "Pas de classification lexicale dans ce projet : lancez `textmine lexicon classes`.",
+        "dendrogram": "Dendrogramme des classes : effectifs et mots les plus associés (chi²)",
+        "dendrogram_read": "Lecture : chaque division sépare deux groupes de segments au vocabulaire le plus différent "
+                           "(chi² maximal) ; les classes voisines dans l'arbre sont issues d'une même classe.",
+        "class": "Classe", "top_words": "Mots (chi²)", "modalities": "Modalités", "share_by_wave": "Part de chaque vague",
+        "crosstab_title": "Classes, sujets et thèmes",
+        "crosstab_note": "Sujets (BERTopic) et thèmes du codebook sur-représentés dans chaque classe (chi² signé > 3,84) ; "
+                         "entre parenthèses, la part des segments de la classe qui les portent.",
+        "crosstab_none": "Ni codage thématique ni modèle de sujets à croiser avec les classes.",
+        "topic_col": "Sujets",
+        "class_segments": "Segments caractéristiques de chaque classe (somme des chi² de ses mots)",
+        "segments_short": "seg.",
         "method": "Méthode",
         "method_text": "Unité d'analyse : segment d'un enquêté (rôles enquêteur et autres exclus). Trois mesures "
                        "disponibles (segments, mots, entretiens) ; ce rapport utilise la part des segments. "
@@ -131,6 +155,30 @@ TEXT = {
         "quotes": "Representative excerpts by theme",
         "quotes_note": "Highest-scoring coded segments, at most one per interview, per wave.",
         "no_codings": "No theme codings in this project: run `textmine themes apply`.",
+        "lexicon": "Lexicometry: specificities and classes (Reinert's method)",
+        "spec_title": "Specificities by {by}: what each group says more than the others",
+        "spec_note": "Lafon's specificities (hypergeometric model, as TXM computes them) on the lemmas of the "
+                     "respondents' pseudonymised segments: score = log10 of the probability of a frequency at least "
+                     "this high (3 = one chance in a thousand). Function words and oral markers left out; banality "
+                     "threshold {banality}. Sizes: {sizes}.",
+        "spec_none": "A single wave and a single role: no specificities to compare.",
+        "classes_title": "Lexical classes (Reinert's descending hierarchical classification)",
+        "classes_note": "Reinert's classification as rainette computes it (k = {k}, segments merged up to {mss} full "
+                        "words, at least {min_split} segments to split a class): {classified} of {n} segments "
+                        "classified ({pct}). Profiles: the words and modalities most associated with each class "
+                        "(chi-square of presence in segments, p < 0.05).",
+        "classes_none": "No lexical classification in this project: run `textmine lexicon classes`.",
+        "dendrogram": "Class dendrogram: sizes and most associated words (chi-square)",
+        "dendrogram_read": "How to read: each split separates the two groups of segments whose vocabularies differ "
+                           "most (largest chi-square); neighbouring classes in the tree come from the same class.",
+        "class": "Class", "top_words": "Words (chi2)", "modalities": "Modalities", "share_by_wave": "Share of each wave",
+        "crosstab_title": "Classes, topics and themes",
+        "crosstab_note": "BERTopic topics and codebook themes over-represented in each class (signed chi-square > "
+                         "3.84); in brackets, the share of the class's segments carrying them.",
+        "crosstab_none": "No theme coding and no topic model to cross the classes with.",
+        "topic_col": "Topics",
+        "class_segments": "Characteristic segments of each class (sum of the chi-squares of its words)",
+        "segments_short": "seg.",
         "method": "Method",
         "method_text": "Unit of analysis: a respondent's segment (interviewer and other voices excluded). Three "
                        "measures are available (segments, words, interviews); this report uses the share of "
