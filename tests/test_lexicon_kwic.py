@@ -42,6 +42,19 @@ def test_lemma_matches_all_forms_form_only_one(project):
         assert len(concordance(store, "PRECARITE")) == len(concordance(store, "précarité")) > 0
 
 
+def test_phrases_are_sequences(project):
+    from textmine.store import Store
+    with Store(project) as store:
+        n = len(concordance(store, "aider"))
+        phrase = concordance(store, "aider ce matin")              # content words by lemma, stop words by form
+        assert len(phrase) == n and set(phrase["keyword"]) == {"aidée ce matin"}
+        elided = concordance(store, "m'a aidée")                   # the tokenizer's elision: m' + a + aidée
+        assert len(elided) == n and elided["keyword"].str.startswith("m'a").all()
+        with pytest.raises(TextmineError) as e:
+            concordance(store, "matin ce aider")
+        assert e.value.code == "E802" and "never in this order" in str(e.value)
+
+
 def test_references_pseudonymised_and_reveal(project):
     from textmine.store import Store
     with Store(project) as store:

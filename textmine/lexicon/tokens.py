@@ -202,10 +202,10 @@ def presence_matrix(tokens: Tokens, min_docfreq: int = 3) -> tuple[sp.csr_matrix
     return X[:, keep].tocsr(), [vocab[i] for i in keep]
 
 
-def matching_forms(tokens: Tokens, query: str, *, form_only: bool = False) -> list[set[str]]:
-    """For each segment, the folded surface forms of its tokens that match ``query``: a word
-    of the query itself, or (unless ``form_only``) any form of the same lemma, the query's
-    lemmas being the query words and the lemmas they carry in the corpus."""
+def word_forms(tokens: Tokens, word: str, *, form_only: bool = False) -> list[set[str]]:
+    """For each segment, the folded surface forms of its tokens that match ``word``: the word
+    itself or (unless ``form_only``) any form of the same lemma, the word's lemmas being the
+    word and the lemmas it carries in the corpus."""
     memo: dict[str, str] = {}
 
     def f(w: str) -> str:
@@ -213,8 +213,8 @@ def matching_forms(tokens: Tokens, query: str, *, form_only: bool = False) -> li
         if r is None:
             r = memo[w] = fold(w)
         return r
-    q = {f(w).strip(".,;:!?«»\"()[]") for w in query.split()} - {""}
-    targets = set() if form_only else set(q) | {f(l) for fs, ls in zip(tokens.forms, tokens.lemmas)
-                                                for w, l in zip(fs, ls) if f(w) in q}
-    return [{f(w) for w, l in zip(fs, ls) if f(w) in q or f(l) in targets}
+    q = f(word).strip(".,;:!?«»\"()[]")
+    targets = set() if form_only else {q} | {f(l) for fs, ls in zip(tokens.forms, tokens.lemmas)
+                                            for w, l in zip(fs, ls) if f(w) == q}
+    return [{f(w) for w, l in zip(fs, ls) if f(w) == q or f(l) in targets}
             for fs, ls in zip(tokens.forms, tokens.lemmas)]

@@ -232,7 +232,7 @@ def dendrogram(tree: dict, labels: dict[int, str], title: str) -> plt.Figure:
     for i, node in enumerate(leaves):
         color = PALETTE[i % len(PALETTE)]
         ax.plot([x[node]], [y[node]], "o", color=color, ms=7)
-        ax.text(x[node] + 0.15, y[node], labels.get(i + 1, str(i + 1)), va="center", ha="left", fontsize=8, color=color)
+        ax.text(x[node] + 0.25, y[node], labels.get(i + 1, str(i + 1)), va="center", ha="left", fontsize=8, color=color)
     ax.set_xlim(-0.3, len(splits) + 0.2)
     ax.set_ylim(k - 0.5, -0.5)
     ax.axis("off")

@@ -4,7 +4,7 @@ A multi-word query is first looked for as a phrase (``faire à la place`` also m
 ``Faire a la place``); in segments without the phrase, every occurrence of a query term is
 a line (same folded lemma or same folded surface form: ``fais``, ``faisait`` for ``faire``).
 :func:`kwic_lines` cuts lines at spans found otherwise (``lexicon kwic`` finds them from its
-token cache with :func:`form_spans`). :func:`sort_kwic` orders lines by their right
+token cache with :func:`sequence_spans`). :func:`sort_kwic` orders lines by their right
 context (from the keyword on) or their left context (from the word just before the keyword
 backwards), as concordancers do. Used by ``search --kwic`` and ``lexicon kwic``.
 """
@@ -62,14 +62,20 @@ def phrase_spans(text: str, query: str) -> list[tuple[int, int]]:
     return _spans(text, r"(?<!\w)" + r"\W+".join(map(re.escape, words)) + r"(?!\w)")
 
 
-def form_spans(text: str, forms: Iterable[str]) -> list[tuple[int, int]]:
-    """Character spans of the whole words of ``text`` whose folded form is one of ``forms``
-    (folded; an elided form such as ``l'`` may touch the next word)."""
-    alts = sorted({f for f in forms if f}, key=len, reverse=True)
-    if not alts:
+def sequence_spans(text: str, alternatives: Sequence[Iterable[str]]) -> list[tuple[int, int]]:
+    """Character spans of consecutive words of ``text`` whose folded forms are, in order, one
+    of ``alternatives[0]``, then one of ``alternatives[1]``... (folded forms; one set: single
+    words). Words are separated by spaces or punctuation; an elided form such as ``l'`` may
+    touch the next word."""
+    parts = []
+    for forms in alternatives:
+        alts = sorted({f for f in forms if f}, key=len, reverse=True)
+        if not alts:
+            return []
+        parts.append("(?:" + "|".join(map(re.escape, alts)) + ")")
+    if not parts:
         return []
-    body = "|".join(re.escape(f) + ("" if f[-1] in "'’" else r"(?!\w)") for f in alts)
-    return _spans(text, r"(?<!\w)(?:" + body + ")")
+    return _spans(text, r"(?<!\w)" + r"(?:\W+|(?<=['’]))".join(parts) + r"(?:(?<=['’])|(?!\w))")
 
 
 def kwic_lines(results: pd.DataFrame, spans: Sequence[Sequence[tuple[int, int]]], *, width: int = 40,

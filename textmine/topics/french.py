@@ -6,10 +6,13 @@ caching each text by hash in memory so a text is lemmatised once per process.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
+import importlib.util
 import math
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Sequence
 
 from ..errors import E, TextmineError
@@ -42,10 +45,23 @@ _CACHE: dict[str, str] = {}
 _NLP = {}
 
 
+def _spacy_stop_words() -> set[str]:
+    """spaCy's French stop-word list, read from its data module without importing spaCy (the
+    import alone costs 2-3 s, which a command reading cached lemmas would spend on nothing)."""
+    spec = importlib.util.find_spec("spacy")
+    path = Path(next(iter(spec.submodule_search_locations or []), "")) / "lang" / "fr" / "stop_words.py"
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        text = next(n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str))
+        return set(text.split())
+    except (OSError, SyntaxError, StopIteration):   # another layout: import it
+        from spacy.lang.fr.stop_words import STOP_WORDS
+        return set(STOP_WORDS)
+
+
 def stop_words() -> list[str]:
     """spaCy's French stop words + fillers + noise + light words, sorted (JSON-serialisable)."""
-    from spacy.lang.fr.stop_words import STOP_WORDS
-    words = set(STOP_WORDS) | FILLERS | NOISE | LIGHT_WORDS
+    words = _spacy_stop_words() | FILLERS | NOISE | LIGHT_WORDS
     return sorted({w.lower() for w in words})
 
 
