@@ -257,3 +257,14 @@ def test_cfpp2000_twelve_interviews(tmp_path):
     assert any({"école", "collège", "classe", "prof"} & t for t in tops.values())
     assert any({"quartier", "rue", "métro", "habiter"} & t for t in tops.values())
     store.close()
+
+
+def test_project_double_classification(tmp_path):
+    store, truth = build_lexicon_store(tmp_path / "p")
+    run = fit_classes(store, k=3, double=True, double_sizes=(0, 12), min_split_members=10)
+    assert run.tree.get("double") and len(run.tree["clusters"]) == run.n_classes == 3
+    got = truth.merge(run.assignments, on="segment_id").dropna()
+    assert len(got) > 0.5 * len(truth)
+    assert adjusted_rand_score(got["truth"], got["class"].astype(int)) >= 0.9
+    assert current_classes(store).tree["double"]
+    store.close()

@@ -149,3 +149,8 @@ def test_cli_specificities(tmp_path, cli):
     assert res.exit_code == 1 and "E005" in res.stderr
     res = cli("--project", tmp_path / "p", "lexicon", "specificities", "--help")
     assert res.exit_code == 0 and "--banality" in res.stdout
+    from textmine.store import Store
+    with Store(tmp_path / "p") as s:
+        s.con.execute("UPDATE interviews SET wave = '2023'")
+    res = cli("--project", tmp_path / "p", "lexicon", "specificities", "--by", "wave")
+    assert res.exit_code == 1 and "E801" in res.stderr and "1 group(s) (2023)" in res.stderr, res

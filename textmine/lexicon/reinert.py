@@ -369,39 +369,42 @@ def double_classification(first: ReinertTree, second: ReinertTree, n_tot: int, *
         return DoubleResult({}, crossed)
     mem = np.stack([c["members"] for c in crossed]).astype(np.int32)
     disjoint = (mem @ mem.T) == 0
-    chi = np.array([c["chi2"] for c in crossed])
-    size = np.array([c["n"] for c in crossed])
-    best: dict[int, dict[str, tuple]] = {}
+    compat = [sum(1 << int(i) for i in np.flatnonzero(disjoint[j])) for j in range(m)]   # bitsets: fast DFS
+    chi = [float(c["chi2"]) for c in crossed]
+    size = [int(c["n"]) for c in crossed]
+    best_chi: dict[int, tuple] = {}
+    best_n: dict[int, tuple] = {}
     visited = 0
 
-    def consider(part: list[int], chi_sum: float, n_sum: int) -> None:
-        k = len(part)
-        cur = best.setdefault(k, {})
-        c, n = cur.get("chi2"), cur.get("n")
-        if c is None or chi_sum > c[0] or (chi_sum == c[0] and n_sum > c[1]):
-            cur["chi2"] = (chi_sum, n_sum, tuple(part))
-        if full and (n is None or n_sum > n[1] or (n_sum == n[1] and chi_sum > n[0])):
-            cur["n"] = (chi_sum, n_sum, tuple(part))
-
-    def extend(part: list[int], cand: np.ndarray, chi_sum: float, n_sum: int) -> None:
+    def extend(part: tuple, cand: int, chi_sum: float, n_sum: int) -> None:
+        """Every set of pairwise disjoint crossed classes extending ``part`` with classes of
+        ``cand`` (in increasing order, each set once), keeping the best per size."""
         nonlocal visited
-        for j in np.flatnonzero(cand):
+        while cand:
+            low = cand & -cand
+            cand ^= low
+            j = low.bit_length() - 1
             visited += 1
             if visited > max_partitions:
                 raise TextmineError(E.E803, detail=f"more than {max_partitions:,} partitions of crossed classes "
                                     "to compare", fix="Lower --k, raise --min-split-members, or use the simple "
                                                       "classification (drop --double).")
-            new = part + [int(j)]
-            cs, ns = chi_sum + chi[j], n_sum + int(size[j])
-            if len(new) >= 2:
-                consider(new, cs, ns)
-            if len(new) < max_k:
-                nxt = cand & disjoint[j]
-                nxt[: j + 1] = False
-                if nxt.any():
+            new, cs, ns = part + (j,), chi_sum + chi[j], n_sum + size[j]
+            k = len(new)
+            if k >= 2:
+                c = best_chi.get(k)
+                if c is None or cs > c[0] or (cs == c[0] and ns > c[1]):
+                    best_chi[k] = (cs, ns, new)
+                n = best_n.get(k)
+                if full and (n is None or ns > n[1] or (ns == n[1] and cs > n[0])):
+                    best_n[k] = (cs, ns, new)
+            if k < max_k:
+                nxt = cand & compat[j]
+                if nxt:
                     extend(new, nxt, cs, ns)
 
-    extend([], np.ones(m, dtype=bool), 0.0, 0)
+    extend((), (1 << m) - 1, 0.0, 0)
+    best = {k: {"chi2": v, **({"n": best_n[k]} if k in best_n else {})} for k, v in best_chi.items()}
     out: dict[int, dict[str, dict]] = {}
     for k, crit in sorted(best.items()):
         out[k] = {}
