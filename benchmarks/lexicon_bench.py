@@ -105,7 +105,9 @@ def main() -> None:
         print(f"    class {c:2d} ({int(sizes.get(c, 0)):5d}): {', '.join(words)}")
     run2, t_double = timed(f"Reinert double classification, k={min(args.k, 8)}",
                            lambda: fit_classes(store, k=min(args.k, 8), allow_fewer=True, double=True, save=False))
-    print(f"    {run2.n_classes} classes; classified {run2.assignments['class'].notna().mean():.1%}")
+    sizes2 = run2.assignments["class"].value_counts().sort_index()
+    print(f"    {run2.n_classes} classes, sizes {', '.join(map(str, sizes2.tolist()))}; "
+          f"classified {run2.assignments['class'].notna().mean():.1%}")
     lines, _ = timed("concordance of 'quartier' by interview", lambda: concordance(store, "quartier", by="interview_id"))
     print(f"    {len(lines):,} lines")
     M = group_rows(binarise(X), merge_segments(binarise(X), seg["interview_id"].to_numpy(), 10))
