@@ -97,7 +97,7 @@ def test_bad_corpora(tmp_path):
         bad.write_text("**** *id_A\nUn.\n**** *id_A\nDeux.\n", encoding="utf-8")
         with pytest.raises(TextmineError) as e:
             ingest_paths(store, [bad])
-        assert e.value.code == "E114"
+        assert e.value.code == "E114" and e.value.line == 3
         assert store.interviews_frame().empty                                   # nothing half-stored
 
 
