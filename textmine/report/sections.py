@@ -340,7 +340,7 @@ def lexicon_section(c: Ctx) -> tuple[str, str, str]:
         label = (lambda g: g) if by == "wave" else c.role
         sizes = ", ".join(f"{label(g)} {c.num(n)} {t['words']}" for g, n in sp.attrs["part_sizes"].items())
         body += f"<h3>{esc(c.fmt('spec_title', by=t[by].lower()))}</h3>"
-        body += f'<p class="note">{esc(c.fmt("spec_note", banality=decimal(sp.attrs["banality"], c.lang), sizes=sizes))}</p>'
+        body += f'<p class="note">{esc(c.fmt("spec_note", banality=one(sp.attrs["banality"]), sizes=sizes))}</p>'
         cols = [[f"{r.word} ({one(r.score)})" for r in sp[sp["group"] == g].itertuples()] for g in groups]
         depth = max((len(x) for x in cols), default=0)
         body += table([label(g) for g in groups], [[x[i] if i < len(x) else "" for x in cols] for i in range(depth)])
@@ -353,7 +353,11 @@ def lexicon_section(c: Ctx) -> tuple[str, str, str]:
         return "lexicon", t["lexicon"], body + f"<h3>{esc(t['classes_title'])}</h3><p>{esc(exc.message)}</p>"
     p = run.params
     body += f"<h3>{esc(t['classes_title'])}</h3>"
-    body += '<p class="note">' + esc(c.fmt("classes_note", k=run.n_classes, mss=p.get("min_segment_size"),
+    sizes_used = list(p.get("double_sizes", [])) if p.get("double") else [p.get("min_segment_size", 0)]
+    merge = (c.fmt("classes_merge", mss=" / ".join(map(str, sizes_used))) if max(sizes_used, default=0) > 1
+             else t["classes_nomerge"])
+    body += '<p class="note">' + esc(c.fmt("classes_note", kind=t["classes_double" if p.get("double") else "classes_simple"],
+                                             k=run.n_classes, merge=merge,
                                              min_split=p.get("min_split_members"), classified=c.num(prof.n_classified),
                                              n=c.num(prof.n_segments),
                                              pct=c.pct(prof.n_classified / max(prof.n_segments, 1)))) + "</p>"

@@ -54,10 +54,13 @@ TEXT = {
                      "banalité {banality}. Tailles : {sizes}.",
         "spec_none": "Une seule modalité de vague et de rôle : pas de spécificités à comparer.",
         "classes_title": "Classes lexicales (classification descendante hiérarchique de Reinert)",
-        "classes_note": "Classification de Reinert telle que la calcule rainette (k = {k}, segments regroupés jusqu'à "
-                        "{mss} mots pleins, {min_split} segments au moins pour diviser une classe) : {classified} "
-                        "segments classés sur {n} ({pct}). Profils : mots et modalités les plus associés à chaque "
-                        "classe (chi² de présence dans les segments, p < 0,05).",
+        "classes_note": "{kind} de Reinert telle que la calcule rainette (k = {k}, {merge}, {min_split} segments "
+                        "au moins pour diviser une classe) : {classified} segments classés sur {n} ({pct}). Profils : "
+                        "mots et modalités les plus associés à chaque classe (chi² de présence dans les segments, "
+                        "p < 0,05).",
+        "classes_simple": "Classification", "classes_double": "Double classification",
+        "classes_merge": "segments consécutifs d'un entretien regroupés jusqu'à {mss} mots pleins",
+        "classes_nomerge": "segments non regroupés",
         "classes_none": "Pas de classification lexicale dans ce projet : lancez `textmine lexicon classes`.",
         "dendrogram": "Dendrogramme des classes : effectifs et mots les plus associés (chi²)",
         "dendrogram_read": "Lecture : chaque division sépare deux groupes de segments au vocabulaire le plus différent "
@@ -163,10 +166,12 @@ TEXT = {
                      "threshold {banality}. Sizes: {sizes}.",
         "spec_none": "A single wave and a single role: no specificities to compare.",
         "classes_title": "Lexical classes (Reinert's descending hierarchical classification)",
-        "classes_note": "Reinert's classification as rainette computes it (k = {k}, segments merged up to {mss} full "
-                        "words, at least {min_split} segments to split a class): {classified} of {n} segments "
-                        "classified ({pct}). Profiles: the words and modalities most associated with each class "
-                        "(chi-square of presence in segments, p < 0.05).",
+        "classes_note": "Reinert's {kind} as rainette computes it (k = {k}, {merge}, at least {min_split} segments to "
+                        "split a class): {classified} of {n} segments classified ({pct}). Profiles: the words and "
+                        "modalities most associated with each class (chi-square of presence in segments, p < 0.05).",
+        "classes_simple": "classification", "classes_double": "double classification",
+        "classes_merge": "consecutive segments of an interview merged up to {mss} full words",
+        "classes_nomerge": "segments not merged",
         "classes_none": "No lexical classification in this project: run `textmine lexicon classes`.",
         "dendrogram": "Class dendrogram: sizes and most associated words (chi-square)",
         "dendrogram_read": "How to read: each split separates the two groups of segments whose vocabularies differ "
