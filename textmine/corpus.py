@@ -244,7 +244,7 @@ def _validate(store: Store, paths: Sequence[str | Path], wave: str | None,
             continue
         for meta, iid, w, data, given in items:
             if iid in ids:
-                raise TextmineError(E.E114, path=f, line=meta.sheet_line if f.resolve() in corpora else None,
+                raise TextmineError(E.E114, path=f, line=meta.sheet_line if given is not None else None,
                                     detail=f"{iid!r} is used by {ids[iid]} and {f}")
             ids[iid] = f
             p = _check_item(store, f, meta, iid, w, data, given, existing, settings, errors)
