@@ -22,21 +22,12 @@ from rich.table import Table
 
 from ..errors import E, TextmineError
 from ..store import Store
+from .state import State, console, state  # noqa: F401 - re-exported for the command modules
 
-console = Console(stderr=True)   # messages and progress go to stderr; data goes to stdout
 # data (tables) to stdout; piped into a file or a pager, tables get 200 columns instead of
 # rich's 80 (theme names and quotes stay readable), unless COLUMNS says otherwise
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 
-
-@dataclass
-class State:
-    project: Path | None = None
-    quiet: bool = False
-    config: Path | None = None
-
-
-state = State()
 
 FORMATS = ("table", "json", "csv")
 FormatOpt = typer.Option("table", "--format", "-f", help="Output format: table, json or csv.")

@@ -3,6 +3,12 @@
 Sub-apps live in sibling modules; each module exposes ``register(app)``.
 Every :class:`~textmine.errors.TextmineError` becomes exit status 1 here, in one place, and a
 mistyped command line exit status 2 with a short message (:mod:`textmine.cli.usage`).
+
+Cold start: the command modules (and the libraries they import: pandas, DuckDB, spaCy,
+torch ...) are imported only when their command runs. :data:`COMMANDS` below is the one place
+that says which module registers which command, with the one-line help that
+``textmine --help`` shows without importing any of them (a test checks it matches each
+command's own help). :class:`LazyGroup` loads a command's module when click asks for it.
 """
 from __future__ import annotations
 
@@ -14,18 +20,79 @@ from typing import Optional
 
 import typer
 from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
+from .. import __version__
 from ..errors import E, TextmineError
 from . import usage
-from .common import console, state
+from .state import console, state
 
 # Offline, always: no model hub is ever contacted.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+#: command -> (module of textmine.cli that registers it, help line of `textmine --help`), in help order
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("corpus", "Create a project (the global --project DIR) and choose its codebook."),
+    "ingest": ("corpus", "Ingest transcripts into the project (created if needed). Unchanged files are skipped."),
+    "corpus": ("corpus", "Interviews, turns, words and segments per wave x role."),
+    "speakers": ("corpus", "One row per speaker and interview (interview_id, source_file, speaker, role, "
+                           "turns, words...)."),
+    "embed": ("topics", "Embed segments through the project's cache (only new texts are encoded)."),
+    "search": ("search", "Search the interviews (pseudonymised text unless --reveal)."),
+    "report": ("track", "Write one self-contained HTML report (charts inline, works offline) + PNG/SVG figures."),
+    "run": ("run", "Ingest -> segment -> pseudonymise -> embed -> topics -> themes -> track -> quote bank and "
+                   "report."),
+    "segments": ("corpus", "Analysis segments: export them."),
+    "topics": ("topics", "BERTopic topic models of respondent segments (per wave, role, territory)."),
+    "themes": ("themes", "Codebook themes: zero-shot and supervised coders, agreement with human coders."),
+    "quotes": ("export", "Quote banks per theme, wave and role."),
+    "export": ("export", "Export the project for other tools."),
+    "import": ("export", "Import human codings from other tools."),
+    "lexicon": ("lexicon", "French lexicometry: Lafon's specificities (as TXM), Reinert classes (as IRaMuTeQ / "
+                           "rainette), concordancer."),
+    "track": ("track", "Track themes, posture sub-labels and topics across waves, roles, territories and "
+                       "respondents (95 % cluster-bootstrap intervals)."),
+    "runs": ("run", "Past runs and their manifests."),
+}
+
+
+def load_command(name: str) -> TyperCommand | TyperGroup | None:
+    """The click command ``name``, from its module's ``register(app)`` (imported now)."""
+    if name not in COMMANDS:
+        return None
+    mod = importlib.import_module(f"textmine.cli.{COMMANDS[name][0]}")
+    sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    mod.register(sub)
+    return typer.main.get_group(sub).commands.get(name)
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists :data:`COMMANDS` without importing them; a command's module is
+    imported when the command runs (or its own ``--help`` is asked for)."""
+
+    _listing = False
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> TyperCommand | TyperGroup | None:
+        if self._listing and cmd_name in COMMANDS:     # `textmine --help`: the static help line
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][1])
+        return load_command(cmd_name)
+
+    def format_help(self, ctx: typer.Context, formatter) -> None:
+        LazyGroup._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            LazyGroup._listing = False
+
+
 app = typer.Typer(
     name="textmine",
+    cls=LazyGroup,
     help="French qualitative interview corpora -> pseudonymised segments, topics, themes, "
          "tracking across waves, quote banks.",
     no_args_is_help=True,
@@ -33,7 +100,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_MODULES = ("corpus", "topics", "themes", "search", "export", "track", "lexicon", "run")
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"textmine {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -41,26 +112,14 @@ def _root(
     project: Optional[Path] = typer.Option(None, "--project", "-p", help="Project folder (created by `ingest` or `run`)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or informational messages."),
     config: Optional[Path] = typer.Option(None, "--config", help="Extra YAML config over the project's textmine.yaml."),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                 help="Print textmine's version and exit."),
 ) -> None:
     if config is not None and not config.is_file():
         raise TextmineError(E.E001, path=config, detail="no such file (given with --config)")
     state.project = project
     state.quiet = quiet
     state.config = config
-
-
-def _register_all() -> None:
-    for name in _MODULES:
-        try:
-            mod = importlib.import_module(f"textmine.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"textmine.cli.{name}":
-                continue
-            raise
-        mod.register(app)
-
-
-_register_all()
 
 
 def main(argv: list[str] | None = None) -> int:

