@@ -133,3 +133,36 @@ def test_default_cues_match_their_sense_not_a_longer_word(theme, text, matches):
     cb = load_codebook()
     n = cb.cue_counts([text])[0, cb.ids.index(theme)]
     assert bool(n > 0) == matches, f"{theme} cues on {text!r}: {n}"
+
+
+def test_cue_counts_scan_equals_per_text_search():
+    """cue_counts scans all texts at once (str.find / one regex pass); it must give what
+    searching each text alone gives, at text edges too (a cue at the very start or end)."""
+    import re
+    import unicodedata
+
+    import numpy as np
+    import pandas as pd
+    from conftest import DEMO
+    from textmine.themes.codebook import first_matches, first_matches_many, normalise
+
+    cb = load_codebook()
+    texts = pd.read_csv(DEMO / "answer_key.csv")["text"].astype(str).tolist()
+    texts += ["retraite", "caf", "je fais à leur place", "à leur place je fais", "", "Œuvre ﬁnancement",
+              "coût", "ça coûte", "seule", "mon contrat\u2019 ", "e\u0301lue"]
+    ref = np.array([[len(first_matches(th.patterns, normalise(t))) for th in cb.themes] for t in texts])
+    assert (cb.cue_counts(texts) == ref).all()
+    assert ref.sum() > 100
+    norms = [normalise(t) for t in texts]
+    for th in cb.themes:
+        many = first_matches_many(th.patterns, norms)
+        for i, norm in enumerate(norms):
+            assert [m.span() for m in many.get(i, [])] == [m.span() for m in first_matches(th.patterns, norm)]
+
+    def slow_normalise(text):     # the definition: NFKD, combining marks dropped, folds
+        t = unicodedata.normalize("NFKD", text)
+        t = "".join(c for c in t if not unicodedata.combining(c)).lower()
+        t = t.replace("’", "'").replace("‘", "'").replace("‑", "-").replace("–", "-").replace("œ", "oe")
+        return re.sub(r"\s+", " ", t)
+    for t in texts + ["½ Ⅳ ㎏ 한국어 Straße İstanbul ǅ ﬃ \u0301a"]:
+        assert normalise(t) == slow_normalise(t)

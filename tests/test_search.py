@@ -96,7 +96,7 @@ def test_errors_list_valid_values(store, kw, code):
 
 def test_kwic_aligned_and_accent_insensitive(store):
     hits = search(store, "demarche", mode="keyword")
-    lines = kwic(hits, "demarche")
+    lines = kwic(store, hits, "demarche")
     assert len(lines) >= 4
     assert set(lines["keyword"].str.lower()) == {"démarche", "démarches"}
     text = format_kwic(lines)
@@ -144,19 +144,35 @@ def test_semantic_and_hybrid_search(store):
     assert set(filt["interview_id"]) == {"itv-a1"}
 
 
-def test_bm25_saved_in_store_and_reloaded(store):
-    from textmine.search.bm25_store import load_bm25
-    from textmine.search.index import _CACHE, get_index
+def test_snapshot_saved_and_memory_mapped_in_a_new_process(store):
+    import bm25s
+    import numpy as np
+    from textmine.search.index import _CACHE, SearchIndex, content_signature, get_index
     idx = get_index(store)
-    key = store.query("SELECT key FROM search_bm25")["key"].iloc[0]
-    loaded = load_bm25(store, key)
-    for q in (["demarche"], ["financement", "poste"], ["inconnu"]):
-        assert list(loaded.get_scores(q)) == list(idx.bm25.get_scores(q))
+    lem = store.query("SELECT segment_id, lemmas FROM search_lemmas")
+    lemmas = dict(zip(lem["segment_id"], lem["lemmas"]))
+    ref = bm25s.BM25()
+    ref.index([lemmas[s].split() for s in idx.segment_ids], show_progress=False)
+    for q in (["demarche"], ["financement", "poste"], ["inconnu"], []):
+        expect = ref.get_scores(q) if q and any(t in ref.vocab_dict for t in q) else np.zeros(len(idx))
+        assert np.allclose(idx.keyword_scores(q), expect, atol=1e-6)
     before = search(store, "financement poste", mode="keyword")
-    _CACHE.clear()                     # as in a new process: BM25 comes from the store
+    _CACHE.clear()                     # as in a new process: the snapshot comes from DIR/index
+    loaded = SearchIndex.load(store, content_signature(store))
+    assert loaded is not None and isinstance(loaded.bm25["data"], np.memmap)
     after = search(store, "financement poste", mode="keyword")
     assert after["segment_id"].tolist() == before["segment_id"].tolist()
     assert after["score"].tolist() == before["score"].tolist()
+
+
+def test_query_lemmas_come_from_the_corpus_form_table(store, monkeypatch):
+    from textmine.search import query as Q
+    from textmine.search import text as T
+    monkeypatch.setattr(T, "load_nlp", lambda *a, **k: pytest.fail("spaCy loaded for a query"))
+    lemmas, forms = Q.query_lemmas(store, "Les usagers remplissaient l'attestation")
+    assert "usager" in lemmas and "les" not in forms and "l'" not in forms
+    assert "remplissaient" in forms and "attestation" in forms     # unknown to the corpus: their own lemma
+    assert Q.query_lemmas(store, "on") == (["on"], ["on"])
 
 
 def test_store_embedding_matrix_matches_cache(tmp_path):
@@ -175,7 +191,7 @@ def test_store_embedding_matrix_matches_cache(tmp_path):
 
 def test_kwic_phrase_first(store):
     hits = search(store, "demarche a sa place", mode="keyword")
-    lines = kwic(hits, "demarche a sa place")
+    lines = kwic(store, hits, "demarche a sa place")
     phrase = lines[lines["keyword"] == "démarche à sa place"]
     assert len(phrase) == 2                           # the two segments holding the phrase
     assert set(phrase["segment_id"]) == {"itv-a1:0003:00", "itv-d2:0005:00"}

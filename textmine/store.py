@@ -7,6 +7,9 @@ Layout of a project folder::
     DIR/models/              topic and theme models (safetensors + JSON)
     DIR/runs/                run manifests
     DIR/outputs/             reports, quote banks
+    DIR/index/               derived arrays memory-mapped by fast readers (the search index):
+                             ``<name>.json`` + ``<name>-<token>-<array>.npy``; rebuilt from the
+                             tables whenever stale, never the only copy of anything
 
 Tables (schemas in :mod:`textmine.records`): ``interviews``, ``speakers``, ``turns``,
 ``segments``, ``pseudonym_map`` (kept apart from the text tables; the only place real
@@ -23,6 +26,7 @@ import contextlib
 import json
 import os
 import re
+import uuid
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -302,7 +306,8 @@ class Store:
 
     def segments_frame(self, *, roles: str | Iterable[str] | None = None,
                        waves: Iterable[str] | None = None,
-                       interview_ids: Iterable[str] | None = None) -> pd.DataFrame:
+                       interview_ids: Iterable[str] | None = None,
+                       segment_ids: Iterable[str] | None = None) -> pd.DataFrame:
         """Segments joined with their interview's metadata (``SEGMENT_META_COLUMNS``).
 
         ``roles``: ``"respondents"`` (all but interviewer/other), ``"all"``/None, or a list.
@@ -328,6 +333,10 @@ class Store:
         if interview_ids is not None:
             ids = list(interview_ids)
             conds.append(f"s.interview_id IN ({', '.join('?' * len(ids))})")
+            params += ids
+        if segment_ids is not None:
+            ids = list(segment_ids)
+            conds.append(f"s.segment_id IN ({', '.join('?' * len(ids))})" if ids else "FALSE")
             params += ids
         if conds:
             sql += " WHERE " + " AND ".join(conds)
@@ -400,6 +409,52 @@ class Store:
                                  "(SELECT text_hash FROM embeddings WHERE encoder_id = ?)", [encoder_id])
             finally:
                 self.con.unregister("_tm_e")
+
+
+    # ------------------------------------------------------------------ derived arrays
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    def save_arrays(self, name: str, arrays: dict[str, np.ndarray], info: dict[str, Any], *,
+                    add: bool = False) -> None:
+        """Write ``arrays`` as ``.npy`` files and ``info`` (JSON) under ``DIR/index``.
+
+        A new set replaces the old one at once: its files carry a fresh token and the JSON
+        naming them is swapped in by rename, so a reader sees the old set or the new one, never
+        a mix. ``add=True`` adds arrays (and info keys) to the current set instead."""
+        d = self.index_dir
+        d.mkdir(exist_ok=True)
+        head_path = d / f"{name}.json"
+        old = json.loads(head_path.read_text(encoding="utf-8")) if head_path.exists() else None
+        if add and old is None:
+            raise TextmineError(E.E004, path=head_path, detail="no array set to add to")
+        head = {"token": old["token"], "files": dict(old["files"]), "info": {**old["info"], **info}} if add \
+            else {"token": uuid.uuid4().hex[:12], "files": {}, "info": info}
+        for key, arr in arrays.items():
+            fname = f"{name}-{head['token']}-{uuid.uuid4().hex[:6]}.npy"
+            np.save(d / fname, np.ascontiguousarray(arr), allow_pickle=False)
+            head["files"][key] = fname
+        tmp = d / f".{name}.json.{uuid.uuid4().hex[:6]}.tmp"
+        tmp.write_text(json.dumps(head, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, head_path)
+        keep = set(head["files"].values())
+        for f in d.glob(f"{name}-*.npy"):
+            if f.name not in keep:
+                with contextlib.suppress(OSError):
+                    f.unlink()
+
+    def load_arrays(self, name: str) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+        """``(info, arrays)`` saved by :meth:`save_arrays`, arrays memory-mapped read-only;
+        None when there is no complete set."""
+        head_path = self.index_dir / f"{name}.json"
+        try:
+            head = json.loads(head_path.read_text(encoding="utf-8"))
+            arrays = {k: np.load(self.index_dir / f, mmap_mode="r", allow_pickle=False)
+                      for k, f in head["files"].items()}
+        except (OSError, ValueError, KeyError):
+            return None
+        return head["info"], arrays
 
 
 def init_project(root: str | Path, *, config_path: str | Path | None = None,

@@ -25,17 +25,17 @@ def register(app: typer.Typer) -> None:
         fmt: str = FormatOpt,
     ) -> None:
         """Search the interviews (pseudonymised text unless --reveal)."""
-        from ..search import format_kwic, kwic, search, update_index
+        from ..search import format_kwic, get_index, kwic, search
         check_format(fmt)
         store = require_project()
         try:
-            if query.strip():
+            if query.strip():     # up to date: a signature check; else new segments are lemmatised
                 with progress("Indexing new segments (spaCy lemmas)", None) as advance:
-                    update_index(store, advance=advance)
+                    get_index(store, advance=advance)
             hits = search(store, query, themes=theme, waves=wave, roles=role, territories=territory,
                           attrs=attr, mode=mode, limit=limit, reveal=reveal)
             if kwic_:
-                lines = kwic(hits, query, model=store.config.segment.spacy_model)
+                lines = kwic(store, hits, query)
                 if fmt == "table":
                     sys.stdout.write(format_kwic(lines) + ("\n" if len(lines) else ""))
                 else:

@@ -264,14 +264,16 @@ def text_hash(text: str) -> str:
 
 
 def embed_texts(store, texts: Sequence[str], enc: Encoder, *, batch_size: int = 32,
-                advance: Callable[[int], None] | None = None, commit_every: int = 512) -> np.ndarray:
-    """Passage embeddings for ``texts``, through the store's cache.
+                advance: Callable[[int], None] | None = None, commit_every: int = 512,
+                mode: Mode = "passage") -> np.ndarray:
+    """Embeddings for ``texts`` (``passage`` mode, or ``query`` mode cached under
+    ``<key>#query``), through the store's cache.
 
     Only texts whose hash is not cached for this encoder are encoded, shortest first (batches
     of similar lengths: little padding); every ``commit_every`` texts the new vectors are
     committed (resumable). Returns ``(len(texts), dim)`` in the order of ``texts``.
     """
-    key = encoder_key(enc)
+    key = encoder_key(enc) + ("#query" if mode == "query" else "")
     hashes = [text_hash(t) for t in texts]
     cached = store.get_embeddings(key, hashes)
     todo: dict[str, str] = {}
@@ -284,7 +286,7 @@ def embed_texts(store, texts: Sequence[str], enc: Encoder, *, batch_size: int = 
     step = max(batch_size, commit_every)
     for i in range(0, len(items), step):
         part = items[i:i + step]
-        vecs = np.vstack([enc.encode([t for _, t in part[j:j + batch_size]], mode="passage")
+        vecs = np.vstack([enc.encode([t for _, t in part[j:j + batch_size]], mode=mode)
                           for j in range(0, len(part), batch_size)])
         store.put_embeddings(key, [h for h, _ in part], vecs)
         for (h, _), v in zip(part, vecs):

@@ -2,7 +2,7 @@
 
     from textmine.search import search, kwic
     hits = search(store, "faire à la place", themes=["autonomie"], waves=["2"], mode="hybrid")
-    lines = kwic(hits, "faire à la place")
+    lines = kwic(store, hits, "faire à la place")
 """
 from .index import SearchIndex, get_index, update_index
 from .kwic import format_kwic, kwic

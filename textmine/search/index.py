@@ -1,48 +1,85 @@
-"""The search index: spaCy lemmas stored in the project, BM25 and embeddings in memory.
+"""The search index: spaCy lemmas and a surface-form table stored in the project, and a
+snapshot of arrays that a new process memory-maps in milliseconds.
 
-Stored part (table ``search_lemmas(segment_id, text_hash, lemmas)`` + kv ``search.index``):
-the folded lemmas of every respondent segment's pseudonymised text. :func:`update_index`
-lemmatises only segments that are new or whose text changed (``text_hash`` = md5 of
-``text_pseudo``) and drops rows of deleted segments, so adding a wave costs the new wave only.
+Stored tables (built by :func:`update_index`, kv ``search.index``):
 
-In-memory part (:class:`SearchIndex`): the segment metadata, a BM25 matrix (``bm25s``)
-rebuilt from the stored lemmas (no spaCy at load time) and, for semantic search, the
-passage embeddings of the segments' analysis text from the store's embedding cache (the
-same vectors the topic stage uses). It is cached per process and reloaded only when the
-store's content signature changes.
+- ``search_lemmas(segment_id, text_hash, lemmas)``: the folded lemmas of every respondent
+  segment's pseudonymised text. Only segments that are new or whose text changed
+  (``text_hash`` = md5 of ``text_pseudo``) are lemmatised, and rows of deleted segments are
+  dropped, so adding a wave costs the new wave only.
+- ``search_forms(form, lemma, keep, n)``: how often spaCy gave each folded surface form of
+  the corpus each lemma (and whether it was a search term). Queries are lemmatised with this
+  table (:func:`form_table`), so a search never loads spaCy.
+
+Snapshot (``DIR/index/search*``, through :meth:`Store.save_arrays`): the respondent segments'
+ids, their wave/role/territory codes and interview, the BM25 matrix (``bm25s`` scores, CSC by
+lemma) and, per encoder, the passage embeddings of the segments' analysis text (the cache the
+embed stage fills). It records the store's :func:`content_signature`; a snapshot whose
+signature differs is rebuilt (and the lemma table updated first). A search then reads the
+filters, scores and vectors from memory-mapped arrays and only the rows it returns from the
+store.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from ..embed import embed_texts, encoder_key, text_hash
 from ..store import Store
-from .text import lemmatise, single_blas
+from .text import analyse, single_blas
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 KV_KEY = "search.index"
-_TABLE = """CREATE TABLE IF NOT EXISTS search_lemmas (
-    segment_id VARCHAR PRIMARY KEY, text_hash VARCHAR, lemmas VARCHAR)"""
+SNAPSHOT = "search"
+_TABLES = ("""CREATE TABLE IF NOT EXISTS search_lemmas (
+    segment_id VARCHAR PRIMARY KEY, text_hash VARCHAR, lemmas VARCHAR)""",
+           """CREATE TABLE IF NOT EXISTS search_forms (
+    form VARCHAR, lemma VARCHAR, keep BOOLEAN, n BIGINT, PRIMARY KEY (form, lemma, keep))""")
 _RESPONDENT = "s.role NOT IN ('interviewer', 'other')"
+_FILTER_COLUMNS = ("wave", "role", "territory")
 
 
 def _spacy_model(store: Store) -> str:
     return store.config.segment.spacy_model
 
 
+def save_lemmas(store: Store, chunk: pd.DataFrame, lemmas: list[str], forms: Counter) -> None:
+    """Store the lemmas of ``chunk`` (``segment_id``, ``h`` = md5 of ``text_pseudo``) and add
+    the ``(form, lemma, keep)`` counts to the form table, in one transaction."""
+    frame = pd.DataFrame({"segment_id": chunk["segment_id"].values, "text_hash": chunk["h"].values,
+                          "lemmas": lemmas})
+    fr = pd.DataFrame([(f, lem, keep, n) for (f, lem, keep), n in forms.items()],
+                      columns=["form", "lemma", "keep", "n"])
+    with store.transaction() as con:     # one committed batch at a time: resumable
+        con.register("_tm_lem", frame)
+        con.register("_tm_forms", fr)
+        try:
+            con.execute("DELETE FROM search_lemmas WHERE segment_id IN (SELECT segment_id FROM _tm_lem)").fetchall()
+            con.execute("INSERT INTO search_lemmas SELECT segment_id, text_hash, lemmas FROM _tm_lem").fetchall()
+            con.execute("""INSERT INTO search_forms SELECT form, lemma, keep, n FROM _tm_forms
+                           ON CONFLICT DO UPDATE SET n = search_forms.n + excluded.n""").fetchall()
+        finally:
+            con.unregister("_tm_lem")
+            con.unregister("_tm_forms")
+
+
 def update_index(store: Store, *, batch: int = 2000, advance: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Bring ``search_lemmas`` up to date with the respondent segments. Returns counts."""
+    """Bring ``search_lemmas`` and ``search_forms`` up to date with the respondent segments."""
     model = _spacy_model(store)
     state = store.get_kv(KV_KEY) or {}
     with store.transaction() as con:
-        con.execute(_TABLE).fetchall()
+        for sql in _TABLES:
+            con.execute(sql).fetchall()
         if state.get("spacy_model") != model or state.get("version") != INDEX_VERSION:
             con.execute("DELETE FROM search_lemmas").fetchall()   # other lemmatiser: rebuild everything
+            con.execute("DELETE FROM search_forms").fetchall()
         removed = con.execute(
             f"""DELETE FROM search_lemmas WHERE segment_id NOT IN
                 (SELECT segment_id FROM segments s WHERE {_RESPONDENT})""").fetchall()[0]
@@ -53,17 +90,12 @@ def update_index(store: Store, *, batch: int = 2000, advance: Callable[[int], No
             ORDER BY s.segment_id""")
     for i in range(0, len(todo), batch):
         chunk = todo.iloc[i:i + batch]
+        lemmas, forms = [], Counter()
         with single_blas():
-            lem = [" ".join(x) for x in lemmatise(chunk["text"].tolist(), model)]
-        frame = pd.DataFrame({"segment_id": chunk["segment_id"].values, "text_hash": chunk["h"].values,
-                              "lemmas": lem})
-        with store.transaction() as con:     # one committed batch at a time: resumable
-            con.register("_tm_lem", frame)
-            try:
-                con.execute("DELETE FROM search_lemmas WHERE segment_id IN (SELECT segment_id FROM _tm_lem)").fetchall()
-                con.execute("INSERT INTO search_lemmas SELECT segment_id, text_hash, lemmas FROM _tm_lem").fetchall()
-            finally:
-                con.unregister("_tm_lem")
+            for toks in analyse(chunk["text"].tolist(), model):
+                lemmas.append(" ".join(t.lemma for t in toks if t.keep))
+                forms.update((t.form, t.lemma, t.keep) for t in toks)
+        save_lemmas(store, chunk, lemmas, forms)
         if advance:
             advance(len(chunk))
     total = int(store.query("SELECT count(*) AS n FROM search_lemmas")["n"].iloc[0])
@@ -77,12 +109,25 @@ def update_index(store: Store, *, batch: int = 2000, advance: Callable[[int], No
     return {"lemmatised": len(todo), "removed": removed_n, "segments": total}
 
 
+def form_table(store: Store, forms: Iterable[str]) -> dict[str, tuple[str, bool]]:
+    """``folded form -> (lemma, is a search term)``, the most frequent reading of each of
+    ``forms`` in the corpus; forms the corpus never had are absent."""
+    forms = sorted(set(forms))
+    if not forms or not store.has_table("search_forms"):
+        return {}
+    rows = store.con.execute(
+        f"""SELECT form, lemma, keep FROM search_forms WHERE form IN ({', '.join('?' * len(forms))})
+            QUALIFY row_number() OVER (PARTITION BY form ORDER BY n DESC, lemma, keep DESC) = 1""",
+        forms).fetchall()
+    return {f: (lem, bool(k)) for f, lem, k in rows}
+
+
 def content_signature(store: Store) -> str:
     """Cheap fingerprint of the searchable content, without scanning the segment texts.
 
     Segments are only ever written whole per interview (:meth:`Store.replace_interview`,
     which sets a new ``ingested_at``), so the interviews table (a few hundred rows) plus the
-    segment and lemma counts tell when the in-memory index is stale.
+    segment and lemma counts tell when the index is stale.
     """
     sql = """SELECT (SELECT count(*) FROM interviews),
         (SELECT coalesce(bit_xor(hash(interview_id, ingested_at, source_hash, wave, territory, structure_type,
@@ -92,78 +137,117 @@ def content_signature(store: Store) -> str:
         row = store.con.execute(sql.format(lemmas="(SELECT count(*) FROM search_lemmas)")).fetchall()[0]
     except duckdb.CatalogException:
         row = store.con.execute(sql.format(lemmas="0")).fetchall()[0]
-    return ":".join(str(x) for x in row)
+    return hashlib.sha1(":".join(str(x) for x in row).encode()).hexdigest()
+
+
+def _vector_key(encoder) -> str:
+    return "vectors:" + encoder_key(encoder)
 
 
 @dataclass
 class SearchIndex:
-    """In-memory search structures over the respondent segments of one store."""
+    """Memory-mapped search structures over the respondent segments of one store."""
 
-    meta: pd.DataFrame                      # segments_frame(respondents), positional order = index order
-    bm25: Any                               # bm25s.BM25 over the stored lemmas
+    segment_ids: np.ndarray                  # (n,) str, index order = store order of segments
+    codes: dict[str, np.ndarray]             # wave/role/territory/interview -> (n,) int32 codes
+    categories: dict[str, list[str]]         # the values the codes stand for
+    bm25: dict[str, np.ndarray]              # data, indices, indptr (CSC by lemma id)
+    vocab: dict[str, int]                    # lemma -> id
     signature: str
     vectors: dict[str, np.ndarray] = field(default_factory=dict)   # encoder key -> (n, dim)
-    columns: dict[str, np.ndarray] = field(default_factory=dict)   # filter columns as arrays
+
+    def __len__(self) -> int:
+        return len(self.segment_ids)
 
     def values(self, column: str) -> list[str]:
         """Distinct non-empty values of a filter column (for validating filters)."""
-        cats, _ = self._codes(column)
-        return sorted(c for c in cats if c not in ("None", "nan", "<NA>", ""))
+        return sorted(c for c in self.categories[column] if c not in ("None", "nan", "<NA>", ""))
 
     def isin(self, column: str, values) -> np.ndarray:
-        """Boolean mask of rows whose ``column`` is one of ``values`` (hash lookups, no sort)."""
+        """Boolean mask of rows whose ``column`` is one of ``values``."""
         if column == "segment_id":
-            return self.meta["segment_id"].isin(set(values)).to_numpy()
-        cats, codes = self._codes(column)
-        wanted = [i for i, c in enumerate(cats) if c in set(map(str, values))]
-        return np.isin(codes, wanted)
+            return np.isin(self.segment_ids, np.array(sorted(set(map(str, values))), dtype=str))
+        wanted = set(map(str, values))
+        return np.isin(self.codes[column], [i for i, c in enumerate(self.categories[column]) if c in wanted])
 
-    def _codes(self, column: str):
-        key = f"_codes_{column}"
-        if key not in self.columns:
-            cat = pd.Categorical(self.columns[column])
-            self.columns[key] = (list(cat.categories), cat.codes)
-        return self.columns[key]
+    def row_frame(self, interviews: pd.DataFrame) -> pd.DataFrame:
+        """One row per segment with its interview's metadata and its own role (attribute filters)."""
+        itv = interviews.set_index("interview_id").reindex(self.categories["interview"]).reset_index()
+        rows = itv.iloc[np.asarray(self.codes["interview"])].reset_index(drop=True)
+        rows["role"] = np.asarray(self.categories["role"], dtype=object)[np.asarray(self.codes["role"])]
+        return rows
 
-    @classmethod
-    def build(cls, store: Store, signature: str | None = None) -> "SearchIndex":
-        """Metadata from the store; BM25 loaded from the store if saved for these exact
-        segments and lemmas, else rebuilt from the stored lemmas and saved."""
-        import bm25s
-        from .bm25_store import bm25_key, load_bm25, save_bm25
-        meta = store.segments_frame(roles="respondents").reset_index(drop=True)
-        lem_state = {"state": store.get_kv(KV_KEY), "n": int(store.query(
-            "SELECT count(*) AS n FROM search_lemmas")["n"].iloc[0]) if store.has_table("search_lemmas") else 0}
-        key = bm25_key(meta["segment_id"].tolist(), lem_state)
-        bm = load_bm25(store, key) if len(meta) else None
-        if bm is None and len(meta):
-            lem = store.query("SELECT segment_id, lemmas FROM search_lemmas")
-            lemmas = dict(zip(lem["segment_id"], lem["lemmas"]))
-            corpus = [(lemmas.get(sid) or "").split() for sid in meta["segment_id"]]
-            bm = bm25s.BM25()
-            bm.index(corpus, show_progress=False)
-            save_bm25(store, key, bm)
-        cols = {c: meta[c].astype(str).to_numpy() for c in ("wave", "role", "territory")}
-        return cls(meta=meta, bm25=bm, signature=signature or content_signature(store), columns=cols)
-
-    def keyword_scores(self, lemmas: list[str]) -> np.ndarray:
-        if not lemmas or len(self.meta) == 0 or self.bm25 is None:
-            return np.zeros(len(self.meta), dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(lemmas), dtype=np.float32)
+    def keyword_scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 scores of every segment for ``terms`` (lemmas or forms; unknown ones ignored),
+        as ``bm25s.BM25.get_scores`` computes them from its eager score matrix."""
+        scores = np.zeros(len(self), dtype=np.float32)
+        data, indices, indptr = self.bm25["data"], self.bm25["indices"], self.bm25["indptr"]
+        for t in terms:
+            j = self.vocab.get(t)
+            if j is not None:
+                a, b = int(indptr[j]), int(indptr[j + 1])
+                np.add.at(scores, indices[a:b], data[a:b])
+        return scores
 
     def passage_vectors(self, store: Store, encoder) -> np.ndarray:
-        """Embeddings of the segments' analysis text (the cache the embed stage fills)."""
-        from ..embed import encoder_key
-        key = encoder_key(encoder)
+        """Embeddings of the segments' analysis text: memory-mapped from the snapshot, or read
+        from the store's embedding cache once (encoding what is missing) and added to it."""
+        key = _vector_key(encoder)
         if key not in self.vectors:
-            self.vectors[key] = passage_matrix(store, self.meta["text"].fillna("").astype(str).tolist(), encoder)
+            texts = store.segments_frame(roles="respondents")["text"].fillna("").astype(str)
+            X = passage_matrix(store, texts.tolist(), encoder)
+            store.save_arrays(SNAPSHOT, {key: X}, {}, add=True)
+            self.vectors[key] = X
         return self.vectors[key]
+
+    @classmethod
+    def load(cls, store: Store, signature: str) -> "SearchIndex | None":
+        """The saved snapshot when it matches ``signature``, else None."""
+        snap = store.load_arrays(SNAPSHOT)
+        if snap is None or snap[0].get("signature") != signature or snap[0].get("version") != INDEX_VERSION:
+            return None
+        info, arr = snap
+        return cls(segment_ids=arr["segment_ids"], codes={c: arr[f"codes:{c}"] for c in info["categories"]},
+                   categories=info["categories"], bm25={k: arr[f"bm25:{k}"] for k in ("data", "indices", "indptr")},
+                   vocab=info["vocab"], signature=signature,
+                   vectors={k: v for k, v in arr.items() if k.startswith("vectors:")})
+
+    @classmethod
+    def build(cls, store: Store, signature: str) -> "SearchIndex":
+        """Build from the stored lemmas (BM25 with ``bm25s``) and save the snapshot."""
+        import bm25s   # heavy: only when the snapshot is rebuilt
+        meta = store.query(
+            f"""SELECT s.segment_id, s.interview_id, s.role, i.wave, i.territory, l.lemmas
+                FROM segments s JOIN interviews i USING (interview_id)
+                LEFT JOIN search_lemmas l USING (segment_id)
+                WHERE {_RESPONDENT} ORDER BY s.interview_id, s.turn_index, s.seg_index""")
+        corpus = [(x or "").split() for x in meta["lemmas"]]
+        bm = bm25s.BM25()
+        if len(meta):
+            bm.index(corpus, show_progress=False)
+            bm25 = {k: np.asarray(bm.scores[k]) for k in ("data", "indices", "indptr")}
+            vocab = {str(k): int(v) for k, v in bm.vocab_dict.items()}
+        else:
+            bm25 = {"data": np.zeros(0, np.float32), "indices": np.zeros(0, np.int32), "indptr": np.zeros(1, np.int32)}
+            vocab = {}
+        codes, categories = {}, {}
+        for col, src in (*((c, c) for c in _FILTER_COLUMNS), ("interview", "interview_id")):
+            cat = pd.Categorical(meta[src].astype(str))
+            codes[col] = cat.codes.astype(np.int32)
+            categories[col] = [str(c) for c in cat.categories]
+        ids = meta["segment_id"].astype(str).to_numpy().astype(str)
+        idx = cls(ids, codes, categories, bm25, vocab, signature)
+        arrays = {"segment_ids": ids, **{f"codes:{c}": v for c, v in codes.items()},
+                  **{f"bm25:{k}": v for k, v in bm25.items()}}
+        if len(ids):
+            store.save_arrays(SNAPSHOT, arrays, {"version": INDEX_VERSION, "signature": signature,
+                                                 "categories": categories, "vocab": vocab})
+        return idx
 
 
 def passage_matrix(store: Store, texts: list[str], encoder) -> np.ndarray:
     """Passage embeddings of ``texts`` read from the store's cache in one Arrow batch;
     texts not embedded yet are encoded now (and cached) through :func:`embed_texts`."""
-    from ..embed import embed_texts, encoder_key, text_hash
     X, found = store.embedding_matrix(encoder_key(encoder), [text_hash(t) for t in texts], encoder.dim)
     todo = np.flatnonzero(~found)
     if len(todo):
@@ -174,18 +258,21 @@ def passage_matrix(store: Store, texts: list[str], encoder) -> np.ndarray:
 _CACHE: dict[str, SearchIndex] = {}
 
 
-def get_index(store: Store, *, update: bool = True) -> SearchIndex:
-    """The up-to-date in-memory index of ``store`` (lemmatising new segments first)."""
-    if update:
-        sig = content_signature(store)
-        cached = _CACHE.get(str(store.db_path.resolve()))
-        if cached is not None and cached.signature == sig:
-            return cached
-        update_index(store)
-    sig = content_signature(store)
+def get_index(store: Store, *, advance: Callable[[int], None] | None = None) -> SearchIndex:
+    """The up-to-date index of ``store``: this process's copy, else the saved snapshot, else
+    (content changed) the lemma tables are updated, then the snapshot rebuilt and saved."""
     key = str(store.db_path.resolve())
+    sig = content_signature(store)
     cached = _CACHE.get(key)
-    if cached is None or cached.signature != sig:
-        cached = SearchIndex.build(store, sig)
-        _CACHE[key] = cached
-    return cached
+    if cached is not None and cached.signature == sig:
+        return cached
+    idx = SearchIndex.load(store, sig)
+    if idx is None:
+        update_index(store, advance=advance)
+        sig = content_signature(store)
+        idx = SearchIndex.load(store, sig) or SearchIndex.build(store, sig)
+    _CACHE[key] = idx
+    return idx
+
+
+__all__ = ["update_index", "get_index", "form_table", "content_signature", "passage_matrix", "SearchIndex"]

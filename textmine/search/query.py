@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 
 from ..attribution import attribution, display_text, source_ref
+from ..embed import get_encoder
 from ..errors import E, TextmineError
 from ..store import Store
 from . import filters as F
-from .index import SearchIndex, get_index
-from .text import query_terms, single_blas
+from .index import SearchIndex, form_table, get_index
+from .text import lookup_terms, single_blas, split_tokens
 
 Mode = Literal["hybrid", "semantic", "keyword"]
 MODES = ("hybrid", "semantic", "keyword")
@@ -44,7 +45,7 @@ def rrf(rankings: list[np.ndarray], k: int = RRF_K) -> dict[int, float]:
 
 def filter_mask(store: Store, idx: SearchIndex, *, themes=None, waves=None, roles=None,
                 territories=None, attrs=None) -> np.ndarray:
-    mask = np.ones(len(idx.meta), dtype=bool)
+    mask = np.ones(len(idx), dtype=bool)
     if waves:
         mask &= idx.isin("wave", waves)
     if roles:
@@ -52,7 +53,7 @@ def filter_mask(store: Store, idx: SearchIndex, *, themes=None, waves=None, role
     if territories:
         mask &= idx.isin("territory", territories)
     if attrs:
-        mask &= F.attrs_mask(idx.meta, attrs)
+        mask &= F.attrs_mask(idx.row_frame(store.interviews_frame()), attrs)
     if themes:
         mask &= idx.isin("segment_id", F.theme_segment_ids(store, themes))
     return mask
@@ -80,7 +81,7 @@ def search(store: Store, query: str, *, themes: str | Iterable[str] | None = Non
     roles = F.check_roles(store, roles)
     attrs = F.parse_attrs(attrs)
     idx = get_index(store)
-    if len(idx.meta) == 0:
+    if len(idx) == 0:
         raise TextmineError(E.E006, detail=f"{store.root} has no respondent segments")
     waves = F.check_waves(store, waves, idx.values("wave"))
     territories = F.check_territories(store, territories, idx.values("territory"))
@@ -96,13 +97,13 @@ def _rank(store: Store, idx: SearchIndex, query: str, cand: np.ndarray, mode: st
     sem = bm = None
     rankings = []
     if mode in ("hybrid", "keyword"):
-        lemmas, forms = query_terms(query, store.config.segment.spacy_model)
+        lemmas, forms = query_lemmas(store, query)
         # surface forms too: a lone query word gets no context, so its lemma can be off
         bm = idx.keyword_scores(list(dict.fromkeys(lemmas + forms)))
         rankings.append(_top(bm, cand, depth if mode == "hybrid" else limit, positive=True))
     if mode in ("hybrid", "semantic"):
-        from ..embed import get_encoder
-        enc = get_encoder(store.config.embed.encoder)
+        # the engine that starts fastest: one query to embed (same vectors and cache key)
+        enc = get_encoder(store.config.embed.encoder, device=store.config.embed.device, light=True)
         vecs = idx.passage_vectors(store, enc)
         q = enc.encode([query.strip()], mode="query")[0]
         sem = vecs @ q
@@ -114,13 +115,21 @@ def _rank(store: Store, idx: SearchIndex, query: str, cand: np.ndarray, mode: st
     else:
         order = [int(i) for i in rankings[0][:limit]]
         scores = [float((bm if mode == "keyword" else sem)[i]) for i in order]
-    return _results(idx.meta, order, scores, sem, bm, reveal)
+    return _results(store, idx, order, scores, sem, bm, reveal)
 
 
-def _results(meta: pd.DataFrame, order: list[int], scores: list[float], sem, bm, reveal: bool) -> pd.DataFrame:
+def query_lemmas(store: Store, query: str) -> tuple[list[str], list[str]]:
+    """``(lemmas, forms)`` of the query's search terms, from the corpus's form table."""
+    return lookup_terms(query, form_table(store, [f for _, _, f in split_tokens(query)]))
+
+
+def _results(store: Store, idx: SearchIndex, order: list[int], scores: list[float], sem, bm,
+             reveal: bool) -> pd.DataFrame:
+    ids = [str(idx.segment_ids[i]) for i in order]
+    meta = store.segments_frame(segment_ids=ids).set_index("segment_id", drop=False)
     rows = []
-    for rank, (i, s) in enumerate(zip(order, scores), 1):
-        r = meta.iloc[i].to_dict()
+    for rank, (i, sid, s) in enumerate(zip(order, ids, scores), 1):
+        r = meta.loc[sid].to_dict()
         rows.append({
             "rank": rank, "segment_id": r["segment_id"], "interview_id": r["interview_id"],
             "wave": r.get("wave"), "role": r.get("role"), "territory": r.get("territory"),

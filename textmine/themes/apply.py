@@ -23,9 +23,10 @@ import pandas as pd
 
 from ..errors import E, TextmineError
 from ..records import THEME_CODING_COLUMNS
+from ..embed import get_encoder
 from .codebook import Codebook, load_codebook
 from .crossfit import crossfit_codes, load_crossfit
-from .features import as_frame
+from .features import as_frame, cache_codebook, encode
 from .supervised import SupervisedThemeClassifier
 from .zeroshot import ZeroShotThemeClassifier
 
@@ -106,14 +107,14 @@ def apply_themes(store, model_dir: str | Path | None = None,
     model_dir = model_dir if model_dir is not None else cfg.themes.model
     if model_dir is None and (store.models_dir / "themes" / "model.json").exists():
         model_dir = store.models_dir / "themes"
-    model = load_model(model_dir, codebook, encoder=None if model_dir else cfg.embed.encoder,
-                       random_state=cfg.random_state)
+    enc = get_encoder(cfg.embed.encoder, device=cfg.embed.device)
+    cache_codebook(codebook, enc, store)        # the codebook's vectors from the store: nothing to encode
+    model = load_model(model_dir, codebook, encoder=None if model_dir else enc, random_state=cfg.random_state)
     seg = store.segments_frame(roles="respondents")
     if seg.empty:
         raise TextmineError(E.E006, path=store.root, detail="no respondent segments in the store")
     texts = seg["text"].fillna("").astype(str).tolist()
     frame = pd.DataFrame({"text": texts, "role": seg["role"].values})
-    from .features import encode
     X = encode(model.encoder_, texts, store=store, batch_size=cfg.embed.batch_size)
     if advance:
         advance(len(texts))

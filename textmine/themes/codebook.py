@@ -10,6 +10,7 @@ and dashes folded): a plain cue matches at the start of a word (``renouvel`` mat
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -34,18 +35,52 @@ _SUB_KEYS = {"label", "definition", "cues", "examples"}
 _TOP_KEYS = {"version", "language", "themes", "posture_theme"}
 
 
+_FOLD: dict[int, str] = {}     # char -> its NFKD decomposition without combining marks
+
+
+def _strip_accents(text: str) -> str:
+    """``NFKD`` then combining marks dropped, one ``str.translate`` (NFKD works char by char
+    and the marks it would reorder are dropped, so a per-character table is exact)."""
+    for c in set(text) - _FOLD.keys():
+        if c.isascii():
+            _FOLD[ord(c)] = c
+        else:
+            _FOLD[ord(c)] = "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x))
+    return text.translate(_FOLD)
+
+
 def normalise(text: str) -> str:
     """Lowercase, strip accents, fold apostrophes/dashes/spaces (the form cues match on)."""
-    t = unicodedata.normalize("NFKD", str(text))
-    t = "".join(c for c in t if not unicodedata.combining(c)).lower()
+    t = _strip_accents(str(text)).lower()
     t = t.replace("’", "'").replace("‘", "'").replace("‑", "-").replace("–", "-").replace("œ", "oe")
     return re.sub(r"\s+", " ", t)
+
+
+_WORD_START = r"(?<![a-z0-9])"
+_LITERALS: dict[str, str] = {}          # pattern of a plain cue -> its literal text
+_LEADING = re.compile(r"^(?:\\b|\(\?<[!=][^()]*\))+")  # leading \b and look-behinds (zero-width)
+_SCANS: dict[str, re.Pattern] = {}
+
+
+def _scan_pattern(pat: re.Pattern) -> re.Pattern:
+    """``pat`` without its leading zero-width assertions: it matches wherever ``pat`` does (and
+    more), and re's first-character optimisation applies to it, so it finds the candidates fast."""
+    if pat.pattern not in _SCANS:
+        stripped = _LEADING.sub("", pat.pattern)
+        try:
+            _SCANS[pat.pattern] = re.compile(stripped, pat.flags) if stripped and stripped != pat.pattern else pat
+        except re.error:
+            _SCANS[pat.pattern] = pat
+    return _SCANS[pat.pattern]
 
 
 def compile_cue(cue: str) -> re.Pattern:
     if cue.startswith("re:"):
         return re.compile(cue[3:])
-    return re.compile(r"(?<![a-z0-9])" + re.escape(normalise(cue).strip()))
+    literal = normalise(cue).strip()
+    pat = re.compile(_WORD_START + re.escape(literal))
+    _LITERALS[pat.pattern] = literal
+    return pat
 
 
 @dataclass
@@ -103,11 +138,11 @@ class Codebook:
     def cue_counts(self, texts: list[str]) -> np.ndarray:
         """``(n, n_themes)`` number of distinct cues of each theme found in each text (the first
         match of each cue; cues matching overlapping text count once)."""
+        norms = [normalise(t) for t in texts]
         out = np.zeros((len(texts), len(self.themes)), dtype=np.float32)
-        for i, text in enumerate(texts):
-            norm = normalise(text)
-            for j, th in enumerate(self.themes):
-                out[i, j] = len(first_matches(th.patterns, norm))
+        for j, th in enumerate(self.themes):
+            for i, kept in first_matches_many(th.patterns, norms).items():
+                out[i, j] = len(kept)
         return out
 
 
@@ -120,12 +155,62 @@ def dump_codebook(data: dict, header: str = "") -> str:
 
 def first_matches(patterns: list[re.Pattern], norm: str) -> list[re.Match]:
     """First match of each pattern in ``norm``, dropping matches that overlap one kept before."""
+    return _without_overlaps(pat.search(norm) for pat in patterns)
+
+
+def _without_overlaps(matches) -> list[re.Match]:
     kept: list[re.Match] = []
-    for pat in patterns:
-        m = pat.search(norm)
+    for m in matches:
         if m is not None and not any(m.start() < k.end() and k.start() < m.end() for k in kept):
             kept.append(m)
     return kept
+
+
+_SEP = "\x00"                           # never in a normalised text
+_ANCHORS = re.compile(r"(?<![\[\\])\^|(?<!\\)\$|\\A|\\Z")   # ^ $ \A \Z, not [^...] nor \^ \$
+
+
+def _pattern_hits(pat: re.Pattern, norms: list[str], blob: str, starts: list[int]) -> dict[int, re.Match]:
+    """``text index -> pat.search(norms[i])`` for the texts it matches. One scan of all texts
+    joined by NUL finds the candidates; each is then searched alone, so the result is exactly
+    the per-text search (anchored patterns, or one matching across a NUL, are searched per text)."""
+    cand: set[int] | range = set()
+    literal = _LITERALS.get(pat.pattern)
+    if literal:                          # a plain cue: str.find, much faster than the regex scan
+        k = blob.find(literal)
+        while k >= 0:
+            if k == 0 or not ("a" <= blob[k - 1] <= "z" or "0" <= blob[k - 1] <= "9"):
+                cand.add(bisect.bisect_right(starts, k) - 1)
+            k = blob.find(literal, k + 1)
+    elif _ANCHORS.search(pat.pattern):
+        cand = range(len(norms))
+    else:
+        for m in _scan_pattern(pat).finditer(blob):
+            if _SEP in m.group():
+                cand = range(len(norms))
+                break
+            cand.add(bisect.bisect_right(starts, m.start()) - 1)
+    out = {}
+    for i in cand:
+        m = pat.search(norms[i])
+        if m is not None:
+            out[i] = m
+    return out
+
+
+def first_matches_many(patterns: list[re.Pattern], norms: list[str]) -> dict[int, list[re.Match]]:
+    """``{i: first_matches(patterns, norms[i])}`` for the texts some pattern matches, with one
+    regular-expression scan per pattern over all the texts instead of one per text."""
+    starts, pos = [], 0
+    for t in norms:
+        starts.append(pos)
+        pos += len(t) + 1
+    blob = _SEP.join(norms)
+    per_text: dict[int, list[re.Match]] = {}
+    for pat in patterns:
+        for i, m in _pattern_hits(pat, norms, blob, starts).items():
+            per_text.setdefault(i, []).append(m)
+    return {i: ms if len(ms) == 1 else _without_overlaps(ms) for i, ms in sorted(per_text.items())}
 
 
 def _line_of(text: str, needle: str) -> int | None:

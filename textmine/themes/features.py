@@ -43,8 +43,8 @@ def encode(enc: Encoder, texts: Sequence[str], mode: str = "passage", store=None
     if not texts:
         return np.zeros((0, enc.dim), dtype=np.float32)
     key = encoder_key(enc)
-    if store is not None and mode == "passage":
-        X = embed_texts(store, texts, enc, batch_size=batch_size)
+    if store is not None:
+        X = embed_texts(store, texts, enc, batch_size=batch_size, mode=mode)
         for t, v in zip(texts, X):
             _MEMO[(key, mode, t)] = v
         return X
@@ -88,6 +88,30 @@ def role_onehot(df: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def _definition(item) -> str:
+    return f"{item.label}. {item.definition}"
+
+
+def _sublabels(codebook: Codebook) -> dict:
+    return codebook.theme(codebook.posture_theme).sublabels if codebook.posture_theme else {}
+
+
+def codebook_texts(codebook: Codebook) -> dict[str, list[str]]:
+    """Every codebook text the coders embed, by mode: definitions and include criteria are
+    queries, examples are passages (see :class:`Prototypes`)."""
+    subs = _sublabels(codebook).values()
+    return {"query": [_definition(t) for t in codebook.themes] + [c for t in codebook.themes for c in t.include]
+            + [_definition(s) for s in subs],
+            "passage": [e for t in codebook.themes for e in t.examples] + [e for s in subs for e in s.examples]}
+
+
+def cache_codebook(codebook: Codebook, enc: Encoder, store) -> None:
+    """Embed the codebook through the store's embedding cache (once per codebook text and
+    encoder, for good) into this process's memo, so building a coder encodes nothing."""
+    for mode, texts in codebook_texts(codebook).items():
+        encode(enc, texts, mode=mode, store=store, batch_size=store.config.embed.batch_size)
+
+
 @dataclass
 class Prototypes:
     """The codebook embedded once for one encoder."""
@@ -101,16 +125,16 @@ class Prototypes:
 
     @classmethod
     def build(cls, codebook: Codebook, enc: Encoder) -> "Prototypes":
-        defs = encode(enc, [f"{t.label}. {t.definition}" for t in codebook.themes], mode="query")
+        defs = encode(enc, [_definition(t) for t in codebook.themes], mode="query")
         # a drafted theme without include criteria yet: its label and definition stand in
-        inc = [encode(enc, t.include or [f"{t.label}. {t.definition}"], mode="query") for t in codebook.themes]
+        inc = [encode(enc, t.include or [_definition(t)], mode="query") for t in codebook.themes]
         ex = [encode(enc, t.examples, mode="passage") for t in codebook.themes]
-        subs = codebook.theme(codebook.posture_theme).sublabels if codebook.posture_theme else {}
+        subs = _sublabels(codebook)
         sub_def = np.zeros((len(POSTURE_LABELS), enc.dim), dtype=np.float32)
         sub_ex: list[np.ndarray] = []
         for j, lab in enumerate(POSTURE_LABELS):
             if lab in subs:
-                sub_def[j] = encode(enc, [f"{subs[lab].label}. {subs[lab].definition}"], mode="query")[0]
+                sub_def[j] = encode(enc, [_definition(subs[lab])], mode="query")[0]
                 sub_ex.append(encode(enc, subs[lab].examples, mode="passage"))
             else:
                 sub_ex.append(np.zeros((1, enc.dim), dtype=np.float32))

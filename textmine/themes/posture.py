@@ -15,7 +15,7 @@ import re
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from .codebook import POSTURE_LABELS, Codebook, first_matches, normalise
+from .codebook import POSTURE_LABELS, Codebook, first_matches_many, normalise
 
 _AVEC, _PLACE, _MIXTE = range(3)
 
@@ -74,10 +74,11 @@ def posture_cue_counts(codebook: Codebook, texts: list[str]) -> np.ndarray:
     if not codebook.posture_theme:
         return out
     subs = codebook.theme(codebook.posture_theme).sublabels
-    for i, text in enumerate(texts):
-        norm = normalise(text)
-        for j, lab in enumerate(POSTURE_LABELS):
-            for m in first_matches(subs[lab].patterns if lab in subs else [], norm):
+    norms = [normalise(t) for t in texts]
+    found = [first_matches_many(subs[lab].patterns if lab in subs else [], norms) for lab in POSTURE_LABELS]
+    for i, norm in enumerate(norms):
+        for j in range(len(POSTURE_LABELS)):
+            for m in found[j].get(i, []):
                 k = j
                 if _HYPO.search(norm[max(0, m.start() - 45):m.start()]):
                     continue
