@@ -84,25 +84,26 @@ def make_project(root: Path, n: int, seed: int = 0) -> Path:
     enc_key = encoder_key(get_encoder("e5-small", light=True))
     cb = load_codebook()
     seg_ids, texts, lem_rows = [], [], []
-    for k in range((n + PER_ITV - 1) // PER_ITV):
-        iid = f"itv-{k:05d}"
-        segs = []
-        for j in range(min(PER_ITV, n - k * PER_ITV)):
-            idx = rng.integers(0, len(pool), rng.integers(3, 7))
-            text = " ".join(pool[i] for i in idx)
-            sid = f"{iid}:{j:04d}:00"
-            segs.append({"segment_id": sid, "interview_id": iid, "turn_index": j, "seg_index": 0,
-                         "speaker": "R", "speaker_pseudo": "R", "role": ROLES[k % 4], "text_raw": text,
-                         "text": text, "text_pseudo": text, "n_words": len(text.split()), "line": j + 1,
-                         "prev_question": ""})
-            seg_ids.append(sid)
-            texts.append(text)
-            lem_rows.append(" ".join(pool_lem[i] for i in idx))
-        store.replace_interview({"interview_id": iid, "source_pseudo": f"{iid}.txt", "wave": str(2022 + k % 2),
-                                 "territory": "ABCDE"[k % 5], "structure_type": ["association", "commune"][k % 2],
-                                 "respondent_id": f"R{k % 300:03d}", "n_turns": PER_ITV,
-                                 "ingested_at": "2026-01-01T00:00:00", "attrs": json.dumps({"zone": ["rural", "urbain"][k % 3 % 2]})},
-                                pd.DataFrame(), pd.DataFrame(), pd.DataFrame(segs))
+    with store.transaction():          # one commit for all the interviews (each is written whole)
+        for k in range((n + PER_ITV - 1) // PER_ITV):
+            iid = f"itv-{k:05d}"
+            segs = []
+            for j in range(min(PER_ITV, n - k * PER_ITV)):
+                idx = rng.integers(0, len(pool), rng.integers(3, 7))
+                text = " ".join(pool[i] for i in idx)
+                sid = f"{iid}:{j:04d}:00"
+                segs.append({"segment_id": sid, "interview_id": iid, "turn_index": j, "seg_index": 0,
+                             "speaker": "R", "speaker_pseudo": "R", "role": ROLES[k % 4], "text_raw": text,
+                             "text": text, "text_pseudo": text, "n_words": len(text.split()), "line": j + 1,
+                             "prev_question": ""})
+                seg_ids.append(sid)
+                texts.append(text)
+                lem_rows.append(" ".join(pool_lem[i] for i in idx))
+            store.replace_interview({"interview_id": iid, "source_pseudo": f"{iid}.txt", "wave": str(2022 + k % 2),
+                                     "territory": "ABCDE"[k % 5], "structure_type": ["association", "commune"][k % 2],
+                                     "respondent_id": f"R{k % 300:03d}", "n_turns": PER_ITV,
+                                     "ingested_at": "2026-01-01T00:00:00", "attrs": json.dumps({"zone": ["rural", "urbain"][k % 3 % 2]})},
+                                    pd.DataFrame(), pd.DataFrame(), pd.DataFrame(segs))
     chunk = pd.DataFrame({"segment_id": seg_ids, "h": [hashlib.md5(t.encode()).hexdigest() for t in texts]})
     update_index(store)                                   # creates the tables (nothing lemmatised yet...)
     store.con.execute("DELETE FROM search_lemmas")

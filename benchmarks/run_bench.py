@@ -8,8 +8,9 @@
 
 Usage: python benchmarks/run_bench.py [--encoder e5-small|use-multilingual] [--only cfpp|rn]
        [--limit N]   (N files per corpus, for a quick look)
-Aims (issue 5): a CFPP2000-sized wave in < 20 min with e5-small, < 5 min with
-use-multilingual; unchanged re-run < 30 s; peak memory < 4 GB.
+Aims (issue 15, quiet 2-core machine): a CFPP2000-sized wave in <= 15 min with e5-small,
+<= 5 min with use-multilingual, the whole run <= 1.3x its embed stage; unchanged re-run <= 5 s;
+peak RSS <= 3 GB. Each line prints the load average: the development machine is shared.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import argparse
 import csv
 import html
 import json
+import os
 import re
 import resource
 import shutil
@@ -51,7 +53,12 @@ def _print(label: str, wall: float, manifest: dict) -> None:
     d = manifest.get("durations_s", {})
     c = manifest.get("counts", {})
     topics = manifest.get("stages", {}).get("topics", {})
-    print(f"{label}: wall {wall:.1f} s | " + ", ".join(f"{k} {v:.1f}s" for k, v in d.items())
+    emb = manifest.get("stages", {}).get("embed", {})
+    if d.get("embed", 0) > 1:
+        rest = {k: round(v / d["embed"], 2) for k, v in d.items() if k != "embed"}
+        print(f"  whole run / embed stage: {wall / d['embed']:.2f}x (aim <= 1.3); other stages / embed: {rest}; "
+              f"encoder {emb.get('encoder')} ({emb.get('engine')} on {emb.get('device')})")
+    print(f"{label} [load {os.getloadavg()[0]:.1f}]: wall {wall:.1f} s | " + ", ".join(f"{k} {v:.1f}s" for k, v in d.items())
           + f" | interviews {c.get('interviews')}, segments {c.get('segments')}, words {c.get('words')}"
           + (f" | topics {topics.get('n_topics')}, outliers {topics.get('outlier_share')}" if topics.get('n_topics') else "")
           + f" | peak RSS so far {_peak_rss_mb():.0f} MB", flush=True)

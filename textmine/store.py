@@ -307,15 +307,18 @@ class Store:
     def segments_frame(self, *, roles: str | Iterable[str] | None = None,
                        waves: Iterable[str] | None = None,
                        interview_ids: Iterable[str] | None = None,
-                       segment_ids: Iterable[str] | None = None) -> pd.DataFrame:
+                       segment_ids: Iterable[str] | None = None, with_text: bool = True) -> pd.DataFrame:
         """Segments joined with their interview's metadata (``SEGMENT_META_COLUMNS``).
 
         ``roles``: ``"respondents"`` (all but interviewer/other), ``"all"``/None, or a list.
+        ``with_text=False`` leaves out ``text_raw``, ``text`` and ``prev_question`` (only the
+        pseudonymised text is kept): faster on a large project when the analysis text is not needed.
         """
         # a speaker's own respondent id (``speakers`` sheet) wins over the interview's
         rid = ("coalesce(sp.respondent_id, i.respondent_id)" if self.has_column("speakers", "respondent_id")
                else "i.respondent_id")
-        sql = (f"SELECT s.*, i.wave, i.date, i.territory, i.structure_type, {rid} AS respondent_id, "
+        cols = "s.*" if with_text else "s.* EXCLUDE (text_raw, text, prev_question)"
+        sql = (f"SELECT {cols}, i.wave, i.date, i.territory, i.structure_type, {rid} AS respondent_id, "
                "i.source_file, i.source_pseudo, i.format, i.attrs FROM segments s JOIN interviews i USING (interview_id)"
                + (" LEFT JOIN speakers sp ON sp.interview_id = s.interview_id AND sp.speaker = s.speaker"
                   if rid != "i.respondent_id" else ""))

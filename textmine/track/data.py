@@ -164,10 +164,9 @@ def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[s
     and themes are asked for), E304 when only topics are asked for and no topic model
     exists, E403 for an unknown ``themes`` entry.
     """
-    seg = store.segments_frame(roles="respondents")
+    seg = store.segments_frame(roles="respondents", with_text=False)
     if seg.empty:
         raise TextmineError(E.E006, path=store.root, detail="no respondent segments in this project")
-    seg = seg.drop(columns=[c for c in ("text_raw", "text", "prev_question") if c in seg.columns])
     seg["wave"] = seg["wave"].astype("string").astype(object)
     seg["n_words"] = pd.to_numeric(seg["n_words"], errors="coerce").fillna(0).astype(np.int64)
     seg = expand_attrs(seg).reset_index(drop=True)
@@ -206,10 +205,13 @@ def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[s
             present = list(dict.fromkeys(tc["theme"].astype(str)))
             all_ids = order + [t for t in sorted(present) if t not in order]
             if "theme" in kinds:
+                rows_all = index.get_indexer(tc["segment_id"])      # one lookup for every coding
+                score_all = tc["score"].to_numpy(dtype=float)
+                by_theme = tc.groupby(tc["theme"].astype(str), sort=False).indices
+                empty = np.zeros(0, dtype=np.int64)
                 for t in all_ids:
-                    sub = tc[tc["theme"].astype(str) == t]
-                    add(t, "theme", cb_labels.get(t, t), index.get_indexer(sub["segment_id"]),
-                        sub["score"].to_numpy(dtype=float))
+                    pos = by_theme.get(t, empty)
+                    add(t, "theme", cb_labels.get(t, t), rows_all[pos], score_all[pos])
             if "posture" in kinds and "posture" in tc:
                 p = tc[tc["posture"].notna() & (tc["posture"].astype(str).str.strip() != "")]
                 p = p.sort_values("score", ascending=False).drop_duplicates("segment_id")
