@@ -38,6 +38,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from textmine.embed import encoder_key, get_encoder, text_hash  # noqa: E402
@@ -48,26 +49,16 @@ from textmine.search.text import analyse  # noqa: E402
 from textmine.store import Store  # noqa: E402
 from textmine.themes.codebook import load_codebook  # noqa: E402
 from textmine.topics.persist import write_fit  # noqa: E402
+from search_bench import OBJ, SUBJ, TAIL, VERB, segment_row  # noqa: E402 - the same synthetic segments
+from search_bench import QUERIES as SEARCH_QUERIES  # noqa: E402
 
 TEXTMINE = str(Path(sys.executable).with_name("textmine"))
 PER_ITV = 200
 ROLES = ["conum", "responsable_structure", "coordinateur", "elu"]
-SUBJ = ["les usagers", "les personnes âgées", "la mairie", "le conseiller numérique", "les jeunes",
-        "la coordinatrice", "le centre social", "les bénévoles", "la préfecture", "les familles"]
-VERB = ["demandent de l'aide pour", "viennent surtout pour", "ont du mal avec", "organisent",
-        "découvrent", "financent", "abandonnent", "apprennent", "oublient souvent", "redoutent"]
-OBJ = ["la déclaration d'impôts", "le compte Ameli", "les ateliers collectifs", "la formation",
-       "le renouvellement du poste", "les démarches en ligne", "la carte grise", "le dossier de retraite",
-       "les mots de passe", "l'espace France Services", "la tablette", "le rendez-vous à la CAF"]
-TAIL = ["chaque semaine", "depuis la rentrée", "sans rendez-vous", "avec difficulté", "dans les villages",
-        "au guichet", "à distance", "avec leurs enfants", "pendant les permanences", ""]
-QUERIES = ["faire la démarche à la place de l'usager", "financement du poste de conseiller",
-           "ateliers collectifs tablette", "carte grise en ligne", "coordination avec la préfecture",
-           "personnes âgées isolées", "mot de passe oublié", "France Services guichet",
-           "renouvellement du contrat", "jeunes et démarches administratives", "impôts",
-           "les bénévoles du centre social", "compte Ameli", "rendez-vous à la CAF", "dossier de retraite",
-           "apprendre la tablette avec les enfants", "permanences sans rendez-vous", "formation",
-           "la mairie finance", "difficultés avec les démarches en ligne"]
+EXTRA_QUERIES = ["impôts", "les bénévoles du centre social", "compte Ameli", "rendez-vous à la CAF",
+                 "dossier de retraite", "apprendre la tablette avec les enfants", "permanences sans rendez-vous",
+                 "formation", "la mairie finance", "difficultés avec les démarches en ligne"]
+QUERIES = SEARCH_QUERIES + EXTRA_QUERIES          # 20 varied queries
 BUDGETS = {"--help": 0.5, "--version": 0.5, "corpus": 1.0, "speakers": 1.0, "topics list": 1.0, "track": 1.0,
            "runs list": 1.0, "search keyword": 1.0, "search semantic": 1.5, "search hybrid": 1.5}
 
@@ -76,7 +67,7 @@ def make_project(root: Path, n: int, seed: int = 0) -> Path:
     """A project of ``n`` respondent segments written through the store's API (see module doc)."""
     rng = np.random.default_rng(seed)
     pool = [f"{s[0].upper()}{s[1:]} {v} {o} {t}".strip() + "." for s in SUBJ for v in VERB for o in OBJ
-            for t in TAIL[:4]]
+            for t in TAIL[:3]]
     toks = list(analyse(pool))
     pool_lem = [" ".join(t.lemma for t in tk if t.keep) for tk in toks]
     forms = Counter((t.form, t.lemma, t.keep) for tk in toks for t in tk)
@@ -91,12 +82,8 @@ def make_project(root: Path, n: int, seed: int = 0) -> Path:
             for j in range(min(PER_ITV, n - k * PER_ITV)):
                 idx = rng.integers(0, len(pool), rng.integers(3, 7))
                 text = " ".join(pool[i] for i in idx)
-                sid = f"{iid}:{j:04d}:00"
-                segs.append({"segment_id": sid, "interview_id": iid, "turn_index": j, "seg_index": 0,
-                             "speaker": "R", "speaker_pseudo": "R", "role": ROLES[k % 4], "text_raw": text,
-                             "text": text, "text_pseudo": text, "n_words": len(text.split()), "line": j + 1,
-                             "prev_question": ""})
-                seg_ids.append(sid)
+                segs.append(segment_row(iid, j, text, ROLES[k % 4]))
+                seg_ids.append(segs[-1]["segment_id"])
                 texts.append(text)
                 lem_rows.append(" ".join(pool_lem[i] for i in idx))
             store.replace_interview({"interview_id": iid, "source_pseudo": f"{iid}.txt", "wave": str(2022 + k % 2),

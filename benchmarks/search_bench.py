@@ -54,6 +54,13 @@ QUERIES = ["faire la démarche à la place de l'usager", "financement du poste d
            "renouvellement du contrat", "jeunes et démarches administratives"]
 
 
+def segment_row(iid: str, j: int, text: str, role: str) -> dict:
+    """One synthetic respondent segment (the ``segments`` columns; pseudonymised text = text)."""
+    return {"segment_id": f"{iid}:{j:04d}:00", "interview_id": iid, "turn_index": j, "seg_index": 0,
+            "speaker": "R", "speaker_pseudo": "R", "role": role, "text_raw": text, "text": text,
+            "text_pseudo": text, "n_words": len(text.split()), "line": j + 1, "prev_question": ""}
+
+
 def pct(xs, q):
     return float(np.percentile(np.asarray(xs) * 1000, q))
 
@@ -82,11 +89,8 @@ def main() -> None:
         for j in range(PER_ITV):
             idx = rng.integers(0, len(pool), rng.integers(3, 7))
             text = " ".join(pool[i] for i in idx)
-            sid = f"{iid}:{j:04d}:00"
-            segs.append({"segment_id": sid, "interview_id": iid, "turn_index": j, "seg_index": 0,
-                         "speaker": "R", "speaker_pseudo": "R", "role": roles[k % 4], "text_raw": text,
-                         "text": text, "text_pseudo": text, "n_words": len(text.split()), "line": j + 1,
-                         "prev_question": ""})
+            segs.append(segment_row(iid, j, text, roles[k % 4]))
+            sid = segs[-1]["segment_id"]
             lem_rows.append((sid, " ".join(pool_lem[i] for i in idx), text))
             texts_all.append(text)
         store.replace_interview({"interview_id": iid, "source_pseudo": f"{iid}.txt", "wave": str(1 + k % 2),

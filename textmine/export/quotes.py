@@ -88,7 +88,7 @@ def build_provenance(store: Store, run_id: str | None = None, codebook=None) -> 
         m = store.query("SELECT DISTINCT model_id FROM theme_codings WHERE run_id = ?", [run_id])["model_id"]
         model = ", ".join(map(str, m))
     return {"theme_run": run_id, "theme_model": model, "codebook": Path(cb.path).name,
-            "codebook_hash": cb.hash, "encoder": encoder_key(get_encoder(store.config.embed.encoder)),
+            "codebook_hash": cb.hash, "encoder": encoder_key(get_encoder(store.config.embed.encoder, light=True)),
             "topic_model": store.get_kv("topics.current_model"),
             "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "textmine_version": __version__}
@@ -123,7 +123,7 @@ def select_quotes(store: Store, themes: Iterable[str] | None = None, waves: Iter
     out.attrs["provenance"] = provenance
     if df.empty:
         return out
-    enc = get_encoder(store.config.embed.encoder)
+    enc = get_encoder(store.config.embed.encoder, device=store.config.embed.device)
     vec = passage_matrix(store, df["text"].astype(str).tolist(), enc)
     theme_order = {t: i for i, t in enumerate(cb.ids)}
     role_order = {r: i for i, r in enumerate(KNOWN_ROLES)}
