@@ -25,7 +25,7 @@ import datetime as _dt
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 import duckdb
 import numpy as np
