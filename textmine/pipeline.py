@@ -35,14 +35,16 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable
 
+import duckdb
 import pandas as pd
 
 from . import __version__
 from .calibrate import tables as cal_tables
-from .records import sort_waves
+from .records import safe_name, sort_waves
 from .errors import E, TextmineError
 from .lexicon import fit_classes
 from .runlock import project_lock
+from .recovery import backups, store_error
 from .store import Store
 
 STAGES = ("ingest", "embed", "topics", "themes", "lexicon", "track", "outputs")
@@ -123,10 +125,11 @@ class Pipeline:
 
     # ------------------------------------------------------------------ stages
     def ingest(self, corpus_dir: Path, wave: str | None, metadata: Path | None, speakers: Path | None = None,
-               skip_invalid: bool = False) -> dict[str, Any]:
+               skip_invalid: bool = False, replace: bool = False) -> dict[str, Any]:
         from .corpus import ingest_paths
         rep = ingest_paths(self.store, [corpus_dir], wave=wave, metadata=metadata, speakers=speakers,
-                           skip_invalid=skip_invalid, **self._bar("ingest"))
+                           skip_invalid=skip_invalid, replace=replace, note=lambda msg: self.say("ingest", msg),
+                           **self._bar("ingest"))
         return {"added": rep.added, "replaced": rep.replaced, "updated": rep.updated, "reasons": rep.reasons,
                 "unchanged": len(rep.unchanged), "skipped_files": rep.skipped,
                 "no_interviewer": rep.no_interviewer, "stale": rep.stale, "segments": rep.segments, "words": rep.words,
@@ -246,8 +249,10 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
              metadata: str | Path | None = None, refit_topics: bool = False,
              model_dir: str | Path | None = None, config_path: str | Path | None = None,
              report: Reporter | None = None, speakers: str | Path | None = None, skip_invalid: bool = False,
-             progress: Callable[[str], dict[str, Any]] | None = None) -> RunResult:
-    """Bring ``project`` up to date with the transcripts under ``corpus_dir``."""
+             progress: Callable[[str], dict[str, Any]] | None = None, replace: bool = False) -> RunResult:
+    """Bring ``project`` up to date with the transcripts under ``corpus_dir``. After a successful
+    run the store is copied to ``backups/`` (the last :data:`~textmine.store.KEEP_BACKUPS` runs),
+    the way back from a damaged store (E009)."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.exists():
         raise TextmineError(E.E101, path=corpus_dir, detail=f"{corpus_dir} does not exist")
@@ -266,6 +271,8 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
                     res, durations[name] = _timed(fn)
                 except TextmineError:
                     raise
+                except duckdb.Error as exc:      # the store itself failed: damaged (E009) or unusable (E004)
+                    raise store_error(exc, store.root) from exc
                 except Exception as exc:  # unexpected failure: name the stage, keep the cause
                     raise TextmineError(E.E701, detail=f"{name}: {type(exc).__name__}: {exc}") from exc
                 info = res[0] if isinstance(res, tuple) else res
@@ -274,7 +281,7 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
                 return res
 
             stage("ingest", lambda: pipe.ingest(corpus_dir, wave, Path(metadata) if metadata else None,
-                                                Path(speakers) if speakers else None, skip_invalid))
+                                                Path(speakers) if speakers else None, skip_invalid, replace))
             if store.query("SELECT count(*) AS n FROM segments")["n"][0] == 0:
                 raise TextmineError(E.E006, detail=f"no segments after ingesting {corpus_dir}")
             chash = corpus_hash(store)
@@ -294,7 +301,10 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
             manifest["stages"] = stages
             manifest["outputs"] = outputs
             save_manifest(store, manifest)
-            return RunResult(manifest["run_id"], wave, manifest, stages, outputs, ch, created=store.created)
+            result = RunResult(manifest["run_id"], wave, manifest, stages, outputs, ch, created=store.created)
+            if not result.did_nothing or not backups(store.root):
+                store.backup(manifest["run_id"])
+            return result
 
 
 def build_manifest(store: Store, *, wave: str | None, corpus_dir: Path, chash: str,
@@ -305,7 +315,7 @@ def build_manifest(store: Store, *, wave: str | None, corpus_dir: Path, chash: s
     counts = store.query("""SELECT (SELECT count(*) FROM interviews) AS interviews,
         (SELECT count(*) FROM segments) AS segments,
         (SELECT coalesce(sum(n_words), 0) FROM interviews) AS words""").iloc[0].to_dict()
-    run_id = started.strftime("%Y%m%dT%H%M%SZ") + (f"-w{wave}" if wave else "")
+    run_id = started.strftime("%Y%m%dT%H%M%SZ") + (f"-w{safe_name(wave)}" if wave else "")   # a file name
     return {
         "run_id": run_id, "started_at": started.isoformat(timespec="seconds"),
         "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

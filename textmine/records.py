@@ -13,7 +13,9 @@ Roles
 """
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -101,6 +103,7 @@ class InterviewMeta:
     respondent_id: str | None = None
     role: str | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
+    public: list[str] = field(default_factory=list)   # keys of ``attrs`` the sheet declares safe to export
     sheet: str | None = None
     sheet_line: int | None = None
     speakers: list[SpeakerMeta] = field(default_factory=list)
@@ -111,10 +114,14 @@ class InterviewMeta:
 #: real names: never exported by default); ``source_pseudo`` is ``<interview_id><ext>``, the
 #: source reference shown in exports. Without a metadata sheet, ``interview_id`` is
 #: ``itv-<8 hex of the file name>`` so that names in file names never leak.
+#: ``content_hash``: sha256 of the file's bytes alone (``source_hash`` also covers its metadata
+#: row and wave), to find the same transcript stored twice. ``attrs``: the sheet's extra
+#: columns as JSON; ``attrs_public``: JSON list of those the sheet declared safe to export
+#: (``public:`` header prefix) — the others are withheld from every export without ``--reveal``.
 INTERVIEW_COLUMNS = [
     "interview_id", "source_file", "source_pseudo", "source_hash", "format", "encoding", "wave", "date",
     "territory", "structure_type", "respondent_id", "role", "attrs",  # attrs: JSON text
-    "n_turns", "n_words", "ingested_at",
+    "n_turns", "n_words", "ingested_at", "content_hash", "attrs_public",
 ]
 
 #: table ``speakers`` (one row per speaker and interview). ``role_evidence``: why the role was
@@ -144,7 +151,7 @@ SEGMENT_COLUMNS = [
 
 #: columns joined from ``interviews`` by :meth:`textmine.store.Store.segments_frame`
 SEGMENT_META_COLUMNS = ["wave", "date", "territory", "structure_type", "respondent_id",
-                        "source_file", "source_pseudo", "format", "attrs"]
+                        "source_file", "source_pseudo", "format", "attrs", "attrs_public"]
 
 #: table ``theme_codings`` (long format; one row per segment x theme of the latest apply)
 THEME_CODING_COLUMNS = ["run_id", "model_id", "segment_id", "theme", "score", "assigned", "posture"]
@@ -155,6 +162,19 @@ THEME_CODING_COLUMNS = ["run_id", "model_id", "segment_id", "theme", "score", "a
 #: strength, defined only for the segments HDBSCAN clustered during the fit (NULL for segments
 #: assigned by nearest centroid: reassigned outliers, short segments, segments applied later).
 TOPIC_ASSIGNMENT_COLUMNS = ["model_id", "segment_id", "topic", "similarity", "probability"]
+
+
+def safe_name(label, max_len: int = 80) -> str:
+    """A file-name-safe slug of a label (wave, run id, figure name): letters, digits, ``.-_`` and
+    ``+`` kept, anything else (``/``, spaces, quotes, ``=``...) becomes ``_``; never empty, never a
+    dot file, at most ``max_len`` characters plus an 8-character hash when shortened or changed,
+    so two labels never share a slug. The label itself stays as data (tables, JSON, titles)."""
+    text = str(label)
+    slug = re.sub(r"[^0-9A-Za-z.+_-]+", "_", unicodedata.normalize("NFKD", text).encode("ascii", "ignore")
+                  .decode("ascii")).strip("._") or "x"
+    if slug != text or len(slug) > max_len:
+        slug = f"{slug[:max_len]}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:8]}"
+    return slug
 
 
 def wave_key(w) -> list:

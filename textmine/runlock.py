@@ -22,9 +22,14 @@ LOCK_NAME = ".textmine.lock"
 def project_lock(root: str | Path) -> Iterator[Path]:
     """Hold the project's lock for the duration of the block, or raise E003 at once."""
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     path = root / LOCK_NAME
-    fh = open(path, "a+", encoding="utf-8")
+    try:
+        if root.exists() and not root.is_dir():
+            raise NotADirectoryError(f"{root} is a file, not a project folder")
+        root.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a+", encoding="utf-8")
+    except OSError as exc:     # read-only disk, an existing file, no permission
+        raise TextmineError(E.E011, path=root, detail=str(exc)) from exc
     try:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -33,11 +38,14 @@ def project_lock(root: str | Path) -> Iterator[Path]:
             holder = fh.read().strip() or "unknown process"
             raise TextmineError(E.E003, path=path, detail=f"held by {holder}",
                                 fix="Wait for that run to finish (the lock is released when it exits).") from None
-        fh.seek(0)
-        fh.truncate()
-        started = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-        fh.write(f"pid {os.getpid()} started {started}\n")
-        fh.flush()
+        try:
+            fh.seek(0)
+            fh.truncate()
+            started = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+            fh.write(f"pid {os.getpid()} started {started}\n")
+            fh.flush()
+        except OSError as exc:   # a full disk (ENOSPC): nothing has been written to the project yet
+            raise TextmineError(E.E011, path=path, detail=f"cannot write the run lock ({exc})") from exc
         yield path
     finally:
         with contextlib.suppress(OSError):

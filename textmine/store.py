@@ -19,6 +19,12 @@ plus tables created by later stages through :meth:`Store.write_frame`
 
 Every multi-table change runs in one transaction (:meth:`Store.transaction`), so an
 interview is stored whole or not at all and a killed process leaves the store as it was.
+Replacing or deleting an interview also drops its rows in every table of
+:data:`DERIVED_TABLES` (topics, codings, search lemmas...), computed on its old text.
+
+A truncated or corrupt store is :data:`~textmine.errors.E.E009` (checked when the store is
+opened, and for any read error later); :meth:`Store.backup` keeps the last good copies in
+``DIR/backups/`` (``textmine run`` makes one after each successful run).
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -37,18 +44,32 @@ import yaml
 
 from .config import PACKAGED_CODEBOOK, Config, load_config, project_overlay
 from .errors import E, TextmineError
-from .records import INTERVIEW_COLUMNS, SEGMENT_COLUMNS, SPEAKER_COLUMNS, TURN_COLUMNS
+from .records import INTERVIEW_COLUMNS, SEGMENT_COLUMNS, SPEAKER_COLUMNS, TURN_COLUMNS, safe_name
+from .recovery import BACKUP_DIR, DB_NAME, backups, restore_hint, store_error
 from .runlock import holder
 
-DB_NAME = "textmine.duckdb"
 CONFIG_NAME = "textmine.yaml"
+KEEP_BACKUPS = 2
+_HEADER_BYTES = 3 * 4096      # DuckDB file header; then ``total_blocks`` blocks of ``block_size``
+
+#: Tables derived from segments, as ``(table, key column)``; the key column holds a segment id
+#: (``interview_id`` for a table keyed by interview). When an interview is replaced or deleted,
+#: its rows in each table listed here are dropped in the same transaction, so nothing computed
+#: on its old text survives (embeddings are cached by text hash and stay valid). A stage that
+#: creates a table derived from segments adds its pair here; ``textmine check`` looks for orphan
+#: rows in each.
+DERIVED_TABLES: list[tuple[str, str]] = [
+    ("topic_assignments", "segment_id"),     # textmine.topics.persist
+    ("theme_codings", "segment_id"),         # textmine.themes.apply
+    ("search_lemmas", "segment_id"),         # textmine.search.index
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS interviews (
     interview_id VARCHAR PRIMARY KEY, source_file VARCHAR, source_pseudo VARCHAR, source_hash VARCHAR, format VARCHAR,
     encoding VARCHAR, wave VARCHAR, date VARCHAR, territory VARCHAR, structure_type VARCHAR,
     respondent_id VARCHAR, role VARCHAR, attrs VARCHAR, n_turns INTEGER, n_words INTEGER,
-    ingested_at VARCHAR);
+    ingested_at VARCHAR, content_hash VARCHAR, attrs_public VARCHAR);
 CREATE TABLE IF NOT EXISTS speakers (
     interview_id VARCHAR, speaker VARCHAR, role VARCHAR, role_method VARCHAR,
     role_confidence DOUBLE, turns INTEGER, words INTEGER, speaker_pseudo VARCHAR,
@@ -70,7 +91,41 @@ CREATE TABLE IF NOT EXISTS embeddings (
 CREATE TABLE IF NOT EXISTS kv (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
 #: columns added after a table's first release (stores written before get them when opened for writing)
-_ADDED_COLUMNS = (("speakers", "role_evidence", "VARCHAR"), ("speakers", "respondent_id", "VARCHAR"))
+_ADDED_COLUMNS = (("speakers", "role_evidence", "VARCHAR"), ("speakers", "respondent_id", "VARCHAR"),
+                  ("interviews", "content_hash", "VARCHAR"), ("interviews", "attrs_public", "VARCHAR"))
+
+
+def public_attrs(attrs: Any, public: Any = None, *, reveal: bool = False) -> dict[str, Any]:
+    """An interview's extra metadata (``attrs`` JSON) as exports may show it: only the keys its
+    sheet declared public (``attrs_public`` JSON list), or all of them with ``reveal``."""
+    try:
+        d = json.loads(attrs) if isinstance(attrs, str) and attrs.strip() else (attrs if isinstance(attrs, dict) else {})
+    except ValueError:
+        d = {}
+    if reveal or not isinstance(d, dict):
+        return d if isinstance(d, dict) else {}
+    try:
+        keys = json.loads(public) if isinstance(public, str) and public.strip() else (public or [])
+    except ValueError:
+        keys = []
+    keys = set(keys) if isinstance(keys, list) else set()
+    return {k: v for k, v in d.items() if k in keys}
+
+
+def project_writable(root: str | Path | None) -> bool:
+    """Whether the project's folder and store can be written (False on a read-only disk or
+    for a user without write permission): read commands then open the store read-only."""
+    if root is None:
+        return True
+    root = Path(root)
+    db = root / DB_NAME
+    if not db.exists():
+        return True
+    return os.access(root, os.W_OK) and os.access(db, os.W_OK)
+
+
+def _project_error(root: Path, exc: OSError | str) -> TextmineError:
+    return TextmineError(E.E011, path=root, detail=str(exc))
 
 
 def write_project_config(path: Path, config_path: str | Path | None = None, codebook: str | Path | None = None) -> None:
@@ -105,24 +160,74 @@ class Store:
         self.root = Path(project)
         self.db_path = self.root / DB_NAME
         self.created = not self.db_path.exists()     # this handle creates the project
+        if self.root.exists() and not self.root.is_dir():
+            raise _project_error(self.root, f"{self.root} is a file, not a project folder")
         if not self.db_path.exists():
             if not create:
                 raise TextmineError(E.E002, path=self.root, detail=f"no {DB_NAME} in {self.root}")
-            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _project_error(self.root, exc) from exc
         self.config: Config = load_config(self.root / CONFIG_NAME, config_path)
         if create and not (self.root / CONFIG_NAME).exists():
-            write_project_config(self.root / CONFIG_NAME, config_path)
+            try:
+                write_project_config(self.root / CONFIG_NAME, config_path)
+            except OSError as exc:
+                raise _project_error(self.root, exc) from exc
             self.config = load_config(self.root / CONFIG_NAME, config_path)
         self.read_only = bool(read_only and self.db_path.exists())
         try:
             self.con = duckdb.connect(str(self.db_path), read_only=self.read_only)
         except duckdb.Error as exc:
-            raise _open_error(self.root, self.db_path, exc) from exc
-        if not read_only:
-            self.con.execute(_SCHEMA)
-            for table, column, sql_type in _ADDED_COLUMNS:
-                self.con.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{column}" {sql_type}')
+            err = _open_error(self.root, self.db_path, exc)
+            raise (store_error(exc, self.root) if err.code == "E004" else err) from exc
+        try:
+            self._check_size()
+            if not read_only:
+                self.con.execute(_SCHEMA)
+                for table, column, sql_type in _ADDED_COLUMNS:
+                    self.con.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{column}" {sql_type}')
+        except duckdb.Error as exc:
+            self.close()
+            raise store_error(exc, self.root) from exc
+        except TextmineError:
+            self.close()
+            raise
         self._in_tx = False
+
+    def _check_size(self) -> None:
+        """E009 when the file is shorter than the blocks DuckDB's header declares (a truncated
+        copy or a disk that filled up): caught here instead of at the first read of a lost block."""
+        row = self.con.execute("SELECT block_size, total_blocks FROM pragma_database_size()").fetchall()
+        if not row or not row[0][0]:
+            return
+        want = _HEADER_BYTES + int(row[0][0]) * int(row[0][1])
+        have = self.db_path.stat().st_size if self.db_path.exists() else want
+        if have < want:
+            raise TextmineError(E.E009, path=self.db_path, fix=restore_hint(self.root),
+                                detail=f"the file has {have} bytes, its header declares {want} (truncated)")
+
+    def backup(self, label: str, keep: int = KEEP_BACKUPS) -> Path | None:
+        """Checkpoint the store and copy it to ``backups/<label>.duckdb`` (temp file + rename),
+        keeping the ``keep`` newest copies. Returns the copy's path (None when the disk refuses:
+        a backup never fails the command that asked for it)."""
+        folder = self.root / BACKUP_DIR
+        dest = folder / f"{safe_name(label)}.duckdb"
+        tmp = dest.with_name(dest.name + ".tmp")
+        try:
+            self.con.execute("CHECKPOINT")
+            folder.mkdir(exist_ok=True)
+            shutil.copyfile(self.db_path, tmp)
+            os.replace(tmp, dest)
+        except (OSError, duckdb.Error):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            return None
+        for old in backups(self.root)[keep:]:
+            with contextlib.suppress(OSError):
+                old.unlink()
+        return dest
 
     # ------------------------------------------------------------------ basics
     def close(self) -> None:
@@ -246,18 +351,25 @@ class Store:
             self._insert("segments", segments, SEGMENT_COLUMNS)
 
     def delete_interview(self, interview_id: str) -> None:
+        """Delete an interview, its speakers, turns and segments, and every row derived from its
+        segments (:data:`DERIVED_TABLES`), in one transaction."""
         with self.transaction():
             self._drop_derived(interview_id)
             for t in ("segments", "turns", "speakers", "interviews"):
                 self.con.execute(f"DELETE FROM {t} WHERE interview_id = ?", [interview_id])
 
     def _drop_derived(self, interview_id: str) -> None:
-        """Rows derived from an interview's segments that a later stage would not redo on its
-        own: topic assignments (``topics apply`` assigns segments without one). Theme codings
-        are redone for every segment and the search index follows segment texts and roles."""
-        if self.has_table("topic_assignments"):
-            self.con.execute("DELETE FROM topic_assignments WHERE segment_id IN "
-                             "(SELECT segment_id FROM segments WHERE interview_id = ?)", [interview_id])
+        """Rows computed on an interview's segments, in every table of :data:`DERIVED_TABLES`
+        (topic assignments, theme codings, search lemmas...): dropped with the segments, so
+        nothing computed on the old text survives and the next stage recomputes them."""
+        for table, col in DERIVED_TABLES:
+            if not self.has_table(table):
+                continue
+            if col == "interview_id":
+                self.con.execute(f'DELETE FROM "{table}" WHERE interview_id = ?', [interview_id])
+            else:
+                self.con.execute(f'DELETE FROM "{table}" WHERE "{col}" IN '
+                                 "(SELECT segment_id FROM segments WHERE interview_id = ?)", [interview_id])
 
     def update_interview_meta(self, interview_id: str, fields: dict[str, Any],
                               speakers: dict[str, dict[str, Any]] | None = None) -> None:
@@ -319,7 +431,10 @@ class Store:
                else "i.respondent_id")
         cols = "s.*" if with_text else "s.* EXCLUDE (text_raw, text, prev_question)"
         sql = (f"SELECT {cols}, i.wave, i.date, i.territory, i.structure_type, {rid} AS respondent_id, "
-               "i.source_file, i.source_pseudo, i.format, i.attrs FROM segments s JOIN interviews i USING (interview_id)"
+               "i.source_file, i.source_pseudo, i.format, i.attrs, "
+               + ("i.attrs_public " if self.has_column("interviews", "attrs_public")       # older stores lack it
+                  else "CAST(NULL AS VARCHAR) AS attrs_public ")
+               + "FROM segments s JOIN interviews i USING (interview_id)"
                + (" LEFT JOIN speakers sp ON sp.interview_id = s.interview_id AND sp.speaker = s.speaker"
                   if rid != "i.respondent_id" else ""))
         conds, params = [], []
@@ -399,7 +514,8 @@ class Store:
         return out, found
 
     def put_embeddings(self, encoder_id: str, hashes: list[str], vectors: np.ndarray) -> None:
-        if not hashes:
+        """Cache vectors (a store opened read-only keeps nothing: the vectors are used and lost)."""
+        if not hashes or self.read_only:
             return
         df = pd.DataFrame({"encoder_id": encoder_id, "text_hash": hashes,
                            "vector": [np.asarray(v, dtype=np.float32).tolist() for v in vectors]})

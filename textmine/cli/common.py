@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import os
 import json
@@ -21,6 +20,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 from rich.table import Table
 
 from ..errors import E, TextmineError
+from ..export.cells import to_csv
 from ..store import Store
 from .state import State, console, state  # noqa: F401 - re-exported for the command modules
 
@@ -110,7 +110,7 @@ def emit(data: pd.DataFrame | list[dict[str, Any]], fmt: str, *, title: str | No
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2, default=str) + "\n")
     elif fmt == "csv":
         buf = io.StringIO()
-        df.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL)
+        to_csv(df, buf)
         sys.stdout.write(buf.getvalue())
     else:
         table = Table(title=title, show_lines=False)

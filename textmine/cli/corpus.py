@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import E, TextmineError
+from ..export.cells import to_csv
 from .common import (FormatOpt, RevealOpt, SkipInvalidOpt, SpeakersOpt, check_format, emit, info, ingest_lines,
                      require_project, stage_progress, state)
 
@@ -40,6 +41,8 @@ def ingest(
                                             "wave: exactly the files it lists are ingested."),
     speakers: Optional[Path] = SpeakersOpt,
     skip_invalid: bool = SkipInvalidOpt,
+    replace: bool = typer.Option(False, "--replace", help="Let these files replace stored interviews with the same "
+                                 "id in another wave, or with the same content under another id."),
 ) -> None:
     """Ingest transcripts into the project (created if needed). Unchanged files are skipped."""
     from ..corpus import ingest_paths
@@ -47,7 +50,7 @@ def ingest(
     with require_project(create=True) as store:
         with stage_progress("ingest") as bar:
             rep = ingest_paths(store, paths, wave=wave, metadata=metadata, speakers=speakers,
-                               skip_invalid=skip_invalid, **bar)
+                               skip_invalid=skip_invalid, replace=replace, note=info, **bar)
         lines = ingest_lines({**rep.__dict__, "unchanged": len(rep.unchanged), "skipped_files": rep.skipped})
         info(f"{lines[0]} -> {store.db_path}")
         for line in lines[1:]:
@@ -99,7 +102,7 @@ def segments_export(
 
     def write(tmp: Path) -> None:
         if fmt == "csv":
-            df.to_csv(tmp, index=False)
+            to_csv(df, tmp)
         elif fmt == "parquet":
             df.to_parquet(tmp, index=False)
         else:
@@ -111,8 +114,26 @@ def segments_export(
     info(f"{len(df)} segments -> {output}")
 
 
+def check(fmt: str = FormatOpt) -> None:
+    """Check the store: orphan rows, counts, derived rows (topics, codings, lemmas) computed on
+    text no longer stored, work pending. Exit status 1 (E010) when the store is inconsistent."""
+    from ..integrity import check_store
+
+    check_format(fmt)
+    with require_project(read_only=True) as store:
+        df = check_store(store)
+    emit(df, fmt, title="Store check")
+    bad = df[df["status"] == "problem"]
+    if len(bad):
+        raise TextmineError(E.E010, path=state.project,
+                            detail=f"{len(bad)} check(s) failed: {', '.join(bad['check'] + ' (' + bad['table'] + ')')}")
+    pending = df[df["status"] == "pending"]
+    info("store consistent" + (f"; pending: {', '.join(pending['check'])}" if len(pending) else ""))
+
+
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
+    app.command("check")(check)
     app.command("ingest")(ingest)
     app.command("corpus")(corpus)
     app.command("speakers")(speakers)

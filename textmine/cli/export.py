@@ -6,6 +6,7 @@ from typing import List, Optional
 
 import typer
 
+from ..export.cells import to_csv
 from .common import FormatOpt, RevealOpt, check_format, emit, info, require_project, state
 
 
@@ -93,7 +94,7 @@ def register(app: typer.Typer) -> None:
             info(escape(line))
         require_codings(df, file)
         if output:
-            atomic_write(output, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8"))
+            atomic_write(output, lambda tmp: to_csv(df, tmp))
             info(f"{len(df)} coded passage(s) -> {escape(str(output))}")
         else:
             emit(df, fmt)

@@ -1,8 +1,10 @@
 """textmine command line: a thin Typer layer over the library.
 
 Sub-apps live in sibling modules; each module exposes ``register(app)``.
-Every :class:`~textmine.errors.TextmineError` becomes exit status 1 here, in one place, and a
-mistyped command line exit status 2 with a short message (:mod:`textmine.cli.usage`).
+Every :class:`~textmine.errors.TextmineError` becomes exit status 1 here, in one place; so do
+DuckDB failures of the store (E009 damaged / E004) and file-system errors (E012) that reach this
+far, so no traceback ever reaches the user. A mistyped command line is exit status 2 with a
+short message (:mod:`textmine.cli.usage`).
 
 Cold start: the command modules (and the libraries they import: pandas, DuckDB, spaCy,
 torch ...) are imported only when their command runs. :data:`COMMANDS` below is the one place
@@ -24,6 +26,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from .. import __version__
 from ..errors import E, TextmineError
+from ..recovery import is_store_failure, store_error
 from . import usage
 from .state import console, state
 
@@ -128,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         rv = app(args=argv, prog_name="textmine", standalone_mode=False)
         return rv if isinstance(rv, int) else 0
     except TextmineError as exc:
-        console.print(f"[bold red]error[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        return 1
+        return _fail(exc)
+    except OSError as exc:           # a file-system failure no command anticipated: coded, no traceback
+        return _fail(TextmineError(E.E012, path=exc.filename, detail=exc.strerror or str(exc)))
     except usage.Exit as exc:
         return exc.exit_code
     except usage.NoArgsIsHelpError as exc:   # the help was printed
@@ -143,6 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     except (usage.Abort, KeyboardInterrupt):
         console.print("interrupted: nothing half-written was kept; run the same command again to resume")
         return 130
+    except Exception as exc:         # the store failed mid-command: damaged (E009) or unusable (E004)
+        if not is_store_failure(exc):
+            raise
+        return _fail(store_error(exc, state.project or "."))
+
+
+def _fail(exc: TextmineError) -> int:
+    console.print(f"[bold red]error[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    return 1
 
 
 def run() -> None:

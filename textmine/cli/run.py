@@ -30,6 +30,8 @@ def run(
     skip_invalid: bool = SkipInvalidOpt,
     refit_topics: bool = typer.Option(False, "--refit-topics", help="Refit the topic model on all waves instead of applying the existing one."),
     model: Optional[Path] = typer.Option(None, "--model", help="Supervised theme model folder (default: config, else zero-shot)."),
+    replace: bool = typer.Option(False, "--replace", help="Let these files replace stored interviews with the same "
+                                 "id in another wave, or with the same content under another id."),
 ) -> None:
     """Ingest -> segment -> pseudonymise -> embed -> topics -> themes -> track -> quote bank and report.
 
@@ -52,7 +54,7 @@ def run(
     try:
         res = run_wave(project, corpus_dir, wave=wave, metadata=metadata, refit_topics=refit_topics,
                        model_dir=model, config_path=state.config, report=say, speakers=speakers,
-                       skip_invalid=skip_invalid, progress=bars)
+                       skip_invalid=skip_invalid, progress=bars, replace=replace)
     finally:
         bars.close()
     if state.quiet:

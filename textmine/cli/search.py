@@ -6,7 +6,8 @@ from typing import List, Optional
 
 import typer
 
-from .common import FormatOpt, RevealOpt, check_format, emit, info, progress, require_project
+from ..store import project_writable
+from .common import FormatOpt, RevealOpt, check_format, emit, info, progress, require_project, state
 
 
 def register(app: typer.Typer) -> None:
@@ -25,11 +26,13 @@ def register(app: typer.Typer) -> None:
         fmt: str = FormatOpt,
     ) -> None:
         """Search the interviews (pseudonymised text unless --reveal)."""
-        from ..search import format_kwic, get_index, kwic, search
+        from ..search import check_options, format_kwic, get_index, kwic, search
         check_format(fmt)
-        store = require_project()
+        store = require_project(read_only=not project_writable(state.project))
         try:
-            if query.strip():     # up to date: a signature check; else new segments are lemmatised
+            check_options(store, query, themes=theme, waves=wave, roles=role, territories=territory, attrs=attr,
+                          mode=mode, limit=limit)      # before any model or index is loaded
+            if not store.read_only:   # up to date: a signature check; else new segments are lemmatised
                 with progress("Indexing new segments (spaCy lemmas)", None) as advance:
                     get_index(store, advance=advance)
             hits = search(store, query, themes=theme, waves=wave, roles=role, territories=territory,

@@ -3,7 +3,6 @@ suggest (active learning), apply to a project, list the codebook; calibration sa
 human coding (sample, samples, calibrate)."""
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import List, Optional
@@ -16,6 +15,7 @@ from ..calibrate import drift as cal_drift
 from ..calibrate import sample as cal_sample
 from ..calibrate import tables as cal_tables
 from ..errors import E, TextmineError
+from ..export.cells import to_csv
 from ..export.sheet import write_sheet
 from ..themes.codebook import load_codebook
 from ..track.calibrated import calibration
@@ -52,7 +52,7 @@ def _write(path: Path, writer) -> None:
 
 
 def _write_csv(path: Path, df: pd.DataFrame) -> None:
-    _write(path, lambda tmp: df.to_csv(tmp, index=False, quoting=csv.QUOTE_MINIMAL, encoding="utf-8"))
+    _write(path, lambda tmp: to_csv(df, tmp))
 
 
 def _read_input(path: Path) -> pd.DataFrame:
@@ -120,7 +120,7 @@ def train_cmd(
 
     With calibration codes it also fits cross-fitting fold models (by interview), so that the
     corrected estimates never use a prediction from a model trained on the segment's own code."""
-    from ..themes.coded import read_coded, validate_coded
+    from ..themes.coded import label_matrix, read_coded, single_class_themes, validate_coded
     from ..themes.crossfit import fit_crossfit
     from ..themes.supervised import SupervisedThemeClassifier
     check_format(fmt)
@@ -143,6 +143,10 @@ def train_cmd(
     df = pd.concat(frames, ignore_index=True)
     mask = pd.concat(is_cal, ignore_index=True).to_numpy()
     make = lambda: SupervisedThemeClassifier(cb, encoder=encoder, random_state=seed)  # noqa: E731
+    one = single_class_themes(label_matrix(df, cb), cb.ids)
+    if one and len(one) < len(cb.ids):
+        info(f"warning: {len(one)} theme(s) coded in all rows or in none, nothing to learn for them (they keep "
+             f"the zero-shot decision): {', '.join(one)}")
     with progress("embedding + training", None):
         model = make().fit(df)
         model.calibration_samples_ = list(dict.fromkeys(samples))

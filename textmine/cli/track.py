@@ -26,6 +26,8 @@ CoderOpt = typer.Option(None, "--coder", help="Correct with this human coder's c
                         "coders).")
 SampleOpt = typer.Option(None, "--sample", help="Correct with this calibration sample (default: the latest usable "
                          "one of each wave).")
+RevealAttrOpt = typer.Option(False, "--reveal", help="Allow --by on metadata columns the sheet did not declare "
+                                                     "public (their real values are shown: personal data!).")
 _TABLE_DROP = {"label", "correction", "kind", "measure", "n_hits", "n_interviews_hit", "wave_from", "wave_to",
                "n_hits_from", "n_hits_to", "share_from", "share_to", "ci_excludes_zero", "significant",
                "n_interviews_from", "n_interviews_to", "n_calibration_from", "n_calibration_to",
@@ -67,7 +69,8 @@ def _emit(df: pd.DataFrame, fmt: str, title: str) -> None:
 @track_app.callback(invoke_without_command=True)
 def track_cmd(ctx: typer.Context, by: Optional[str] = ByOpt, measure: str = MeasureOpt,
               theme: Optional[List[str]] = ThemeOpt, explain: bool = ExplainOpt, estimator: str = EstimatorOpt,
-              coder: Optional[str] = CoderOpt, sample: Optional[str] = SampleOpt, fmt: str = FormatOpt) -> None:
+              coder: Optional[str] = CoderOpt, sample: Optional[str] = SampleOpt, reveal: bool = RevealAttrOpt,
+              fmt: str = FormatOpt) -> None:
     """Prevalence of each theme / posture sub-label / topic by --by (default: wave)."""
     if ctx.invoked_subcommand:
         return
@@ -75,7 +78,7 @@ def track_cmd(ctx: typer.Context, by: Optional[str] = ByOpt, measure: str = Meas
     check_format(fmt)
     with require_project(read_only=True) as store:
         df = prevalence(store, by=_split(by) or ["wave"], measure=measure, themes=_split(theme) or None,
-                        explain=explain, estimator=estimator, coder=coder, sample=sample)
+                        explain=explain, estimator=estimator, coder=coder, sample=sample, reveal=reveal)
         _calibration_info(df)
         n_small = int(df["small_cell"].sum()) if len(df) else 0
         if n_small:
@@ -89,12 +92,12 @@ def changes_cmd(wave_from: str = typer.Option(..., "--from", help="Earlier wave.
                 wave_to: str = typer.Option(..., "--to", help="Later wave."),
                 by: Optional[str] = ByOpt, measure: str = MeasureOpt, theme: Optional[List[str]] = ThemeOpt,
                 explain: bool = ExplainOpt, estimator: str = EstimatorOpt, coder: Optional[str] = CoderOpt,
-                sample: Optional[str] = SampleOpt, fmt: str = FormatOpt) -> None:
+                sample: Optional[str] = SampleOpt, reveal: bool = RevealAttrOpt, fmt: str = FormatOpt) -> None:
     """Change between two waves: delta, 95 % interval, p-value, BH q-value (corrected where calibrated)."""
     from ..track import CORRECTION, changes, load_items
     check_format(fmt)
     with require_project(read_only=True) as store:
-        data = load_items(store, themes=_split(theme) or None)
+        data = load_items(store, themes=_split(theme) or None, reveal=reveal)
         df = changes(store, wave_from, wave_to, by=_split(by), measure=measure, explain=explain, data=data,
                      estimator=estimator, coder=coder, sample=sample)
         info(f"p-values: permutation test over interviews ({store.config.track.n_perm} permutations), bootstrap "

@@ -29,7 +29,14 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None], *, private: b
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists():
         raise TextmineError(E.E602, path=path, detail=f"folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    if not folder.is_dir():
+        raise TextmineError(E.E602, path=path, detail=f"{folder} is a file, not a folder")
+    if path.is_dir():
+        raise TextmineError(E.E602, path=path, detail=f"{path} is a folder; give a file name")
+    try:        # a read-only or full disk fails here, before anything is written
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise TextmineError(E.E602, path=path, detail=str(exc)) from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:

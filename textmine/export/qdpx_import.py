@@ -8,7 +8,8 @@ territory, segment_id`` (themes are codebook ids joined by ``;``).
   it after the project); several are refused.
 - **Codes -> themes**, in order: the ``mapping`` (CSV ``code,theme[,posture]`` or YAML
   ``code: theme``; keys are code names or ``Parent/Child`` paths, case-insensitive; theme
-  ``ignore`` drops a code); its name equal to a theme id or label; a textmine description
+  ``ignore`` drops a code; a row naming no code of the project is E605); its name equal to a
+  theme id or label; a textmine description
   (``textmine theme id: X``). A child code of a theme counts for that theme; when its name or
   description is a posture sub-label it also gives the posture.
 - **Turns**: a selection that crosses speaker turns (``ENQ1: D'accord… CONUM1: Be…``) is
@@ -33,8 +34,9 @@ sheets), ``unmapped_codes`` (paths),
 archive), ``project``/``origin`` and the project's ``description``. :func:`import_summary` words it;
 :func:`require_codings` raises E606 when nothing could be imported.
 
-The archive is untrusted: :class:`~textmine.export.safe_zip.SafeZip` limits and
-``defusedxml`` (no DTD, no entities) for the ``.qde``.
+The archive is untrusted: :class:`~textmine.export.safe_zip.SafeZip` limits, ``defusedxml``
+(no DTD, no entities, depth bounded) for the ``.qde``, and the code tree is walked iteratively
+with duplicate guids (a code nested in itself) and more than 64 levels refused (E603).
 """
 from __future__ import annotations
 
@@ -51,6 +53,7 @@ import pandas as pd
 
 from ..errors import E, TextmineError
 from ..ingest.tags import match_tag
+from ..ingest.xmlparse import safe_parse
 from ..pseudonymise import ROLE_PREFIX
 from ..records import INTERVIEWER, KNOWN_ROLES, OTHER
 from ..roles import is_interviewer_label, is_other_label, label_role
@@ -115,6 +118,32 @@ def load_mapping(path: str | Path) -> dict[str, tuple[str, str | None]]:
     return out
 
 
+#: deepest code hierarchy accepted (QDA programs nest a few levels)
+MAX_CODE_DEPTH = 64
+
+
+def _code_tree(root, path) -> dict[str, dict[str, Any]]:
+    """``guid -> {name, parent, desc}`` of every code of the codebook, walked iteratively.
+    E603 for a code without a guid, a guid used twice (a code nested in itself) or nesting
+    deeper than :data:`MAX_CODE_DEPTH`."""
+    codes: dict[str, dict[str, Any]] = {}
+    stack = [(cs, None, 0) for cb in _children(root, "CodeBook") for cs in reversed(_children(cb, "Codes"))]
+    while stack:
+        el, parent, depth = stack.pop()
+        for c in reversed(_children(el, "Code")):
+            g = c.get("guid")
+            if not g:
+                raise TextmineError(E.E603, path=path, detail=f"code {c.get('name')!r} has no guid")
+            if g in codes:
+                raise TextmineError(E.E603, path=path, detail=f"code guid {g} is used twice "
+                                                              f"({codes[g]['name']!r} and {c.get('name')!r})")
+            if depth + 1 > MAX_CODE_DEPTH:
+                raise TextmineError(E.E603, path=path, detail=f"codes nested more than {MAX_CODE_DEPTH} deep")
+            codes[g] = {"name": c.get("name") or "", "parent": parent, "desc": _desc(c)}
+            stack.append((c, g, depth + 1))
+    return codes
+
+
 class _Resolver:
     def __init__(self, codes: dict[str, dict[str, Any]], codebook, mapping):
         self.codes, self.mapping = codes, mapping or {}
@@ -127,8 +156,17 @@ class _Resolver:
         self.unmapped: Counter[str] = Counter()
 
     def path(self, g: str) -> str:
-        c = self.codes[g]
-        return f"{self.path(c['parent'])}/{c['name']}" if c["parent"] in self.codes else c["name"]
+        names, seen = [], set()
+        while g in self.codes and g not in seen:     # iterative; a tree from _code_tree has no cycle
+            seen.add(g)
+            names.append(self.codes[g]["name"])
+            g = self.codes[g]["parent"]
+        return "/".join(reversed(names))
+
+    def unused_mapping(self) -> list[str]:
+        """Mapping keys that name no code of the project (a typo, or another project's codes)."""
+        names = {c["name"].strip().lower() for c in self.codes.values()} | {self.path(g).lower() for g in self.codes}
+        return sorted(k for k in self.mapping if k not in names)
 
     def theme_of(self, g: str, record: bool = True) -> tuple[str | None, str | None]:
         c = self.codes.get(g)
@@ -323,8 +361,6 @@ def read_qdpx_codings(path: str | Path, mapping: str | Path | dict | None = None
 
     ``segments`` (a store's ``segments_frame``) lets ``segment_id`` name the stored segment of
     passages whose source is not a textmine export."""
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import ParseError, fromstring
     if codebook is None:
         from ..themes.codebook import load_codebook
         codebook = load_codebook()
@@ -337,25 +373,25 @@ def read_qdpx_codings(path: str | Path, mapping: str | Path | dict | None = None
     with SafeZip(path) as z:
         qde = _find_qde(z, path)
         try:
-            root = fromstring(z.read(qde), forbid_dtd=True)
-        except (ParseError, DefusedXmlException, ValueError) as exc:
-            raise TextmineError(E.E603, path=f"{path}!{qde}", detail=f"unreadable XML ({exc})") from exc
+            root = safe_parse(z.read(qde), f"{path}!{qde}", forbid_dtd=True)
+        except TextmineError as exc:
+            raise TextmineError(E.E603, path=f"{path}!{qde}", line=exc.line,
+                                detail=f"unreadable XML ({exc.message})") from exc
         if _local(root.tag) != "Project":
             raise TextmineError(E.E603, path=path, detail=f"root element is {_local(root.tag)!r}, not Project")
         origin = root.get("origin") or ""
-        codes: dict[str, dict[str, Any]] = {}
-
-        def walk(el, parent):
-            for c in _children(el, "Code"):
-                codes[c.get("guid")] = {"name": c.get("name") or "", "parent": parent, "desc": _desc(c)}
-                walk(c, c.get("guid"))
-        for cb in _children(root, "CodeBook"):
-            for cs in _children(cb, "Codes"):
-                walk(cs, None)
+        codes = _code_tree(root, path)
         var_names = {v.get("guid"): v.get("name") or "" for vs in _children(root, "Variables")
                      for v in _children(vs, "Variable")}
         case_vars = _case_variables(root, var_names)
         res = _Resolver(codes, codebook, mapping)
+        unused = res.unused_mapping()
+        if unused:
+            raise TextmineError(E.E605, detail=f"mapping row(s) {', '.join(repr(k) for k in unused)} match no code "
+                                               f"of {path.name}; its codes: "
+                                               f"{', '.join(sorted(res.path(g) for g in codes)[:20]) or '(none)'}",
+                                fix="Correct the code names in the mapping (names or Parent/Child paths, any case), "
+                                    "or remove those rows.")
         order = {t.id: i for i, t in enumerate(codebook.themes)} if codebook else {}
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         report, skipped, spans = [], [], []

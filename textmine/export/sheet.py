@@ -24,9 +24,9 @@ import pandas as pd
 
 from ..errors import E, TextmineError
 from ..themes.codebook import POSTURE_LABELS, Codebook
+from .cells import append_row, from_csv_cell, to_csv, xlsx_value
 from .files import atomic_write
 from .qdpx_export import write_qdpx
-from .writer_xlsx import _cell
 
 SHEET_COLUMNS = ["segment_id", "interview_id", "wave", "role", "text", "themes", "posture"]
 SHEET_NAME, HELP_NAME, META_NAME = "codage", "consignes", "textmine"
@@ -73,7 +73,7 @@ def write_sheet(path: str | Path, rows: pd.DataFrame, codebook: Codebook, meta: 
     path = Path(path)
     ext = path.suffix.lower()
     if ext == ".csv":
-        return atomic_write(path, lambda tmp: rows[SHEET_COLUMNS].to_csv(tmp, index=False, encoding="utf-8-sig"))
+        return atomic_write(path, lambda tmp: to_csv(rows[SHEET_COLUMNS], tmp, bom=True))
     if ext == ".xlsx":
         return atomic_write(path, lambda tmp: _write_xlsx(tmp, rows, codebook, meta))
     if ext == ".qdpx":
@@ -92,16 +92,15 @@ def _write_xlsx(path: Path, rows: pd.DataFrame, codebook: Codebook, meta: dict[s
     ws = wb.active
     ws.title = SHEET_NAME
     header = SHEET_COLUMNS + codebook.ids
-    ws.append(header)
+    append_row(ws, header)
     for c in ws[1]:
         c.font = Font(bold=True)
         c.alignment = Alignment(wrap_text=True, vertical="top")
-    for r in rows[SHEET_COLUMNS].itertuples(index=False):
-        ws.append([None if v == "" else _cell(v) for v in r] + [None] * len(codebook.ids))
+    for r in rows[SHEET_COLUMNS].itertuples(index=False):     # a text never becomes a formula
+        append_row(ws, [None if v == "" else v for v in r] + [None] * len(codebook.ids))
     last = len(rows) + 1
     for row in ws.iter_rows(min_row=2, max_row=last):
         for cell in row:
-            cell.data_type = "s" if cell.value is not None else cell.data_type   # a text never becomes a formula
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     for j, name in enumerate(header, 1):
         ws.column_dimensions[get_column_letter(j)].width = WIDTHS.get(name, 11)
@@ -120,25 +119,23 @@ def _write_xlsx(path: Path, rows: pd.DataFrame, codebook: Codebook, meta: dict[s
     ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{last}"
     help_ws = wb.create_sheet(HELP_NAME)
     for line in HELP_FR:
-        help_ws.append([line])
+        append_row(help_ws, [line])
     help_ws.append([])
-    help_ws.append(["thème (id)", "libellé", "définition", "inclure", "exclure"])
+    append_row(help_ws, ["thème (id)", "libellé", "définition", "inclure", "exclure"])
     for c in help_ws[help_ws.max_row]:
         c.font = Font(bold=True)
     for th in codebook.themes:
-        help_ws.append([th.id, th.label, th.definition, "\n".join(th.include), "\n".join(th.exclude)])
+        append_row(help_ws, [th.id, th.label, th.definition, "\n".join(th.include), "\n".join(th.exclude)])
         for sid, sub in th.sublabels.items():
-            help_ws.append([f"  posture = {sid}", sub.label, sub.definition, "", ""])
+            append_row(help_ws, [f"  posture = {sid}", sub.label, sub.definition, "", ""])
     for j, w in enumerate((34, 30, 70, 50, 50), 1):
         help_ws.column_dimensions[get_column_letter(j)].width = w
     for row in help_ws.iter_rows():
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"
     meta_ws = wb.create_sheet(META_NAME)
     for k in ("project_id", "sample_id", "unit", "codebook_hash", "created"):
-        meta_ws.append([k, _cell(meta.get(k))])
+        append_row(meta_ws, [k, xlsx_value(meta.get(k))])
     meta_ws.sheet_state = "hidden"
     wb.save(path)
 
@@ -214,7 +211,7 @@ def _read_csv(path: Path) -> Sheet:
     for rec in reader:
         if any(x.strip() for x in rec):
             rec = rec + [""] * (len(header) - len(rec))
-            row = {h: _value(v) for h, v in zip(header, rec) if h}
+            row = {h: _value(from_csv_cell(v)) for h, v in zip(header, rec) if h}
             row["_where"] = f"line {start}"
             rows.append(row)
         start = reader.line_num + 1

@@ -6,15 +6,18 @@ interviewer's question when asked for). Cells wrap, each row is as tall as its l
 cell, and the print setup is landscape, fitted to the page width, over those columns only,
 with the header row repeated on every page and page numbers in the footer. Sheet 2
 (``technique``/``technical``) has the technical columns (ids, scores, offsets) keyed by the
-quote reference; sheet 3 the provenance. Both also print one page wide.
+quote reference; sheet 3 the provenance. Both also print one page wide. Every text cell is
+written as text (:func:`textmine.export.cells.append_row`): a quote or a wave label starting with
+``=`` never becomes a formula, on any sheet.
 """
 from __future__ import annotations
 
-import math
 import textwrap
 from pathlib import Path
 
 import pandas as pd
+
+from .cells import append_row, xlsx_value
 
 #: readable columns of the first sheet (``question`` only when some quote has one)
 MAIN = ["quote_id", "theme_label", "wave", "role_label", "question", "quote", "attribution", "source"]
@@ -28,22 +31,6 @@ SHEETS = {"fr": ("citations", "technique", "provenance"), "en": ("quotes", "tech
 FONT_PT = 10
 LINE_PT = 13.0            # height of one wrapped line at FONT_PT
 PAPER = {"A4": 9, "letter": 1}
-
-
-def _cell(v):
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    if hasattr(v, "item"):
-        v = v.item()
-    return v
-
-
-def _as_text(ws) -> None:
-    """Cells whose text starts with '=' stay text: a quote never becomes a formula."""
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"
 
 
 def n_lines(text, width: float) -> int:
@@ -73,19 +60,18 @@ def write_xlsx(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], langua
     wb = Workbook()
     ws = wb.active
     ws.title = names[0]
-    ws.append([heads[c] for c in main])
+    append_row(ws, [heads[c] for c in main])
     widths = [WIDTHS[c] for c in main]
     body, wrap = Font(size=FONT_PT), Alignment(wrap_text=True, vertical="top")
     for c in ws[1]:
         c.font, c.alignment = Font(bold=True, size=FONT_PT), wrap
         c.fill = PatternFill("solid", fgColor="DDDDDD")
     for r in df.reindex(columns=QUOTE_COLUMNS).itertuples(index=False):
-        values = [attributed(r) if c == "attribution" else _cell(getattr(r, c)) for c in main]
-        ws.append(values)
+        values = [attributed(r) if c == "attribution" else xlsx_value(getattr(r, c)) for c in main]
+        append_row(ws, values)
         ws.row_dimensions[ws.max_row].height = row_height(values, widths)
         for cell in ws[ws.max_row]:
             cell.font, cell.alignment = body, wrap
-    _as_text(ws)
     last = get_column_letter(len(main))
     for j, w in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(j)].width = w
@@ -95,21 +81,20 @@ def write_xlsx(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], langua
     # technical columns, keyed by the quote reference
     tech_cols = ["quote_id"] + [c for c in QUOTE_COLUMNS if c not in main]
     tech = wb.create_sheet(names[1])
-    tech.append(tech_cols)
+    append_row(tech, tech_cols)
     for c in tech[1]:
         c.font = Font(bold=True)
     for row in df.reindex(columns=tech_cols).itertuples(index=False):
-        tech.append([_cell(v) for v in row])
-    _as_text(tech)
+        append_row(tech, row)
     for j, name in enumerate(tech_cols, 1):
         tech.column_dimensions[get_column_letter(j)].width = 40 if name == "citation" else 16
     tech.freeze_panes = "B2"
     tech.auto_filter.ref = f"A1:{get_column_letter(len(tech_cols))}{max(1, len(df) + 1)}"
     _print_setup(tech, len(tech_cols), len(df) + 1, page_size)
     meta = wb.create_sheet(names[2])
-    meta.append(["key", "value"])
+    append_row(meta, ["key", "value"])
     for k, v in prov:
-        meta.append([k, _cell(v)])
+        append_row(meta, [k, v])
     meta.column_dimensions["A"].width = 20
     meta.column_dimensions["B"].width = 60
     _print_setup(meta, 2, len(prov) + 1, page_size, landscape=False)

@@ -1,16 +1,21 @@
 """Quote bank writers: Markdown and CSV."""
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pandas as pd
+
+from .cells import to_csv
 
 TITLES = {"fr": ("Banque de citations", "Vague", "Question", "Provenance", "Source"),
           "en": ("Quote bank", "Wave", "Question", "Provenance", "Source")}
 
 
-def _md_escape(text: str) -> str:
-    return str(text).replace("\n", " ").replace("|", "\\|")
+def _md_escape(text) -> str:
+    """Text safe in a Markdown line or table cell: HTML (``<img onerror=…>`` from metadata)
+    escaped, newlines folded, pipes escaped."""
+    return html.escape(str(text), quote=False).replace("\n", " ").replace("|", "\\|")
 
 
 def write_md(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr",
@@ -21,11 +26,11 @@ def write_md(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language
     if df.empty:
         lines += ["_(aucune citation)_" if language == "fr" else "_(no quote)_", ""]
     for theme_label, waves in grouped(df):
-        lines += [f"## {theme_label}", ""]
+        lines += [f"## {_md_escape(theme_label)}", ""]
         for wave, roles in waves:
-            lines += [f"### {wave_w} {wave}", ""]
+            lines += [f"### {wave_w} {_md_escape(wave)}", ""]
             for role_label, rows in roles:
-                lines += [f"#### {role_label}", ""]
+                lines += [f"#### {_md_escape(role_label)}", ""]
                 for r in rows.itertuples(index=False):
                     if r.question:
                         lines.append(f"> *{q_w} : {_md_escape(r.question)}*  ")
@@ -38,6 +43,6 @@ def write_md(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language
 
 def write_csv(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr",
               page_size: str = "A4") -> None:
-    """One row per quote, every column; UTF-8 with BOM so Excel reads accents."""
+    """One row per quote, every column; UTF-8 with BOM so Excel reads accents; formula-safe cells."""
     from .quotes import QUOTE_COLUMNS
-    df.reindex(columns=QUOTE_COLUMNS).to_csv(path, index=False, encoding="utf-8-sig")
+    to_csv(df.reindex(columns=QUOTE_COLUMNS), path, bom=True)

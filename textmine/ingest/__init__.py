@@ -27,8 +27,16 @@ FORMATS: dict[str, Callable[[str | Path], Transcript]] = {
 }
 
 
+#: largest transcript accepted: 10 MiB of text (about 1.6 million words, some 150 hours of
+#: speech; an interview is 50-300 KiB). Ingesting that much takes minutes (spaCy sentence
+#: splitting and NER, ``benchmarks/large_transcript.py``); a larger file is refused (E120)
+#: before it is read: split it into interviews.
+MAX_TEXT_BYTES = 10 * 2**20
+_CONTAINERS = {".docx", ".odt"}     # zipped XML: bounded by SafeZip, their text is checked after parsing
+
+
 def parse_file(path: str | Path) -> Transcript:
-    """Parse one transcript file; raises :class:`TextmineError` (E101-E110) on bad input."""
+    """Parse one transcript file; raises :class:`TextmineError` (E101-E110, E120) on bad input."""
     p = Path(path)
     parser = FORMATS.get(p.suffix.lower())
     if not p.is_file():
@@ -36,7 +44,18 @@ def parse_file(path: str | Path) -> Transcript:
     if parser is None:
         raise TextmineError(E.E108, path=p, detail=f"extension {p.suffix or '(none)'!r} "
                                                    f"(supported: {', '.join(sorted(FORMATS))})")
-    return parser(path)
+    if p.suffix.lower() not in _CONTAINERS and p.stat().st_size > MAX_TEXT_BYTES:
+        raise _too_large(p, p.stat().st_size, "bytes")
+    tr = parser(path)
+    chars = sum(len(t.text) for t in tr.turns)
+    if chars > MAX_TEXT_BYTES:
+        raise _too_large(p, chars, "characters of speech")
+    return tr
 
 
-__all__ = ["FORMATS", "parse_file", "read_metadata", "match_metadata", "count_words"]
+def _too_large(p: Path, n: int, unit: str) -> TextmineError:
+    return TextmineError(E.E120, path=p, detail=f"{n / 2**20:.1f} Mi {unit}, above the limit of "
+                                                f"{MAX_TEXT_BYTES // 2**20} Mi for one transcript")
+
+
+__all__ = ["FORMATS", "MAX_TEXT_BYTES", "parse_file", "read_metadata", "match_metadata", "count_words"]

@@ -2,10 +2,13 @@
 
 Required columns: file, interview_id, wave, date, territory, structure_type, respondent_id,
 role (French synonyms such as fichier, vague, territoire, rôle are accepted). Extra columns
-go to ``attrs``; an optional ``interviewer`` column names the interviewer's speaker label(s)
-(``;``-separated), or says ``none`` (no interviewer) or ``auto``. ``file`` is relative to the
-sheet's folder; the resolved path is stored. ``sheet_line`` is the spreadsheet row number
-(header = 1).
+go to ``attrs``; they may hold personal data (a name, a contact), so exports withhold them
+unless ``--reveal``, except those the sheet declares safe with a ``public:`` prefix on the
+header (``public:genre`` -> attribute ``genre``, exported). An optional ``interviewer`` column
+names the interviewer's speaker label(s) (``;``-separated), or says ``none`` (no interviewer)
+or ``auto``. ``file`` is relative to the sheet's folder; the resolved path is stored.
+``sheet_line`` is the spreadsheet row number (header = 1). An empty or binary sheet, or a quote
+left open in a CSV sheet, is E111 with the line.
 
 An optional ``speakers`` sheet (a worksheet named ``speakers`` or ``locuteurs`` in the XLSX,
 or a CSV/XLSX file given with ``--speakers``) gives roles per speaker: columns ``file,
@@ -15,18 +18,19 @@ the metadata row of their file (:attr:`InterviewMeta.speakers`).
 """
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import io
+import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..errors import E, TextmineError
 from ..records import INTERVIEWER, OTHER, RESPONDENT, InterviewMeta, SpeakerMeta
-from .encoding import decode_text, read_bytes
-from .tabular import sniff_delimiter
+from .encoding import decode_text, read_bytes, sniff_binary
+from .tabular import csv_rows
 from .tags import fold
 
+#: header prefix declaring an extra column safe to export (``public:genre``)
+PUBLIC_RE = re.compile(r"^\s*publi(?:c|que)\s*:\s*", re.I)
 REQUIRED = ["file", "interview_id", "wave", "date", "territory", "structure_type", "respondent_id", "role"]
 _SYN = {
     "file": {"file", "fichier", "filename", "nom_fichier", "transcript", "transcription", "path", "chemin"},
@@ -69,21 +73,30 @@ def _cell(v) -> str | None:
     return s or None
 
 
-def _rows_csv(path: Path) -> tuple[list, list[tuple[int, list]]]:
-    text, _ = decode_text(read_bytes(path), path)
-    delim = sniff_delimiter(text.split("\n", 1)[0])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    rows: list[tuple[int, list]] = []
+def _sheet_bytes(path: Path) -> bytes:
+    """The sheet's bytes; an empty or binary file is a bad sheet (E111), not a bad transcript."""
     try:
-        header = next(reader)
-        line = reader.line_num + 1
-        for row in reader:
-            rows.append((line, row))
-            line = reader.line_num + 1
-    except StopIteration:
-        raise TextmineError(E.E111, path=path, detail="the sheet is empty") from None
-    except csv.Error as exc:
-        raise TextmineError(E.E111, path=path, line=reader.line_num, detail=f"CSV syntax: {exc}") from exc
+        data = read_bytes(path)
+        if path.suffix.lower() not in (".xlsx", ".xlsm"):
+            sniff_binary(data, path)
+        return data
+    except TextmineError as exc:
+        if exc.code in ("E102", "E103"):
+            raise TextmineError(E.E111, path=path, detail="the sheet is empty" if exc.code == "E102"
+                                else f"the sheet is not text ({exc.detail})") from None
+        raise
+
+
+def _rows_csv(path: Path) -> tuple[list, list[tuple[int, list]]]:
+    text, _ = decode_text(_sheet_bytes(path), path)
+    _, header, rows = csv_rows(text, path, E.E111)
+    for line, row in rows:      # a metadata cell never spans lines: a quote left open swallowed rows
+        for cell in row:
+            if "\n" in cell:
+                raise TextmineError(E.E111, path=path, line=line,
+                                    detail=f"the cell {cell.splitlines()[0][:40]!r}... starting on line {line} runs "
+                                           "over several lines: a quote \" is not closed",
+                                    fix="Close the quote on that line, or remove it.")
     return header, rows
 
 
@@ -94,7 +107,7 @@ def _rows_xlsx(path: Path, sheets: Sequence[str] | None = None) -> tuple[list, l
 
     import openpyxl
     from .safezip import SafeZip
-    SafeZip(read_bytes(path), path)   # zip-bomb / truncation checks before openpyxl inflates anything
+    SafeZip(_sheet_bytes(path), path)   # zip-bomb / truncation checks before openpyxl inflates anything
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -161,6 +174,9 @@ def read_metadata(path: str | Path, *, known_roles: Iterable[str],
     col = _columns(path, header, _SYN, REQUIRED)
     valid = _valid_roles(known_roles)
     extra = [(i, str(h).strip()) for i, h in enumerate(header) if i not in col.values() and _cell(h)]
+    public = [name for _, name in extra if PUBLIC_RE.match(name)]
+    extra = [(i, PUBLIC_RE.sub("", name).strip()) for i, name in extra]
+    public = [PUBLIC_RE.sub("", name).strip() for name in public]
     folder = path.resolve().parent
     out: list[InterviewMeta] = []
     seen: dict[str, int] = {}
@@ -188,7 +204,7 @@ def read_metadata(path: str | Path, *, known_roles: Iterable[str],
         out.append(InterviewMeta(file=str(fpath), interview_id=iid, wave=get("wave"), date=get("date"),
                                  territory=get("territory"), structure_type=get("structure_type"),
                                  respondent_id=get("respondent_id"), role=role, attrs=attrs,
-                                 sheet=str(path), sheet_line=line))
+                                 public=public, sheet=str(path), sheet_line=line))
     if not out:
         raise TextmineError(E.E111, path=path, detail="the sheet has a header but no data row")
     if speakers is not None:

@@ -78,7 +78,8 @@ def _docx_par_text(par) -> str:
 def parse_docx(path: str | Path) -> Transcript:
     data = read_bytes(path)
     z = SafeZip(data, path)
-    parse_xml(z.read("word/document.xml"), path, "word/document.xml")  # refuses DTD/entities (E106/E105)
+    z.check_xml_parts()                                                 # no DOCTYPE in any part (E106)
+    parse_xml(z.read("word/document.xml"), path, "word/document.xml")  # refuses DTD/entities/depth (E106/E105)
     import docx
     try:
         doc = docx.Document(io.BytesIO(data))
@@ -105,26 +106,52 @@ _SKIP = {_OFF + "annotation", _T + "note", _T + "tracked-changes", _T + "bookmar
          _T + "sequence-decls", _T + "table-of-content"}
 
 
-def _odt_text(el) -> str:
-    parts = [el.text or ""]
-    for ch in el:
-        if ch.tag in _SKIP:
+#: most spaces one ``<text:s text:c="n"/>`` expands to (a run of spaces carries no words)
+MAX_SPACES = 1000
+
+
+def _spaces(el) -> str:
+    try:
+        n = int(el.get(_T + "c", "1") or 1)
+    except ValueError:
+        n = 1
+    return " " * min(max(n, 1), MAX_SPACES)
+
+
+def _odt_text(root) -> str:
+    """Text of a paragraph: its text, each child (iteratively, depth-first) and each child's tail."""
+    parts: list[str] = []
+    stack: list = []
+    for ch in reversed(root):
+        stack += [ch.tail or "", ch]
+    stack.append(root.text or "")
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+        elif item.tag in _SKIP:
             pass
-        elif ch.tag == _T + "s":
-            parts.append(" " * int(ch.get(_T + "c", "1") or 1))
-        elif ch.tag == _T + "tab":
+        elif item.tag == _T + "s":
+            parts.append(_spaces(item))
+        elif item.tag == _T + "tab":
             parts.append("\t")
-        elif ch.tag == _T + "line-break":
+        elif item.tag == _T + "line-break":
             parts.append("\n")
         else:
-            parts.append(_odt_text(ch))
-        parts.append(ch.tail or "")
+            for ch in reversed(item):
+                stack += [ch.tail or "", ch]
+            stack.append(item.text or "")
     return "".join(parts)
 
 
-def _odt_blocks(el) -> Iterator[str]:
-    for ch in el:
-        if ch.tag in (_T + "p", _T + "h"):
+def _odt_blocks(body) -> Iterator[str]:
+    """Paragraphs and turn tables of the body, in document order (iterative walk)."""
+    stack = [iter(body)]
+    while stack:
+        ch = next(stack[-1], None)
+        if ch is None:
+            stack.pop()
+        elif ch.tag in (_T + "p", _T + "h"):
             yield _odt_text(ch)
         elif ch.tag == _TAB + "table":
             rows = []
@@ -133,12 +160,13 @@ def _odt_blocks(el) -> Iterator[str]:
                              for cell in row if cell.tag == _TAB + "table-cell"])
             yield from _table_units(rows)
         elif ch.tag not in _SKIP:
-            yield from _odt_blocks(ch)
+            stack.append(iter(ch))
 
 
 def parse_odt(path: str | Path) -> Transcript:
     data = read_bytes(path)
     z = SafeZip(data, path)
+    z.check_xml_parts()
     root = parse_xml(z.read("content.xml"), path, "content.xml")
     body = root.find(f"{_OFF}body/{_OFF}text")
     if body is None:

@@ -12,12 +12,10 @@ import io
 import zipfile
 import zlib
 from pathlib import Path
-from xml.etree.ElementTree import Element, ParseError
-
-import defusedxml.ElementTree as DET
-from defusedxml import DefusedXmlException
+from xml.etree.ElementTree import Element
 
 from ..errors import E, TextmineError
+from .xmlparse import has_doctype, safe_parse
 
 MAX_MEMBERS = 2000
 MAX_MEMBER_BYTES = 100 * 1024 * 1024
@@ -63,13 +61,15 @@ class SafeZip:
             raise TextmineError(E.E107, path=self.path, detail=f"cannot decompress {name} ({exc})") from exc
 
 
+    def check_xml_parts(self) -> None:
+        """E106 when any XML part of the package (styles, settings, relationships...) declares a
+        DOCTYPE or an ENTITY: only the main part is parsed by textmine, the others by
+        python-docx, and none has a reason to carry one."""
+        for name in sorted(self.names):
+            if name.lower().endswith((".xml", ".rels")) and has_doctype(self.read(name)):
+                raise TextmineError(E.E106, path=self.path, detail=f"{name} declares a DOCTYPE or ENTITY")
+
+
 def parse_xml(data: bytes, path: str | Path, part: str | None = None) -> Element:
-    """Parse XML bytes with defusedxml (no DTD entities, no external references)."""
-    where = f" in {part}" if part else ""
-    try:
-        return DET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise TextmineError(E.E106, path=path, detail=f"{type(exc).__name__}{where}: {exc}") from exc
-    except ParseError as exc:
-        line = exc.position[0] if getattr(exc, "position", None) else None
-        raise TextmineError(E.E105, path=path, line=line, detail=f"{exc}{where}") from exc
+    """Parse XML bytes with defusedxml (no DTD entities, no external references), bounded in depth."""
+    return safe_parse(data, path, where=f" in {part}" if part else "")

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import E, TextmineError
 from ..records import Transcript, Turn
 from .encoding import decode_text, read_bytes
-from .tags import fold, parse_timestamp
+from .tags import ROLE_WORDS, fold, parse_timestamp
 from .words import count_words
 
 SYNONYMS = {
@@ -62,15 +62,52 @@ def _time(v: str, path, line: int, col: str) -> float | None:
     return t
 
 
+def csv_rows(text: str, path, err=E.E110) -> tuple[str, list[str], list[tuple[int, list[str]]]]:
+    """``(delimiter, header, [(line, cells)])`` of a CSV text, strictly quoted: a quote that is
+    opened and never closed, or text after a closing quote, is ``err`` naming the line where
+    the row starts (the csv module would otherwise swallow the following rows into one cell)."""
+    delim = sniff_delimiter(text.split("\n", 1)[0])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise TextmineError(err, path=path, line=start,
+                            detail=f"CSV syntax in the row that starts on line {start}: {exc} "
+                                   "(a quote \" opened there and not closed?)",
+                            fix="Close the quote on that line (a quote inside a cell is written \"\"), "
+                                "or remove it.") from exc
+    if not rows:
+        raise TextmineError(err, path=path, line=1, detail="no header row")
+    return delim, rows[0][1], rows[1:]
+
+
+def _swallowed(path, rows: list[tuple[int, list[str]]], col: int, speakers: set[str], delim: str) -> None:
+    """A quoted cell whose inner lines start like rows (``Speaker,...`` with a speaker of the
+    file or a role word such as Enquêteur, Conum, Q, R) swallowed them: E110."""
+    speakers = set(speakers)
+    for line, row in rows:
+        cell = row[col] if col < len(row) else ""
+        if "\n" not in cell:
+            continue
+        for k, inner in enumerate(cell.split("\n")[1:], 1):
+            head = inner.split(delim, 1)
+            label = " ".join(head[0].split()).strip('"')
+            if len(head) == 2 and label and (label in speakers or fold(label) in ROLE_WORDS):
+                raise TextmineError(E.E110, path=path, line=line,
+                                    detail=f"the quoted text that starts on line {line} runs over line "
+                                           f"{line + k}, which looks like a row of speaker {head[0].strip()!r}: "
+                                           "a quote is not closed",
+                                    fix="Close the quote at the end of the text on that line.")
+
+
 def parse_csv(path: str | Path) -> Transcript:
     data = read_bytes(path)
     text, enc = decode_text(data, path)
-    delim = sniff_delimiter(text.split("\n", 1)[0])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as exc:
-        raise TextmineError(E.E110, path=path, line=1, detail=f"no header row ({exc})") from exc
+    delim, header, body = csv_rows(text, path)
     cols = header_map(header)
     missing = [c for c in ("speaker", "text") if c not in cols]
     if missing:
@@ -78,33 +115,30 @@ def parse_csv(path: str | Path) -> Transcript:
                             detail=f"header {header!r} lacks {' and '.join(missing)} "
                                    f"(accepted names: {', '.join(sorted(SYNONYMS[missing[0]]))})",
                             fix="Name the columns speaker,text[,start,end] (or locuteur,texte[,debut,fin]).")
+    speakers = {" ".join(r[cols["speaker"]].split()) for _, r in body if cols["speaker"] < len(r)} - {""}
+    _swallowed(path, body, cols["text"], speakers, delim)
     turns: list[Turn] = []
     words = 0
     current = None
-    line = reader.line_num + 1
-    try:
-        for row in reader:
-            row_line, line = line, reader.line_num + 1
-            if not any(c.strip() for c in row):
-                continue
+    for row_line, row in body:
+        if not any(c.strip() for c in row):
+            continue
 
-            def cell(name: str) -> str:
-                i = cols.get(name)
-                return row[i] if i is not None and i < len(row) else ""
+        def cell(name: str) -> str:
+            i = cols.get(name)
+            return row[i] if i is not None and i < len(row) else ""
 
-            speech = cell("text").strip()
-            speaker = " ".join(cell("speaker").split()) or current
-            words += count_words(speech)
-            if speaker is None:
-                raise TextmineError(E.E110, path=path, line=row_line, detail="first row has no speaker")
-            current = speaker
-            if not speech:
-                continue
-            turns.append(Turn(speaker=speaker, text=speech, line=row_line,
-                              start=_time(cell("start"), path, row_line, "start"),
-                              end=_time(cell("end"), path, row_line, "end")))
-    except csv.Error as exc:
-        raise TextmineError(E.E110, path=path, line=line, detail=f"CSV syntax: {exc}") from exc
+        speech = cell("text").strip()
+        speaker = " ".join(cell("speaker").split()) or current
+        words += count_words(speech)
+        if speaker is None:
+            raise TextmineError(E.E110, path=path, line=row_line, detail="first row has no speaker")
+        current = speaker
+        if not speech:
+            continue
+        turns.append(Turn(speaker=speaker, text=speech, line=row_line,
+                          start=_time(cell("start"), path, row_line, "start"),
+                          end=_time(cell("end"), path, row_line, "end")))
     if not turns:
         raise TextmineError(E.E109, path=path, detail="the CSV has a header but no row with text")
     return Transcript(source_file=str(path), format="csv", encoding=enc, turns=turns, source_words=words,

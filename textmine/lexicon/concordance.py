@@ -54,11 +54,11 @@ def concordance(store: Store, query: str, *, by: str | None = None, width: int =
         raise TextmineError(E.E601)
     if sort not in SORTS:
         raise TextmineError(E.E005, detail=f"--sort {sort!r}; valid: {', '.join(SORTS)}")
-    seg = expand_attrs(store.segments_frame(roles="respondents"))
+    seg, withheld = expand_attrs(store.segments_frame(roles="respondents"), reveal)   # undeclared columns: --reveal
     if seg.empty:
         raise TextmineError(E.E006, path=store.root, detail="no respondent segments in this project")
     if by:
-        check_by([by], seg)
+        check_by([by], seg, withheld)
     toks = load_tokens(store, seg, advance=advance)
     words = query_words(query)
     per_word = [word_forms(toks, w, form_only=form_only or (len(words) > 1 and is_stop(w))) for w in words]

@@ -18,6 +18,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..errors import E, TextmineError  # noqa: E402
+from ..export.files import atomic_write  # noqa: E402
+from ..records import safe_name  # noqa: E402
+
 plt.rcParams.update({"svg.hashsalt": "textmine", "svg.fonttype": "none", "font.size": 9,
                      "axes.spines.top": False, "axes.spines.right": False})
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
@@ -65,12 +69,21 @@ def save(fig: plt.Figure, name: str, out_dir: Path | None) -> str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fig.tight_layout()   # one layout pass instead of bbox_inches="tight" (a second draw per format)
+    name = safe_name(name)      # wave labels (2023/24) are data, not paths
     fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / f"{name}.svg").write_text(svg, encoding="utf-8")
-        fig.savefig(out_dir / f"{name}.png", format="png", dpi=150, metadata={"Software": None})
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            plt.close(fig)
+            raise TextmineError(E.E602, path=out_dir, detail=str(exc)) from exc
+        try:
+            atomic_write(out_dir / f"{name}.svg", lambda tmp: tmp.write_text(svg, encoding="utf-8"))
+            atomic_write(out_dir / f"{name}.png",
+                         lambda tmp: fig.savefig(tmp, format="png", dpi=150, metadata={"Software": None}))
+        finally:
+            plt.close(fig)
     plt.close(fig)
     svg = re.sub(r"^.*?(<svg\b)", r"\1", svg, count=1, flags=re.S)   # drop XML prolog / doctype
     svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)

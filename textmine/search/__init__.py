@@ -6,6 +6,6 @@
 """
 from .index import SearchIndex, get_index, update_index
 from .kwic import format_kwic, kwic
-from .query import MODES, RESULT_COLUMNS, search
+from .query import MODES, RESULT_COLUMNS, check_options, search
 
-__all__ = ["search", "kwic", "format_kwic", "update_index", "get_index", "SearchIndex", "MODES", "RESULT_COLUMNS"]
+__all__ = ["search", "check_options", "kwic", "format_kwic", "update_index", "get_index", "SearchIndex", "MODES", "RESULT_COLUMNS"]

@@ -196,7 +196,8 @@ class SearchIndex:
         if key not in self.vectors:
             texts = store.segments_frame(roles="respondents")["text"].fillna("").astype(str)
             X = passage_matrix(store, texts.tolist(), encoder)
-            store.save_arrays(SNAPSHOT, {key: X}, {}, add=True)
+            if not store.read_only:
+                store.save_arrays(SNAPSHOT, {key: X}, {}, add=True)
             self.vectors[key] = X
         return self.vectors[key]
 
@@ -216,11 +217,7 @@ class SearchIndex:
     def build(cls, store: Store, signature: str) -> "SearchIndex":
         """Build from the stored lemmas (BM25 with ``bm25s``) and save the snapshot."""
         import bm25s   # heavy: only when the snapshot is rebuilt
-        meta = store.query(
-            f"""SELECT s.segment_id, s.interview_id, s.role, i.wave, i.territory, l.lemmas
-                FROM segments s JOIN interviews i USING (interview_id)
-                LEFT JOIN search_lemmas l USING (segment_id)
-                WHERE {_RESPONDENT} ORDER BY s.interview_id, s.turn_index, s.seg_index""")
+        meta = _index_rows(store)
         corpus = [(x or "").split() for x in meta["lemmas"]]
         bm = bm25s.BM25()
         if len(meta):
@@ -239,7 +236,7 @@ class SearchIndex:
         idx = cls(ids, codes, categories, bm25, vocab, signature)
         arrays = {"segment_ids": ids, **{f"codes:{c}": v for c, v in codes.items()},
                   **{f"bm25:{k}": v for k, v in bm25.items()}}
-        if len(ids):
+        if len(ids) and not store.read_only:
             store.save_arrays(SNAPSHOT, arrays, {"version": INDEX_VERSION, "signature": signature,
                                                  "categories": categories, "vocab": vocab})
         return idx
@@ -255,6 +252,29 @@ def passage_matrix(store: Store, texts: list[str], encoder) -> np.ndarray:
     return X
 
 
+def _index_rows(store: Store) -> pd.DataFrame:
+    """The respondent segments in index order with their filter columns and stored lemmas. On
+    a store opened read-only (a project on a read-only disk), the lemmas of segments not
+    indexed yet, or whose text changed, are made in memory: nothing is written."""
+    has = store.has_table("search_lemmas")
+    fresh = "l.text_hash = md5(coalesce(s.text_pseudo, ''))" if has else "false"
+    meta = store.query(
+        f"""SELECT s.segment_id, s.interview_id, s.role, i.wave, i.territory,
+                   {'l.lemmas' if has else 'CAST(NULL AS VARCHAR)'} AS lemmas, coalesce({fresh}, false) AS fresh
+                   {", coalesce(s.text_pseudo, '') AS text" if store.read_only else ""}
+            FROM segments s JOIN interviews i USING (interview_id)
+            {'LEFT JOIN search_lemmas l USING (segment_id)' if has else ''}
+            WHERE {_RESPONDENT} ORDER BY s.interview_id, s.turn_index, s.seg_index""")
+    todo = np.flatnonzero(~meta.pop("fresh").astype(bool).to_numpy())
+    if store.read_only:
+        texts = meta.pop("text")
+        if len(todo):
+            with single_blas():
+                meta.loc[meta.index[todo], "lemmas"] = [" ".join(t.lemma for t in toks if t.keep) for toks in
+                                                        analyse(texts.iloc[todo].tolist(), _spacy_model(store))]
+    return meta
+
+
 _CACHE: dict[str, SearchIndex] = {}
 
 
@@ -267,6 +287,8 @@ def get_index(store: Store, *, advance: Callable[[int], None] | None = None) -> 
     if cached is not None and cached.signature == sig:
         return cached
     idx = SearchIndex.load(store, sig)
+    if idx is None and store.read_only:      # nothing is written: the lemmas as stored (or made in memory)
+        idx = SearchIndex.build(store, sig)
     if idx is None:
         update_index(store, advance=advance)
         sig = content_signature(store)

@@ -59,6 +59,23 @@ def filter_mask(store: Store, idx: SearchIndex, *, themes=None, waves=None, role
     return mask
 
 
+def check_options(store: Store, query: str, *, themes=None, waves=None, roles=None, territories=None,
+                  attrs=None, mode: str | None = None, limit: int | None = None) -> dict:
+    """Validated search options, from the store's tables only (no index, no model loaded), so
+    a mistyped ``--mode``, ``--limit`` or ``--wave`` is refused at once (E601/E005/E502/E403)."""
+    if not query or not query.strip():
+        raise TextmineError(E.E601)
+    mode = mode or store.config.search.mode
+    if mode not in MODES:
+        raise TextmineError(E.E005, detail=f"--mode {mode!r}; valid: {', '.join(MODES)}")
+    limit = store.config.search.limit if limit is None else int(limit)
+    if limit < 1:
+        raise TextmineError(E.E005, detail=f"--limit {limit}; valid: a positive integer")
+    return {"mode": mode, "limit": limit, "themes": F.check_themes(store, themes), "roles": F.check_roles(store, roles),
+            "attrs": F.parse_attrs(attrs), "waves": F.check_waves(store, waves),
+            "territories": F.check_territories(store, territories)}
+
+
 def search(store: Store, query: str, *, themes: str | Iterable[str] | None = None,
            waves: str | Iterable[str] | None = None, roles: str | Iterable[str] | None = None,
            territories: str | Iterable[str] | None = None, attrs: Iterable[str] | dict | None = None,
@@ -69,24 +86,14 @@ def search(store: Store, query: str, *, themes: str | Iterable[str] | None = Non
     ``semantic``/``bm25`` give both raw scores when computed. ``text`` is pseudonymised unless
     ``reveal``.
     """
-    if not query or not query.strip():
-        raise TextmineError(E.E601)
-    mode = mode or store.config.search.mode
-    if mode not in MODES:
-        raise TextmineError(E.E005, detail=f"--mode {mode!r}; valid: {', '.join(MODES)}")
-    limit = int(limit or store.config.search.limit)
-    if limit < 1:
-        raise TextmineError(E.E005, detail=f"--limit {limit}; valid: a positive integer")
-    themes = F.check_themes(store, themes)
-    roles = F.check_roles(store, roles)
-    attrs = F.parse_attrs(attrs)
+    opts = check_options(store, query, themes=themes, waves=waves, roles=roles, territories=territories,
+                         attrs=attrs, mode=mode, limit=limit)
     idx = get_index(store)
     if len(idx) == 0:
         raise TextmineError(E.E006, detail=f"{store.root} has no respondent segments")
-    waves = F.check_waves(store, waves, idx.values("wave"))
-    territories = F.check_territories(store, territories, idx.values("territory"))
-    cand = np.flatnonzero(filter_mask(store, idx, themes=themes, waves=waves, roles=roles,
-                                      territories=territories, attrs=attrs))
+    mode, limit = opts["mode"], opts["limit"]
+    cand = np.flatnonzero(filter_mask(store, idx, themes=opts["themes"], waves=opts["waves"], roles=opts["roles"],
+                                      territories=opts["territories"], attrs=opts["attrs"]))
     with single_blas():     # one BLAS thread: leaves both cores to the encoder (see text.single_blas)
         return _rank(store, idx, query, cand, mode, limit, reveal)
 

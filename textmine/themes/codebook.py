@@ -6,7 +6,10 @@ file, the line when known, and the place (``themes[3].cues[2]``).
 
 Cues are matched on a normalised text (lowercase, accents removed, typographic apostrophes
 and dashes folded): a plain cue matches at the start of a word (``renouvel`` matches
-``renouvellement``), a cue starting with ``re:`` is a Python regular expression.
+``renouvellement``), a cue starting with ``re:`` is a Python regular expression. A ``re:`` cue
+runs under a time limit (:data:`CUE_TIMEOUT_S` per text, with the ``regex`` module): a pattern
+that backtracks catastrophically (``re:(a|aa)+$``) stops with E411 naming the cue instead of
+hanging the coder.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import regex
 import yaml
 
 from ..config import codebook_file
@@ -56,27 +60,53 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", t)
 
 
+#: longest a ``re:`` cue may search one text (a sane cue takes microseconds)
+CUE_TIMEOUT_S = 1.0
+
+
+class TimedPattern:
+    """A ``re:`` cue compiled with the ``regex`` module: :meth:`search` stops after
+    :data:`CUE_TIMEOUT_S` with E411 naming the cue (catastrophic backtracking, ``(a|aa)+$``)."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+        self._rx = regex.compile(pattern, flags=flags | regex.VERSION0)
+
+    def search(self, text: str):
+        try:
+            return self._rx.search(text, timeout=CUE_TIMEOUT_S)
+        except TimeoutError:
+            raise TextmineError(E.E411, detail=f"re:{self.pattern} took more than {CUE_TIMEOUT_S:g} s on a text of "
+                                               f"{len(text)} characters ({text[:60]!r}...)") from None
+
+    def finditer(self, text: str):
+        """Matches in ``text``, each found within :data:`CUE_TIMEOUT_S` (else ``TimeoutError``)."""
+        return self._rx.finditer(text, timeout=CUE_TIMEOUT_S)
+
+
 _WORD_START = r"(?<![a-z0-9])"
 _LITERALS: dict[str, str] = {}          # pattern of a plain cue -> its literal text
 _LEADING = re.compile(r"^(?:\\b|\(\?<[!=][^()]*\))+")  # leading \b and look-behinds (zero-width)
-_SCANS: dict[str, re.Pattern] = {}
+_SCANS: dict[str, re.Pattern | TimedPattern] = {}
 
 
-def _scan_pattern(pat: re.Pattern) -> re.Pattern:
+def _scan_pattern(pat: re.Pattern | TimedPattern) -> re.Pattern | TimedPattern:
     """``pat`` without its leading zero-width assertions: it matches wherever ``pat`` does (and
     more), and re's first-character optimisation applies to it, so it finds the candidates fast."""
     if pat.pattern not in _SCANS:
         stripped = _LEADING.sub("", pat.pattern)
+        make = TimedPattern if isinstance(pat, TimedPattern) else re.compile
         try:
-            _SCANS[pat.pattern] = re.compile(stripped, pat.flags) if stripped and stripped != pat.pattern else pat
-        except re.error:
+            _SCANS[pat.pattern] = make(stripped, pat.flags) if stripped and stripped != pat.pattern else pat
+        except (re.error, regex.error):
             _SCANS[pat.pattern] = pat
     return _SCANS[pat.pattern]
 
 
-def compile_cue(cue: str) -> re.Pattern:
+def compile_cue(cue: str) -> re.Pattern | TimedPattern:
     if cue.startswith("re:"):
-        return re.compile(cue[3:])
+        return TimedPattern(cue[3:])
     literal = normalise(cue).strip()
     pat = re.compile(_WORD_START + re.escape(literal))
     _LITERALS[pat.pattern] = literal
@@ -170,7 +200,7 @@ _SEP = "\x00"                           # never in a normalised text
 _ANCHORS = re.compile(r"(?<![\[\\])\^|(?<!\\)\$|\\A|\\Z")   # ^ $ \A \Z, not [^...] nor \^ \$
 
 
-def _pattern_hits(pat: re.Pattern, norms: list[str], blob: str, starts: list[int]) -> dict[int, re.Match]:
+def _pattern_hits(pat: re.Pattern | TimedPattern, norms: list[str], blob: str, starts: list[int]) -> dict[int, re.Match]:
     """``text index -> pat.search(norms[i])`` for the texts it matches. One scan of all texts
     joined by NUL finds the candidates; each is then searched alone, so the result is exactly
     the per-text search (anchored patterns, or one matching across a NUL, are searched per text)."""
@@ -185,11 +215,14 @@ def _pattern_hits(pat: re.Pattern, norms: list[str], blob: str, starts: list[int
     elif _ANCHORS.search(pat.pattern):
         cand = range(len(norms))
     else:
-        for m in _scan_pattern(pat).finditer(blob):
-            if _SEP in m.group():
-                cand = range(len(norms))
-                break
-            cand.add(bisect.bisect_right(starts, m.start()) - 1)
+        try:
+            for m in _scan_pattern(pat).finditer(blob):
+                if _SEP in m.group():
+                    cand = range(len(norms))
+                    break
+                cand.add(bisect.bisect_right(starts, m.start()) - 1)
+        except TimeoutError:             # a ``re:`` cue slow on the joined texts: each text alone, timed
+            cand = range(len(norms))
     out = {}
     for i in cand:
         m = pat.search(norms[i])
@@ -315,6 +348,6 @@ def _compile_all(cues: list[str], place: str, bad) -> list[re.Pattern]:
     for k, cue in enumerate(cues):
         try:
             out.append(compile_cue(cue))
-        except re.error as exc:
+        except (re.error, regex.error) as exc:
             raise bad(f"{place}[{k}]", f"bad regular expression {cue!r} ({exc})", cue) from exc
     return out

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import E, TextmineError
+from ..export.cells import from_csv_cell
+from ..ingest.encoding import decode_text, read_bytes
 from .codebook import POSTURE_LABELS, Codebook
 
 
@@ -31,17 +34,16 @@ def read_coded(path: str | Path, codebook: Codebook, *, mapping: str | Path | No
         raise TextmineError(E.E402, path=path, detail="file not found")
     if path.suffix.lower() == ".qdpx":
         return _read_qdpx(path, codebook, mapping)
-    try:
-        fh = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise TextmineError(E.E402, path=path, detail=f"cannot read ({exc})") from exc
+    try:      # UTF-8 (BOM or not), cp1252, mixed; empty or binary files are refused
+        text, _ = decode_text(read_bytes(path), path)
+    except TextmineError as exc:
+        raise TextmineError(E.E402, path=path, line=exc.line, detail=exc.message) from None
     rows = []
-    with fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise TextmineError(E.E402, path=path, line=1, detail="the file is empty") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise TextmineError(E.E402, path=path, line=1, detail="the file is empty")
         header = [h.strip() for h in header]
         for col in ("id", "text", "themes"):
             if col not in header:
@@ -52,10 +54,12 @@ def read_coded(path: str | Path, codebook: Codebook, *, mapping: str | Path | No
             if not any(x.strip() for x in rec):
                 start = reader.line_num + 1
                 continue
-            row = dict(zip(header, rec + [""] * (len(header) - len(rec))))
+            row = {k: from_csv_cell(v) for k, v in zip(header, rec + [""] * (len(header) - len(rec)))}
             row["line"] = start
             rows.append(row)
             start = reader.line_num + 1
+    except csv.Error as exc:
+        raise TextmineError(E.E402, path=path, line=reader.line_num, detail=f"CSV syntax: {exc}") from exc
     if not rows:
         raise TextmineError(E.E402, path=path, detail="no coded rows")
     df = pd.DataFrame(rows)
@@ -67,6 +71,13 @@ def validate_coded(df: pd.DataFrame, codebook: Codebook, *, path: str | Path | N
     df = df.copy()
     if "line" not in df.columns:
         df["line"] = np.arange(len(df)) + 2
+    first: dict[str, int] = {}
+    for rid, line in zip(df["id"].astype(str), df["line"]):
+        if rid in first:
+            raise TextmineError(E.E402, path=path, line=int(line),
+                                detail=f"id {rid!r} is on lines {first[rid]} and {int(line)}",
+                                fix="Give every coded row its own id (merge the two codings into one row).")
+        first[rid] = int(line)
     known = set(codebook.ids)
     themes_col, posture_col = [], []
     for row in df.itertuples(index=False):
@@ -115,6 +126,13 @@ def label_matrix(df: pd.DataFrame, codebook: Codebook) -> np.ndarray:
         for t in ths:
             Y[i, idx[t]] = 1
     return Y
+
+
+def single_class_themes(Y: np.ndarray, ids: list[str]) -> list[str]:
+    """Themes coded in every row or in none: a supervised coder learns nothing about them
+    (they keep the zero-shot coder's decision)."""
+    n = len(Y)
+    return [t for j, t in enumerate(ids) if int(Y[:, j].sum()) in (0, n)]
 
 
 def group_column(df: pd.DataFrame) -> str | None:

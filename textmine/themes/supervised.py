@@ -35,7 +35,7 @@ from ..embed import Encoder, encoder_key
 from ..errors import E, TextmineError
 from .base import ThemeCoderBase
 from .codebook import Codebook, load_codebook
-from .coded import data_hash, group_column, label_matrix
+from .coded import data_hash, group_column, label_matrix, single_class_themes
 from .features import as_frame, encode, role_onehot, sublabel_similarity
 from .posture import PostureModel, posture_cue_counts, posture_features
 from .zeroshot import ZeroShotThemeClassifier, best_threshold
@@ -149,11 +149,25 @@ class SupervisedThemeClassifier(ThemeCoderBase):
             P[:, j] = _sigmoid(((G - M[j]) / S[j]) @ W[j] + b[j])
         return P
 
+    @staticmethod
+    def _check_trainable(df, y, codebook: Codebook) -> np.ndarray:
+        """The label matrix, or E402/E406 before any encoding when there is nothing to learn."""
+        if "themes" not in df.columns:
+            raise TextmineError(E.E402, detail="the coded frame has no `themes` column")
+        if len(df) < 10:
+            raise TextmineError(E.E406, detail=f"{len(df)} coded segments; at least 10 are needed")
+        Y = label_matrix(df, codebook) if y is None else np.asarray(y)
+        if len(single_class_themes(Y, codebook.ids)) == Y.shape[1]:
+            raise TextmineError(E.E406, detail="every theme is coded in all rows or in none of them: nothing "
+                                               "to learn (is the `themes` column filled?)")
+        return Y
+
     def fit(self, coded, y=None, vectors: np.ndarray | None = None, groups=None) -> "SupervisedThemeClassifier":
         """Train on a coded frame (``text``, ``themes`` lists, optional ``posture``, ``role``,
         ``interview_id``/``section`` for grouping). Returns self."""
         # many tiny problems: one BLAS thread is several times faster than oversubscribed threads
         df = as_frame(coded)
+        self._check_trainable(df, y, self.codebook if self.codebook is not None else load_codebook())
         if vectors is None:    # encode outside the single-thread block (the encoder has its own threads)
             from .features import resolve_encoder
             vectors = encode(resolve_encoder(self.encoder), df["text"].tolist())
@@ -169,11 +183,7 @@ class SupervisedThemeClassifier(ThemeCoderBase):
         self.encoder_ = self.zs_.encoder_
         self.encoder_id_ = self.zs_.encoder_id_
         df = as_frame(coded)
-        if "themes" not in df.columns:
-            raise TextmineError(E.E402, detail="the coded frame has no `themes` column")
-        if len(df) < 10:
-            raise TextmineError(E.E406, detail=f"{len(df)} coded segments; at least 10 are needed")
-        Y = label_matrix(df, self.codebook_) if y is None else np.asarray(y)
+        Y = self._check_trainable(df, y, self.codebook_)
         X = vectors if vectors is not None else encode(self.encoder_, df["text"].tolist())
         sims, cues, p_zs = self._evidence(df, X)
         roles = role_onehot(df)
@@ -275,7 +285,6 @@ class SupervisedThemeClassifier(ThemeCoderBase):
             "posture_learned": np.array([int(self.posture_.learned_)]),
             "support": self.support_,
         }
-        np.savez(folder / "weights.npz", **{k: np.asarray(v) for k, v in arrays.items()})
         meta = {
             "format_version": FORMAT_VERSION, "kind": "supervised",
             "model_id": f"sup-{self.codebook_.hash[:8]}-{self.data_hash_[:8]}",
@@ -290,7 +299,11 @@ class SupervisedThemeClassifier(ThemeCoderBase):
             # calibration samples whose human codes were trained on (their estimates need cross-fitting)
             "calibration_samples": list(getattr(self, "calibration_samples_", []) or []),
         }
-        (folder / "model.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+        try:     # model.json last: a folder a full disk interrupted never loads as a model (E405)
+            np.savez(folder / "weights.npz", **{k: np.asarray(v) for k, v in arrays.items()})
+            (folder / "model.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+        except OSError as exc:
+            raise TextmineError(E.E602, path=folder, detail=str(exc)) from exc
         return folder
 
     @classmethod

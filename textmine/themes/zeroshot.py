@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from ..embed import Encoder, encoder_key
+from ..errors import E, TextmineError
 from .base import ThemeCoderBase
 from .codebook import Codebook, load_codebook
 from .features import (Prototypes, content_words, encode, resolve_encoder,
@@ -70,6 +71,13 @@ class ZeroShotThemeClassifier(ThemeCoderBase):
     def fit(self, X=None, y=None) -> "ZeroShotThemeClassifier":
         """Embed the codebook and calibrate on its own examples (``X``, ``y`` are ignored)."""
         self.codebook_ = self.codebook if self.codebook is not None else load_codebook()
+        if len(self.codebook_.themes) < 2:
+            raise TextmineError(E.E401, path=self.codebook_.path,
+                                detail=f"{len(self.codebook_.themes)} theme: the zero-shot coder calibrates each "
+                                       "theme on its examples against the other themes' examples, so it needs "
+                                       "at least two themes",
+                                fix="Add a second theme (for instance the rest of what interviewees talk about, "
+                                    "with its own examples), or code with a supervised model (`themes train`).")
         self.encoder_ = resolve_encoder(self.encoder)
         self.encoder_id_ = encoder_key(self.encoder_)
         self.prototypes_ = Prototypes.build(self.codebook_, self.encoder_)

@@ -236,12 +236,16 @@ def apply_topics(store, segments_df: pd.DataFrame | None = None, *, encoder: Enc
                  advance: Callable[[int], None] | None = None) -> int:
     """Assign segments not yet assigned (or ``segments_df``) with the current model.
 
-    The saved model assigns by cosine similarity to topic centroids (``transform``).
-    Returns the number of segments assigned.
+    A re-ingested interview's assignments were dropped with its old segments
+    (:data:`textmine.store.DERIVED_TABLES`), so its segments count as not yet assigned and get a
+    topic and similarity computed on their new text; assignments left by deleted segments (a
+    store written before that rule) are removed first. The saved model assigns by cosine
+    similarity to topic centroids (``transform``). Returns the number of segments assigned.
     """
     mid = persist.current_model_id(store)
     rec = persist.model_record(store, mid)
     if segments_df is None:
+        persist.drop_orphans(store)
         segs = store.segments_frame(roles="respondents" if rec["roles"] == "respondents" else "all")
         done = set(store.query("SELECT segment_id FROM topic_assignments WHERE model_id = ?", [mid])["segment_id"])
         segs = segs[~segs["segment_id"].isin(done)]

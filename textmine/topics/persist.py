@@ -96,6 +96,18 @@ def write_fit(store, record: dict, assignments: pd.DataFrame, info: pd.DataFrame
         store.set_kv(CURRENT_KEY, mid)
 
 
+def drop_orphans(store) -> int:
+    """Delete topic assignments whose segment is no longer stored; returns how many."""
+    if not store.has_table("topic_assignments"):
+        return 0
+    with store.transaction():
+        n = store.con.execute("SELECT count(*) FROM topic_assignments WHERE segment_id NOT IN "
+                              "(SELECT segment_id FROM segments)").fetchall()[0][0]
+        if n:
+            store.con.execute("DELETE FROM topic_assignments WHERE segment_id NOT IN (SELECT segment_id FROM segments)")
+    return int(n)
+
+
 def append_assignments(store, assignments: pd.DataFrame) -> None:
     if assignments.empty:
         return

@@ -29,7 +29,7 @@ CORRECTION = "benjamini-hochberg (q-values per kind, across items x groups)"
 def changes(store: Store, wave_from: str, wave_to: str, by: Sequence[str] | None = None,
             measure: str = "segments", themes: Sequence[str] | None = None, explain: bool = False, *,
             kinds: Sequence[str] = KINDS, data: TrackData | None = None, estimator: str | None = "auto",
-            coder: str | None = None, sample: str | None = None) -> pd.DataFrame:
+            coder: str | None = None, sample: str | None = None, reveal: bool = False) -> pd.DataFrame:
     """One row per item (x group): ``kind, theme, label, <by...>, wave_from, wave_to, share_from,
     share_to, delta, ci_low, ci_high, p_value, q_value, significant, n_interviews_from,
     n_interviews_to, small_cell, status, estimator, n_calibration, correction``. ``status`` is
@@ -38,12 +38,12 @@ def changes(store: Store, wave_from: str, wave_to: str, by: Sequence[str] | None
     ``calibrated`` when both waves' figures are corrected (``n_calibration``: human-coded units
     behind them, ``n_calibration_from``/``_to`` per wave), else ``raw``."""
     check_measure(measure)
-    data = data if data is not None else load_items(store, kinds=kinds, themes=themes)
+    data = data if data is not None else load_items(store, kinds=kinds, themes=themes, reveal=reveal)
     cal = calibration(store, data, estimator, coder=coder, sample=sample)
     wave_from, wave_to = str(wave_from), str(wave_to)
     check_waves([wave_from, wave_to], data.waves())
     seg_all = data.segments
-    by = [b for b in check_by(list(by or []), seg_all) if b != "wave"]
+    by = [b for b in check_by(list(by or []), seg_all, data.withheld) if b != "wave"]
     mask = seg_all["wave"].isin([wave_from, wave_to]).to_numpy()
     seg = seg_all[mask].reset_index(drop=True)
     X = data.X[mask]

@@ -17,7 +17,7 @@ import pandas as pd
 from ..calibrate import tables as cal_tables
 from ..errors import E, TextmineError
 from ..records import sort_waves
-from ..store import Store
+from ..store import Store, public_attrs
 
 KINDS = ("theme", "posture", "topic")
 #: interview/segment columns usable in ``by`` (plus any key of the interviews' ``attrs`` JSON)
@@ -38,6 +38,7 @@ class TrackData:
     topic_model: str | None = None
     notes: list[str] = field(default_factory=list)
     cache: dict = field(default_factory=dict, repr=False)   # computed views (calibration), per TrackData
+    withheld: list[str] = field(default_factory=list)   # metadata attributes not declared public (no --reveal)
 
     def waves(self) -> list[str]:
         return sort_waves(self.segments["wave"].dropna().astype(str).unique())
@@ -62,24 +63,25 @@ def theme_labels(store: Store) -> tuple[list[str], dict[str, str]]:
 
 
 # ---------------------------------------------------------------------------- loading
-def expand_attrs(df: pd.DataFrame) -> pd.DataFrame:
-    """Add one column per key of the interviews' ``attrs`` JSON (never overriding a column)."""
+def expand_attrs(df: pd.DataFrame, reveal: bool = False) -> tuple[pd.DataFrame, list[str]]:
+    """Add one column per key of the interviews' ``attrs`` JSON (never overriding a column):
+    the keys the metadata sheet declared public, or every key with ``reveal``. Returns the frame
+    and the keys withheld (they may hold names: see :mod:`textmine.ingest.metadata`)."""
     if "attrs" not in df.columns or df.empty:
-        return df
-    per_itv = df.drop_duplicates("interview_id")[["interview_id", "attrs"]]
-    rows = []
-    for iid, raw in zip(per_itv["interview_id"], per_itv["attrs"]):
-        try:
-            d = json.loads(raw) if isinstance(raw, str) and raw.strip() else (raw if isinstance(raw, dict) else {})
-        except (ValueError, TypeError):
-            d = {}
-        rows.append({"interview_id": iid, **{k: (None if v is None else str(v)) for k, v in d.items()
-                                             if not isinstance(v, (dict, list))}})
+        return df, []
+    cols = ["interview_id", "attrs"] + (["attrs_public"] if "attrs_public" in df.columns else [])
+    per_itv = df.drop_duplicates("interview_id")[cols]
+    rows, withheld = [], set()
+    for rec in per_itv.to_dict(orient="records"):
+        d = public_attrs(rec.get("attrs"), rec.get("attrs_public"), reveal=reveal)
+        withheld |= set(public_attrs(rec.get("attrs"), None, reveal=True)) - set(d)
+        rows.append({"interview_id": rec["interview_id"],
+                     **{k: (None if v is None else str(v)) for k, v in d.items() if not isinstance(v, (dict, list))}})
     extra = pd.DataFrame(rows)
     extra = extra[[c for c in extra.columns if c == "interview_id" or c not in df.columns]]
     if extra.shape[1] <= 1:
-        return df
-    return df.merge(extra, on="interview_id", how="left")
+        return df, sorted(withheld)
+    return df.merge(extra, on="interview_id", how="left"), sorted(withheld)
 
 
 def valid_attributes(segments: pd.DataFrame) -> list[str]:
@@ -90,14 +92,19 @@ def valid_attributes(segments: pd.DataFrame) -> list[str]:
 _NON_ATTR = {
     "segment_id", "turn_index", "seg_index", "speaker", "speaker_pseudo", "text_raw", "text", "text_pseudo",
     "n_words", "start", "end", "line", "char_start", "char_end", "prev_question", "source_file",
-    "source_pseudo", "format", "attrs",
+    "source_pseudo", "format", "attrs", "attrs_public",
 }
 
 
-def check_by(by: Sequence[str] | None, segments: pd.DataFrame) -> list[str]:
+def check_by(by: Sequence[str] | None, segments: pd.DataFrame, withheld: Sequence[str] = ()) -> list[str]:
     by = [b.strip() for b in (by or []) if b and b.strip()]
     valid = valid_attributes(segments)
     for b in by:
+        if b in withheld and b not in valid:
+            raise TextmineError(E.E501, detail=f"{b!r} is a metadata column the sheet did not declare public "
+                                               "(it may hold names), so it is withheld",
+                                fix=f"Rename its header to `public:{b}` in the metadata sheet and ingest again, "
+                                    "or add --reveal (the output then holds that column's real values).")
         if b not in valid:
             raise TextmineError(E.E501, detail=f"{b!r}; valid attributes: {', '.join(valid)}")
     return list(dict.fromkeys(by))
@@ -157,7 +164,7 @@ def _topic_frames(store: Store) -> tuple[str | None, pd.DataFrame, dict[str, str
 
 
 def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[str] | None = None,
-               require_codings: bool = True) -> TrackData:
+               require_codings: bool = True, reveal: bool = False) -> TrackData:
     """Respondent segments with one indicator column per tracked item.
 
     Raises E006 without segments, E407 without theme codings (when ``require_codings``
@@ -169,7 +176,8 @@ def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[s
         raise TextmineError(E.E006, path=store.root, detail="no respondent segments in this project")
     seg["wave"] = seg["wave"].astype("string").astype(object)
     seg["n_words"] = pd.to_numeric(seg["n_words"], errors="coerce").fillna(0).astype(np.int64)
-    seg = expand_attrs(seg).reset_index(drop=True)
+    seg, withheld = expand_attrs(seg, reveal)
+    seg = seg.reset_index(drop=True)
     index = pd.Index(seg["segment_id"])
     items: list[str] = []
     kinds_out: list[str] = []
@@ -246,4 +254,4 @@ def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[s
         score_cols = [score_cols[i] for i in keep]
     X = np.column_stack(cols) if cols else np.zeros((n, 0), dtype=bool)
     S = np.column_stack(score_cols) if score_cols else np.zeros((n, 0))
-    return TrackData(seg, items, kinds_out, labels, X, S, run_id, topic_model, notes)
+    return TrackData(seg, items, kinds_out, labels, X, S, run_id, topic_model, notes, withheld=withheld)

@@ -58,17 +58,17 @@ def _clean_key(v):
 def prevalence(store: Store, by: Sequence[str] | None = ("wave",), measure: str = "segments",
                themes: Sequence[str] | None = None, explain: bool = False, *,
                kinds: Sequence[str] = KINDS, data: TrackData | None = None, estimator: str | None = "auto",
-               coder: str | None = None, sample: str | None = None) -> pd.DataFrame:
+               coder: str | None = None, sample: str | None = None, reveal: bool = False) -> pd.DataFrame:
     """One row per cell x item: ``kind, theme, label, <by...>, measure, share, ci_low, ci_high,
     n_segments, n_interviews, n_hits, n_interviews_hit, small_cell, estimator, n_calibration``
     (+ ``segment_ids`` with ``explain``). ``n_segments``/``n_interviews`` count the cell's
     respondent segments and interviews (the base of the share); ``n_hits`` the segments the coder
     gives the item; ``n_calibration`` the human-coded units behind a corrected figure."""
     check_measure(measure)
-    data = data if data is not None else load_items(store, kinds=kinds, themes=themes)
+    data = data if data is not None else load_items(store, kinds=kinds, themes=themes, reveal=reveal)
     cal = calibration(store, data, estimator, coder=coder, sample=sample)
     seg = data.segments
-    by = check_by(list(by or []), seg)
+    by = check_by(list(by or []), seg, data.withheld)
     cfg = store.config.track
     rs = store.config.random_state
     codes, cl = clusters(seg, by)

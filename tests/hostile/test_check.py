@@ -1,0 +1,43 @@
+"""`textmine check` (issue 20, item 1): an inconsistent store is E010, pending work is not."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from hostile_helpers import assert_clean, assert_coded
+from textmine.store import DERIVED_TABLES, Store
+
+
+def test_check_finds_orphans_counts_and_stale_rows(tmp_path, cli):
+    from helpers_search import make_store
+    st = make_store(tmp_path / "p")
+    st.close()
+    rows = assert_clean(cli, tmp_path / "p")
+    assert {r["check"] for r in rows} >= {"orphan rows", "turn counts", "derived rows without their segment"}
+    with Store(tmp_path / "p") as st:
+        st.con.execute("DELETE FROM interviews WHERE interview_id = 'itv-b1'")      # a half-deleted interview
+        st.con.execute("UPDATE interviews SET n_turns = n_turns + 1 WHERE interview_id = 'itv-a1'")
+        st.write_frame("topic_assignments", pd.DataFrame({"model_id": ["m"], "segment_id": ["itv-zz:0001:00"],
+                                                          "topic": [0], "similarity": [0.5], "probability": [None]}))
+    res = cli("--project", tmp_path / "p", "check", "--format", "json")
+    assert_coded(res, "E010")
+    bad = {(r["check"], r["table"]) for r in json.loads(res.stdout) if r["status"] == "problem"}
+    assert {("orphan rows", "segments"), ("orphan rows", "turns"), ("turn counts", "interviews"),
+            ("derived rows without their segment", "topic_assignments")} <= bad
+    assert "itv-b1" in res.stdout and "itv-a1" in res.stdout
+
+
+def test_deleting_an_interview_drops_every_derived_row(tmp_path, cli):
+    from helpers_search import make_store
+    st = make_store(tmp_path / "p")
+    st.write_frame("topic_assignments", pd.DataFrame({"model_id": "m", "segment_id": st.segments_frame()["segment_id"],
+                                                      "topic": 0, "similarity": 0.5, "probability": None}))
+    st.con.execute("CREATE TABLE search_lemmas (segment_id VARCHAR PRIMARY KEY, text_hash VARCHAR, lemmas VARCHAR)")
+    st.con.execute("INSERT INTO search_lemmas SELECT segment_id, '', '' FROM segments")
+    st.delete_interview("itv-a1")
+    for table, col in DERIVED_TABLES:
+        assert st.query(f"SELECT count(*) AS n FROM {table} WHERE {col} LIKE 'itv-a1:%'")["n"][0] == 0, table
+        assert st.query(f"SELECT count(*) AS n FROM {table}")["n"][0] > 0, table
+    st.close()
+    assert_clean(cli, tmp_path / "p")
