@@ -212,9 +212,11 @@ def main() -> int:
         (DEMO / d).mkdir(exist_ok=True)
     cols = ["file", "interview_id", "wave", "date", "territory", "structure_type", "respondent_id",
             "role", "genre", "anciennete_mois"]
+    # the two extra columns hold no personal data: declared safe to export (`public:` header prefix)
+    header = {c: f"public:{c}" if c in ("genre", "anciennete_mois") else c for c in cols}
     with open(DEMO / "vague1" / "metadata.csv", "w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, cols, lineterminator="\n")
-        w.writeheader()
+        w.writerow(header)
         w.writerows(meta_rows["vague1"])
     write_xlsx(DEMO / "vague2" / "metadata.xlsx", cols, meta_rows["vague2"])
     with open(DEMO / "answer_key.csv", "w", encoding="utf-8", newline="") as fh:
@@ -235,7 +237,7 @@ def write_xlsx(path: Path, cols, rows) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "entretiens"
-    ws.append(cols)
+    ws.append([f"public:{c}" if c in ("genre", "anciennete_mois") else c for c in cols])
     for r in rows:
         vals = []
         for c in cols:
