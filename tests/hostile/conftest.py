@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile_helpers import ITV, write_itv
+from .hostile_helpers import ITV, write_itv
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hostile_helpers import ITV, assert_coded
+from .hostile_helpers import ITV, assert_coded
 from textmine.errors import TextmineError
 
 _ODT_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '

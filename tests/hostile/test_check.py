@@ -5,7 +5,7 @@ import json
 
 import pandas as pd
 
-from hostile_helpers import assert_clean, assert_coded
+from .hostile_helpers import assert_clean, assert_coded
 from textmine.store import DERIVED_TABLES, Store
 
 

@@ -22,7 +22,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from hostile_helpers import ITV, assert_clean, assert_coded, unwritable_dir, write_itv
+from .hostile_helpers import ITV, assert_clean, assert_coded, unwritable_dir, write_itv
 from textmine.errors import TextmineError
 from textmine.store import Store
 

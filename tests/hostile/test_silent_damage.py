@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hostile_helpers import ITV, assert_clean, assert_coded, transcript, write_itv
+from .hostile_helpers import ITV, assert_clean, assert_coded, transcript, write_itv
 from textmine.store import Store
 
 pytestmark = pytest.mark.slow   # real ingest (spaCy sentences + NER)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from hostile_helpers import ITV, assert_clean, assert_coded, write_itv
+from .hostile_helpers import ITV, assert_clean, assert_coded, write_itv
 from textmine.errors import TextmineError
 
 ROOT = Path(__file__).resolve().parents[2]
