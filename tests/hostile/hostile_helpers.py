@@ -52,6 +52,11 @@ def write_itv(folder: Path, name: str, turns=None, encoding: str = "utf-8") -> P
     return p
 
 
+def flat(text: str) -> str:
+    """Console text with rich's line wrapping undone (one space between words)."""
+    return " ".join(text.split())
+
+
 def assert_coded(res, code: str) -> None:
     """A CLI result that failed with exit 1, the coded error ``code`` and no traceback."""
     text = res.stdout + res.stderr

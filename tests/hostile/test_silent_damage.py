@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from .hostile_helpers import ITV, assert_clean, assert_coded, transcript, write_itv
+from .hostile_helpers import ITV, assert_clean, assert_coded, flat, transcript, write_itv
 from textmine.store import Store
 
 pytestmark = pytest.mark.slow   # real ingest (spaCy sentences + NER)
@@ -56,7 +56,7 @@ def test_edited_transcript_drops_its_derivations_and_apply_reassigns(tmp_path_fa
                          "les dossiers sont bloqués et les personnes âgées attendent des semaines sans réponse.")
     src.write_text(transcript(turns[:2]), encoding="utf-8")
     res = cli("--project", proj, "ingest", src, "--wave", "2")
-    assert res.exit_code == 0 and "1 replaced" in res.stderr, res
+    assert res.exit_code == 0 and "1 replaced" in flat(res.stderr), res
     with Store(proj, read_only=True) as st:
         n_seg = len(st.segments_frame(roles="respondents", interview_ids=[iid]))
         for table in ("topic_assignments", "theme_codings", "search_lemmas"):
@@ -92,7 +92,7 @@ def test_interview_id_of_another_wave_is_refused_unless_replace(project, tmp_pat
         assert st.query("SELECT wave FROM interviews WHERE interview_id = ?", [old.interview_id])["wave"][0] == "2022"
     assert_clean(cli, project)
     res = cli("--project", project, "ingest", d, "--metadata", sheet, "--replace")
-    assert res.exit_code == 0 and "1 replaced" in res.stderr, res
+    assert res.exit_code == 0 and "1 replaced" in flat(res.stderr), res
     assert_clean(cli, project)
 
 
