@@ -144,8 +144,14 @@ def test_unwritable_outputs_are_e602_and_write_nothing(tmp_path, cli):
     assert_clean(cli, proj)
 
 
-@pytest.mark.slow      # the encoder (quotes, zero-shot coder)
-def test_unwritable_quote_bank_and_classify_output(tmp_path, cli):
+def test_unwritable_quote_bank_and_classify_output_refused_before_any_work(tmp_path, cli, monkeypatch):
+    import textmine.embed
+    import textmine.themes.features
+
+    def no_encoder(*a, **k):
+        raise AssertionError("the encoder was loaded before the destination was checked")
+    monkeypatch.setattr(textmine.embed, "get_encoder", no_encoder)
+    monkeypatch.setattr(textmine.themes.features, "get_encoder", no_encoder)
     proj = _search_store(tmp_path / "p")
     bad = unwritable_dir(tmp_path)
     assert_coded(cli("--project", proj, "quotes", "export", "-o", bad / "q.docx"), "E602")
@@ -248,13 +254,13 @@ def test_links_leaving_the_input_folder_are_not_followed(tmp_path, cli):
     d = tmp_path / "vague"
     write_itv(d, "alpha.txt")
     (d / "lien.txt").symlink_to(outside)
-    (d / "interne.txt").symlink_to(d / "alpha.txt")        # a link inside the folder is read... as a duplicate
-    (d / "interne.txt").unlink()
+    inside = write_itv(d / "_sources", "beta.txt")          # `_` folders are not ingested themselves...
+    (d / "interne.txt").symlink_to(inside)                   # ...but a link to a file inside the folder is read
     proj = tmp_path / "p"
     res = cli("--project", proj, "ingest", d, "--wave", "1")
     assert res.exit_code == 0 and "not followed" in flat(res.stderr) and "lien.txt" in res.stderr, res
     with Store(proj, read_only=True) as st:
-        assert st.query("SELECT count(*) AS n FROM interviews")["n"][0] == 1
+        assert st.query("SELECT count(*) AS n FROM interviews")["n"][0] == 2
         assert "souris" not in " ".join(st.query("SELECT text FROM turns")["text"])
     assert_clean(cli, proj)
 

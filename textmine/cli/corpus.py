@@ -84,9 +84,10 @@ def segments_export(
 ) -> None:
     """Export analysis segments with their metadata (pseudonymised unless --reveal)."""
     from ..corpus import export_segments
-    from ..export.files import atomic_write
+    from ..export.files import atomic_write, check_writable
 
     check_format(fmt, ("csv", "jsonl", "parquet", "iramuteq"))
+    check_writable(output)
     if fmt == "iramuteq":
         from ..export.iramuteq import write_iramuteq
         if all_roles:

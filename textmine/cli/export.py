@@ -7,6 +7,7 @@ from typing import List, Optional
 import typer
 
 from ..export.cells import to_csv
+from ..export.files import check_writable
 from .common import FormatOpt, RevealOpt, check_format, emit, info, require_project, state
 
 
@@ -35,6 +36,7 @@ def register(app: typer.Typer) -> None:
         f = (fmt or output.suffix.lstrip(".")).lower()
         if f not in FORMATS:
             raise TextmineError(E.E604, path=output, detail=f"{f!r}; valid: {', '.join(FORMATS)}")
+        check_writable(output)         # before the quotes are selected and embedded
         store = require_project()
         try:
             df = select_quotes(store, themes=theme, waves=wave, roles=role, per_group=per_group,
@@ -54,6 +56,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """REFI-QDA project (NVivo, ATLAS.ti, MAXQDA, QualCoder) with sources, codes, codings, cases."""
         from ..export.qdpx import write_qdpx
+        check_writable(output)
         store = require_project()
         try:
             write_qdpx(store, output, reveal=reveal)

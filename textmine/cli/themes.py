@@ -16,6 +16,7 @@ from ..calibrate import sample as cal_sample
 from ..calibrate import tables as cal_tables
 from ..errors import E, TextmineError
 from ..export.cells import to_csv
+from ..export.files import check_writable
 from ..export.sheet import write_sheet
 from ..themes.codebook import load_codebook
 from ..track.calibrated import calibration
@@ -84,6 +85,7 @@ def classify_cmd(
     """Code texts: {"id", "themes", "scores", "posture"} per row, in input order."""
     from ..themes.apply import classify_texts, load_model
     df = _read_input(input)
+    check_writable(output)       # before the coder is built (minutes with the encoder)
     if use_role and "role" not in df.columns:
         raise TextmineError(E.E402, path=input, line=1, detail="--use-role but no `role` column",
                             fix="Add a role column (conum, responsable_structure, ...) or drop --use-role.")

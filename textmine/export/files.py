@@ -22,10 +22,9 @@ def umask() -> int:
     return mask
 
 
-def atomic_write(path: str | Path, writer: Callable[[Path], None], *, private: bool = False) -> Path:
-    """Call ``writer(tmp_path)`` then move ``tmp_path`` onto ``path`` (mode from the umask
-    unless ``private``)."""
-    path = Path(path)
+def _temp_beside(path: Path) -> Path:
+    """An empty temporary file in ``path``'s folder; E602 when that folder is missing, is a file,
+    is read-only or full, or when ``path`` names a folder."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists():
         raise TextmineError(E.E602, path=path, detail=f"folder {folder} does not exist")
@@ -38,7 +37,22 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None], *, private: b
     except OSError as exc:
         raise TextmineError(E.E602, path=path, detail=str(exc)) from exc
     os.close(fd)
-    tmp_path = Path(tmp)
+    return Path(tmp)
+
+
+def check_writable(path: str | Path) -> Path:
+    """E602 at once when ``path`` could not be written, so that a command refuses an unwritable
+    destination before it spends minutes on the content (nothing is left behind)."""
+    path = Path(path)
+    _temp_beside(path).unlink()
+    return path
+
+
+def atomic_write(path: str | Path, writer: Callable[[Path], None], *, private: bool = False) -> Path:
+    """Call ``writer(tmp_path)`` then move ``tmp_path`` onto ``path`` (mode from the umask
+    unless ``private``)."""
+    path = Path(path)
+    tmp_path = _temp_beside(path)
     try:
         writer(tmp_path)
         if not private:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import E, TextmineError
-from ..export.files import atomic_write
+from ..export.files import atomic_write, check_writable
 from ..store import Store
 from ..track import prevalence
 from ..track.data import load_items
@@ -56,10 +56,8 @@ def build_html(store: Store, language: str = "fr", fig_dir: Path | None = None) 
 
 def write_report(store: Store, output: str | Path, language: str = "fr", *, figures: bool = True) -> Path:
     """Write the report atomically (temp file + rename, mode from the umask); figures in
-    ``<stem>_figures/``."""
-    output = Path(output)
-    if not output.parent.exists():
-        raise TextmineError(E.E602, path=output, detail=f"folder {output.parent} does not exist")
+    ``<stem>_figures/``. An unwritable destination is E602 before anything is computed."""
+    output = check_writable(output)
     fig_dir = output.parent / f"{output.stem}_figures" if figures else None
     text = build_html(store, language, fig_dir)
     return atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
