@@ -12,7 +12,9 @@
 - ``pending`` (consistent, work left to do; exit 0): respondent segments without a topic of
   the current model (`textmine topics apply`), without codings of the current theme run
   (`textmine themes apply`), or whose search lemmas are missing or older than their text (the
-  next `textmine search` refreshes them).
+  next `textmine search` refreshes them); human calibration rows
+  (:data:`textmine.store.SEGMENT_INPUT_TABLES`) whose segment is no longer stored (kept, left
+  out of the estimates: draw a new sample).
 - ``ok``.
 
 Every table is read in full first, so a damaged block surfaces as E009 here rather than in
@@ -27,7 +29,7 @@ import pandas as pd
 
 from .errors import E, TextmineError
 from .recovery import store_error
-from .store import DERIVED_TABLES, Store
+from .store import DERIVED_TABLES, SEGMENT_INPUT_TABLES, Store
 
 CHECK_COLUMNS = ["check", "table", "rows", "status", "detail", "fix"]
 _RESPONDENT = "s.role NOT IN ('interviewer', 'other')"
@@ -84,6 +86,13 @@ def check_store(store: Store) -> pd.DataFrame:
         add("derived rows without their segment", table, _n(store, "SELECT count(*) " + sql),
             f"e.g. {_ids(store, f'SELECT DISTINCT d.{col} ' + sql)}: computed on text that is no longer stored",
             "run the stage again (topics apply / themes apply / search), or textmine run")
+    for table, col in SEGMENT_INPUT_TABLES:
+        if store.has_table(table) and store.has_column(table, col):
+            sql = f'FROM "{table}" d WHERE d."{col}" NOT IN (SELECT segment_id FROM segments)'
+            add("human input on segments no longer stored", table, _n(store, "SELECT count(*) " + sql),
+                f"e.g. {_ids(store, f'SELECT DISTINCT d.{col} ' + sql)} (re-ingested or removed): kept, left out "
+                "of the corrected estimates", "draw a new calibration sample for that wave (themes sample)",
+                pending=True)
     _topic_checks(store, add)
     _theme_checks(store, add)
     _search_checks(store, add)

@@ -63,6 +63,14 @@ DERIVED_TABLES: list[tuple[str, str]] = [
     ("theme_codings", "segment_id"),         # textmine.themes.apply
     ("search_lemmas", "segment_id"),         # textmine.search.index
 ]
+#: Tables keyed by segment that hold human work, as ``(table, key column)``: kept when an
+#: interview is re-ingested (a coder's codes are not recomputable). Their owner records the
+#: text each row was made on (a text hash) and leaves rows whose segment changed or went out of
+#: its estimates; ``textmine check`` lists rows whose segment is no longer stored.
+SEGMENT_INPUT_TABLES: list[tuple[str, str]] = [
+    ("calibration_units", "segment_id"),     # textmine.calibrate.tables: a sample's drawn segments
+    ("calibration_codes", "segment_id"),     # textmine.calibrate.tables: human codes of those segments
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS interviews (
