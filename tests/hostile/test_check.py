@@ -41,3 +41,19 @@ def test_deleting_an_interview_drops_every_derived_row(tmp_path, cli):
         assert st.query(f"SELECT count(*) AS n FROM {table}")["n"][0] > 0, table
     st.close()
     assert_clean(cli, tmp_path / "p")
+
+
+def test_human_calibration_codes_are_kept_and_listed_when_their_segment_goes(tmp_path, cli):
+    from helpers_search import make_store
+    from textmine.calibrate import tables as cal_tables
+    st = make_store(tmp_path / "p")
+    sid = st.segments_frame(roles="respondents", interview_ids=["itv-a1"])["segment_id"].iloc[0]
+    codes = pd.DataFrame([{"sample_id": "s1", "segment_id": sid, "coder": "ana", "coded_at": "2026-01-01",
+                           "themes": "precarite", "posture": "", "text_hash": "h", "source": "x.csv", "row": "2"}])
+    st.write_frame(cal_tables.CODES, codes)
+    st.delete_interview("itv-a1")
+    assert st.query(f"SELECT count(*) AS n FROM {cal_tables.CODES}")["n"][0] == 1     # a coder's work is kept
+    st.close()
+    rows = assert_clean(cli, tmp_path / "p")
+    listed = [r for r in rows if r["table"] == cal_tables.CODES and r["status"] == "pending"]
+    assert listed and sid in listed[0]["detail"]
