@@ -4,7 +4,7 @@ Each size is ingested by a new `textmine` process (cold: models loaded, as the u
 into a fresh project; printed: words, wall seconds, seconds per MiB, peak RSS of the process
 and the ratio of each figure to the 1 MiB run (the baseline measured in the same run). Then a
 file just above the limit (``textmine.ingest.MAX_TEXT_BYTES``) and one of 50 MiB are given to
-`textmine ingest`, which must refuse them (E118) at once: their wall time is printed.
+`textmine ingest`, which must refuse them (E120) at once: their wall time is printed.
 
 The text is generated (interviewer and conseiller turns from a fixed French vocabulary), so the
 figures measure segmentation and NER speed, not any real transcript. Not a test.

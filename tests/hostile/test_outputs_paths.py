@@ -2,7 +2,7 @@
 
 10. spreadsheet formula injection (CSV/XLSX) and HTML in Markdown quote banks;
 11. wave labels and ids are data, file names are slugs;
-12. unwritable, read-only or full places give E602/E009 and nothing half-written; search reads a
+12. unwritable, read-only or full places give E602/E011 and nothing half-written; search reads a
     read-only project;
 13. a truncated store is E009 with the way back, and runs keep bounded last-good copies;
 14. links leaving the input folder are not followed; a moved project names the path to fix.

@@ -1,8 +1,8 @@
 """Issue 20, items 1-5: nothing silently wrong in the store.
 
 1. an edited transcript drops what was derived from its old text, and `topics apply` assigns it again;
-2. an interview id reused in another wave is refused (E116) unless --replace;
-3. the same files ingested again without a sheet are not stored twice (E117);
+2. an interview id reused in another wave is refused (E118) unless --replace;
+3. the same files ingested again without a sheet are not stored twice (E119);
 4. real names in extra metadata columns never reach an export without --reveal;
 5. mixed UTF-8/cp1252 text, an unterminated CSV quote, UTF-16 without BOM.
 """
