@@ -70,7 +70,8 @@ def make_project(root: Path, n: int, seed: int = 0) -> Path:
             for t in TAIL[:3]]
     toks = list(analyse(pool))
     pool_lem = [" ".join(t.lemma for t in tk if t.keep) for tk in toks]
-    forms = Counter((t.form, t.lemma, t.keep) for tk in toks for t in tk)
+    pool_forms = [Counter((t.form, t.lemma, t.keep) for t in tk) for tk in toks]
+    forms = Counter()                  # (interview, form, lemma, keep) -> count, as update_index counts them
     store = Store(root, create=True)
     enc_key = encoder_key(get_encoder("e5-small", light=True))
     cb = load_codebook()
@@ -82,6 +83,8 @@ def make_project(root: Path, n: int, seed: int = 0) -> Path:
             for j in range(min(PER_ITV, n - k * PER_ITV)):
                 idx = rng.integers(0, len(pool), rng.integers(3, 7))
                 text = " ".join(pool[i] for i in idx)
+                for i in idx:
+                    forms.update({(iid, *key): c for key, c in pool_forms[i].items()})
                 segs.append(segment_row(iid, j, text, ROLES[k % 4]))
                 seg_ids.append(segs[-1]["segment_id"])
                 texts.append(text)
@@ -93,7 +96,8 @@ def make_project(root: Path, n: int, seed: int = 0) -> Path:
                                     pd.DataFrame(), pd.DataFrame(), pd.DataFrame(segs))
     chunk = pd.DataFrame({"segment_id": seg_ids, "h": [hashlib.md5(t.encode()).hexdigest() for t in texts]})
     update_index(store)                                   # creates the tables (nothing lemmatised yet...)
-    store.con.execute("DELETE FROM search_lemmas")
+    for table in ("search_lemmas", "search_form_counts", "search_forms"):
+        store.con.execute(f"DELETE FROM {table}")
     save_lemmas(store, chunk, lem_rows, forms)            # ...the pool's real spaCy lemmas instead
     update_index(store)
     V = rng.standard_normal((n, 384)).astype(np.float32)

@@ -119,9 +119,13 @@ def test_index_is_incremental(tmp_path):
     assert update_index(st)["lemmatised"] == 1
     assert search(st, "bénévole", mode="keyword")["segment_id"].tolist() == ["itv-a1:0001:00"]
     before = int(st.query("SELECT count(*) AS n FROM search_lemmas")["n"][0])
-    st.delete_interview("itv-b1")       # its lemma rows go with its segments (store.DERIVED_TABLES)
+    only_b1 = set(st.query("SELECT form FROM search_form_counts GROUP BY form "
+                           "HAVING bool_and(interview_id = 'itv-b1')")["form"])
+    assert only_b1 and only_b1 <= set(st.query("SELECT form FROM search_forms")["form"])
+    st.delete_interview("itv-b1")       # its lemma rows and form counts go with its segments (store.DERIVED_TABLES)
     assert int(st.query("SELECT count(*) AS n FROM search_lemmas")["n"][0]) == before - 3
     assert update_index(st)["removed"] == 0
+    assert not only_b1 & set(st.query("SELECT form FROM search_forms")["form"])   # the table is summed again
     st.close()
 
 

@@ -11,8 +11,11 @@
   the current run on an interview re-ingested after that run (computed on its old text).
 - ``pending`` (consistent, work left to do; exit 0): respondent segments without a topic of
   the current model (`textmine topics apply`), without codings of the current theme run
-  (`textmine themes apply`), or whose search lemmas are missing or older than their text (the
-  next `textmine search` refreshes them); human calibration rows
+  (`textmine themes apply`), or not in the current Reinert class run (`textmine lexicon
+  classes`); search lemmas or lexicon tokens missing or older than their text, a search form
+  table not yet summed again after an interview was replaced (the next `textmine search` or
+  lexicon command refreshes them), a ``DIR/index`` snapshot naming segments no longer stored
+  (the next search rebuilds it); human calibration rows
   (:data:`textmine.store.SEGMENT_INPUT_TABLES`) whose segment is no longer stored (kept, left
   out of the estimates: draw a new sample).
 - ``ok``.
@@ -25,6 +28,7 @@ from __future__ import annotations
 import datetime as _dt
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from .errors import E, TextmineError
@@ -96,6 +100,8 @@ def check_store(store: Store) -> pd.DataFrame:
     _topic_checks(store, add)
     _theme_checks(store, add)
     _search_checks(store, add)
+    _lexicon_checks(store, add)
+    _snapshot_checks(store, add)
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
 
 
@@ -147,13 +153,58 @@ def _theme_checks(store: Store, add) -> None:
              "textmine themes apply (or textmine run)")
 
 
-def _search_checks(store: Store, add) -> None:
-    if not store.has_table("search_lemmas"):
+def _stale_cache(store: Store, add, check: str, table: str, fix: str) -> None:
+    """Pending: respondent segments that ``table`` (keyed by segment, with the md5 of the
+    pseudonymised text it was made on) lacks or holds for another text."""
+    if not store.has_column(table, "text_hash"):
         return
-    sql = (f"FROM segments s LEFT JOIN search_lemmas l USING (segment_id) WHERE {_RESPONDENT} AND "
+    sql = (f"FROM segments s LEFT JOIN {table} l USING (segment_id) WHERE {_RESPONDENT} AND "
            "(l.segment_id IS NULL OR l.text_hash <> md5(coalesce(s.text_pseudo, '')))")
-    add("search lemmas up to date", "search_lemmas", _n(store, "SELECT count(*) " + sql),
-        "segments not indexed yet or changed since", "the next textmine search refreshes them", pending=True)
+    add(check, table, _n(store, "SELECT count(*) " + sql), "segments not analysed yet or changed since", fix,
+        pending=True)
+
+
+def _search_checks(store: Store, add) -> None:
+    _stale_cache(store, add, "search lemmas up to date", "search_lemmas", "the next textmine search refreshes them")
+    if store.has_column("search_forms", "n") and store.has_column("search_form_counts", "n"):
+        stale = _n(store, "SELECT count(*) FROM (SELECT form, lemma, keep, sum(n) AS n FROM search_form_counts "
+                          "GROUP BY ALL) c FULL JOIN search_forms f USING (form, lemma, keep) "
+                          "WHERE c.n IS DISTINCT FROM f.n")
+        add("search form table up to date", "search_forms", stale,
+            "form counts of interviews replaced or deleted since the table was summed",
+            "the next textmine search rebuilds it", pending=True)
+
+
+def _lexicon_checks(store: Store, add) -> None:
+    _stale_cache(store, add, "lexicon tokens up to date", "lexicon_tokens",
+                 "the next textmine lexicon command (or textmine run) refreshes them")
+    rid = store.get_kv("lexicon.current_classes")
+    if not rid or not store.has_column("lexicon_classes", "run_id"):
+        return
+    sql = (f"FROM segments s WHERE {_RESPONDENT} AND s.segment_id NOT IN "
+           "(SELECT segment_id FROM lexicon_classes WHERE run_id = ?)")
+    add("segments in the current class run", "lexicon_classes", _n(store, "SELECT count(*) " + sql, [rid]),
+        f"new or re-ingested segments that run {rid} did not classify, e.g. "
+        f"{_ids(store, 'SELECT s.segment_id ' + sql, [rid])}", "textmine lexicon classes (or textmine run)",
+        pending=True)
+
+
+def _snapshot_checks(store: Store, add) -> None:
+    """Pending: array snapshots under ``DIR/index`` (the search index) naming segments no longer
+    stored (replacing or deleting an interview removes them; their reader rebuilds them)."""
+    for head in sorted(store.index_dir.glob("*.json")) if store.index_dir.is_dir() else []:
+        snap = store.load_arrays(head.stem)
+        if snap is None or "segment_ids" not in snap[1]:
+            continue
+        ids = pd.DataFrame({"segment_id": np.asarray(snap[1]["segment_ids"]).astype(str)})
+        store.con.register("_tm_snap", ids)
+        try:
+            sql = "FROM _tm_snap d WHERE d.segment_id NOT IN (SELECT segment_id FROM segments)"
+            add("index snapshot holds only stored segments", f"index/{head.name}", _n(store, "SELECT count(*) " + sql),
+                f"e.g. {_ids(store, 'SELECT d.segment_id ' + sql)}: made from text no longer stored",
+                "the next textmine search rebuilds it (or delete the DIR/index folder)", pending=True)
+        finally:
+            store.con.unregister("_tm_snap")
 
 
 def _when(value) -> _dt.datetime | None:

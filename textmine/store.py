@@ -61,7 +61,12 @@ _HEADER_BYTES = 3 * 4096      # DuckDB file header; then ``total_blocks`` blocks
 DERIVED_TABLES: list[tuple[str, str]] = [
     ("topic_assignments", "segment_id"),     # textmine.topics.persist
     ("theme_codings", "segment_id"),         # textmine.themes.apply
+    ("theme_codings_crossfit", "segment_id"),  # textmine.themes.apply (fold models of a calibrated coder)
     ("search_lemmas", "segment_id"),         # textmine.search.index
+    ("search_form_counts", "interview_id"),  # textmine.search.index (search_forms, their sum, is rebuilt
+                                             # from them; the DIR/index snapshot follows the content)
+    ("lexicon_tokens", "segment_id"),        # textmine.lexicon.tokens
+    ("lexicon_classes", "segment_id"),       # textmine.lexicon.classes (the current run then misses them)
 ]
 #: Tables keyed by segment that hold human work, as ``(table, key column)``: kept when an
 #: interview is re-ingested (a coder's codes are not recomputable). Their owner records the
@@ -365,6 +370,7 @@ class Store:
             self._drop_derived(interview_id)
             for t in ("segments", "turns", "speakers", "interviews"):
                 self.con.execute(f"DELETE FROM {t} WHERE interview_id = ?", [interview_id])
+        self.drop_arrays()          # the DIR/index snapshots held its segments (ids, lemma vocabulary)
 
     def _drop_derived(self, interview_id: str) -> None:
         """Rows computed on an interview's segments, in every table of :data:`DERIVED_TABLES`
@@ -570,6 +576,17 @@ class Store:
             if f.name not in keep:
                 with contextlib.suppress(OSError):
                     f.unlink()
+
+    def drop_arrays(self) -> None:
+        """Remove every array set under ``DIR/index`` (each is derived from the stored segments
+        and rebuilt by its reader when missing): called when an interview is replaced or deleted,
+        so no snapshot keeps an id or a word of a text no longer stored."""
+        d = self.index_dir
+        if self.read_only or not d.is_dir():
+            return
+        for f in [*d.glob("*.json"), *d.glob("*.npy")]:
+            with contextlib.suppress(OSError):
+                f.unlink()
 
     def load_arrays(self, name: str) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
         """``(info, arrays)`` saved by :meth:`save_arrays`, arrays memory-mapped read-only;

@@ -33,12 +33,18 @@ def test_deleting_an_interview_drops_every_derived_row(tmp_path, cli):
     st = make_store(tmp_path / "p")
     st.write_frame("topic_assignments", pd.DataFrame({"model_id": "m", "segment_id": st.segments_frame()["segment_id"],
                                                       "topic": 0, "similarity": 0.5, "probability": None}))
-    st.con.execute("CREATE TABLE search_lemmas (segment_id VARCHAR PRIMARY KEY, text_hash VARCHAR, lemmas VARCHAR)")
-    st.con.execute("INSERT INTO search_lemmas SELECT segment_id, '', '' FROM segments")
+    for table, col in DERIVED_TABLES:        # every registered table, as its stage would have left it
+        if not st.has_table(table):
+            st.con.execute(f'CREATE TABLE "{table}" ("{col}" VARCHAR)')
+            key = "segment_id" if col != "interview_id" else "DISTINCT interview_id"
+            st.con.execute(f'INSERT INTO "{table}" SELECT {key} FROM segments')
+    st.save_arrays("search", {"segment_ids": st.segments_frame()["segment_id"].to_numpy().astype(str)}, {})
     st.delete_interview("itv-a1")
+    assert not list(st.index_dir.iterdir())     # the snapshot named its segments: removed with them
     for table, col in DERIVED_TABLES:
-        assert st.query(f"SELECT count(*) AS n FROM {table} WHERE {col} LIKE 'itv-a1:%'")["n"][0] == 0, table
-        assert st.query(f"SELECT count(*) AS n FROM {table}")["n"][0] > 0, table
+        mine = "= 'itv-a1'" if col == "interview_id" else "LIKE 'itv-a1:%'"
+        assert st.query(f'SELECT count(*) AS n FROM "{table}" WHERE "{col}" {mine}')["n"][0] == 0, table
+        assert st.query(f'SELECT count(*) AS n FROM "{table}"')["n"][0] > 0, table
     st.close()
     assert_clean(cli, tmp_path / "p")
 
@@ -57,3 +63,15 @@ def test_human_calibration_codes_are_kept_and_listed_when_their_segment_goes(tmp
     rows = assert_clean(cli, tmp_path / "p")
     listed = [r for r in rows if r["table"] == cal_tables.CODES and r["status"] == "pending"]
     assert listed and sid in listed[0]["detail"]
+
+
+def test_check_lists_a_snapshot_of_segments_no_longer_stored(tmp_path, cli):
+    from helpers_search import make_store
+    st = make_store(tmp_path / "p")
+    ids = st.segments_frame()["segment_id"].to_numpy().astype(str)
+    st.delete_interview("itv-a1")
+    st.save_arrays("search", {"segment_ids": ids}, {})       # as a version before the sweep left it
+    st.close()
+    rows = assert_clean(cli, tmp_path / "p")
+    listed = [r for r in rows if r["table"] == "index/search.json"]
+    assert listed[0]["status"] == "pending" and "itv-a1:" in listed[0]["detail"], listed

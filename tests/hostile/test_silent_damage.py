@@ -36,7 +36,8 @@ def _fake_theme_run(store: Store) -> None:
 # ------------------------------------------------------------------ 1. edited transcript
 def test_edited_transcript_drops_its_derivations_and_apply_reassigns(tmp_path_factory, tmp_path, cli):
     from helpers_topics import copy_project, fitted_project
-    from textmine.search import update_index
+    from textmine.lexicon.tokens import update_tokens
+    from textmine.search import get_index
     from textmine.topics import apply_topics, topic_assignments, topics_table
 
     root, _ = fitted_project(tmp_path_factory)
@@ -47,9 +48,12 @@ def test_edited_transcript_drops_its_derivations_and_apply_reassigns(tmp_path_fa
         iid = st.query("SELECT interview_id FROM interviews WHERE source_file LIKE '%alpha.txt'")["interview_id"][0]
         assert apply_topics(st) > 0
         _fake_theme_run(st)
-        update_index(st)
+        get_index(st)                      # search lemmas, form counts and the DIR/index snapshot
+        update_tokens(st)
         mine = st.segments_frame(roles="respondents", interview_ids=[iid])
         before = topic_assignments(st).set_index("segment_id").loc[mine["segment_id"]]
+        old_forms = st.query("SELECT form, lemma, keep, n FROM search_form_counts WHERE interview_id = ?", [iid])
+        assert len(old_forms) and list((proj / "index").glob("search*.npy"))
     # the respondent's first answer is rewritten, the file shortened by its last exchange
     turns = list(ITV["alpha"])
     turns[1] = ("Conum", "Je passe la matinée au téléphone avec la caisse de retraite et les impôts, "
@@ -59,12 +63,15 @@ def test_edited_transcript_drops_its_derivations_and_apply_reassigns(tmp_path_fa
     assert res.exit_code == 0 and "1 replaced" in flat(res.stderr), res
     with Store(proj, read_only=True) as st:
         n_seg = len(st.segments_frame(roles="respondents", interview_ids=[iid]))
-        for table in ("topic_assignments", "theme_codings", "search_lemmas"):
+        for table in ("topic_assignments", "theme_codings", "search_lemmas", "lexicon_tokens"):
             left = st.query(f"SELECT count(*) AS n FROM {table} WHERE segment_id LIKE ?", [f"{iid}:%"])["n"][0]
             assert left == 0, table            # nothing computed on the old text survives
-    rows = assert_clean(cli, proj)              # consistent; topics and codings pending for the new text
+        assert st.query("SELECT count(*) AS n FROM search_form_counts WHERE interview_id = ?", [iid])["n"][0] == 0
+    assert not list((proj / "index").glob("search*"))       # the snapshot held its ids and words
+    rows = assert_clean(cli, proj)              # consistent; topics, codings, lemmas, forms pending
     pending = {r["check"] for r in rows if r["status"] == "pending"}
-    assert {"segments without a topic", "segments without codings"} <= pending
+    assert {"segments without a topic", "segments without codings", "search lemmas up to date",
+            "search form table up to date", "lexicon tokens up to date"} <= pending
     with Store(proj) as st:
         assert apply_topics(st) == n_seg
         after = topic_assignments(st).set_index("segment_id")
@@ -72,8 +79,17 @@ def test_edited_transcript_drops_its_derivations_and_apply_reassigns(tmp_path_fa
         assert after.loc[first, "similarity"] != pytest.approx(before.loc[first, "similarity"])
         counts = topics_table(st)["count"].sum()
         assert counts == len(st.segments_frame(roles="respondents"))      # no orphan counted
+        get_index(st)
+        update_tokens(st)
+        # the form table is the sum of the stored interviews' counts: the old text's forms left it
+        assert st.query("SELECT (SELECT sum(n) FROM search_forms) = (SELECT sum(n) FROM search_form_counts) AS ok"
+                        )["ok"][0]
+        kept = st.query("SELECT form, lemma, keep, n FROM search_form_counts WHERE interview_id = ?", [iid])
+        assert 0 < kept["n"].sum() < old_forms["n"].sum()        # the shortened text's forms only
     rows = assert_clean(cli, proj)
-    assert "segments without a topic" not in {r["check"] for r in rows if r["status"] == "pending"}
+    pending = {r["check"] for r in rows if r["status"] == "pending"}
+    assert not pending & {"segments without a topic", "search lemmas up to date", "search form table up to date",
+                          "lexicon tokens up to date", "index snapshot holds only stored segments"}
 
 
 # ------------------------------------------------------------------ 2. id reused in another wave

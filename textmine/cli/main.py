@@ -39,6 +39,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("corpus", "Create a project (the global --project DIR) and choose its codebook."),
     "ingest": ("corpus", "Ingest transcripts into the project (created if needed). Unchanged files are skipped."),
+    "check": ("corpus", "Check the store: orphan rows, counts, derived rows (topics, codings, lemmas) computed on "
+                        "text no longer stored, work pending. Exit status 1 (E010) when the store is inconsistent."),
     "corpus": ("corpus", "Interviews, turns, words and segments per wave x role."),
     "speakers": ("corpus", "One row per speaker and interview (interview_id, source_file, speaker, role, "
                            "turns, words...)."),

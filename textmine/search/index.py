@@ -9,7 +9,10 @@ Stored tables (built by :func:`update_index`, kv ``search.index``):
   dropped, so adding a wave costs the new wave only.
 - ``search_forms(form, lemma, keep, n)``: how often spaCy gave each folded surface form of
   the corpus each lemma (and whether it was a search term). Queries are lemmatised with this
-  table (:func:`form_table`), so a search never loads spaCy.
+  table (:func:`form_table`), so a search never loads spaCy. It is the sum over interviews of
+  ``search_form_counts(interview_id, form, lemma, keep, n)``: when an interview is replaced or
+  deleted its counts go with its segments (:data:`textmine.store.DERIVED_TABLES`) and the
+  form table is rebuilt from the counts, so no form of a text no longer stored survives.
 
 Snapshot (``DIR/index/search*``, through :meth:`Store.save_arrays`): the respondent segments'
 ids, their wave/role/territory codes and interview, the BM25 matrix (``bm25s`` scores, CSC by
@@ -35,15 +38,21 @@ from ..embed import embed_texts, encoder_key, text_hash
 from ..store import Store
 from .text import analyse, single_blas
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3          # 3: search_form_counts (per interview) under search_forms
 KV_KEY = "search.index"
 SNAPSHOT = "search"
 _TABLES = ("""CREATE TABLE IF NOT EXISTS search_lemmas (
     segment_id VARCHAR PRIMARY KEY, text_hash VARCHAR, lemmas VARCHAR)""",
            """CREATE TABLE IF NOT EXISTS search_forms (
-    form VARCHAR, lemma VARCHAR, keep BOOLEAN, n BIGINT, PRIMARY KEY (form, lemma, keep))""")
+    form VARCHAR, lemma VARCHAR, keep BOOLEAN, n BIGINT, PRIMARY KEY (form, lemma, keep))""",
+           """CREATE TABLE IF NOT EXISTS search_form_counts (
+    interview_id VARCHAR, form VARCHAR, lemma VARCHAR, keep BOOLEAN, n BIGINT,
+    PRIMARY KEY (interview_id, form, lemma, keep))""")
 _RESPONDENT = "s.role NOT IN ('interviewer', 'other')"
 _FILTER_COLUMNS = ("wave", "role", "territory")
+#: ``search_forms`` is short of ``search_form_counts`` (rows of a replaced interview dropped)
+_FORMS_STALE = """SELECT (SELECT coalesce(sum(n), 0) FROM search_forms)
+                         <> (SELECT coalesce(sum(n), 0) FROM search_form_counts)"""
 
 
 def _spacy_model(store: Store) -> str:
@@ -52,18 +61,21 @@ def _spacy_model(store: Store) -> str:
 
 def save_lemmas(store: Store, chunk: pd.DataFrame, lemmas: list[str], forms: Counter) -> None:
     """Store the lemmas of ``chunk`` (``segment_id``, ``h`` = md5 of ``text_pseudo``) and add
-    the ``(form, lemma, keep)`` counts to the form table, in one transaction."""
+    the ``(interview_id, form, lemma, keep)`` counts of ``forms`` to the per-interview form
+    counts and to the form table, in one transaction."""
     frame = pd.DataFrame({"segment_id": chunk["segment_id"].values, "text_hash": chunk["h"].values,
                           "lemmas": lemmas})
-    fr = pd.DataFrame([(f, lem, keep, n) for (f, lem, keep), n in forms.items()],
-                      columns=["form", "lemma", "keep", "n"])
+    fr = pd.DataFrame([(i, f, lem, keep, n) for (i, f, lem, keep), n in forms.items()],
+                      columns=["interview_id", "form", "lemma", "keep", "n"])
     with store.transaction() as con:     # one committed batch at a time: resumable
         con.register("_tm_lem", frame)
         con.register("_tm_forms", fr)
         try:
             con.execute("DELETE FROM search_lemmas WHERE segment_id IN (SELECT segment_id FROM _tm_lem)").fetchall()
             con.execute("INSERT INTO search_lemmas SELECT segment_id, text_hash, lemmas FROM _tm_lem").fetchall()
-            con.execute("""INSERT INTO search_forms SELECT form, lemma, keep, n FROM _tm_forms
+            con.execute("""INSERT INTO search_form_counts SELECT interview_id, form, lemma, keep, n FROM _tm_forms
+                           ON CONFLICT DO UPDATE SET n = search_form_counts.n + excluded.n""").fetchall()
+            con.execute("""INSERT INTO search_forms SELECT form, lemma, keep, sum(n) FROM _tm_forms GROUP BY ALL
                            ON CONFLICT DO UPDATE SET n = search_forms.n + excluded.n""").fetchall()
         finally:
             con.unregister("_tm_lem")
@@ -71,20 +83,26 @@ def save_lemmas(store: Store, chunk: pd.DataFrame, lemmas: list[str], forms: Cou
 
 
 def update_index(store: Store, *, batch: int = 2000, advance: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Bring ``search_lemmas`` and ``search_forms`` up to date with the respondent segments."""
+    """Bring ``search_lemmas``, ``search_form_counts`` and ``search_forms`` up to date with the
+    respondent segments. A replaced or deleted interview's lemma rows and form counts were
+    dropped with its segments (:data:`textmine.store.DERIVED_TABLES`); the form table, their
+    sum over interviews, is then rebuilt from the counts so the old text's forms leave it too."""
     model = _spacy_model(store)
     state = store.get_kv(KV_KEY) or {}
     with store.transaction() as con:
         for sql in _TABLES:
             con.execute(sql).fetchall()
         if state.get("spacy_model") != model or state.get("version") != INDEX_VERSION:
-            con.execute("DELETE FROM search_lemmas").fetchall()   # other lemmatiser: rebuild everything
-            con.execute("DELETE FROM search_forms").fetchall()
+            for t in ("search_lemmas", "search_forms", "search_form_counts"):   # other lemmatiser: rebuild all
+                con.execute(f"DELETE FROM {t}").fetchall()
         removed = con.execute(
             f"""DELETE FROM search_lemmas WHERE segment_id NOT IN
                 (SELECT segment_id FROM segments s WHERE {_RESPONDENT})""").fetchall()[0]
+        con.execute("DELETE FROM search_form_counts WHERE interview_id NOT IN (SELECT interview_id FROM interviews)"
+                    ).fetchall()
     todo = store.query(
-        f"""SELECT s.segment_id, coalesce(s.text_pseudo, '') AS text, md5(coalesce(s.text_pseudo, '')) AS h
+        f"""SELECT s.segment_id, s.interview_id, coalesce(s.text_pseudo, '') AS text,
+                   md5(coalesce(s.text_pseudo, '')) AS h
             FROM segments s LEFT JOIN search_lemmas l USING (segment_id)
             WHERE {_RESPONDENT} AND (l.segment_id IS NULL OR l.text_hash <> md5(coalesce(s.text_pseudo, '')))
             ORDER BY s.segment_id""")
@@ -92,12 +110,17 @@ def update_index(store: Store, *, batch: int = 2000, advance: Callable[[int], No
         chunk = todo.iloc[i:i + batch]
         lemmas, forms = [], Counter()
         with single_blas():
-            for toks in analyse(chunk["text"].tolist(), model):
+            for iid, toks in zip(chunk["interview_id"], analyse(chunk["text"].tolist(), model)):
                 lemmas.append(" ".join(t.lemma for t in toks if t.keep))
-                forms.update((t.form, t.lemma, t.keep) for t in toks)
+                forms.update((iid, t.form, t.lemma, t.keep) for t in toks)
         save_lemmas(store, chunk, lemmas, forms)
         if advance:
             advance(len(chunk))
+    if store.con.execute(_FORMS_STALE).fetchall()[0][0]:
+        with store.transaction() as con:
+            con.execute("DELETE FROM search_forms").fetchall()
+            con.execute("INSERT INTO search_forms SELECT form, lemma, keep, sum(n) FROM search_form_counts "
+                        "GROUP BY ALL").fetchall()
     total = int(store.query("SELECT count(*) AS n FROM search_lemmas")["n"].iloc[0])
     removed_n = int(removed[0]) if removed and removed[0] is not None else 0
     unchanged = (not len(todo) and not removed_n and state.get("spacy_model") == model
@@ -109,10 +132,18 @@ def update_index(store: Store, *, batch: int = 2000, advance: Callable[[int], No
     return {"lemmatised": len(todo), "removed": removed_n, "segments": total}
 
 
+#: read-only stores (``db path -> (form, lemma, keep) counts``) of the segments :func:`_index_rows`
+#: analysed in memory: their forms count in :func:`form_table` as if stored
+_MEMORY_FORMS: dict[str, Counter] = {}
+
+
 def form_table(store: Store, forms: Iterable[str]) -> dict[str, tuple[str, bool]]:
     """``folded form -> (lemma, is a search term)``, the most frequent reading of each of
     ``forms`` in the corpus; forms the corpus never had are absent."""
     forms = sorted(set(forms))
+    memory = _MEMORY_FORMS.get(str(store.db_path.resolve())) if store.read_only else None
+    if forms and memory:
+        return _merged_forms(store, forms, memory)
     if not forms or not store.has_table("search_forms"):
         return {}
     rows = store.con.execute(
@@ -120,6 +151,21 @@ def form_table(store: Store, forms: Iterable[str]) -> dict[str, tuple[str, bool]
             QUALIFY row_number() OVER (PARTITION BY form ORDER BY n DESC, lemma, keep DESC) = 1""",
         forms).fetchall()
     return {f: (lem, bool(k)) for f, lem, k in rows}
+
+
+def _merged_forms(store: Store, forms: list[str], memory: Counter) -> dict[str, tuple[str, bool]]:
+    """:func:`form_table` from the stored counts plus those made in memory."""
+    counts = Counter({k: n for k, n in memory.items() if k[0] in set(forms)})
+    if store.has_table("search_forms"):
+        counts.update({(f, lem, bool(k)): int(n) for f, lem, k, n in store.con.execute(
+            f"SELECT form, lemma, keep, n FROM search_forms WHERE form IN ({', '.join('?' * len(forms))})",
+            forms).fetchall()})
+    best: dict[str, tuple[int, str, bool]] = {}
+    for (f, lem, keep), n in counts.items():       # most frequent, then lemma, then keep first (as stored)
+        cur = best.get(f)
+        if cur is None or (-n, lem, not keep) < (-cur[0], cur[1], not cur[2]):
+            best[f] = (n, lem, keep)
+    return {f: (lem, keep) for f, (_, lem, keep) in best.items()}
 
 
 def content_signature(store: Store) -> str:
@@ -268,10 +314,13 @@ def _index_rows(store: Store) -> pd.DataFrame:
     todo = np.flatnonzero(~meta.pop("fresh").astype(bool).to_numpy())
     if store.read_only:
         texts = meta.pop("text")
+        forms = _MEMORY_FORMS.setdefault(str(store.db_path.resolve()), Counter())
+        forms.clear()
         if len(todo):
             with single_blas():
-                meta.loc[meta.index[todo], "lemmas"] = [" ".join(t.lemma for t in toks if t.keep) for toks in
-                                                        analyse(texts.iloc[todo].tolist(), _spacy_model(store))]
+                toks = list(analyse(texts.iloc[todo].tolist(), _spacy_model(store)))
+            meta.loc[meta.index[todo], "lemmas"] = [" ".join(t.lemma for t in tk if t.keep) for tk in toks]
+            forms.update((t.form, t.lemma, t.keep) for tk in toks for t in tk)
     return meta
 
 
