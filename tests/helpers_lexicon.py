@@ -45,6 +45,7 @@ def planted_frames(n_per_group: int = 60, seed: int = 0, n_interviews: int = 12)
                     "structure_type": ["association", "commune", "france_services"][k % 3],
                     "respondent_id": f"R{k:02d}", "role": ROLES[k % 4],
                     "attrs": json.dumps({"milieu": "rural" if k % 2 else "urbain", "nom": f"Secret{k}"}),
+                    "attrs_public": json.dumps(["milieu"]),           # the sheet heads it public:milieu
                     "n_turns": 0, "n_words": 0, "ingested_at": "2026-01-01"})
     rows, truth = [], []
     names = list(GROUPS)

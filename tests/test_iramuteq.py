@@ -115,6 +115,9 @@ def test_export_format(tmp_path):
     assert "Pouvez-vous" not in text                                                # respondent text only
     revealed, _, _ = iramuteq_corpus(store, reveal=True)
     assert "Marie Durand" in revealed and "*nom_Secret0" in revealed
+    store.con.execute("UPDATE interviews SET attrs_public = '[]'")     # a column the sheet did not declare public
+    withheld, _, _ = iramuteq_corpus(store)
+    assert "*milieu_" not in withheld and "*milieu_urbain" in iramuteq_corpus(store, reveal=True)[0]
     store.close()
 
 

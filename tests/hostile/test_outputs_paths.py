@@ -95,6 +95,38 @@ def test_coded_csv_round_trips_through_the_formula_guard(tmp_path):
     assert back["text"].tolist() == df["text"].tolist()
 
 
+
+def test_lexicon_outputs_are_formula_safe_and_checked_before_the_work(tmp_path, cli, monkeypatch):
+    """The concordance CSV and the class assignments go through the cell helper; an unwritable
+    destination is E602 before any lemmatising or classification."""
+    import textmine.lexicon
+    from helpers_lexicon import build_lexicon_store
+    st, _ = build_lexicon_store(tmp_path / "p")
+    sid = st.segments_frame(roles="respondents")["segment_id"].iloc[0]
+    st.con.execute("UPDATE segments SET text_pseudo = ?, text = ? WHERE segment_id = ?",
+                   ["=1+1 pour aider la dame", "=1+1 pour aider la dame", sid])
+    st.close()
+    out = tmp_path / "kwic.csv"
+    res = cli("--project", tmp_path / "p", "lexicon", "kwic", "aider", "--output", out)
+    assert res.exit_code == 0, res
+    cells = [c for row in csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))) for c in row]
+    assert "'=1+1 pour" in cells                              # the left context of the planted line
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    xlsx = tmp_path / "kwic.xlsx"
+    res = cli("--project", tmp_path / "p", "lexicon", "kwic", "aider", "--output", xlsx)
+    assert res.exit_code == 0, res
+    left = [c for c in openpyxl.load_workbook(xlsx)["concordance"]["B"] if str(c.value).startswith("=1+1")]
+    assert left and all(c.data_type == "s" for c in left)       # text, not a formula
+
+    def no_work(*a, **k):
+        raise AssertionError("the work started before the destination was checked")
+    monkeypatch.setattr(textmine.lexicon, "concordance", no_work)
+    monkeypatch.setattr(textmine.lexicon, "fit_classes", no_work)
+    bad = unwritable_dir(tmp_path)
+    assert_coded(cli("--project", tmp_path / "p", "lexicon", "kwic", "aider", "-o", bad / "k.csv"), "E602")
+    assert_coded(cli("--project", tmp_path / "p", "lexicon", "classes", "--assignments", bad / "a.csv"), "E602")
+    assert_coded(cli("--project", tmp_path / "p", "themes", "sample", "-o", bad / "s.xlsx"), "E602")
+
 # ------------------------------------------------------------------ 11. labels in file names
 def test_wave_labels_with_slashes_and_formulas_make_safe_file_names(tmp_path, cli):
     from helpers_track import build_store
@@ -145,13 +177,17 @@ def test_unwritable_outputs_are_e602_and_write_nothing(tmp_path, cli):
 
 
 def test_unwritable_quote_bank_and_classify_output_refused_before_any_work(tmp_path, cli, monkeypatch):
-    import textmine.embed
-    import textmine.themes.features
+    import importlib
 
     def no_encoder(*a, **k):
         raise AssertionError("the encoder was loaded before the destination was checked")
-    monkeypatch.setattr(textmine.embed, "get_encoder", no_encoder)
-    monkeypatch.setattr(textmine.themes.features, "get_encoder", no_encoder)
+    # the command modules are imported first (the CLI imports them lazily): a module imported
+    # while the patch is on would keep `no_encoder` for the rest of the session
+    for name in ("textmine.embed", "textmine.cli.themes", "textmine.cli.export", "textmine.themes.features",
+                 "textmine.themes.apply", "textmine.topics.segments", "textmine.search.query"):
+        mod = importlib.import_module(name)
+        if hasattr(mod, "get_encoder"):
+            monkeypatch.setattr(mod, "get_encoder", no_encoder)
     proj = _search_store(tmp_path / "p")
     bad = unwritable_dir(tmp_path)
     assert_coded(cli("--project", proj, "quotes", "export", "-o", bad / "q.docx"), "E602")

@@ -14,6 +14,8 @@ import pandas as pd
 import typer
 
 from ..errors import E, TextmineError
+from ..export.cells import to_csv
+from ..export.files import atomic_write, check_writable
 from .common import FormatOpt, RevealOpt, check_format, emit, info, out, progress, require_project
 
 lexicon_app = typer.Typer(help="French lexicometry: Lafon's specificities (as TXM), Reinert classes "
@@ -92,9 +94,10 @@ def classes_cmd(
 ) -> None:
     """Reinert classes of the respondent segments (descending hierarchical classification,
     as IRaMuTeQ and rainette), stored as the project's current classes, with their profiles."""
-    from ..export.files import atomic_write
     from ..lexicon import class_profiles, current_classes, fit_classes
     check_format(fmt)
+    if assignments is not None:
+        check_writable(assignments)      # before the classification (minutes on a large corpus)
     with require_project() as store:
         if current:
             run = current_classes(store)
@@ -107,7 +110,7 @@ def classes_cmd(
          f"segments classified ({prof.n_classified / max(prof.n_segments, 1):.1%})")
     if assignments is not None:
         frame = run.assignments.assign(**{"class": run.assignments["class"].astype("string").fillna("")})
-        atomic_write(assignments, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+        atomic_write(assignments, lambda tmp: to_csv(frame, tmp))
         info(f"{len(frame)} assignments -> {assignments}")
     if fmt == "json":
         sys.stdout.write(json.dumps({"run_id": run.run_id, "n_classes": run.n_classes, "params": run.params,
@@ -166,7 +169,6 @@ def kwic_cmd(
 ) -> None:
     """Concordance of a word in the respondent segments, with the reference back to the
     transcript (file, line or timecode); pseudonymised unless --reveal."""
-    from ..export.files import atomic_write
     from ..export.writer_xlsx import write_table_xlsx
     from ..lexicon import concordance
     from ..search import format_kwic
@@ -174,6 +176,8 @@ def kwic_cmd(
     suffix = output.suffix.lower() if output is not None else ""
     if output is not None and suffix not in (".csv", ".xlsx"):
         raise TextmineError(E.E604, path=output, detail=f"{suffix or '(none)'!r}; valid: .csv, .xlsx")
+    if output is not None:
+        check_writable(output)           # before the segments are lemmatised
     with require_project() as store:
         with progress("Lemmatising new segments (spaCy)", None) as adv:
             lines = concordance(store, word, by=by, width=width, form_only=form, sort=sort, reveal=reveal,
@@ -187,7 +191,7 @@ def kwic_cmd(
             atomic_write(output, lambda tmp: write_table_xlsx(lines, tmp, sheet="concordance", widths=KWIC_WIDTHS,
                                                               wrap=("left", "right"), prov=prov))
         else:
-            atomic_write(output, lambda tmp: lines.to_csv(tmp, index=False, encoding="utf-8-sig"))
+            atomic_write(output, lambda tmp: to_csv(lines, tmp, bom=True))   # context may start with - or =
         info(f"{len(lines)} line(s) -> {output}")
         return
     if fmt != "table":

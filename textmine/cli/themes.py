@@ -440,6 +440,7 @@ def sample_cmd(
 ) -> None:
     """Draw a probability sample of segments (or interviews) for human coding and write its coding sheet."""
     check_format(fmt)
+    check_writable(output)
     with require_project() as store:
         cb = load_codebook(store.config.codebook_path())
         if again is not None:

@@ -3,27 +3,19 @@
 One text per interview: a ``****`` line with the interview's starred variables (``*vague``,
 ``*role``, ``*territoire``, ``*structure``, ``*enquete``, ``*id``, then its other metadata
 columns), then one paragraph per respondent turn (its segments' text, pseudonymised unless
-``reveal``). Metadata columns that may hold names (``nom``, ``prenom``, ``enqueteur``...) are
-left out unless ``reveal``. Written in UTF-8 without a byte-order mark (IRaMuTeQ reads the
+``reveal``). Other metadata columns are exported, as in every export, only when the sheet
+declared them ``public:NAME`` (and never those that may hold names: ``nom``, ``prenom``,
+``enqueteur``...), all of them with ``reveal``. Written in UTF-8 without a byte-order mark (IRaMuTeQ reads the
 first line as given).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import E, TextmineError
 from ..ingest.iramuteq import EXPORT_VARIABLES, NAME_ATTRS, clean_text, star_line
-from ..store import Store
+from ..store import Store, public_attrs
 from .files import atomic_write
-
-
-def _attrs(raw) -> dict:
-    try:
-        d = json.loads(raw) if isinstance(raw, str) and raw.strip() else {}
-    except ValueError:
-        d = {}
-    return d if isinstance(d, dict) else {}
 
 
 def iramuteq_corpus(store: Store, *, reveal: bool = False) -> tuple[str, int, int]:
@@ -40,7 +32,8 @@ def iramuteq_corpus(store: Store, *, reveal: bool = False) -> tuple[str, int, in
             g.groupby("role")["n_words"].sum().idxmax()
         values = {**row.to_dict(), "role": role, "interview_id": iid}
         pairs = [(var, values.get(col)) for col, var in EXPORT_VARIABLES]
-        pairs += [(k, v) for k, v in _attrs(row["attrs"]).items()
+        extra = public_attrs(row["attrs"], row.get("attrs_public"), reveal=reveal)   # as every export
+        pairs += [(k, v) for k, v in extra.items()
                   if not isinstance(v, (dict, list)) and (reveal or k.lower() not in NAME_ATTRS)]
         lines.append(star_line(pairs))
         for _, turn in g.groupby("turn_index", sort=True):

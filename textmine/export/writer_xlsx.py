@@ -132,13 +132,12 @@ def write_table_xlsx(df: pd.DataFrame, path: Path, *, sheet: str, widths: dict[s
     table.title = sheet
     names = [str(c) for c in df.columns]
     sizes = [(widths or {}).get(n, 16) for n in names]
-    table.append(names)
+    append_row(table, names)
     for rec in df.itertuples(index=False):
-        table.append(list(map(_cell, rec)))
+        append_row(table, rec)              # text never read as a formula
         if wrap:
             table.row_dimensions[table.max_row].height = row_height(
                 [v if n in wrap else None for n, v in zip(names, rec)], sizes)
-    _as_text(table)
     for idx, (name, size) in enumerate(zip(names, sizes), start=1):
         letter = get_column_letter(idx)
         table[f"{letter}1"].font = Font(bold=True)
@@ -151,5 +150,5 @@ def write_table_xlsx(df: pd.DataFrame, path: Path, *, sheet: str, widths: dict[s
     if prov:
         extra = book.create_sheet("provenance")
         for pair in [("key", "value"), *prov]:
-            extra.append([_cell(v) for v in pair])
+            append_row(extra, pair)
     book.save(path)
