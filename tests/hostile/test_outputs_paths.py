@@ -177,17 +177,15 @@ def test_unwritable_outputs_are_e602_and_write_nothing(tmp_path, cli):
 
 
 def test_unwritable_quote_bank_and_classify_output_refused_before_any_work(tmp_path, cli, monkeypatch):
-    import importlib
+    import textmine.embed
 
     def no_encoder(*a, **k):
         raise AssertionError("the encoder was loaded before the destination was checked")
-    # the command modules are imported first (the CLI imports them lazily): a module imported
-    # while the patch is on would keep `no_encoder` for the rest of the session
-    for name in ("textmine.embed", "textmine.cli.themes", "textmine.cli.export", "textmine.themes.features",
-                 "textmine.themes.apply", "textmine.topics.segments", "textmine.search.query"):
-        mod = importlib.import_module(name)
-        if hasattr(mod, "get_encoder"):
-            monkeypatch.setattr(mod, "get_encoder", no_encoder)
+    # get_encoder looks its engines up when called: patching them (and emptying its cache)
+    # reaches every caller, however late the CLI imports it, and leaves nothing behind
+    monkeypatch.setattr(textmine.embed, "_CACHE", {})
+    for engine in ("E5SmallEncoder", "USEMultilingualEncoder"):
+        monkeypatch.setattr(textmine.embed, engine, no_encoder)
     proj = _search_store(tmp_path / "p")
     bad = unwritable_dir(tmp_path)
     assert_coded(cli("--project", proj, "quotes", "export", "-o", bad / "q.docx"), "E602")
