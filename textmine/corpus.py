@@ -45,7 +45,7 @@ from typing import Callable, Iterable, Sequence
 import pandas as pd
 
 from .errors import E, TextmineError
-from .ingest import FORMATS, count_words, match_metadata, parse_file, read_metadata
+from .ingest import FORMATS, bounded, count_words, match_metadata, parse_file, read_metadata
 from .ingest.iramuteq import is_iramuteq, parse_iramuteq, text_metadata, text_transcript
 from .ingest.metadata import check_speakers
 from .ingest.tags import fold as fold_label
@@ -356,7 +356,7 @@ def _iramuteq_items(store: Store, path: Path, wave: str | None) -> list[tuple]:
         w = str(meta.wave) if meta.wave not in (None, "") else wave
         meta.interview_id = meta.interview_id or f"{default_interview_id(path, w)}-{n:03d}"
         data = json.dumps([item.variables, [t for _, t, _ in item.lines]], ensure_ascii=False).encode("utf-8")
-        out.append((meta, meta.interview_id, w, data, text_transcript(path, item, enc)))
+        out.append((meta, meta.interview_id, w, data, bounded(text_transcript(path, item, enc), path, item.line)))
     return out
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .hostile_helpers import ITV, assert_clean, assert_coded
+from .hostile_helpers import ITV, assert_clean, assert_coded, flat
 from textmine.errors import TextmineError
 
 _ODT_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
@@ -145,4 +145,24 @@ def test_transcript_above_the_limit_is_refused_before_reading(tmp_path, cli):
     from textmine.store import Store
     with Store(tmp_path / "p", read_only=True) as st:
         assert int(st.query("SELECT count(*) AS n FROM interviews")["n"][0]) == 0
+    assert_clean(cli, tmp_path / "p")
+
+
+def test_iramuteq_text_above_the_limit_is_refused_with_its_line(tmp_path, cli):
+    """A text of an IRaMuTeQ corpus is one interview: the same bound, naming its **** line."""
+    from textmine.ingest import MAX_TEXT_BYTES
+    d = tmp_path / "w"
+    d.mkdir()
+    para = "on remplit le dossier ensemble à la permanence " * 20 + "\n"
+    n = int(MAX_TEXT_BYTES * 1.05) // len(para)              # 5 % over the limit in characters
+    (d / "corpus.txt").write_text("**** *vague_1 *id_court\nUn texte court sur la médiathèque.\n"
+                                  "**** *vague_1 *id_long\n" + para * n, encoding="utf-8")
+    t0 = time.perf_counter()
+    res = cli("--project", tmp_path / "p", "ingest", d)
+    assert_coded(res, "E120")
+    assert "corpus.txt:3" in flat(res.stderr), res.stderr
+    assert time.perf_counter() - t0 < 60
+    from textmine.store import Store
+    with Store(tmp_path / "p", read_only=True) as st:
+        assert "long" not in set(st.query("SELECT interview_id FROM interviews")["interview_id"])
     assert_clean(cli, tmp_path / "p")

@@ -46,16 +46,21 @@ def parse_file(path: str | Path) -> Transcript:
                                                    f"(supported: {', '.join(sorted(FORMATS))})")
     if p.suffix.lower() not in _CONTAINERS and p.stat().st_size > MAX_TEXT_BYTES:
         raise _too_large(p, p.stat().st_size, "bytes")
-    tr = parser(path)
+    return bounded(parser(path), p)
+
+
+def bounded(tr: Transcript, path: str | Path, line: int | None = None) -> Transcript:
+    """``tr`` when its speech is within :data:`MAX_TEXT_BYTES` characters, else E120 (``line``:
+    where the interview starts in a file that holds several, e.g. an IRaMuTeQ corpus)."""
     chars = sum(len(t.text) for t in tr.turns)
     if chars > MAX_TEXT_BYTES:
-        raise _too_large(p, chars, "characters of speech")
+        raise _too_large(Path(path), chars, "characters of speech", line)
     return tr
 
 
-def _too_large(p: Path, n: int, unit: str) -> TextmineError:
-    return TextmineError(E.E120, path=p, detail=f"{n / 2**20:.1f} Mi {unit}, above the limit of "
-                                                f"{MAX_TEXT_BYTES // 2**20} Mi for one transcript")
+def _too_large(p: Path, n: int, unit: str, line: int | None = None) -> TextmineError:
+    return TextmineError(E.E120, path=p, line=line, detail=f"{n / 2**20:.1f} Mi {unit}, above the limit of "
+                                                          f"{MAX_TEXT_BYTES // 2**20} Mi for one transcript")
 
 
-__all__ = ["FORMATS", "MAX_TEXT_BYTES", "parse_file", "read_metadata", "match_metadata", "count_words"]
+__all__ = ["FORMATS", "MAX_TEXT_BYTES", "bounded", "parse_file", "read_metadata", "match_metadata", "count_words"]
