@@ -119,7 +119,7 @@ def make_project(root: Path, n: int, seed: int = 0) -> Path:
     store.set_kv("themes.current_run", {"run_id": "themes-bench", "model_id": "zeroshot-bench"})
     topic = rng.integers(-1, 25, n)
     write_fit(store, {"model_id": "topics-bench", "encoder": enc_key, "encoder_name": "e5-small", "n_docs": n,
-                      "n_topics": 25, "created_at": "2026-01-01T00:00:00"},
+                      "n_topics": 25, "created_at": "2026-01-01T00:00:00", "roles": "respondents"},
               pd.DataFrame({"model_id": "topics-bench", "segment_id": seg_ids, "topic": topic,
                             "similarity": rng.random(n), "probability": np.nan}),
               pd.DataFrame({"model_id": "topics-bench", "topic": np.arange(-1, 25), "count": 0,

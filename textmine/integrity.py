@@ -115,7 +115,8 @@ def _topic_checks(store: Store, add) -> None:
         f"kv topics.current_model is {mid!r}, which topic_models does not hold", "textmine topics fit")
     if not known or not store.has_table("topic_assignments"):
         return
-    roles = str(store.query("SELECT roles FROM topic_models WHERE model_id = ?", [mid])["roles"].iloc[0])
+    roles = (str(store.query("SELECT roles FROM topic_models WHERE model_id = ?", [mid])["roles"].iloc[0])
+             if store.has_column("topic_models", "roles") else "respondents")     # the fit's default
     dup = "FROM (SELECT segment_id FROM topic_assignments WHERE model_id = ? GROUP BY 1 HAVING count(*) > 1)"
     add("one topic per segment", "topic_assignments", _n(store, "SELECT count(*) " + dup, [mid]),
         f"segments assigned twice by {mid}: {_ids(store, 'SELECT segment_id ' + dup, [mid])}",
