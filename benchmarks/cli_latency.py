@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from textmine.embed import encoder_key, get_encoder, text_hash  # noqa: E402
-from textmine.pipeline import save_manifest  # noqa: E402
+from textmine.runs import save_manifest  # noqa: E402
 from textmine.search import search  # noqa: E402
 from textmine.search.index import _CACHE, save_lemmas, update_index  # noqa: E402
 from textmine.search.text import analyse  # noqa: E402

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from .common import FormatOpt, RevealOpt, check_format, emit, info, progress, require_project
+from .common import FormatOpt, RevealOpt, check_format, emit, info, require_project, stage_progress
 
 
 def register(app: typer.Typer) -> None:
@@ -30,8 +30,8 @@ def register(app: typer.Typer) -> None:
         store = require_project()
         try:
             if query.strip():     # up to date: a signature check; else new segments are lemmatised
-                with progress("Indexing new segments (spaCy lemmas)", None) as advance:
-                    get_index(store, advance=advance)
+                with stage_progress("Indexing new segments (spaCy lemmas)") as bar:
+                    get_index(store, **bar)
             hits = search(store, query, themes=theme, waves=wave, roles=role, territories=territory,
                           attrs=attr, mode=mode, limit=limit, reveal=reveal)
             if kwic_:
