@@ -145,7 +145,7 @@ def load_tokens(store: Store, segments: pd.DataFrame, *, update: bool = True,
         update_tokens(store, advance=advance)
     ids = segments["segment_id"].astype(str)
     cols = ["text_hash", "forms", "lemmas", "pos"]
-    stored = (store.query(f"SELECT segment_id, {', '.join(cols)} FROM {TABLE}").set_index("segment_id")
+    stored = (store.query_arrow(f"SELECT segment_id, {', '.join(cols)} FROM {TABLE}").set_index("segment_id")
               if store.has_table(TABLE) else pd.DataFrame(columns=cols))
     rows = stored.reindex(ids).reset_index(drop=True)
     texts = segments["text_pseudo"].fillna("").astype(str).reset_index(drop=True)

@@ -124,7 +124,7 @@ def current_run(store: Store) -> str | None:
 def _theme_codings(store: Store, run_id: str) -> pd.DataFrame:
     cols = {c.lower() for c in store.query("SELECT * FROM theme_codings LIMIT 0").columns}
     posture = "posture" if "posture" in cols else "NULL AS posture"
-    return store.query(
+    return store.query_arrow(
         f"SELECT segment_id, theme, score, {posture} FROM theme_codings "
         "WHERE run_id = ? AND CAST(assigned AS BOOLEAN)", [run_id])
 
@@ -144,9 +144,8 @@ def _topic_frames(store: Store) -> tuple[str | None, pd.DataFrame, dict[str, str
     if not model or not store.has_table("topic_assignments"):
         return None, pd.DataFrame(), {}
     model = str(model)
-    ta = store.query(f"SELECT segment_id, topic, {store.column_or_null('topic_assignments', 'similarity')} "
-                     "FROM topic_assignments "
-                     "WHERE model_id = ? AND topic >= 0", [model])
+    ta = store.query_arrow(f"SELECT segment_id, topic, {store.column_or_null('topic_assignments', 'similarity')} "
+                           "FROM topic_assignments WHERE model_id = ? AND topic >= 0", [model])
     labels: dict[str, str] = {}
     if store.has_table("topic_info"):
         ti = store.query("SELECT * FROM topic_info WHERE model_id = ?", [model])
