@@ -300,4 +300,5 @@ def refresh_index(store: Store, encoder, *, on_start: Callable[[int | None], Non
     return {"segments": len(idx), "lemmatised": lemmatised}
 
 
-__all__ = ["update_index", "get_index", "refresh_index", "form_table", "content_signature", "passage_matrix", "SearchIndex"]
+__all__ = ["update_index", "get_index", "refresh_index", "form_table", "content_signature", "passage_matrix",
+           "SearchIndex"]

@@ -206,8 +206,8 @@ def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[s
             order, cb_labels = theme_labels(store)
             present = [str(t) for t in tc["theme"].astype(str).unique()]     # in order of appearance
             all_ids = order + [t for t in sorted(present) if t not in order]
+            rows_all = index.get_indexer(tc["segment_id"])          # one lookup for every coding
             if "theme" in kinds:
-                rows_all = index.get_indexer(tc["segment_id"])      # one lookup for every coding
                 score_all = tc["score"].to_numpy(dtype=float)
                 by_theme = tc.groupby(tc["theme"].astype(str), sort=False).indices
                 empty = np.zeros(0, dtype=np.int64)
@@ -222,7 +222,7 @@ def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[s
                     sub = p[p["posture"].astype(str) == lab]
                     add(POSTURE_PREFIX + lab, "posture",
                         "Posture : " + cb_labels.get(POSTURE_PREFIX + lab, lab.replace("_", " ")),
-                        index.get_indexer(sub["segment_id"]), sub["score"].to_numpy(dtype=float))
+                        rows_all[sub.index.to_numpy()], sub["score"].to_numpy(dtype=float))
     topic_model = None
     if "topic" in kinds:
         topic_model, ta, tlabels = _topic_frames(store)
