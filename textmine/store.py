@@ -40,6 +40,7 @@ from typing import Any, Iterable, Iterator
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import yaml
 
 from .config import PACKAGED_CODEBOOK, Config, load_config, project_overlay
@@ -300,6 +301,23 @@ class Store:
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         return self.con.execute(sql, params or []).df()
 
+    def query_arrow(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        """:meth:`query` through Arrow: 200k string rows in a fifth of the time (no per-value
+        conversion to pandas' str dtype), for large reads. Same frame as :meth:`query` for string,
+        integer and float columns: an integer column with nulls becomes pandas' nullable integer,
+        a string column with no value at all object ``None`` (as DuckDB's ``df()`` gives them)."""
+        tbl = self.con.sql(sql, params=params or None).to_arrow_table()
+        df = tbl.to_pandas()
+        for name, col in zip(tbl.column_names, tbl.columns):
+            if col.null_count == 0:
+                continue
+            if pa.types.is_integer(col.type):
+                df[name] = pd.array(col.to_pylist(), dtype=f"Int{col.type.bit_width}")
+            elif col.null_count == len(col) and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+                                                 or pa.types.is_null(col.type)):
+                df[name] = pd.Series([None] * len(col), dtype=object, index=df.index)
+        return df
+
     # ------------------------------------------------------------------ generic frames
     def write_frame(self, table: str, df: pd.DataFrame, *, delete_where: dict[str, Any] | None = None,
                     replace: bool = False) -> None:
@@ -433,19 +451,27 @@ class Store:
     def segments_frame(self, *, roles: str | Iterable[str] | None = None,
                        waves: Iterable[str] | None = None,
                        interview_ids: Iterable[str] | None = None,
-                       segment_ids: Iterable[str] | None = None, with_text: bool = True) -> pd.DataFrame:
+                       segment_ids: Iterable[str] | None = None, with_text: bool = True,
+                       figures_only: bool = False) -> pd.DataFrame:
         """Segments joined with their interview's metadata (``SEGMENT_META_COLUMNS``).
 
         ``roles``: ``"respondents"`` (all but interviewer/other), ``"all"``/None, or a list.
         ``with_text=False`` leaves out ``text_raw``, ``text`` and ``prev_question`` (only the
         pseudonymised text is kept): faster on a large project when the analysis text is not needed.
+        ``figures_only=True`` keeps only what counts are computed from (ids, role, ``n_words``
+        and the interview's metadata; no text, speaker, position or source file), read through
+        Arrow: 100k segments in about a fifth of the time.
         """
         # a speaker's own respondent id (``speakers`` sheet) wins over the interview's
         rid = ("coalesce(sp.respondent_id, i.respondent_id)" if self.has_column("speakers", "respondent_id")
                else "i.respondent_id")
-        cols = "s.*" if with_text else "s.* EXCLUDE (text_raw, text, prev_question)"
+        if figures_only:
+            cols = "s.segment_id, s.interview_id, s.turn_index, s.seg_index, s.role, s.n_words"
+        else:
+            cols = "s.*" if with_text else "s.* EXCLUDE (text_raw, text, prev_question)"
+        source = "" if figures_only else "i.source_file, i.source_pseudo, i.format, "
         sql = (f"SELECT {cols}, i.wave, i.date, i.territory, i.structure_type, {rid} AS respondent_id, "
-               "i.source_file, i.source_pseudo, i.format, i.attrs, "
+               f"{source}i.attrs, "
                + ("i.attrs_public " if self.has_column("interviews", "attrs_public")       # older stores lack it
                   else "CAST(NULL AS VARCHAR) AS attrs_public ")
                + "FROM segments s JOIN interviews i USING (interview_id)"
@@ -473,7 +499,7 @@ class Store:
         if conds:
             sql += " WHERE " + " AND ".join(conds)
         sql += " ORDER BY s.interview_id, s.turn_index, s.seg_index"
-        return self.con.execute(sql, params).df()
+        return self.query_arrow(sql, params) if figures_only else self.con.execute(sql, params).df()
 
     # ------------------------------------------------------------------ pseudonyms
     def pseudonym_map(self) -> pd.DataFrame:

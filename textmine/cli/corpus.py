@@ -9,6 +9,7 @@ import typer
 
 from ..errors import E, TextmineError
 from ..export.cells import to_csv
+from ..overview import corpus_stats, export_segments, speakers_table
 from .common import (FormatOpt, RevealOpt, SkipInvalidOpt, SpeakersOpt, check_format, emit, info, ingest_lines,
                      require_project, stage_progress, state)
 
@@ -59,16 +60,12 @@ def ingest(
 
 def corpus(fmt: str = FormatOpt) -> None:
     """Interviews, turns, words and segments per wave x role."""
-    from ..corpus import corpus_stats
-
     with require_project(read_only=True) as store:
         emit(corpus_stats(store), check_format(fmt), title="Corpus")
 
 
 def speakers(fmt: str = FormatOpt, reveal: bool = RevealOpt) -> None:
     """One row per speaker and interview (interview_id, source_file, speaker, role, turns, words...)."""
-    from ..corpus import speakers_table
-
     with require_project(read_only=True) as store:
         emit(speakers_table(store, reveal=reveal), check_format(fmt), title="Speakers")
 
@@ -83,7 +80,6 @@ def segments_export(
     reveal: bool = RevealOpt,
 ) -> None:
     """Export analysis segments with their metadata (pseudonymised unless --reveal)."""
-    from ..corpus import export_segments
     from ..export.files import atomic_write, check_writable
 
     check_format(fmt, ("csv", "jsonl", "parquet", "iramuteq"))

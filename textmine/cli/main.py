@@ -59,7 +59,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                            "rainette), concordancer."),
     "track": ("track", "Track themes, posture sub-labels and topics across waves, roles, territories and "
                        "respondents (95 % cluster-bootstrap intervals)."),
-    "runs": ("run", "Past runs and their manifests."),
+    "runs": ("runs", "Past runs and their manifests."),
 }
 
 

@@ -1,9 +1,7 @@
-"""``textmine run`` (batch analysis of a wave) and ``textmine runs list|show``."""
+"""``textmine run``: batch analysis of a wave (past runs: :mod:`textmine.cli.runs`)."""
 from __future__ import annotations
 
 import contextlib
-import json
-import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -16,9 +14,6 @@ from .common import (FormatOpt, SkipInvalidOpt, SpeakersOpt, check_format, conso
                      out, pts, require_project, stage_progress, state)
 from .themes import codebook_notes
 from .topics import topic_notes
-
-runs_app = typer.Typer(help="Past runs and their manifests.", no_args_is_help=True)
-
 
 def run(
     corpus_dir: Path = typer.Argument(..., help="Folder of the wave's transcripts."),
@@ -117,25 +112,5 @@ def print_summary(res, project: Path, seconds: float, notes: list[str]) -> None:
     say(f"  manifest     {Path(project) / 'runs' / (res.run_id + '.json')}")
 
 
-@runs_app.command("list")
-def runs_list(fmt: str = FormatOpt) -> None:
-    """Runs of this project, oldest first."""
-    from ..pipeline import list_runs
-    with require_project(read_only=True) as store:
-        emit(list_runs(store), check_format(fmt), title="Runs")
-
-
-@runs_app.command("show")
-def runs_show(run_id: str = typer.Argument(..., help="Run id (see `runs list`); `latest` for the last one.")) -> None:
-    """Print a run's manifest (JSON)."""
-    from ..pipeline import get_run
-    with require_project(read_only=True) as store:
-        if run_id == "latest":
-            run_id = store.get_kv("runs.latest") or ""
-        manifest = get_run(store, run_id)
-    sys.stdout.write(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
-    app.add_typer(runs_app, name="runs")

@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from ..store import project_writable
-from .common import FormatOpt, RevealOpt, check_format, emit, info, progress, require_project, state
+from .common import FormatOpt, RevealOpt, check_format, emit, info, require_project, stage_progress, state
 
 
 def register(app: typer.Typer) -> None:
@@ -32,9 +32,9 @@ def register(app: typer.Typer) -> None:
         try:
             check_options(store, query, themes=theme, waves=wave, roles=role, territories=territory, attrs=attr,
                           mode=mode, limit=limit)      # before any model or index is loaded
-            if not store.read_only:   # up to date: a signature check; else new segments are lemmatised
-                with progress("Indexing new segments (spaCy lemmas)", None) as advance:
-                    get_index(store, advance=advance)
+            if not store.read_only and query.strip():   # up to date: a signature check; else new segments are lemmatised
+                with stage_progress("Indexing new segments (spaCy lemmas)") as bar:
+                    get_index(store, **bar)
             hits = search(store, query, themes=theme, waves=wave, roles=role, territories=territory,
                           attrs=attr, mode=mode, limit=limit, reveal=reveal)
             if kwic_:

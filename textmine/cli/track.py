@@ -97,7 +97,7 @@ def changes_cmd(wave_from: str = typer.Option(..., "--from", help="Earlier wave.
     from ..track import CORRECTION, changes, load_items
     check_format(fmt)
     with require_project(read_only=True) as store:
-        data = load_items(store, themes=_split(theme) or None, reveal=reveal)
+        data = load_items(store, themes=_split(theme) or None, reveal=reveal, with_text=False)
         df = changes(store, wave_from, wave_to, by=_split(by), measure=measure, explain=explain, data=data,
                      estimator=estimator, coder=coder, sample=sample)
         info(f"p-values: permutation test over interviews ({store.config.track.n_perm} permutations), bootstrap "

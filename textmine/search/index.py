@@ -327,9 +327,11 @@ def _index_rows(store: Store) -> pd.DataFrame:
 _CACHE: dict[str, SearchIndex] = {}
 
 
-def get_index(store: Store, *, advance: Callable[[int], None] | None = None) -> SearchIndex:
+def get_index(store: Store, *, on_start: Callable[[int | None], None] | None = None,
+              advance: Callable[[int], None] | None = None) -> SearchIndex:
     """The up-to-date index of ``store``: this process's copy, else the saved snapshot, else
-    (content changed) the lemma tables are updated, then the snapshot rebuilt and saved."""
+    (content changed) the lemma tables are updated, then the snapshot rebuilt and saved
+    (``on_start(None)`` is called first: only then is there work to show progress for)."""
     key = str(store.db_path.resolve())
     sig = content_signature(store)
     cached = _CACHE.get(key)
@@ -339,6 +341,8 @@ def get_index(store: Store, *, advance: Callable[[int], None] | None = None) -> 
     if idx is None and store.read_only:      # nothing is written: the lemmas as stored (or made in memory)
         idx = SearchIndex.build(store, sig)
     if idx is None:
+        if on_start:
+            on_start(None)
         update_index(store, advance=advance)
         sig = content_signature(store)
         idx = SearchIndex.load(store, sig) or SearchIndex.build(store, sig)
@@ -346,4 +350,26 @@ def get_index(store: Store, *, advance: Callable[[int], None] | None = None) -> 
     return idx
 
 
-__all__ = ["update_index", "get_index", "form_table", "content_signature", "passage_matrix", "SearchIndex"]
+def refresh_index(store: Store, encoder, *, on_start: Callable[[int | None], None] | None = None,
+                  advance: Callable[[int], None] | None = None) -> dict[str, int | bool]:
+    """Bring the whole search index up to date (lemma and form tables, snapshot, the passage
+    vectors of ``encoder``), so that the next search, in any process, does no indexing work.
+    ``{"skipped": True}`` when the saved snapshot was already current."""
+    sig = content_signature(store)
+    idx = SearchIndex.load(store, sig)
+    if idx is not None and _vector_key(encoder) in idx.vectors:
+        return {"skipped": True}
+    if on_start:
+        on_start(None)
+    lemmatised = 0
+    if idx is None:
+        lemmatised = update_index(store, advance=advance)["lemmatised"]
+        sig = content_signature(store)
+        idx = SearchIndex.load(store, sig) or SearchIndex.build(store, sig)
+    idx.passage_vectors(store, encoder)
+    _CACHE[str(store.db_path.resolve())] = idx
+    return {"segments": len(idx), "lemmatised": lemmatised}
+
+
+__all__ = ["update_index", "get_index", "refresh_index", "form_table", "content_signature", "passage_matrix",
+           "SearchIndex"]

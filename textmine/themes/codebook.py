@@ -26,7 +26,7 @@ import numpy as np
 import regex
 import yaml
 
-from ..config import codebook_file
+from ..config import codebook_file, parse_yaml
 from ..errors import E, TextmineError
 
 POSTURE_LABELS = ("faire_avec", "faire_a_la_place", "mixte")
@@ -261,7 +261,7 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     except OSError as exc:
         raise TextmineError(E.E401, path=path, detail=f"cannot read the file ({exc})") from exc
     try:
-        data = yaml.safe_load(text)
+        data = parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise TextmineError(E.E401, path=path, line=mark.line + 1 if mark else None,

@@ -48,7 +48,11 @@ def topics_by(store, by: str, model_id: str | None = None) -> pd.DataFrame:
         raise TextmineError(E.E501, detail=f"{by!r}; valid: {', '.join(BY_COLUMNS)}")
     mid = model_id or persist.current_model_id(store)
     col = BY_COLUMNS[by]
-    df = _assigned_segments(store, mid)
+    # only the columns counted (no segment text: 100k segments in 0.1 s instead of 1 s)
+    extra = "" if col == "interview_id" else f", {'s' if col == 'role' else 'i'}.{col}"
+    df = store.query(f"""SELECT s.segment_id, s.interview_id{extra}, a.topic FROM topic_assignments a
+                         JOIN segments s USING (segment_id) JOIN interviews i USING (interview_id)
+                         WHERE a.model_id = ?""", [mid])
     df[col] = df[col].fillna("(inconnu)").astype(str)
     g = df.groupby(["topic", col]).agg(count=("segment_id", "size"), interviews=("interview_id", "nunique"))
     g = g.reset_index()

@@ -14,7 +14,6 @@ import zlib
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 MEASURES = ("segments", "words", "interviews")
 
@@ -29,14 +28,16 @@ def cluster_sums(codes: np.ndarray, n_clusters: int, X: np.ndarray, n_words: np.
                  measure: str) -> tuple[np.ndarray, np.ndarray]:
     """Per-cluster numerators (n_clusters x n_items) and denominators for ``measure``."""
     n = len(codes)
-    Xf = X.astype(np.float64)
+    Xf = X.astype(np.float64).reshape(n, -1)
     if measure == "words":
         w = n_words.astype(np.float64)
     else:
         w = np.ones(n)
-    M = sparse.csr_matrix((w, (codes, np.arange(n))), shape=(n_clusters, n))
-    num = np.asarray(M @ Xf)
-    den = np.asarray(M.sum(axis=1)).ravel()
+    # one bincount per item: sums in segment order, as a cluster x segment sparse product does
+    num = np.zeros((n_clusters, Xf.shape[1]))
+    for j in range(Xf.shape[1]):
+        num[:, j] = np.bincount(codes, weights=w * Xf[:, j], minlength=n_clusters)
+    den = np.bincount(codes, weights=w, minlength=n_clusters)
     if measure == "interviews":
         num = (num > 0).astype(np.float64)
         den = np.ones(n_clusters)

@@ -38,7 +38,8 @@ def changes(store: Store, wave_from: str, wave_to: str, by: Sequence[str] | None
     ``calibrated`` when both waves' figures are corrected (``n_calibration``: human-coded units
     behind them, ``n_calibration_from``/``_to`` per wave), else ``raw``."""
     check_measure(measure)
-    data = data if data is not None else load_items(store, kinds=kinds, themes=themes, reveal=reveal)
+    data = data if data is not None else load_items(store, kinds=kinds, themes=themes, reveal=reveal,
+                                                    with_text=False)
     cal = calibration(store, data, estimator, coder=coder, sample=sample)
     wave_from, wave_to = str(wave_from), str(wave_to)
     check_waves([wave_from, wave_to], data.waves())

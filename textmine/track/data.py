@@ -131,7 +131,7 @@ def current_run(store: Store) -> str | None:
 def _theme_codings(store: Store, run_id: str) -> pd.DataFrame:
     cols = {c.lower() for c in store.query("SELECT * FROM theme_codings LIMIT 0").columns}
     posture = "posture" if "posture" in cols else "NULL AS posture"
-    return store.query(
+    return store.query_arrow(
         f"SELECT segment_id, theme, score, {posture} FROM theme_codings "
         "WHERE run_id = ? AND CAST(assigned AS BOOLEAN)", [run_id])
 
@@ -151,9 +151,8 @@ def _topic_frames(store: Store) -> tuple[str | None, pd.DataFrame, dict[str, str
     if not model or not store.has_table("topic_assignments"):
         return None, pd.DataFrame(), {}
     model = str(model)
-    ta = store.query(f"SELECT segment_id, topic, {store.column_or_null('topic_assignments', 'similarity')} "
-                     "FROM topic_assignments "
-                     "WHERE model_id = ? AND topic >= 0", [model])
+    ta = store.query_arrow(f"SELECT segment_id, topic, {store.column_or_null('topic_assignments', 'similarity')} "
+                           "FROM topic_assignments WHERE model_id = ? AND topic >= 0", [model])
     labels: dict[str, str] = {}
     if store.has_table("topic_info"):
         ti = store.query("SELECT * FROM topic_info WHERE model_id = ?", [model])
@@ -164,14 +163,17 @@ def _topic_frames(store: Store) -> tuple[str | None, pd.DataFrame, dict[str, str
 
 
 def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[str] | None = None,
-               require_codings: bool = True, reveal: bool = False) -> TrackData:
+               require_codings: bool = True, reveal: bool = False, with_text: bool = True) -> TrackData:
     """Respondent segments with one indicator column per tracked item.
+
+    ``with_text=False``: the segments without their text, speaker or source file (figures need
+    none of them; quotes do).
 
     Raises E006 without segments, E407 without theme codings (when ``require_codings``
     and themes are asked for), E304 when only topics are asked for and no topic model
     exists, E403 for an unknown ``themes`` entry.
     """
-    seg = store.segments_frame(roles="respondents", with_text=False)
+    seg = store.segments_frame(roles="respondents", with_text=False, figures_only=not with_text)
     if seg.empty:
         raise TextmineError(E.E006, path=store.root, detail="no respondent segments in this project")
     seg["wave"] = seg["wave"].astype("string").astype(object)
@@ -210,10 +212,10 @@ def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[s
         else:
             tc = _theme_codings(store, run_id)
             order, cb_labels = theme_labels(store)
-            present = list(dict.fromkeys(tc["theme"].astype(str)))
+            present = [str(t) for t in tc["theme"].astype(str).unique()]     # in order of appearance
             all_ids = order + [t for t in sorted(present) if t not in order]
+            rows_all = index.get_indexer(tc["segment_id"])          # one lookup for every coding
             if "theme" in kinds:
-                rows_all = index.get_indexer(tc["segment_id"])      # one lookup for every coding
                 score_all = tc["score"].to_numpy(dtype=float)
                 by_theme = tc.groupby(tc["theme"].astype(str), sort=False).indices
                 empty = np.zeros(0, dtype=np.int64)
@@ -228,7 +230,7 @@ def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[s
                     sub = p[p["posture"].astype(str) == lab]
                     add(POSTURE_PREFIX + lab, "posture",
                         "Posture : " + cb_labels.get(POSTURE_PREFIX + lab, lab.replace("_", " ")),
-                        index.get_indexer(sub["segment_id"]), sub["score"].to_numpy(dtype=float))
+                        rows_all[sub.index.to_numpy()], sub["score"].to_numpy(dtype=float))
     topic_model = None
     if "topic" in kinds:
         topic_model, ta, tlabels = _topic_frames(store)
@@ -237,11 +239,12 @@ def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[s
                 raise TextmineError(E.E304, path=store.root, detail="no current topic model (kv topics.current_model)")
             notes.append("no topic model: topics not tracked")
         else:
-            for t in sorted(ta["topic"].astype(int).unique()):
-                sub = ta[ta["topic"].astype(int) == t]
+            rows_all = index.get_indexer(ta["segment_id"])          # one lookup for every assignment
+            sim_all = ta["similarity"].to_numpy(dtype=float)
+            by_topic = ta.groupby(ta["topic"].astype(int), sort=True).indices
+            for t, pos in by_topic.items():
                 item = f"{TOPIC_PREFIX}{t}"
-                add(item, "topic", tlabels.get(item, f"topic {t}"), index.get_indexer(sub["segment_id"]),
-                    sub["similarity"].to_numpy(dtype=float))
+                add(item, "topic", tlabels.get(item, f"topic {t}"), rows_all[pos], sim_all[pos])
     if themes:
         wanted = [str(t) for t in themes]
         unknown = [t for t in wanted if t not in items]

@@ -65,7 +65,8 @@ def prevalence(store: Store, by: Sequence[str] | None = ("wave",), measure: str 
     respondent segments and interviews (the base of the share); ``n_hits`` the segments the coder
     gives the item; ``n_calibration`` the human-coded units behind a corrected figure."""
     check_measure(measure)
-    data = data if data is not None else load_items(store, kinds=kinds, themes=themes, reveal=reveal)
+    data = data if data is not None else load_items(store, kinds=kinds, themes=themes, reveal=reveal,
+                                                    with_text=False)
     cal = calibration(store, data, estimator, coder=coder, sample=sample)
     seg = data.segments
     by = check_by(list(by or []), seg, data.withheld)
