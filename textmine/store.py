@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .config import PACKAGED_CODEBOOK, Config, load_config, project_overlay
+from .config import PACKAGED_CODEBOOK, Config, defaults, load_config, project_overlay
 from .errors import E, TextmineError
 from .records import INTERVIEW_COLUMNS, SEGMENT_COLUMNS, SPEAKER_COLUMNS, TURN_COLUMNS
 from .runlock import holder
@@ -84,7 +84,7 @@ def write_project_config(path: Path, config_path: str | Path | None = None, code
     if config_path is not None and Path(config_path).is_file():
         data = project_overlay(config_path, path.parent)
         header += f"# Created with --config {config_path}: its settings are kept below.\n"
-    data.setdefault("random_state", 42)
+    data.setdefault("random_state", defaults().random_state)
     themes = data.setdefault("themes", {}) if isinstance(data.get("themes", {}), dict) else {}
     if codebook is not None:
         themes["codebook"] = (str(codebook) if str(codebook) == PACKAGED_CODEBOOK
