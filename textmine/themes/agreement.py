@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..config import seed
+
 
 def _prf(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
     """Precision, recall, F1, each NaN when undefined (0/0): precision without any predicted
@@ -103,7 +105,7 @@ def _row_mean(A: np.ndarray) -> np.ndarray:
 
 
 def agreement_intervals(Y_ref: np.ndarray, Y_other: np.ndarray, theme_ids: list[str], groups=None,
-                        n_boot: int = 1000, level: float = 0.95, random_state: int = 42,
+                        n_boot: int = 1000, level: float = 0.95, random_state: int | None = None,
                         key: list[str] | None = None) -> pd.DataFrame:
     """Percentile bootstrap intervals of Cohen's kappa and F1, resampling whole groups
     (interviews, or report sections) with replacement when ``groups`` is given, else rows.
@@ -123,7 +125,7 @@ def agreement_intervals(Y_ref: np.ndarray, Y_other: np.ndarray, theme_ids: list[
         out = np.zeros((n_clusters, A.shape[1]))
         np.add.at(out, codes, A)
         return out
-    W = resample_weights(n_clusters, n_boot, np.random.default_rng(random_state))
+    W = resample_weights(n_clusters, n_boot, np.random.default_rng(seed(random_state)))
     tp, fp = W @ per_cluster(Y * Z), W @ per_cluster((1 - Y) * Z)
     fn, tn = W @ per_cluster(Y * (1 - Z)), W @ per_cluster((1 - Y) * (1 - Z))
     K, F = _kappa_counts(tp, fp, fn, tn)

@@ -7,11 +7,12 @@ Subclasses provide ``_check()`` (fitted or not), ``encoder_``, ``thresholds_``,
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from .features import as_frame, encode
 
 
-class ThemeCoderBase:
+class ThemeCoderBase(BaseEstimator):
     def embed(self, data, vectors: np.ndarray | None = None, store=None):
         """``(frame, vectors)``: the input as a frame with its passage embeddings."""
         self._check()

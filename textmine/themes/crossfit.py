@@ -18,10 +18,10 @@ from __future__ import annotations
 import json
 import zlib
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from ..errors import E, TextmineError
 from .codebook import Codebook
@@ -47,10 +47,10 @@ def fold_of(interview_id: str, folds: dict[str, int], n_folds: int) -> int:
     return folds[iid] if iid in folds else zlib.crc32(iid.encode("utf-8")) % n_folds
 
 
-def fit_crossfit(make_model: Callable[[], SupervisedThemeClassifier], coded: pd.DataFrame, is_calibration: np.ndarray,
+def fit_crossfit(estimator: SupervisedThemeClassifier, coded: pd.DataFrame, is_calibration: np.ndarray,
                  folder: str | Path, *, n_folds: int, seed: int, samples: list[str],
                  vectors: np.ndarray | None = None) -> dict:
-    """Fit and save the fold models; ``coded`` holds every training row (``is_calibration`` marks
+    """Fit and save the fold models (clones of the unfitted ``estimator``); ``coded`` holds every training row (``is_calibration`` marks
     the calibration codes, which need ``interview_id`` and ``id`` = segment id)."""
     folder = Path(folder)
     is_cal = np.asarray(is_calibration, dtype=bool)
@@ -61,7 +61,7 @@ def fit_crossfit(make_model: Callable[[], SupervisedThemeClassifier], coded: pd.
     left_out = {}
     for k in range(k_eff):
         train = fold != k
-        m = make_model().fit(coded[train].reset_index(drop=True),
+        m = clone(estimator).fit(coded[train].reset_index(drop=True),
                              vectors=None if vectors is None else vectors[train])
         m.calibration_samples_ = list(samples)
         m.save(folder / FOLDS_DIR / f"fold_{k}")

@@ -31,7 +31,8 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 from sklearn.model_selection import GroupKFold, KFold
 
-from ..embed import Encoder, encoder_key
+from ..config import Config, seed
+from ..embed import Encoder, encoder_key, encoder_name, resolve_encoder
 from ..errors import E, TextmineError
 from .base import ThemeCoderBase
 from .codebook import Codebook, load_codebook
@@ -64,10 +65,14 @@ def make_folds(n: int, groups, n_splits: int, random_state: int) -> list[tuple[n
 
 
 class SupervisedThemeClassifier(ThemeCoderBase):
-    """Multi-label theme coder learned from coded segments."""
+    """Multi-label theme coder learned from coded segments.
 
-    def __init__(self, codebook: Codebook | None = None, encoder: str | Encoder | None = "e5-small",
-                 random_state: int = 42, C: float = 1.0, C_chain: float = 0.3, chain: bool = True,
+    ``encoder``: an encoder, or its name; ``None`` is the packaged config's ``embed.encoder``
+    (commands pass their project's). ``random_state``: ``None`` is the packaged config's.
+    """
+
+    def __init__(self, codebook: Codebook | None = None, encoder: str | Encoder | None = None,
+                 random_state: int | None = None, C: float = 1.0, C_chain: float = 0.3, chain: bool = True,
                  example_weight: float = 0.5, min_positives: int = 3, n_splits: int = 5,
                  min_words: int = 4, abstain_below: float = 0.15, prior_weight: float = 40.0) -> None:
         self.codebook = codebook
@@ -115,7 +120,7 @@ class SupervisedThemeClassifier(ThemeCoderBase):
                 continue
             pos = owner == j
             lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000,
-                                    random_state=self.random_state)
+                                    random_state=seed(self.random_state))
             lr.fit(np.vstack([X, Xex[pos]]) * 10, np.concatenate([Y[:, j], np.ones(pos.sum(), dtype=int)]),
                    sample_weight=np.concatenate([np.ones(len(X)), np.full(pos.sum(), self.example_weight)]))
             W[j], b[j] = lr.coef_[0] * 10, lr.intercept_[0]
@@ -136,7 +141,7 @@ class SupervisedThemeClassifier(ThemeCoderBase):
             s = G.std(axis=0)
             s[s < 1e-6] = 1.0
             lr = LogisticRegression(C=self.C_chain, class_weight="balanced", max_iter=3000,
-                                    random_state=self.random_state)
+                                    random_state=seed(self.random_state))
             lr.fit((G - m) / s, Y[:, j])
             W[j], b[j], M[j], S[j] = lr.coef_[0], lr.intercept_[0], m, s
         return W, b, M, S
@@ -155,7 +160,6 @@ class SupervisedThemeClassifier(ThemeCoderBase):
         # many tiny problems: one BLAS thread is several times faster than oversubscribed threads
         df = as_frame(coded)
         if vectors is None:    # encode outside the single-thread block (the encoder has its own threads)
-            from .features import resolve_encoder
             vectors = encode(resolve_encoder(self.encoder), df["text"].tolist())
             ZeroShotThemeClassifier(self.codebook, self.encoder).fit()   # embeds the codebook (memoised)
         with threadpool_limits(1):
@@ -187,7 +191,7 @@ class SupervisedThemeClassifier(ThemeCoderBase):
         if groups is None:
             gcol = group_column(df)
             groups = df[gcol].astype(str).values if gcol else None
-        folds = make_folds(len(df), groups, self.n_splits, self.random_state)
+        folds = make_folds(len(df), groups, self.n_splits, seed(self.random_state))
         # stage A out of fold, then on everything
         PA = np.zeros(Y.shape)
         for tr, te in folds:
@@ -280,7 +284,8 @@ class SupervisedThemeClassifier(ThemeCoderBase):
             "format_version": FORMAT_VERSION, "kind": "supervised",
             "model_id": f"sup-{self.codebook_.hash[:8]}-{self.data_hash_[:8]}",
             "codebook_hash": self.codebook_.hash, "codebook_path": self.codebook_.path,
-            "encoder": self.encoder_.id, "encoder_version": self.encoder_.version,
+            "encoder": self.encoder_.id, "encoder_name": encoder_name(self.encoder_),
+            "encoder_version": self.encoder_.version,
             "encoder_key": self.encoder_id_, "training_data_hash": self.data_hash_,
             "n_train": self.n_train_, "theme_ids": self.theme_ids_,
             "params": {k: getattr(self, k) for k in ("random_state", "C", "C_chain", "chain", "example_weight",
@@ -295,7 +300,9 @@ class SupervisedThemeClassifier(ThemeCoderBase):
 
     @classmethod
     def load(cls, folder: str | Path, codebook: Codebook | None = None,
-             encoder: str | Encoder | None = None) -> "SupervisedThemeClassifier":
+             encoder: str | Encoder | None = None, config: Config | None = None) -> "SupervisedThemeClassifier":
+        """The model saved in ``folder``, with the encoder it was trained with (``encoder``, else
+        the one it records; built on ``config``'s device)."""
         folder = Path(folder)
         meta = read_model_meta(folder)
         codebook = codebook if codebook is not None else load_codebook()
@@ -303,9 +310,7 @@ class SupervisedThemeClassifier(ThemeCoderBase):
             raise TextmineError(E.E404, path=folder,
                                 detail=f"model trained with codebook {meta['codebook_hash']} "
                                        f"({meta.get('codebook_path')}), current codebook is {codebook.hash} ({codebook.path})")
-        enc_name = encoder if encoder is not None else meta["encoder"]
-        from .features import resolve_encoder
-        enc = resolve_encoder(enc_name)
+        enc = resolve_encoder(encoder if encoder is not None else meta.get("encoder_name", meta["encoder"]), config)
         if encoder_key(enc) != meta["encoder_key"]:
             raise TextmineError(E.E404, path=folder,
                                 detail=f"model trained with encoder {meta['encoder_key']}, requested {encoder_key(enc)}")

@@ -19,11 +19,11 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from ..embed import Encoder, encoder_key
+from ..config import seed
+from ..embed import Encoder, encoder_key, resolve_encoder
 from .base import ThemeCoderBase
 from .codebook import Codebook, load_codebook
-from .features import (Prototypes, content_words, encode, resolve_encoder,
-                       similarity_features, sublabel_similarity)
+from .features import Prototypes, content_words, encode, similarity_features, sublabel_similarity
 from .posture import posture_cue_counts, rule_posture
 
 def best_threshold(p: np.ndarray, y: np.ndarray, grid: np.ndarray | None = None) -> tuple[float, float]:
@@ -42,10 +42,14 @@ def best_threshold(p: np.ndarray, y: np.ndarray, grid: np.ndarray | None = None)
 
 
 class ZeroShotThemeClassifier(ThemeCoderBase):
-    """Codebook-driven multi-label theme classifier (scikit-learn contract)."""
+    """Codebook-driven multi-label theme classifier (scikit-learn contract).
 
-    def __init__(self, codebook: Codebook | None = None, encoder: str | Encoder | None = "e5-small",
-                 random_state: int = 42, min_words: int = 4, abstain_below: float = 0.15,
+    ``encoder``: an encoder, or its name; ``None`` is the packaged config's ``embed.encoder``
+    (commands pass their project's). ``random_state``: ``None`` is the packaged config's.
+    """
+
+    def __init__(self, codebook: Codebook | None = None, encoder: str | Encoder | None = None,
+                 random_state: int | None = None, min_words: int = 4, abstain_below: float = 0.15,
                  shrink: float = 0.5) -> None:
         self.codebook = codebook
         self.encoder = encoder
@@ -93,7 +97,8 @@ class ZeroShotThemeClassifier(ThemeCoderBase):
         self.cue_background_ = np.array([lc[owner != j, j].mean() for j in range(T)], dtype=np.float32)
         sims = similarity_features(Xe, self.prototypes_, texts)
         F = self._pair_features(sims, cues)
-        lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=self.random_state)
+        lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000,
+                                random_state=seed(self.random_state))
         lr.fit(F.reshape(-1, F.shape[2]), Y.reshape(-1))
         self.coef_ = lr.coef_[0].astype(np.float64)
         self.intercept_ = float(lr.intercept_[0])
