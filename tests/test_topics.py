@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers_topics import copy_project, fitted_project, make_store, theme_of
+from conftest import copy_project
+from helpers_topics import fitted_project, make_store, theme_of
 from textmine.errors import TextmineError
 from textmine.store import Store
 from textmine.topics import (align_topics, apply_topics, auto_min_cluster_size, fit_topics, load_model,
