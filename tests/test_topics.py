@@ -21,6 +21,7 @@ def test_auto_min_cluster_size():
     assert auto_min_cluster_size(10 ** 6) == 150
 
 
+@pytest.mark.slow
 def test_lemmas_drop_fillers_and_are_cached():
     from textmine.topics import french
     text = "euh ben du coup on fait des ateliers numériques avec les retraités, hein, voilà quoi"

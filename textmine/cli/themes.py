@@ -116,6 +116,7 @@ def train_cmd(
     corrected estimates never use a prediction from a model trained on the segment's own code."""
     from ..themes.coded import read_coded, validate_coded
     from ..themes.crossfit import fit_crossfit
+    from ..themes.model_io import save_coder
     from ..embed import resolve_encoder
     from ..themes.supervised import SupervisedThemeClassifier
     check_format(fmt)
@@ -143,7 +144,7 @@ def train_cmd(
     with progress("embedding + training", None):
         model.fit(df)
         model.calibration_samples_ = list(dict.fromkeys(samples))
-        model.save(output)
+        save_coder(model, output)
         if mask.any():
             meta = fit_crossfit(model, df, mask, output, n_folds=n_folds, seed=seed,
                                 samples=model.calibration_samples_)

@@ -28,7 +28,7 @@ from ..embed import Encoder, resolve_encoder
 from .codebook import Codebook, load_codebook
 from .crossfit import crossfit_codes, load_crossfit
 from .features import as_frame, cache_codebook, encode
-from .supervised import SupervisedThemeClassifier
+from .model_io import load_coder
 from .zeroshot import ZeroShotThemeClassifier
 
 KV_RUN = "themes.current_run"
@@ -46,7 +46,7 @@ def load_model(model_dir: str | Path | None = None, codebook: Codebook | None = 
     project's; the packaged one when ``None``)."""
     codebook = codebook if codebook is not None else load_codebook()
     if model_dir:
-        model = SupervisedThemeClassifier.load(model_dir, codebook=codebook, encoder=encoder, config=config)
+        model = load_coder(model_dir, codebook=codebook, encoder=encoder, config=config)
         return model
     model = ZeroShotThemeClassifier(codebook, encoder=resolve_encoder(encoder, config),
                                     random_state=seed(random_state, config)).fit()

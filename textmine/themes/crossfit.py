@@ -25,6 +25,7 @@ from sklearn.base import clone
 
 from ..errors import E, TextmineError
 from .codebook import Codebook
+from .model_io import load_coder, save_coder
 from .supervised import SupervisedThemeClassifier
 
 META = "crossfit.json"
@@ -64,7 +65,7 @@ def fit_crossfit(estimator: SupervisedThemeClassifier, coded: pd.DataFrame, is_c
         m = clone(estimator).fit(coded[train].reset_index(drop=True),
                              vectors=None if vectors is None else vectors[train])
         m.calibration_samples_ = list(samples)
-        m.save(folder / FOLDS_DIR / f"fold_{k}")
+        save_coder(m, folder / FOLDS_DIR / f"fold_{k}")
         left_out[str(k)] = sorted(coded.loc[fold == k, "id"].astype(str))
     meta = {"n_folds": k_eff, "folds": folds, "samples": list(samples), "seed": seed, "left_out": left_out}
     (folder / META).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -81,7 +82,7 @@ def load_crossfit(folder: str | Path | None, codebook: Codebook,
         meta = json.loads((folder / META).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise TextmineError(E.E405, path=folder / META, detail=str(exc)) from exc
-    models = [SupervisedThemeClassifier.load(folder / FOLDS_DIR / f"fold_{k}", codebook=codebook, encoder=encoder)
+    models = [load_coder(folder / FOLDS_DIR / f"fold_{k}", codebook=codebook, encoder=encoder)
               for k in range(int(meta["n_folds"]))]
     return meta, models
 

@@ -58,28 +58,58 @@ class ZeroShotThemeClassifier(ThemeCoderBase):
         self.abstain_below = abstain_below
         self.shrink = shrink
 
-    # ------------------------------------------------------------------ features
+    # ------------------------------------------------------------------ evidence (public: the supervised coder uses it)
     def _pair_features(self, sims: np.ndarray, cues: np.ndarray) -> np.ndarray:
         """(n, T, 4) evidence per pair."""
         T = cues.shape[1]
         cue = np.log1p(cues) - self.cue_background_[None, :]
         return np.stack([sims[:, :T] * 10, sims[:, T:2 * T] * 10, sims[:, 2 * T:] * 10, cue], axis=2)
 
-    def _evidence(self, texts: list[str], X: np.ndarray, exclude_self: bool = False):
+    def evidence(self, texts: list[str], X: np.ndarray, exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(sims, cues)`` of texts with passage vectors ``X``: centred similarities to every
+        theme's definition, include criteria and examples ``(n, 3T)`` and codebook cue counts
+        ``(n, T)`` (``exclude_self``: an example identical to the text is left out)."""
         sims = similarity_features(X, self.prototypes_, texts if exclude_self else None)
         cues = self.codebook_.cue_counts(texts)
         return sims, cues
 
+    def proba_from_evidence(self, sims: np.ndarray, cues: np.ndarray) -> np.ndarray:
+        """``(n, T)`` calibrated probabilities from :meth:`evidence`."""
+        self._check()
+        return self._proba_from_features(self._pair_features(sims, cues))
+
     # ------------------------------------------------------------------ fit
-    def fit(self, X=None, y=None) -> "ZeroShotThemeClassifier":
-        """Embed the codebook and calibrate on its own examples (``X``, ``y`` are ignored)."""
+    def _prepare(self) -> None:
+        """The codebook, the encoder and the codebook's embeddings (prototypes)."""
         self.codebook_ = self.codebook if self.codebook is not None else load_codebook()
         self.encoder_ = resolve_encoder(self.encoder)
         self.encoder_id_ = encoder_key(self.encoder_)
         self.prototypes_ = Prototypes.build(self.codebook_, self.encoder_)
+        self.theme_ids_ = list(self.codebook_.ids)
+
+    def fit(self, X=None, y=None) -> "ZeroShotThemeClassifier":
+        """Embed the codebook and calibrate on its own examples (``X``, ``y`` are ignored)."""
+        self._prepare()
         # tiny problems: one BLAS thread is several times faster than oversubscribed threads
         with threadpool_limits(1):
             return self._calibrate()
+
+    def fitted_state(self) -> dict[str, np.ndarray]:
+        """The fitted parameters as arrays (what a saved model stores; see :meth:`restore`)."""
+        self._check()
+        return {"coef": self.coef_, "intercept": np.array([self.intercept_]), "thresholds": self.thresholds_,
+                "cue_background": self.cue_background_}
+
+    @classmethod
+    def restore(cls, state: dict[str, np.ndarray], codebook: Codebook, encoder: str | Encoder | None = None,
+                **params) -> "ZeroShotThemeClassifier":
+        """A fitted coder from :meth:`fitted_state` (the codebook is embedded again, from the
+        memo or the store's cache)."""
+        self = cls(codebook, encoder, **params)
+        self._prepare()
+        self.coef_, self.intercept_ = np.asarray(state["coef"]), float(np.asarray(state["intercept"]).reshape(-1)[0])
+        self.thresholds_, self.cue_background_ = np.asarray(state["thresholds"]), np.asarray(state["cue_background"])
+        return self
 
     def _calibrate(self) -> "ZeroShotThemeClassifier":
         texts, owner = [], []
@@ -113,17 +143,12 @@ class ZeroShotThemeClassifier(ThemeCoderBase):
         z = F @ self.coef_ + self.intercept_
         return 1.0 / (1.0 + np.exp(-z))
 
-    def _check(self) -> None:
-        if not hasattr(self, "coef_"):
-            self.fit()
-
     # ------------------------------------------------------------------ predict
     def predict_proba(self, data, vectors: np.ndarray | None = None, store=None) -> np.ndarray:
         """``(n, n_themes)`` calibrated probabilities in codebook order."""
         df, X = self.embed(data, vectors, store)
         texts = df["text"].tolist()
-        sims, cues = self._evidence(texts, X)
-        return self._proba_from_features(self._pair_features(sims, cues))
+        return self.proba_from_evidence(*self.evidence(texts, X))
 
     def abstain_mask(self, texts: list[str], P: np.ndarray) -> np.ndarray:
         short = np.array([content_words(t) < self.min_words for t in texts], dtype=bool)
