@@ -486,7 +486,3 @@ def _open_error(root: Path, db_path: Path, exc: Exception) -> TextmineError:
         return TextmineError(E.E007, path=root, detail=f"another process ({Path(m.group(1)).name}, PID "
                                                        f"{m.group(2)}) is writing this project")
     return TextmineError(E.E004, path=db_path, detail=str(exc))
-
-
-def open_store(project: str | Path, *, create: bool = False, read_only: bool = False) -> Store:
-    return Store(project, create=create, read_only=read_only)
