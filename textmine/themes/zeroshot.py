@@ -69,6 +69,7 @@ class ZeroShotThemeClassifier(ThemeCoderBase):
         """``(sims, cues)`` of texts with passage vectors ``X``: centred similarities to every
         theme's definition, include criteria and examples ``(n, 3T)`` and codebook cue counts
         ``(n, T)`` (``exclude_self``: an example identical to the text is left out)."""
+        self._check()
         sims = similarity_features(X, self.prototypes_, texts if exclude_self else None)
         cues = self.codebook_.cue_counts(texts)
         return sims, cues
