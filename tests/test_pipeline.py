@@ -111,3 +111,27 @@ def test_lock_refuses_second_run(baseline_project, cli):
     with project_lock(project):
         res = cli(*W1, "--project", project)
     assert res.exit_code == 1 and "E003" in res.stderr
+
+
+def test_run_wave_takes_an_encoder_object(baseline_project, tmp_path):
+    """The seam: an encoder object given to run_wave serves every stage of that run."""
+    from textmine.embed import CharNgramTestEncoder, encoder_key, register
+    from textmine.errors import TextmineError
+
+    class Narrow(CharNgramTestEncoder):
+        name = "test-char-ngrams-64"
+    enc = Narrow(dim=64)
+    project = copy_project(baseline_project, tmp_path / "p")
+    res = run_wave(project, DEMO / "vague1", wave="2022", metadata=DEMO / "vague1" / "metadata.csv",
+                   encoder=enc, refit_topics=True)
+    key = encoder_key(enc)
+    assert key == f"{TEST_ENCODER}@1-d64-n34" and res.manifest["encoder"] == key
+    assert res.stages["embed"]["encoder"] == key and res.stages["ingest"]["skipped"]
+    with Store(project, read_only=True) as s:
+        assert s.get_kv("themes.current_run")["encoder"] == key
+        rec = s.query("SELECT encoder, encoder_name FROM topic_models WHERE model_id = ?",
+                      [s.get_kv("topics.current_model")]).iloc[0]
+        assert (rec["encoder"], rec["encoder_name"]) == (key, "test-char-ngrams-64")
+    with pytest.raises(TextmineError) as e:              # one name never serves two models
+        register(Narrow(dim=32))
+    assert e.value.code == "E301"

@@ -70,8 +70,14 @@ def get_encoder(name: str, *, device: str = "auto", light: bool = False) -> Enco
 
 def register(encoder: Encoder) -> str:
     """Make an encoder object resolvable by its name in this process (``run_wave(encoder=obj)``:
-    every stage of the run, and a coder given the name, get that object); returns the name."""
+    every stage of the run, and a coder given the name, get that object); returns the name.
+    E301 when another encoder (another cache key) is already known by that name: vectors of
+    two models must never share a name."""
     name = encoder_name(encoder)
+    clash = {encoder_key(e) for (n, _, _), e in _CACHE.items() if n == name} - {encoder_key(encoder)}
+    if clash:
+        raise TextmineError(E.E301, detail=f"{name!r} already names {', '.join(sorted(clash))}, not "
+                                           f"{encoder_key(encoder)}", fix="Give the encoder object its own `name`.")
     for device in ("auto", "cpu", "cuda"):
         for light in (False, True):
             _CACHE[(name, device, light)] = encoder
