@@ -73,3 +73,9 @@ def test_supervised_clone_cross_validate_and_files(cb, coded, tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(TEXTS), fitted.predict_proba(TEXTS), rtol=0, atol=1e-12)
     assert loaded.predict_posture(TEXTS) == fitted.predict_posture(TEXTS)
     assert set(fitted.fitted_state()) == set(np.load(folder / "weights.npz", allow_pickle=False).files)
+
+
+def test_posture_model_is_an_estimator():
+    from textmine.themes.posture import PostureModel
+    m = PostureModel(random_state=4, min_per_class=2)
+    assert clone(m).get_params() == {"random_state": 4, "min_per_class": 2}

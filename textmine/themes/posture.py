@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
 from ..config import seed
@@ -117,8 +118,8 @@ def rule_posture(sub_sim: np.ndarray, sub_cues: np.ndarray, margin: float = 0.0)
     return out
 
 
-class PostureModel:
-    """Learned sub-label model with the rule as fallback (scikit-learn style)."""
+class PostureModel(BaseEstimator):
+    """Learned sub-label model with the rule as fallback (a scikit-learn estimator)."""
 
     def __init__(self, random_state: int | None = None, min_per_class: int = 5) -> None:
         self.random_state = random_state
