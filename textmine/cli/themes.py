@@ -15,13 +15,14 @@ from ..calibrate import codes as cal_codes
 from ..calibrate import drift as cal_drift
 from ..calibrate import sample as cal_sample
 from ..calibrate import tables as cal_tables
+from ..config import seed as config_seed
 from ..errors import E, TextmineError
 from ..export.sheet import write_sheet
 from ..themes.codebook import load_codebook
 from ..track.calibrated import calibration
 from ..track.data import load_items
-from ..config import seed as config_seed
-from .common import FormatOpt, current_config, RevealOpt, check_format, emit, info, progress, records, require_project, state
+from .common import (FormatOpt, RevealOpt, check_format, current_config, emit, info, progress, records,
+                     require_project, state)
 
 themes_app = typer.Typer(help="Codebook themes: zero-shot and supervised coders, agreement with human coders.",
                          no_args_is_help=True)
