@@ -30,11 +30,13 @@ demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/textmine --project $(DEMO) --quiet report
 	@echo "Results: $(DEMO)/outputs (report.html, quotes.docx, quotes.xlsx, quotes.md, project.qdpx, calibration_sample.xlsx)"
 
+# --durations=15: the slowest tests in every run's output (CI included), so a slow one shows up
 test: install
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=15
 
+# the inner loop: everything but the tests marked slow (real models, shared corpora, whole exports)
 test-fast: install
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not slow"
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not slow" --durations=15
 
 bench: install
 	for b in benchmarks/*.py; do HF_HUB_OFFLINE=1 $(BIN)/python $$b || exit 1; done

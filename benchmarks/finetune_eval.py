@@ -171,7 +171,7 @@ def main() -> None:
             P_lr[te, j] = lr.fit(X[tr] * 10, Y[tr, j]).predict_proba(X[te] * 10)[:, 1]
     t_ft = time.time() - t0
     t0 = time.time()
-    P_sup, D_sup, _, _ = cross_validate(df, lambda: SupervisedThemeClassifier(cb, random_state=42), cb, args.folds)
+    P_sup, D_sup, _, _ = cross_validate(df, SupervisedThemeClassifier(cb, random_state=42), cb, args.folds)
     t_sup = time.time() - t0
     print(f"fine-tuning {t_ft:.0f}s for {args.folds} folds; supervised coder CV {t_sup:.0f}s "
           f"(ratio {t_ft / max(t_sup, 1e-9):.1f}x)")

@@ -34,7 +34,8 @@ from textmine.themes.agreement import agreement_intervals, agreement_table  # no
 from textmine.themes.codebook import load_codebook  # noqa: E402
 from textmine.themes.coded import group_column, label_matrix, read_coded  # noqa: E402
 from textmine.themes.evaluate import cross_validate, predict_frame  # noqa: E402
-from textmine.themes.features import encode, resolve_encoder  # noqa: E402
+from textmine.embed import resolve_encoder  # noqa: E402
+from textmine.themes.features import encode  # noqa: E402
 from textmine.themes.supervised import SupervisedThemeClassifier, make_folds  # noqa: E402
 from textmine.themes.zeroshot import ZeroShotThemeClassifier  # noqa: E402
 
@@ -68,7 +69,7 @@ def learning_curve(df, cb, X, groups, Y) -> None:
     print(f"  {'folds':>6s} {'train share':>11s}  {'supervised posture/prec/coord  mean':>36s}  {'baseline mean':>13s}")
     for k in (2, 3, 5, 10, len(set(groups))):
         folds = make_folds(len(df), groups, k, 42)     # the folds cross_validate makes for k
-        _, Yp, _, _ = cross_validate(df, lambda: SupervisedThemeClassifier(cb, random_state=42), cb, k)
+        _, Yp, _, _ = cross_validate(df, SupervisedThemeClassifier(cb, random_state=42), cb, k)
         ks, mean = key_kappa(Y, Yp, cb.ids)
         _, base = key_kappa(Y, baseline_cv(df, cb, X, folds), cb.ids)
         share = np.mean([len(tr) for tr, _ in folds]) / len(df)
@@ -124,7 +125,7 @@ def main() -> None:
         folds = make_folds(len(df), groups, args.folds, 42)
         Y = label_matrix(df, cb)
         t0 = time.time()
-        P, Yp, _, _ = cross_validate(df, lambda: SupervisedThemeClassifier(cb, random_state=42), cb, args.folds)
+        P, Yp, _, _ = cross_validate(df, SupervisedThemeClassifier(cb, random_state=42), cb, args.folds)
         sup = show(f"supervised (grouped CV, {time.time() - t0:.0f}s)", Y, Yp, cb.ids, groups)
         if args.curve and gcol == "section":
             ceiling(Y, P, cb.ids)

@@ -1,4 +1,13 @@
-"""Shared test fixtures: paths, an in-process CLI runner, and the demo project built once."""
+"""Shared test fixtures: paths, an in-process CLI runner, and two projects built once per session:
+
+- ``baseline_project``: wave 1 of the demo corpus through the whole pipeline with the test
+  encoder (``tests/fixtures/test_encoder.yaml``: hashed char n-grams, no neural model) — for
+  tests of the pipeline's mechanics (manifests, incremental and resumed runs, the lock, CLI
+  plumbing), where what a real model finds is not what is tested. Copy it
+  (:func:`copy_project`) before changing it.
+- ``demo_project``: both demo waves with the real models (configs/demo.yaml): the end-to-end
+  smoke test of ``make demo``, and the fixture of every test that pins what the models find.
+"""
 from __future__ import annotations
 
 import os
@@ -12,6 +21,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 DEMO = ROOT / "corpus" / "demo"
+TEST_ENCODER_CONFIG = ROOT / "tests" / "fixtures" / "test_encoder.yaml"
 
 
 def shared_path(*parts: str) -> Path:
@@ -60,3 +70,21 @@ def demo_project(tmp_path_factory) -> Path:
     run_wave(project, DEMO / "vague1", wave="2022", metadata=DEMO / "vague1" / "metadata.csv", config_path=cfg)
     run_wave(project, DEMO / "vague2", wave="2023", metadata=DEMO / "vague2" / "metadata.xlsx", config_path=cfg)
     return project
+
+
+@pytest.fixture(scope="session")
+def baseline_project(tmp_path_factory) -> Path:
+    """Demo wave 1 run once with the test encoder (read-only for tests: copy it to change it)."""
+    from textmine.pipeline import run_wave
+
+    project = tmp_path_factory.mktemp("baseline") / "project"
+    run_wave(project, DEMO / "vague1", wave="2022", metadata=DEMO / "vague1" / "metadata.csv",
+             config_path=TEST_ENCODER_CONFIG)
+    return project
+
+
+def copy_project(src: Path, dst: Path) -> Path:
+    """A copy of a project to change (the session's projects stay as they were built)."""
+    import shutil
+    shutil.copytree(src, dst)
+    return dst

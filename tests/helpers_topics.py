@@ -201,8 +201,3 @@ def fitted_project(tmp_path_factory):
         _FITTED["root"] = base / "proj"
     return _FITTED["root"], _FITTED["result"]
 
-
-def copy_project(src, dst):
-    import shutil
-    shutil.copytree(src, dst)
-    return dst

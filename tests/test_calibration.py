@@ -226,6 +226,7 @@ def test_estimator_option_and_errors(project, tmp_path):
         assert e.value.code == "E409"
 
 
+@pytest.mark.slow
 def test_two_coders_mean_and_named_coder(tmp_path):
     p = calibrated_project(tmp_path / "two", n=40)
     with Store(p) as st:

@@ -49,6 +49,7 @@ def _n_codes(proj: Path) -> int:
         return len(tables.codes(st))
 
 
+@pytest.mark.slow
 def test_end_to_end_sample_code_calibrate_track(proj, tmp_path, cli):
     sheet = tmp_path / "sample.csv"
     res = cli("--project", proj, "themes", "sample", "--n", "30", "--seed", "7", "--output", sheet, "--format", "json")
@@ -161,6 +162,7 @@ def _sheet(proj, tmp_path, cli, n="10") -> pd.DataFrame:
 
 @pytest.mark.parametrize("case", ["unknown_segment", "not_drawn", "duplicate", "unknown_theme", "bad_posture",
                                   "empty", "other_project", "no_key_column"])
+@pytest.mark.slow
 def test_bad_csv_sheets_are_refused_and_nothing_is_stored(proj, tmp_path, cli, case):
     df = _sheet(proj, tmp_path, cli)
     with Store(proj, read_only=True) as st:
@@ -203,6 +205,7 @@ def test_bad_csv_sheets_are_refused_and_nothing_is_stored(proj, tmp_path, cli, c
                    "--allow-empty").exit_code == 0
 
 
+@pytest.mark.slow
 def test_excel_csv_with_semicolons_and_cp1252_is_read(proj, tmp_path, cli):
     df = _sheet(proj, tmp_path, cli)
     df.to_csv(tmp_path / "excel.csv", index=False, sep=";", encoding="cp1252", errors="replace")
@@ -211,6 +214,7 @@ def test_excel_csv_with_semicolons_and_cp1252_is_read(proj, tmp_path, cli):
     assert _n_codes(proj) == len(df)
 
 
+@pytest.mark.slow
 def test_bad_xlsx_cells_name_the_cell(proj, tmp_path, cli):
     from openpyxl import load_workbook
     x = tmp_path / "s.xlsx"
@@ -233,6 +237,7 @@ def test_bad_xlsx_cells_name_the_cell(proj, tmp_path, cli):
     assert _n_codes(proj) == 0
 
 
+@pytest.mark.slow
 def test_reingested_segment_is_refused(proj, tmp_path, cli):
     df = _sheet(proj, tmp_path, cli)
     with Store(proj) as st:
@@ -288,6 +293,7 @@ def test_qdpx_sheet_round_trip(proj, tmp_path, cli):
     assert (stored.drop(index=sid)["themes"] == "").all()
 
 
+@pytest.mark.slow
 def test_sample_options_and_errors(proj, tmp_path, cli):
     res = cli("--project", proj, "themes", "sample", "--n", "5", "--n-per-stratum", "2", "--output", tmp_path / "a.csv")
     assert res.exit_code == 1 and "E005" in err(res)

@@ -22,6 +22,7 @@ def run(proj, *args):
     return main(["--project", str(proj), *args])
 
 
+@pytest.mark.slow
 def test_search_json(proj, capsys):
     assert run(proj, "search", "démarches administratives", "--mode", "keyword", "--format", "json",
                "--wave", "1") == 0

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from helpers_topics import copy_project, fitted_project, make_store
+from conftest import copy_project
+from helpers_topics import fitted_project, make_store
 from textmine.cli.main import main
 from textmine.store import Store
 

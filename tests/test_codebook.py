@@ -135,6 +135,7 @@ def test_default_cues_match_their_sense_not_a_longer_word(theme, text, matches):
     assert bool(n > 0) == matches, f"{theme} cues on {text!r}: {n}"
 
 
+@pytest.mark.slow
 def test_cue_counts_scan_equals_per_text_search():
     """cue_counts scans all texts at once (str.find / one regex pass); it must give what
     searching each text alone gives, at text edges too (a cue at the very start or end)."""

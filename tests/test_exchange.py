@@ -238,6 +238,7 @@ def test_selection_across_turns_of_a_textmine_source(tmp_path):
 
 
 # ---------------------------------------------------------------- 7. ids that survive a QualCoder round trip
+@pytest.mark.slow
 def test_ids_and_segments_survive_a_qualcoder_round_trip(project, exported, round_trip, tmp_path, cli):
     validate(round_trip)
     before, after = read_qdpx_codings(exported), read_qdpx_codings(round_trip)
@@ -333,6 +334,7 @@ def test_no_absolute_local_path_in_deliverables(tmp_path):
 
 
 # ---------------------------------------------------------------- 10. permissions follow the umask
+@pytest.mark.slow
 @pytest.mark.parametrize("mask", [0o022, 0o027])
 def test_deliverables_follow_the_umask(project, tmp_path, mask, cli):
     from textmine.report import write_report

@@ -159,6 +159,7 @@ def test_readable_words_use_the_corpus_form():
                                                                                       "achète"]
 
 
+@pytest.mark.slow
 def test_read_side_of_topics_does_not_import_bertopic():
     """`topics list/show/by/change` and tracking import no BERTopic (it took 25 s cold)."""
     code = ("import sys, time; t = time.perf_counter()\n"

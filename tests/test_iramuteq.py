@@ -54,6 +54,7 @@ def test_parse_corpus(tmp_path):
     assert not is_iramuteq(plain)
 
 
+@pytest.mark.slow
 def test_import_corpus_as_interviews(tmp_path):
     f = tmp_path / "corpus.txt"
     f.write_text(CORPUS, encoding="utf-8-sig")                  # a BOM is accepted
@@ -121,6 +122,7 @@ def test_export_format(tmp_path):
     store.close()
 
 
+@pytest.mark.slow
 def test_cli_export_and_round_trip(tmp_path, cli):
     store, _ = build_lexicon_store(tmp_path / "p")
     before = store.segments_frame(roles="respondents")

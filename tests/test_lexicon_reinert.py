@@ -198,6 +198,7 @@ def test_project_errors_k_too_large(tmp_path):
     store.close()
 
 
+@pytest.mark.slow
 def test_cli_classes_crosstab(tmp_path, cli):
     store, truth = build_lexicon_store(tmp_path / "p")
     store.close()

@@ -16,6 +16,7 @@ def _section(html: str) -> str:
     return html[html.index('<section id="lexicon">'):html.index("</section>", html.index('<section id="lexicon">'))]
 
 
+@pytest.mark.slow
 def test_report_lexicon_section(tmp_path):
     store, truth = build_lexicon_store(tmp_path / "p")
     no_classes = _section(build_html(store, "fr"))

@@ -128,6 +128,7 @@ def test_partitions_theme_topic_class_and_errors(tmp_path):
     store.close()
 
 
+@pytest.mark.slow
 def test_cli_specificities(tmp_path, cli):
     store, _ = build_lexicon_store(tmp_path / "p")
     store.close()

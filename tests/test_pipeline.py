@@ -1,4 +1,9 @@
-"""`textmine run`: incremental, resumable after SIGKILL, manifests, lock."""
+"""`textmine run`: incremental, resumable after SIGKILL, manifests, lock.
+
+These test the pipeline's mechanics, so they run on the session's ``baseline_project`` (demo wave
+1 with the test encoder, conftest.py); what the real models find is tested on ``demo_project``.
+Kills are driven by the run's own progress events (``TEXTMINE_KILL_AT``), never by a timer.
+"""
 from __future__ import annotations
 
 import json
@@ -6,13 +11,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import DEMO, ROOT
+from conftest import DEMO, ROOT, TEST_ENCODER_CONFIG, copy_project
+from textmine.embed import TEST_ENCODER
+from textmine.pipeline import KILL_ENV, run_wave
+from textmine.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +28,6 @@ W1 = ["run", str(DEMO / "vague1"), "--wave", "2022", "--metadata", str(DEMO / "v
 
 def _tables(project: Path) -> dict[str, pd.DataFrame]:
     """The analysis results, in a comparable form (no run ids or timestamps)."""
-    from textmine.store import Store
     with Store(project, read_only=True) as s:
         out = {
             "segments": s.query("SELECT segment_id, text, text_pseudo, role FROM segments ORDER BY 1"),
@@ -34,26 +40,24 @@ def _tables(project: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
-@pytest.fixture(scope="module")
-def baseline(tmp_path_factory):
-    from textmine.pipeline import run_wave
-    p = tmp_path_factory.mktemp("base") / "p"
-    res = run_wave(p, DEMO / "vague1", wave="2022", metadata=DEMO / "vague1" / "metadata.csv")
-    return p, res
+def _manifest(project: Path) -> dict:
+    (path,) = sorted((project / "runs").glob("*.json"))
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_manifest_written_and_listed(baseline, cli):
-    project, res = baseline
-    m = json.loads((project / "runs" / f"{res.run_id}.json").read_text(encoding="utf-8"))
+def test_manifest_written_and_listed(baseline_project, cli):
+    project = baseline_project
+    m = _manifest(project)
+    run_id = m["run_id"]
     for key in ("config", "codebook_hash", "encoder", "packages", "corpus_hash", "seeds", "counts", "durations_s"):
         assert key in m, key
     assert m["seeds"]["random_state"] == 42
-    assert m["encoder"].startswith("e5-small@")
+    assert m["encoder"].startswith(f"{TEST_ENCODER}@") and m["config"]["embed"]["encoder"] == TEST_ENCODER
     assert m["counts"]["interviews"] == 10 and m["counts"]["segments"] > 100
     assert set(m["durations_s"]) >= {"ingest", "embed", "topics", "themes", "outputs"}
     listed = cli("--project", project, "runs", "list", "--format", "json")
-    assert listed.exit_code == 0 and res.run_id in [r["run_id"] for r in json.loads(listed.stdout)]
-    shown = cli("--project", project, "runs", "show", res.run_id)
+    assert listed.exit_code == 0 and run_id in [r["run_id"] for r in json.loads(listed.stdout)]
+    shown = cli("--project", project, "runs", "show", run_id)
     assert shown.exit_code == 0 and json.loads(shown.stdout)["corpus_hash"] == m["corpus_hash"]
     missing = cli("--project", project, "runs", "show", "nope")
     assert missing.exit_code == 1 and "E702" in missing.stderr
@@ -61,12 +65,13 @@ def test_manifest_written_and_listed(baseline, cli):
         assert (project / "outputs" / name).stat().st_size > 0, name
 
 
-def test_run_leaves_the_search_index_ready(baseline, cli, monkeypatch):
-    """The run's last stage indexes the pseudonymised texts: a search afterwards, in a new
-    process (no in-process copy), reads the saved snapshot and does no indexing work."""
+def test_run_leaves_the_search_index_ready(baseline_project, tmp_path, cli, monkeypatch):
+    """The run's last stage indexes the pseudonymised texts: a search afterwards reads the saved
+    snapshot (no in-process copy) and does no indexing work."""
     from textmine.search import index as sidx
-    project, res = baseline
-    assert "search" in res.manifest["durations_s"] and res.stages["search"]["segments"] > 100, res.stages
+    project = copy_project(baseline_project, tmp_path / "p")
+    m = _manifest(project)
+    assert "search" in m["durations_s"] and m["stages"]["search"]["segments"] > 100, m["stages"]
 
     def no_work(*args, **kwargs):
         raise AssertionError("indexing work in a search after a run")
@@ -83,50 +88,73 @@ def test_run_leaves_the_search_index_ready(baseline, cli, monkeypatch):
         assert "Indexing" not in out.stderr
 
 
-def test_unchanged_rerun_does_nothing(baseline):
-    from textmine.pipeline import run_wave
-    project, _ = baseline
+def test_unchanged_rerun_does_nothing(baseline_project, tmp_path):
+    project = copy_project(baseline_project, tmp_path / "p")
     before = _tables(project)
-    t0 = time.perf_counter()
     res = run_wave(project, DEMO / "vague1", wave="2022", metadata=DEMO / "vague1" / "metadata.csv")
     assert res.did_nothing, res.stages
-    assert time.perf_counter() - t0 < 30
     after = _tables(project)
     for k in before:
         pd.testing.assert_frame_equal(before[k], after[k])
 
 
-def _kill_during(project: Path, stage: str, delay: float) -> None:
-    """Start `textmine run` in a subprocess and SIGKILL it `delay` s after `stage` starts."""
-    cmd = [sys.executable, "-c", "from textmine.cli.main import run; run()", *W1, "--project", str(project)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "COLUMNS": "200"})
-    try:
-        for line in proc.stderr:
-            if line.strip().startswith(stage):
-                time.sleep(delay)
-                break
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+def _run_killed_at(project: Path, point: str) -> None:
+    """`textmine run` (wave 1, test encoder) in a new process that SIGKILLs itself at ``point``
+    (``stage:k``, the k-th progress event of the stage: see textmine.pipeline)."""
+    cmd = [sys.executable, "-c", "from textmine.cli.main import run; run()", "--config", str(TEST_ENCODER_CONFIG),
+           *W1, "--project", str(project)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "COLUMNS": "200", KILL_ENV: point})
+    assert proc.returncode == -signal.SIGKILL, f"not killed at {point}: {proc.returncode}\n{proc.stderr[-2000:]}"
 
 
-@pytest.mark.parametrize("stage,delay", [("ingest", 2.0), ("topics", 0.5), ("themes", 0.2)])
-def test_killed_run_resumes_to_same_results(baseline, tmp_path, stage, delay):
-    from textmine.pipeline import run_wave
+def test_killed_runs_resume_to_the_same_results(baseline_project, tmp_path):
+    """Killed inside ingest (after 3 interviews), as topics starts, and inside themes (segments
+    coded, nothing written yet), each run resuming the last: the final results are those of an
+    uninterrupted run."""
     project = tmp_path / "p"
-    _kill_during(project, stage, delay)
+    _run_killed_at(project, "ingest:3")
+    with Store(project, read_only=True) as s:
+        assert 0 < s.query("SELECT count(*) AS n FROM interviews")["n"][0] < 10    # some interviews committed
+    _run_killed_at(project, "topics:0")
+    _run_killed_at(project, "themes:1")
     res = run_wave(project, DEMO / "vague1", wave="2022", metadata=DEMO / "vague1" / "metadata.csv")
     assert not res.did_nothing
-    want, got = _tables(baseline[0]), _tables(project)
+    # ingest, embed and topics were completed by the runs killed later; themes never was
+    assert all(res.stages[s].get("skipped") for s in ("ingest", "embed", "topics")), res.stages
+    assert not res.stages["themes"].get("skipped")
+    want, got = _tables(baseline_project), _tables(project)
     for k in want:
         pd.testing.assert_frame_equal(want[k], got[k], obj=k)
 
 
-def test_lock_refuses_second_run(baseline, cli):
+def test_lock_refuses_second_run(baseline_project, cli):
     from textmine.runlock import project_lock
-    project, _ = baseline
+    project = baseline_project
     with project_lock(project):
         res = cli(*W1, "--project", project)
     assert res.exit_code == 1 and "E003" in res.stderr
+
+
+def test_run_wave_takes_an_encoder_object(baseline_project, tmp_path):
+    """The seam: an encoder object given to run_wave serves every stage of that run."""
+    from textmine.embed import CharNgramTestEncoder, encoder_key, register
+    from textmine.errors import TextmineError
+
+    class Narrow(CharNgramTestEncoder):
+        name = "test-char-ngrams-64"
+    enc = Narrow(dim=64)
+    project = copy_project(baseline_project, tmp_path / "p")
+    res = run_wave(project, DEMO / "vague1", wave="2022", metadata=DEMO / "vague1" / "metadata.csv",
+                   encoder=enc, refit_topics=True)
+    key = encoder_key(enc)
+    assert key == f"{TEST_ENCODER}@1-d64-n34" and res.manifest["encoder"] == key
+    assert res.stages["embed"]["encoder"] == key and res.stages["ingest"]["skipped"]
+    with Store(project, read_only=True) as s:
+        assert s.get_kv("themes.current_run")["encoder"] == key
+        rec = s.query("SELECT encoder, encoder_name FROM topic_models WHERE model_id = ?",
+                      [s.get_kv("topics.current_model")]).iloc[0]
+        assert (rec["encoder"], rec["encoder_name"]) == (key, "test-char-ngrams-64")
+    with pytest.raises(TextmineError) as e:              # one name never serves two models
+        register(Narrow(dim=32))
+    assert e.value.code == "E301"

@@ -62,6 +62,7 @@ def test_figures_written_for_papers(built):
     assert "<pattern" in (figs / "heatmap_role.svg").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_cli_report_deterministic_and_english(built, capsys):
     root, path = built
     out = root / "cli.html"
@@ -163,6 +164,7 @@ def test_legends_never_cover_the_data():
         plots.plt.close(fig)
 
 
+@pytest.mark.slow
 def test_territory_heatmap_pools_small_territories(tmp_path):
     from textmine.report.sections import merge_small_groups
     assert merge_small_groups({"A": 2, "B": 2, "C": 2, "D": 1, "E": 5}, 3) == {

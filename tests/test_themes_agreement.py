@@ -116,3 +116,44 @@ def test_coded_file_errors_name_the_line(tmp_path):
         read_coded(p, cb)
     with pytest.raises(TextmineError):
         read_coded(tmp_path / "nope.csv", cb)
+
+
+def test_library_metrics_nan_behaviour_and_figures_pinned():
+    """scikit-learn's precision/recall/F1 (zero_division=NaN) and kappa, SciPy's BH: the NaN
+    cases and the values of the hand-written formulas they replaced, on random codings."""
+    from textmine.themes.agreement import prf_by_theme
+    from textmine.track.bootstrap import bh_qvalues
+    Y = np.array([[1, 0, 0, 1], [1, 0, 0, 0], [0, 0, 0, 0]])
+    Z = np.array([[1, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
+    P, R, F = prf_by_theme(Y, Z)
+    # theme 0: tp 1 fn 1; theme 1: never used (all NaN); theme 2: only predicted (recall NaN, F1 0);
+    # theme 3: only in the reference (precision NaN, F1 0)
+    assert P[0] == 1.0 and R[0] == 0.5 and F[0] == pytest.approx(2 / 3)
+    assert np.isnan([P[1], R[1], F[1]]).all()
+    assert P[2] == 0.0 and np.isnan(R[2]) and F[2] == 0.0
+    assert np.isnan(P[3]) and R[3] == 0.0 and F[3] == 0.0
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(1, 15))
+        y, z = (rng.random(n) < rng.random()).astype(int), (rng.random(n) < rng.random()).astype(int)
+        tp, fp, fn = int((y & z).sum()), int((1 - y) @ z), int(y @ (1 - z))
+        want = [tp / (tp + fp) if tp + fp else np.nan, tp / (tp + fn) if tp + fn else np.nan,
+                2 * tp / (2 * tp + fp + fn) if tp + fp + fn else np.nan]
+        got = [x[0] for x in prf_by_theme(y[:, None], z[:, None])]
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+        labels = sorted(set(y) | set(z))
+        po = float((y == z).mean())
+        pe = sum(float((y == v).mean()) * float((z == v).mean()) for v in labels)
+        k = np.nan if pe >= 1 - 1e-12 else (po - pe) / (1 - pe)
+        assert (np.isnan(k) and np.isnan(cohen_kappa(y, z))) or cohen_kappa(y, z) == pytest.approx(k, abs=1e-12)
+    # BH: the step-up formula by hand; NaN p-values stay NaN and are not counted as tests
+    p = rng.random(25)
+    p[[3, 11]] = np.nan
+    ok = np.isfinite(p)
+    m, order = int(ok.sum()), np.argsort(p[ok])
+    ranked = np.minimum.accumulate((p[ok][order] * m / np.arange(1, m + 1))[::-1])[::-1]
+    want = np.empty(m)
+    want[order] = np.minimum(ranked, 1.0)
+    q = bh_qvalues(p)
+    assert np.isnan(q[[3, 11]]).all()
+    np.testing.assert_allclose(q[ok], want, rtol=0, atol=1e-12)

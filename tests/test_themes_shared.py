@@ -19,7 +19,7 @@ def test_grouped_cv_on_shared_quotes_has_a_sane_floor():
     cb = load_codebook()
     df = read_coded(SHARED_CODED, cb)                 # accepted as it is (extra columns kept)
     assert len(df) >= 100 and {"section", "role"} <= set(df.columns)
-    P, Yp, post, gcol = cross_validate(df, lambda: SupervisedThemeClassifier(cb, random_state=42), cb, 5)
+    P, Yp, post, gcol = cross_validate(df, SupervisedThemeClassifier(cb, random_state=42), cb, 5)
     assert gcol == "section"
     table, _ = evaluation_report(df, Yp, post, cb)
     k = table.set_index("theme")["kappa"]

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers_topics import copy_project, fitted_project, make_store, theme_of
+from conftest import copy_project
+from helpers_topics import fitted_project, make_store, theme_of
 from textmine.errors import TextmineError
 from textmine.store import Store
 from textmine.topics import (align_topics, apply_topics, auto_min_cluster_size, fit_topics, load_model,
@@ -20,6 +21,7 @@ def test_auto_min_cluster_size():
     assert auto_min_cluster_size(10 ** 6) == 150
 
 
+@pytest.mark.slow
 def test_lemmas_drop_fillers_and_are_cached():
     from textmine.topics import french
     text = "euh ben du coup on fait des ateliers numériques avec les retraités, hein, voilà quoi"
@@ -197,3 +199,18 @@ class _NeverEncoder:
 
     def encode(self, texts, mode="passage"):
         raise AssertionError("must not encode")
+
+
+def test_hdbscan_is_deterministic_given_its_input():
+    """HDBSCAN gets no seed (build_model): the same points give the same clusters whatever the
+    global random state, so UMAP's seed makes the whole clustering reproducible."""
+    from hdbscan import HDBSCAN
+    rng = np.random.default_rng(3)
+    pts = np.vstack([rng.normal(c, 0.4, size=(60, 5)) for c in (0.0, 3.0, 6.0)] + [rng.uniform(-2, 8, (30, 5))])
+    runs = []
+    for global_seed in (0, 1):
+        np.random.seed(global_seed)
+        h = HDBSCAN(min_cluster_size=15, min_samples=5, prediction_data=True, core_dist_n_jobs=1).fit(pts)
+        runs.append((h.labels_.copy(), h.probabilities_.copy()))
+    assert len(set(runs[0][0]) - {-1}) == 3
+    assert np.array_equal(runs[0][0], runs[1][0]) and np.array_equal(runs[0][1], runs[1][1])

@@ -6,6 +6,7 @@ keys are refused with an :data:`~textmine.errors.E.E001` error naming the key.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -269,3 +270,19 @@ def load_config(*paths: str | Path | None, overrides: dict | None = None) -> Con
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise TextmineError(E.E001, path=src, detail=problems) from exc
+
+
+@functools.lru_cache(maxsize=1)
+def defaults() -> Config:
+    """The packaged default configuration (``textmine/data/default.yaml``), read once. Library
+    functions called without a project take their settings (encoder, seed...) from it, so no
+    default is written twice."""
+    return load_config()
+
+
+def seed(random_state: int | None, config: Config | None = None) -> int:
+    """The seed a stochastic step uses: ``random_state`` when given, else the config's
+    ``random_state`` (``config``: a project's, by default the packaged one)."""
+    if random_state is not None:
+        return int(random_state)
+    return int((config if config is not None else defaults()).random_state)

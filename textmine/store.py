@@ -43,7 +43,7 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
-from .config import PACKAGED_CODEBOOK, Config, load_config, project_overlay
+from .config import PACKAGED_CODEBOOK, Config, defaults, load_config, project_overlay
 from .errors import E, TextmineError
 from .records import INTERVIEW_COLUMNS, SEGMENT_COLUMNS, SPEAKER_COLUMNS, TURN_COLUMNS, safe_name
 from .recovery import BACKUP_DIR, DB_NAME, backups, restore_hint, store_error
@@ -153,7 +153,7 @@ def write_project_config(path: Path, config_path: str | Path | None = None, code
     if config_path is not None and Path(config_path).is_file():
         data = project_overlay(config_path, path.parent)
         header += f"# Created with --config {config_path}: its settings are kept below.\n"
-    data.setdefault("random_state", 42)
+    data.setdefault("random_state", defaults().random_state)
     themes = data.setdefault("themes", {}) if isinstance(data.get("themes", {}), dict) else {}
     if codebook is not None:
         themes["codebook"] = (str(codebook) if str(codebook) == PACKAGED_CODEBOOK
@@ -653,7 +653,3 @@ def _open_error(root: Path, db_path: Path, exc: Exception) -> TextmineError:
         return TextmineError(E.E007, path=root, detail=f"another process ({Path(m.group(1)).name}, PID "
                                                        f"{m.group(2)}) is writing this project")
     return TextmineError(E.E004, path=db_path, detail=str(exc))
-
-
-def open_store(project: str | Path, *, create: bool = False, read_only: bool = False) -> Store:
-    return Store(project, create=create, read_only=read_only)

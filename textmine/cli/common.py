@@ -19,9 +19,10 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
                            TimeRemainingColumn)
 from rich.table import Table
 
+from ..config import Config, defaults, load_config
 from ..errors import E, TextmineError
 from ..export.cells import to_csv
-from ..store import Store
+from ..store import CONFIG_NAME, Store
 from .state import State, console, state  # noqa: F401 - re-exported for the command modules
 
 # data (tables) to stdout; piped into a file or a pager, tables get 200 columns instead of
@@ -43,6 +44,17 @@ def require_project(create: bool = False, read_only: bool = False) -> Store:
         raise TextmineError(E.E002, detail="no --project DIR given",
                             fix="Put --project DIR before the command, e.g. `textmine --project mon_projet corpus`.")
     return Store(state.project, create=create, read_only=read_only, config_path=state.config)
+
+
+def current_config() -> Config:
+    """The settings a command runs with: the project's (``--project``, with ``--config`` over it),
+    else ``--config``, else the packaged defaults. Commands that need no project (``themes
+    train``, ``classify``, ``evaluate``...) take their encoder and seed from it too."""
+    if state.project is not None and (Path(state.project) / CONFIG_NAME).exists():
+        return load_config(Path(state.project) / CONFIG_NAME, state.config)
+    if state.config is not None:
+        return load_config(state.config)
+    return defaults()
 
 
 def info(msg: str) -> None:

@@ -14,6 +14,7 @@ from ..calibrate import codes as cal_codes
 from ..calibrate import drift as cal_drift
 from ..calibrate import sample as cal_sample
 from ..calibrate import tables as cal_tables
+from ..config import seed as config_seed
 from ..errors import E, TextmineError
 from ..export.cells import to_csv
 from ..export.files import check_writable
@@ -21,7 +22,8 @@ from ..export.sheet import write_sheet
 from ..themes.codebook import load_codebook
 from ..track.calibrated import calibration
 from ..track.data import load_items
-from .common import FormatOpt, RevealOpt, check_format, emit, info, progress, records, require_project, state
+from .common import (FormatOpt, RevealOpt, check_format, current_config, emit, info, progress, records,
+                     require_project, state)
 
 themes_app = typer.Typer(help="Codebook themes: zero-shot and supervised coders, agreement with human coders.",
                          no_args_is_help=True)
@@ -34,17 +36,9 @@ MappingOpt = typer.Option(None, "--mapping", help="QDA code name -> theme id map
 
 
 def _codebook(path: Optional[Path]):
-    from ..themes.codebook import load_codebook
     if path is not None:
         return load_codebook(path)        # a file, or `conum` (the packaged codebook)
-    if state.project is not None and (Path(state.project) / "textmine.yaml").exists():
-        from ..config import load_config
-        cfg = load_config(Path(state.project) / "textmine.yaml", state.config)
-        return load_codebook(cfg.codebook_path())
-    if state.config is not None:
-        from ..config import load_config
-        return load_codebook(load_config(state.config).codebook_path())
-    return load_codebook()
+    return load_codebook(current_config().codebook_path())
 
 
 def _write(path: Path, writer) -> None:
@@ -90,7 +84,7 @@ def classify_cmd(
         raise TextmineError(E.E402, path=input, line=1, detail="--use-role but no `role` column",
                             fix="Add a role column (conum, responsable_structure, ...) or drop --use-role.")
     cb = _codebook(codebook)
-    m = load_model(model, cb)
+    m = load_model(model, cb, config=current_config())
     with progress("classifying", None):
         res = classify_texts(df["text"].tolist(), model=m, roles=df["role"].tolist() if use_role else None)
 
@@ -112,8 +106,9 @@ def train_cmd(
     output: Path = typer.Option(..., "--output", "-o", help="Model folder to write."),
     mapping: Optional[Path] = MappingOpt,
     codebook: Optional[Path] = CodebookOpt,
-    encoder: str = typer.Option("e5-small", "--encoder", "-e", help="Sentence encoder."),
-    seed: int = typer.Option(42, "--random-state", help="Random state (determinism)."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", "-e", help="Sentence encoder (default: config "
+                                          "embed.encoder, the project's with --project)."),
+    seed: Optional[int] = typer.Option(None, "--random-state", help="Random state (default: config random_state)."),
     coder: Optional[str] = typer.Option(None, "--coder", help="With calibration:NAME, one human coder's codes "
                                         "(default: the coders' majority)."),
     fmt: str = FormatOpt,
@@ -124,6 +119,8 @@ def train_cmd(
     corrected estimates never use a prediction from a model trained on the segment's own code."""
     from ..themes.coded import label_matrix, read_coded, single_class_themes, validate_coded
     from ..themes.crossfit import fit_crossfit
+    from ..themes.model_io import save_coder
+    from ..embed import resolve_encoder
     from ..themes.supervised import SupervisedThemeClassifier
     check_format(fmt)
     cb = _codebook(codebook)
@@ -144,17 +141,20 @@ def train_cmd(
         frames.append(df)
     df = pd.concat(frames, ignore_index=True)
     mask = pd.concat(is_cal, ignore_index=True).to_numpy()
-    make = lambda: SupervisedThemeClassifier(cb, encoder=encoder, random_state=seed)  # noqa: E731
+    cfg = current_config()
+    seed = config_seed(seed, cfg)
+    model = SupervisedThemeClassifier(cb, encoder=resolve_encoder(encoder, cfg), random_state=seed)
     one = single_class_themes(label_matrix(df, cb), cb.ids)
     if one and len(one) < len(cb.ids):
         info(f"warning: {len(one)} theme(s) coded in all rows or in none, nothing to learn for them (they keep "
              f"the zero-shot decision): {', '.join(one)}")
     with progress("embedding + training", None):
-        model = make().fit(df)
+        model.fit(df)
         model.calibration_samples_ = list(dict.fromkeys(samples))
-        model.save(output)
+        save_coder(model, output)
         if mask.any():
-            meta = fit_crossfit(make, df, mask, output, n_folds=n_folds, seed=seed, samples=model.calibration_samples_)
+            meta = fit_crossfit(model, df, mask, output, n_folds=n_folds, seed=seed,
+                                samples=model.calibration_samples_)
     info(f"model trained on {len(df)} coded segments ({int(mask.sum())} calibration codes) -> {output}")
     if mask.any():
         info(f"cross-fitting: {meta['n_folds']} fold models by interview in {output}/crossfit "
@@ -163,18 +163,23 @@ def train_cmd(
           for t, s, th, a in zip(cb.ids, model.support_, model.thresholds_, model.active_)], fmt)
 
 
-def _model_predictions(df, cb, model: Optional[Path], cv: Optional[int], seed: int = 42):
+def _model_predictions(df, cb, model: Optional[Path], cv: Optional[int], seed: Optional[int] = None):
+    """The model's (``--model``) or a cross-validated coder's (``--cv``) predictions, with the
+    encoder and seed of the command's config."""
     from ..themes.apply import load_model
     from ..themes.evaluate import cross_validate, predict_frame
+    from ..embed import resolve_encoder
     from ..themes.supervised import SupervisedThemeClassifier
+    cfg = current_config()
     if model is not None:
-        m = load_model(model, cb)
+        m = load_model(model, cb, config=cfg)
         P, Yp, post = predict_frame(m, df)
         return P, Yp, post, {"mode": "model", "model": str(model)}
     if cv is not None:
         with progress(f"{cv}-fold cross-validation", None):
-            P, Yp, post, gcol = cross_validate(df, lambda: SupervisedThemeClassifier(cb, random_state=seed), cb, cv,
-                                               random_state=seed)
+            coder_ = SupervisedThemeClassifier(cb, encoder=resolve_encoder(None, cfg),
+                                               random_state=config_seed(seed, cfg))
+            P, Yp, post, gcol = cross_validate(df, coder_, cb, cv)
         return P, Yp, post, {"mode": "cv", "folds": cv, "grouped_by": gcol}
     raise TextmineError(E.E005, detail="--model DIR or --cv N (or --against FILE)",
                         fix="Pass --model DIR, --cv 5, or --against FILE2 to compare two coders.")
@@ -198,7 +203,8 @@ def evaluate_cmd(
     bootstrap: int = typer.Option(1000, "--bootstrap", min=0,
                                   help="Bootstrap replicates for the 95 % intervals of kappa and F1 "
                                        "(whole interviews, else sections, are resampled); 0 = none."),
-    seed: int = typer.Option(42, "--random-state", help="Random state of the folds, the coder and the bootstrap."),
+    seed: Optional[int] = typer.Option(None, "--random-state", help="Random state of the folds, the coder and the "
+                                       "bootstrap (default: config random_state)."),
     fmt: str = FormatOpt,
 ) -> None:
     """Precision, recall, F1, Cohen's kappa (95 % bootstrap interval), Krippendorff's alpha per theme + macro figures."""
@@ -228,7 +234,7 @@ def evaluate_cmd(
     if bootstrap:
         gcol = group_column(ref)
         ci = agreement_intervals(Y_ref, Y_other, cb.ids, ref[gcol].values if gcol else None,
-                                 n_boot=bootstrap, random_state=seed)
+                                 n_boot=bootstrap, random_state=config_seed(seed, current_config()))
         table = table.merge(ci, on="theme", how="left")
         meta["bootstrap"] = {"replicates": bootstrap, "level": 0.95, "resampled": gcol or "rows"}
     table = _order_agreement(table)

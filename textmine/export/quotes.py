@@ -79,7 +79,7 @@ def _codebook(store: Store):
 
 
 def build_provenance(store: Store, run_id: str | None = None, codebook=None) -> dict[str, Any]:
-    from ..embed import encoder_key, get_encoder
+    from ..embed import encoder_key, resolve_encoder
     cb = codebook or _codebook(store)
     cur = store.get_kv("themes.current_run") or {}
     run_id = run_id or (cur.get("run_id") if isinstance(cur, dict) else cur)
@@ -88,7 +88,7 @@ def build_provenance(store: Store, run_id: str | None = None, codebook=None) -> 
         m = store.query("SELECT DISTINCT model_id FROM theme_codings WHERE run_id = ?", [run_id])["model_id"]
         model = ", ".join(map(str, m))
     return {"theme_run": run_id, "theme_model": model, "codebook": Path(cb.path).name,
-            "codebook_hash": cb.hash, "encoder": encoder_key(get_encoder(store.config.embed.encoder, light=True)),
+            "codebook_hash": cb.hash, "encoder": encoder_key(resolve_encoder(None, store.config, light=True)),
             "topic_model": store.get_kv("topics.current_model"),
             "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "textmine_version": __version__}
@@ -98,7 +98,7 @@ def select_quotes(store: Store, themes: Iterable[str] | None = None, waves: Iter
                   roles: Iterable[str] | None = None, per_group: int = 3, with_question: bool = False,
                   reveal: bool = False, language: str | None = None) -> pd.DataFrame:
     """The quote bank as a DataFrame (``QUOTE_COLUMNS``), grouped theme -> wave -> role."""
-    from ..embed import get_encoder
+    from ..embed import resolve_encoder
     from ..search import filters as F
     from ..search.index import passage_matrix
     if per_group < 1:
@@ -123,7 +123,7 @@ def select_quotes(store: Store, themes: Iterable[str] | None = None, waves: Iter
     out.attrs["provenance"] = provenance
     if df.empty:
         return out
-    enc = get_encoder(store.config.embed.encoder, device=store.config.embed.device)
+    enc = resolve_encoder(None, store.config)
     vec = passage_matrix(store, df["text"].astype(str).tolist(), enc)
     theme_order = {t: i for i, t in enumerate(cb.ids)}
     role_order = {r: i for i, r in enumerate(KNOWN_ROLES)}

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..attribution import attribution, display_text, source_ref
-from ..embed import get_encoder
+from ..embed import resolve_encoder
 from ..errors import E, TextmineError
 from ..store import Store
 from . import filters as F
@@ -110,7 +110,7 @@ def _rank(store: Store, idx: SearchIndex, query: str, cand: np.ndarray, mode: st
         rankings.append(_top(bm, cand, depth if mode == "hybrid" else limit, positive=True))
     if mode in ("hybrid", "semantic"):
         # the engine that starts fastest: one query to embed (same vectors and cache key)
-        enc = get_encoder(store.config.embed.encoder, device=store.config.embed.device, light=True)
+        enc = resolve_encoder(None, store.config, light=True)
         vecs = idx.passage_vectors(store, enc)
         q = enc.encode([query.strip()], mode="query")[0]
         sem = vecs @ q

@@ -47,8 +47,7 @@ def suggest(store, n: int = 30, model_dir=None, reveal: bool = False, diversity:
     cfg = store.config
     codebook = load_codebook(cfg.codebook_path())
     model_dir = model_dir if model_dir is not None else cfg.themes.model
-    model = load_model(model_dir, codebook, encoder=None if model_dir else cfg.embed.encoder,
-                       random_state=cfg.random_state)
+    model = load_model(model_dir, codebook, config=cfg)
     seg = store.segments_frame(roles="respondents")
     if seg.empty:
         raise TextmineError(E.E006, path=store.root, detail="no respondent segments in the store")

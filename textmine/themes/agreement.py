@@ -4,7 +4,10 @@ Per theme (binary present/absent): precision, recall, F1 (reference = first codi
 Cohen's kappa, Krippendorff's alpha (nominal, two coders), support (reference positives),
 predicted count. Plus macro averages, a posture sub-label agreement on the rows both
 codings put in the posture theme, and percentile-bootstrap intervals of kappa and F1 that
-resample whole interviews (:func:`agreement_intervals`). Pure numpy + the ``krippendorff`` package.
+resample whole interviews (:func:`agreement_intervals`). Precision, recall, F1 and kappa are
+scikit-learn's (``precision_recall_fscore_support`` with ``zero_division=np.nan``,
+``cohen_kappa_score``); alpha is the ``krippendorff`` package's; the bootstrap replicates compute
+kappa and F1 from weighted counts (vectorised over the replicates, same formulas).
 
 A figure that divides 0 by 0 is undefined (NaN), not 0 or 1: precision of a theme the second
 coding never uses, recall of a theme the reference never uses, and F1, kappa and alpha of a
@@ -14,32 +17,31 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
+
+from ..config import seed
 
 
-def _prf(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
-    """Precision, recall, F1, each NaN when undefined (0/0): precision without any predicted
-    positive, recall without any reference positive, F1 when neither coding has one."""
-    tp = float(((y == 1) & (p == 1)).sum())
-    fp = float(((y == 0) & (p == 1)).sum())
-    fn = float(((y == 1) & (p == 0)).sum())
-    prec = tp / (tp + fp) if tp + fp else float("nan")
-    rec = tp / (tp + fn) if tp + fn else float("nan")
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
-    return prec, rec, f1
+def prf_by_theme(Y_ref: np.ndarray, Y_other: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of two 0/1 matrices: precision, recall, F1 (reference = ``Y_ref``), each NaN
+    when undefined (0/0): precision without any predicted positive, recall without any reference
+    positive, F1 when neither coding has one (F1 is 0 when only one of them has positives)."""
+    Y, Z = np.asarray(Y_ref, dtype=int), np.asarray(Y_other, dtype=int)
+    # column by column, positive label 1 (a one-column matrix would read as a binary vector)
+    out = np.array([[float(v[0]) for v in precision_recall_fscore_support(
+        Y[:, j], Z[:, j], labels=[1], average=None, zero_division=np.nan)[:3]] for j in range(Y.shape[1])])
+    out = out.reshape(-1, 3)
+    return out[:, 0], out[:, 1], out[:, 2]
 
 
 def cohen_kappa(a, b) -> float:
     """Cohen's kappa for two label sequences (any hashable labels). NaN when both codings are
     the same constant (chance agreement is 1: kappa is 0/0) or empty."""
     a, b = np.asarray(a), np.asarray(b)
-    if len(a) == 0:
-        return float("nan")
     labels = sorted(set(a.tolist()) | set(b.tolist()), key=str)
-    po = float((a == b).mean())
-    pe = sum(float((a == l).mean()) * float((b == l).mean()) for l in labels)
-    if pe >= 1.0 - 1e-12:      # only when both codings are one and the same constant
+    if len(labels) < 2:        # empty, or one and the same constant in both codings
         return float("nan")
-    return (po - pe) / (1.0 - pe)
+    return float(cohen_kappa_score(a, b, labels=labels, replace_undefined_by=np.nan))
 
 
 def kripp_alpha(a, b) -> float:
@@ -57,10 +59,10 @@ def kripp_alpha(a, b) -> float:
 def agreement_table(Y_ref: np.ndarray, Y_other: np.ndarray, theme_ids: list[str]) -> pd.DataFrame:
     """One row per theme + ``macro`` row: precision, recall, f1, kappa, alpha, support, predicted."""
     rows = []
+    P, R, F = prf_by_theme(Y_ref, Y_other)
     for j, t in enumerate(theme_ids):
         y, p = Y_ref[:, j].astype(int), Y_other[:, j].astype(int)
-        prec, rec, f1 = _prf(y, p)
-        rows.append({"theme": t, "precision": prec, "recall": rec, "f1": f1,
+        rows.append({"theme": t, "precision": float(P[j]), "recall": float(R[j]), "f1": float(F[j]),
                      "kappa": cohen_kappa(y, p), "alpha": kripp_alpha(y, p),
                      "support": int(y.sum()), "predicted": int(p.sum())})
     df = pd.DataFrame(rows)
@@ -103,7 +105,7 @@ def _row_mean(A: np.ndarray) -> np.ndarray:
 
 
 def agreement_intervals(Y_ref: np.ndarray, Y_other: np.ndarray, theme_ids: list[str], groups=None,
-                        n_boot: int = 1000, level: float = 0.95, random_state: int = 42,
+                        n_boot: int = 1000, level: float = 0.95, random_state: int | None = None,
                         key: list[str] | None = None) -> pd.DataFrame:
     """Percentile bootstrap intervals of Cohen's kappa and F1, resampling whole groups
     (interviews, or report sections) with replacement when ``groups`` is given, else rows.
@@ -123,7 +125,7 @@ def agreement_intervals(Y_ref: np.ndarray, Y_other: np.ndarray, theme_ids: list[
         out = np.zeros((n_clusters, A.shape[1]))
         np.add.at(out, codes, A)
         return out
-    W = resample_weights(n_clusters, n_boot, np.random.default_rng(random_state))
+    W = resample_weights(n_clusters, n_boot, np.random.default_rng(seed(random_state)))
     tp, fp = W @ per_cluster(Y * Z), W @ per_cluster((1 - Y) * Z)
     fn, tn = W @ per_cluster(Y * (1 - Z)), W @ per_cluster((1 - Y) * (1 - Z))
     K, F = _kappa_counts(tp, fp, fn, tn)

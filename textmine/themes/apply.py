@@ -21,13 +21,14 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..config import Config, seed
 from ..errors import E, TextmineError
 from ..records import THEME_CODING_COLUMNS
-from ..embed import get_encoder
+from ..embed import Encoder, resolve_encoder
 from .codebook import Codebook, load_codebook
 from .crossfit import crossfit_codes, load_crossfit
 from .features import as_frame, cache_codebook, encode
-from .supervised import SupervisedThemeClassifier
+from .model_io import load_coder
 from .zeroshot import ZeroShotThemeClassifier
 
 KV_RUN = "themes.current_run"
@@ -38,13 +39,17 @@ LOW_COVERAGE = 0.15
 
 
 def load_model(model_dir: str | Path | None = None, codebook: Codebook | None = None,
-               encoder: str | None = None, random_state: int = 42):
-    """A fitted coder: the supervised model in ``model_dir``, else the zero-shot coder."""
+               encoder: str | Encoder | None = None, random_state: int | None = None,
+               config: Config | None = None):
+    """A fitted coder: the supervised model in ``model_dir`` (with the encoder it records), else
+    the zero-shot coder with ``encoder`` and ``random_state``, by default ``config``'s (a
+    project's; the packaged one when ``None``)."""
     codebook = codebook if codebook is not None else load_codebook()
     if model_dir:
-        model = SupervisedThemeClassifier.load(model_dir, codebook=codebook, encoder=encoder)
+        model = load_coder(model_dir, codebook=codebook, encoder=encoder, config=config)
         return model
-    model = ZeroShotThemeClassifier(codebook, encoder=encoder or "e5-small", random_state=random_state).fit()
+    model = ZeroShotThemeClassifier(codebook, encoder=resolve_encoder(encoder, config),
+                                    random_state=seed(random_state, config)).fit()
     model.model_id_ = f"zeroshot-{codebook.hash[:8]}"
     return model
 
@@ -107,9 +112,9 @@ def apply_themes(store, model_dir: str | Path | None = None,
     model_dir = model_dir if model_dir is not None else cfg.themes.model
     if model_dir is None and (store.models_dir / "themes" / "model.json").exists():
         model_dir = store.models_dir / "themes"
-    enc = get_encoder(cfg.embed.encoder, device=cfg.embed.device)
+    enc = resolve_encoder(None, cfg)
     cache_codebook(codebook, enc, store)        # the codebook's vectors from the store: nothing to encode
-    model = load_model(model_dir, codebook, encoder=None if model_dir else enc, random_state=cfg.random_state)
+    model = load_model(model_dir, codebook, encoder=None if model_dir else enc, config=cfg)
     seg = store.segments_frame(roles="respondents")
     if seg.empty:
         raise TextmineError(E.E006, path=store.root, detail="no respondent segments in the store")

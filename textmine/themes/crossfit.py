@@ -18,13 +18,14 @@ from __future__ import annotations
 import json
 import zlib
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from ..errors import E, TextmineError
 from .codebook import Codebook
+from .model_io import load_coder, save_coder
 from .supervised import SupervisedThemeClassifier
 
 META = "crossfit.json"
@@ -47,10 +48,10 @@ def fold_of(interview_id: str, folds: dict[str, int], n_folds: int) -> int:
     return folds[iid] if iid in folds else zlib.crc32(iid.encode("utf-8")) % n_folds
 
 
-def fit_crossfit(make_model: Callable[[], SupervisedThemeClassifier], coded: pd.DataFrame, is_calibration: np.ndarray,
+def fit_crossfit(estimator: SupervisedThemeClassifier, coded: pd.DataFrame, is_calibration: np.ndarray,
                  folder: str | Path, *, n_folds: int, seed: int, samples: list[str],
                  vectors: np.ndarray | None = None) -> dict:
-    """Fit and save the fold models; ``coded`` holds every training row (``is_calibration`` marks
+    """Fit and save the fold models (clones of the unfitted ``estimator``); ``coded`` holds every training row (``is_calibration`` marks
     the calibration codes, which need ``interview_id`` and ``id`` = segment id)."""
     folder = Path(folder)
     is_cal = np.asarray(is_calibration, dtype=bool)
@@ -61,10 +62,10 @@ def fit_crossfit(make_model: Callable[[], SupervisedThemeClassifier], coded: pd.
     left_out = {}
     for k in range(k_eff):
         train = fold != k
-        m = make_model().fit(coded[train].reset_index(drop=True),
+        m = clone(estimator).fit(coded[train].reset_index(drop=True),
                              vectors=None if vectors is None else vectors[train])
         m.calibration_samples_ = list(samples)
-        m.save(folder / FOLDS_DIR / f"fold_{k}")
+        save_coder(m, folder / FOLDS_DIR / f"fold_{k}")
         left_out[str(k)] = sorted(coded.loc[fold == k, "id"].astype(str))
     meta = {"n_folds": k_eff, "folds": folds, "samples": list(samples), "seed": seed, "left_out": left_out}
     (folder / META).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -81,7 +82,7 @@ def load_crossfit(folder: str | Path | None, codebook: Codebook,
         meta = json.loads((folder / META).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise TextmineError(E.E405, path=folder / META, detail=str(exc)) from exc
-    models = [SupervisedThemeClassifier.load(folder / FOLDS_DIR / f"fold_{k}", codebook=codebook, encoder=encoder)
+    models = [load_coder(folder / FOLDS_DIR / f"fold_{k}", codebook=codebook, encoder=encoder)
               for k in range(int(meta["n_folds"]))]
     return meta, models
 

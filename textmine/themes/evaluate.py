@@ -5,11 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sklearn.base import clone
+
+from ..config import seed
+from ..embed import resolve_encoder
 from ..errors import E, TextmineError
 from .agreement import agreement_table, posture_agreement
 from .codebook import Codebook
 from .coded import group_column, label_matrix
 from .features import encode
+from .supervised import make_folds
 
 
 def predict_frame(model, df: pd.DataFrame, X: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list]:
@@ -23,31 +28,27 @@ def predict_frame(model, df: pd.DataFrame, X: np.ndarray | None = None) -> tuple
     return P, Yp, post
 
 
-def cross_validate(df: pd.DataFrame, make_model, codebook: Codebook, n_splits: int = 5,
-                   random_state: int = 42) -> tuple[np.ndarray, np.ndarray, list, str | None]:
-    """Out-of-fold predictions with folds grouped by interview_id, else section, else none."""
-    from .supervised import make_folds
+def cross_validate(df: pd.DataFrame, estimator, codebook: Codebook, n_splits: int = 5,
+                   random_state: int | None = None) -> tuple[np.ndarray, np.ndarray, list, str | None]:
+    """Out-of-fold predictions of ``estimator`` (an unfitted coder; each fold fits a
+    :func:`sklearn.base.clone` of it) with folds grouped by interview_id, else section, else
+    none; ``random_state`` (default: the estimator's) shuffles ungrouped folds."""
     if n_splits < 2:
         raise TextmineError(E.E005, detail=f"--cv {n_splits}: use at least 2 folds")
     gcol = group_column(df)
     groups = df[gcol].astype(str).values if gcol else None
-    folds = make_folds(len(df), groups, n_splits, random_state)
+    folds = make_folds(len(df), groups, n_splits, seed(random_state if random_state is not None
+                                                        else estimator.random_state))
     T = len(codebook.ids)
     P, Yp, post = np.zeros((len(df), T)), np.zeros((len(df), T), dtype=int), [None] * len(df)
-    model0 = make_model()
-    X = encode(model0.encoder_ if hasattr(model0, "encoder_") else _enc(model0), df["text"].tolist())
+    X = encode(resolve_encoder(estimator.encoder), df["text"].tolist())
     for tr, te in folds:
-        m = make_model().fit(df.iloc[tr].reset_index(drop=True), vectors=X[tr])
+        m = clone(estimator).fit(df.iloc[tr].reset_index(drop=True), vectors=X[tr])
         p, y, ps = predict_frame(m, df.iloc[te].reset_index(drop=True), X[te])
         P[te], Yp[te] = p, y
         for k, i in enumerate(te):
             post[i] = ps[k]
     return P, Yp, post, gcol
-
-
-def _enc(model):
-    from .features import resolve_encoder
-    return resolve_encoder(model.encoder)
 
 
 def evaluation_report(df: pd.DataFrame, Yp: np.ndarray, post: list, codebook: Codebook) -> tuple[pd.DataFrame, dict]:

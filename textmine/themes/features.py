@@ -19,21 +19,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..embed import Encoder, embed_texts, encoder_key, get_encoder
+from ..embed import Encoder, embed_texts, encoder_key
 from ..records import KNOWN_ROLES
 from .codebook import POSTURE_LABELS, Codebook, normalise
 
 _MEMO: dict[tuple[str, str, str], np.ndarray] = {}
 ROLES = tuple(r for r in KNOWN_ROLES)
 _FILLERS = re.compile(r"\b(euh+|hum+|hm+|ben|bah|bon|voila|ouais|oui|non|d'accord|ok|mmh?|ah|oh|alors|donc|enfin|quoi|hein)\b")
-
-
-def resolve_encoder(encoder: str | Encoder | None) -> Encoder:
-    if encoder is None:
-        return get_encoder("e5-small")
-    if isinstance(encoder, str):
-        return get_encoder(encoder)
-    return encoder
 
 
 def encode(enc: Encoder, texts: Sequence[str], mode: str = "passage", store=None,

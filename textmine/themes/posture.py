@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
+from ..config import seed
 from .codebook import POSTURE_LABELS, Codebook, first_matches_many, normalise
 
 _AVEC, _PLACE, _MIXTE = range(3)
@@ -116,10 +118,10 @@ def rule_posture(sub_sim: np.ndarray, sub_cues: np.ndarray, margin: float = 0.0)
     return out
 
 
-class PostureModel:
-    """Learned sub-label model with the rule as fallback (scikit-learn style)."""
+class PostureModel(BaseEstimator):
+    """Learned sub-label model with the rule as fallback (a scikit-learn estimator)."""
 
-    def __init__(self, random_state: int = 42, min_per_class: int = 5) -> None:
+    def __init__(self, random_state: int | None = None, min_per_class: int = 5) -> None:
         self.random_state = random_state
         self.min_per_class = min_per_class
 
@@ -132,7 +134,7 @@ class PostureModel:
         self.intercept_ = np.zeros(3, dtype=np.float64)
         if self.learned_:
             clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000,
-                                     random_state=self.random_state)
+                                     random_state=seed(self.random_state))
             clf.fit(F[keep], y[keep])
             for k, c in enumerate(clf.classes_):
                 if len(clf.classes_) == 2:   # binary: sklearn keeps one row

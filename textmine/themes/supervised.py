@@ -15,23 +15,18 @@ out-of-fold probabilities of a cross-validation grouped by interview (else secti
 the same way towards the zero-shot threshold.
 Themes with fewer than ``min_positives`` coded rows fall back to the zero-shot coder.
 
-``save(dir)`` writes ``weights.npz`` (arrays only, loaded with ``allow_pickle=False``) and
-``model.json`` (codebook hash, encoder id+version, training data hash, thresholds...).
-``load(dir, codebook=..., encoder=...)`` refuses a model built for another codebook or
-encoder with E404.
+Its fitted state (:meth:`SupervisedThemeClassifier.fitted_state`, :meth:`~SupervisedThemeClassifier.restore`)
+is written to and read from a model folder by :mod:`textmine.themes.model_io`.
 """
 from __future__ import annotations
-
-import datetime as _dt
-import json
-from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 from sklearn.model_selection import GroupKFold, KFold
 
-from ..embed import Encoder, encoder_key
+from ..config import seed
+from ..embed import Encoder, resolve_encoder
 from ..errors import E, TextmineError
 from .base import ThemeCoderBase
 from .codebook import Codebook, load_codebook
@@ -40,7 +35,6 @@ from .features import as_frame, encode, role_onehot, sublabel_similarity
 from .posture import PostureModel, posture_cue_counts, posture_features
 from .zeroshot import ZeroShotThemeClassifier, best_threshold
 
-FORMAT_VERSION = 1
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -64,10 +58,14 @@ def make_folds(n: int, groups, n_splits: int, random_state: int) -> list[tuple[n
 
 
 class SupervisedThemeClassifier(ThemeCoderBase):
-    """Multi-label theme coder learned from coded segments."""
+    """Multi-label theme coder learned from coded segments.
 
-    def __init__(self, codebook: Codebook | None = None, encoder: str | Encoder | None = "e5-small",
-                 random_state: int = 42, C: float = 1.0, C_chain: float = 0.3, chain: bool = True,
+    ``encoder``: an encoder, or its name; ``None`` is the packaged config's ``embed.encoder``
+    (commands pass their project's). ``random_state``: ``None`` is the packaged config's.
+    """
+
+    def __init__(self, codebook: Codebook | None = None, encoder: str | Encoder | None = None,
+                 random_state: int | None = None, C: float = 1.0, C_chain: float = 0.3, chain: bool = True,
                  example_weight: float = 0.5, min_positives: int = 3, n_splits: int = 5,
                  min_words: int = 4, abstain_below: float = 0.15, prior_weight: float = 40.0) -> None:
         self.codebook = codebook
@@ -90,10 +88,8 @@ class SupervisedThemeClassifier(ThemeCoderBase):
 
     def _evidence(self, df, X: np.ndarray):
         """Zero-shot evidence: (sims (n,3T), cue counts (n,T), zero-shot probabilities (n,T))."""
-        texts = df["text"].tolist()
-        sims, cues = self.zs_._evidence(texts, X)
-        p_zs = self.zs_._proba_from_features(self.zs_._pair_features(sims, cues))
-        return sims, cues, p_zs
+        sims, cues = self.zs_.evidence(df["text"].tolist(), X)
+        return sims, cues, self.zs_.proba_from_evidence(sims, cues)
 
     def _stage_b_features(self, j: int, PA: np.ndarray, sims, cues, p_zs, roles) -> np.ndarray:
         T = PA.shape[1]
@@ -115,7 +111,7 @@ class SupervisedThemeClassifier(ThemeCoderBase):
                 continue
             pos = owner == j
             lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000,
-                                    random_state=self.random_state)
+                                    random_state=seed(self.random_state))
             lr.fit(np.vstack([X, Xex[pos]]) * 10, np.concatenate([Y[:, j], np.ones(pos.sum(), dtype=int)]),
                    sample_weight=np.concatenate([np.ones(len(X)), np.full(pos.sum(), self.example_weight)]))
             W[j], b[j] = lr.coef_[0] * 10, lr.intercept_[0]
@@ -136,7 +132,7 @@ class SupervisedThemeClassifier(ThemeCoderBase):
             s = G.std(axis=0)
             s[s < 1e-6] = 1.0
             lr = LogisticRegression(C=self.C_chain, class_weight="balanced", max_iter=3000,
-                                    random_state=self.random_state)
+                                    random_state=seed(self.random_state))
             lr.fit((G - m) / s, Y[:, j])
             W[j], b[j], M[j], S[j] = lr.coef_[0], lr.intercept_[0], m, s
         return W, b, M, S
@@ -169,7 +165,6 @@ class SupervisedThemeClassifier(ThemeCoderBase):
         df = as_frame(coded)
         self._check_trainable(df, y, self.codebook if self.codebook is not None else load_codebook())
         if vectors is None:    # encode outside the single-thread block (the encoder has its own threads)
-            from .features import resolve_encoder
             vectors = encode(resolve_encoder(self.encoder), df["text"].tolist())
             ZeroShotThemeClassifier(self.codebook, self.encoder).fit()   # embeds the codebook (memoised)
         with threadpool_limits(1):
@@ -197,7 +192,7 @@ class SupervisedThemeClassifier(ThemeCoderBase):
         if groups is None:
             gcol = group_column(df)
             groups = df[gcol].astype(str).values if gcol else None
-        folds = make_folds(len(df), groups, self.n_splits, self.random_state)
+        folds = make_folds(len(df), groups, self.n_splits, seed(self.random_state))
         # stage A out of fold, then on everything
         PA = np.zeros(Y.shape)
         for tr, te in folds:
@@ -232,10 +227,6 @@ class SupervisedThemeClassifier(ThemeCoderBase):
         return self
 
     # ------------------------------------------------------------------ predict
-    def _check(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise TextmineError(E.E405, detail="this classifier is not fitted; call fit() or load()")
-
     def predict_proba(self, data, vectors: np.ndarray | None = None, store=None) -> np.ndarray:
         """``(n, n_themes)`` probabilities in codebook order."""
         df, X = self.embed(data, vectors, store)
@@ -267,97 +258,36 @@ class SupervisedThemeClassifier(ThemeCoderBase):
         sub_cues = posture_cue_counts(self.codebook_, df["text"].tolist())
         return self.posture_.predict(posture_features(sub_sim, sub_cues), sub_sim, sub_cues)
 
-    # ------------------------------------------------------------------ persistence
-    def save(self, folder: str | Path) -> Path:
+    # ------------------------------------------------------------------ fitted state (files: model_io.py)
+    #: fitted arrays of the coder itself (the zero-shot and posture models add theirs, prefixed)
+    _ARRAYS = ("coef", "intercept", "b_coef", "b_intercept", "b_mean", "b_scale", "thresholds", "active", "support")
+
+    def fitted_state(self) -> dict[str, np.ndarray]:
+        """Every fitted parameter as an array (``zs_*``: the zero-shot coder's, ``posture_*``: the
+        posture model's); :meth:`restore` builds the coder again from it."""
         self._check()
-        folder = Path(folder)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise TextmineError(E.E602, path=folder, detail=str(exc)) from exc
-        arrays = {
-            "coef": self.coef_, "intercept": self.intercept_, "b_coef": self.b_coef_,
-            "b_intercept": self.b_intercept_, "b_mean": self.b_mean_, "b_scale": self.b_scale_,
-            "thresholds": self.thresholds_, "active": self.active_.astype(np.int8),
-            "zs_coef": self.zs_.coef_, "zs_intercept": np.array([self.zs_.intercept_]),
-            "zs_thresholds": self.zs_.thresholds_, "zs_cue_background": self.zs_.cue_background_,
-            "posture_coef": self.posture_.coef_, "posture_intercept": self.posture_.intercept_,
-            "posture_learned": np.array([int(self.posture_.learned_)]),
-            "support": self.support_,
-        }
-        meta = {
-            "format_version": FORMAT_VERSION, "kind": "supervised",
-            "model_id": f"sup-{self.codebook_.hash[:8]}-{self.data_hash_[:8]}",
-            "codebook_hash": self.codebook_.hash, "codebook_path": self.codebook_.path,
-            "encoder": self.encoder_.id, "encoder_version": self.encoder_.version,
-            "encoder_key": self.encoder_id_, "training_data_hash": self.data_hash_,
-            "n_train": self.n_train_, "theme_ids": self.theme_ids_,
-            "params": {k: getattr(self, k) for k in ("random_state", "C", "C_chain", "chain", "example_weight",
-                                                      "min_positives", "n_splits", "min_words", "abstain_below",
-                                                      "prior_weight")},
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            # calibration samples whose human codes were trained on (their estimates need cross-fitting)
-            "calibration_samples": list(getattr(self, "calibration_samples_", []) or []),
-        }
-        try:     # model.json last: a folder a full disk interrupted never loads as a model (E405)
-            np.savez(folder / "weights.npz", **{k: np.asarray(v) for k, v in arrays.items()})
-            (folder / "model.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
-        except OSError as exc:
-            raise TextmineError(E.E602, path=folder, detail=str(exc)) from exc
-        return folder
+        out = {k: np.asarray(getattr(self, f"{k}_")) for k in self._ARRAYS}
+        out["active"] = self.active_.astype(np.int8)
+        out.update({f"zs_{k}": v for k, v in self.zs_.fitted_state().items()})
+        out.update({"posture_coef": self.posture_.coef_, "posture_intercept": self.posture_.intercept_,
+                    "posture_learned": np.array([int(self.posture_.learned_)])})
+        return out
 
     @classmethod
-    def load(cls, folder: str | Path, codebook: Codebook | None = None,
-             encoder: str | Encoder | None = None) -> "SupervisedThemeClassifier":
-        folder = Path(folder)
-        meta = read_model_meta(folder)
-        codebook = codebook if codebook is not None else load_codebook()
-        if meta["codebook_hash"] != codebook.hash:
-            raise TextmineError(E.E404, path=folder,
-                                detail=f"model trained with codebook {meta['codebook_hash']} "
-                                       f"({meta.get('codebook_path')}), current codebook is {codebook.hash} ({codebook.path})")
-        enc_name = encoder if encoder is not None else meta["encoder"]
-        from .features import resolve_encoder
-        enc = resolve_encoder(enc_name)
-        if encoder_key(enc) != meta["encoder_key"]:
-            raise TextmineError(E.E404, path=folder,
-                                detail=f"model trained with encoder {meta['encoder_key']}, requested {encoder_key(enc)}")
-        try:
-            w = np.load(folder / "weights.npz", allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise TextmineError(E.E405, path=folder / "weights.npz", detail=str(exc)) from exc
-        self = cls(codebook, enc, **meta["params"])
-        self.codebook_, self.encoder_, self.encoder_id_ = codebook, enc, encoder_key(enc)
-        zs = self._zs()
-        zs.codebook_, zs.encoder_, zs.encoder_id_ = codebook, enc, encoder_key(enc)
-        from .features import Prototypes
-        zs.prototypes_ = Prototypes.build(codebook, enc)
-        zs.coef_, zs.intercept_ = w["zs_coef"], float(w["zs_intercept"][0])
-        zs.thresholds_, zs.cue_background_ = w["zs_thresholds"], w["zs_cue_background"]
-        zs.theme_ids_ = list(codebook.ids)
-        self.zs_ = zs
-        self.coef_, self.intercept_ = w["coef"], w["intercept"]
-        self.b_coef_, self.b_intercept_, self.b_mean_, self.b_scale_ = w["b_coef"], w["b_intercept"], w["b_mean"], w["b_scale"]
-        self.thresholds_, self.active_ = w["thresholds"], w["active"].astype(bool)
+    def restore(cls, state: dict[str, np.ndarray], codebook: Codebook, encoder: str | Encoder | None = None,
+                **params) -> "SupervisedThemeClassifier":
+        """A fitted coder from :meth:`fitted_state` and its parameters."""
+        self = cls(codebook, encoder, **params)
+        self.codebook_ = codebook
+        self.zs_ = ZeroShotThemeClassifier.restore({k[3:]: v for k, v in state.items() if k.startswith("zs_")},
+                                                   codebook, encoder, random_state=self.random_state,
+                                                   min_words=self.min_words, abstain_below=self.abstain_below)
+        self.encoder_, self.encoder_id_ = self.zs_.encoder_, self.zs_.encoder_id_
+        for k in cls._ARRAYS:
+            setattr(self, f"{k}_", np.asarray(state[k]))
+        self.active_ = self.active_.astype(bool)
         self.posture_ = PostureModel(self.random_state)
-        self.posture_.coef_, self.posture_.intercept_ = w["posture_coef"], w["posture_intercept"]
-        self.posture_.learned_ = bool(w["posture_learned"][0])
-        self.support_ = w["support"]
-        self.theme_ids_, self.data_hash_, self.n_train_ = meta["theme_ids"], meta["training_data_hash"], meta["n_train"]
-        self.model_id_ = meta["model_id"]
-        self.calibration_samples_ = list(meta.get("calibration_samples") or [])
+        self.posture_.coef_, self.posture_.intercept_ = state["posture_coef"], state["posture_intercept"]
+        self.posture_.learned_ = bool(state["posture_learned"][0])
+        self.theme_ids_ = list(codebook.ids)
         return self
-
-
-def read_model_meta(folder: str | Path) -> dict:
-    folder = Path(folder)
-    path = folder / "model.json"
-    if not path.exists():
-        raise TextmineError(E.E405, path=folder, detail=f"no model.json in {folder}")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise TextmineError(E.E405, path=path, detail=str(exc)) from exc
-    if meta.get("format_version") != FORMAT_VERSION or meta.get("kind") != "supervised":
-        raise TextmineError(E.E405, path=path, detail="not a textmine supervised theme model (format_version 1)")
-    return meta

@@ -19,12 +19,12 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from ..embed import Encoder, encoder_key
+from ..config import seed
+from ..embed import Encoder, encoder_key, resolve_encoder
 from ..errors import E, TextmineError
 from .base import ThemeCoderBase
 from .codebook import Codebook, load_codebook
-from .features import (Prototypes, content_words, encode, resolve_encoder,
-                       similarity_features, sublabel_similarity)
+from .features import Prototypes, content_words, encode, similarity_features, sublabel_similarity
 from .posture import posture_cue_counts, rule_posture
 
 def best_threshold(p: np.ndarray, y: np.ndarray, grid: np.ndarray | None = None) -> tuple[float, float]:
@@ -43,10 +43,14 @@ def best_threshold(p: np.ndarray, y: np.ndarray, grid: np.ndarray | None = None)
 
 
 class ZeroShotThemeClassifier(ThemeCoderBase):
-    """Codebook-driven multi-label theme classifier (scikit-learn contract)."""
+    """Codebook-driven multi-label theme classifier (scikit-learn contract).
 
-    def __init__(self, codebook: Codebook | None = None, encoder: str | Encoder | None = "e5-small",
-                 random_state: int = 42, min_words: int = 4, abstain_below: float = 0.15,
+    ``encoder``: an encoder, or its name; ``None`` is the packaged config's ``embed.encoder``
+    (commands pass their project's). ``random_state``: ``None`` is the packaged config's.
+    """
+
+    def __init__(self, codebook: Codebook | None = None, encoder: str | Encoder | None = None,
+                 random_state: int | None = None, min_words: int = 4, abstain_below: float = 0.15,
                  shrink: float = 0.5) -> None:
         self.codebook = codebook
         self.encoder = encoder
@@ -55,21 +59,30 @@ class ZeroShotThemeClassifier(ThemeCoderBase):
         self.abstain_below = abstain_below
         self.shrink = shrink
 
-    # ------------------------------------------------------------------ features
+    # ------------------------------------------------------------------ evidence (public: the supervised coder uses it)
     def _pair_features(self, sims: np.ndarray, cues: np.ndarray) -> np.ndarray:
         """(n, T, 4) evidence per pair."""
         T = cues.shape[1]
         cue = np.log1p(cues) - self.cue_background_[None, :]
         return np.stack([sims[:, :T] * 10, sims[:, T:2 * T] * 10, sims[:, 2 * T:] * 10, cue], axis=2)
 
-    def _evidence(self, texts: list[str], X: np.ndarray, exclude_self: bool = False):
+    def evidence(self, texts: list[str], X: np.ndarray, exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(sims, cues)`` of texts with passage vectors ``X``: centred similarities to every
+        theme's definition, include criteria and examples ``(n, 3T)`` and codebook cue counts
+        ``(n, T)`` (``exclude_self``: an example identical to the text is left out)."""
+        self._check()
         sims = similarity_features(X, self.prototypes_, texts if exclude_self else None)
         cues = self.codebook_.cue_counts(texts)
         return sims, cues
 
+    def proba_from_evidence(self, sims: np.ndarray, cues: np.ndarray) -> np.ndarray:
+        """``(n, T)`` calibrated probabilities from :meth:`evidence`."""
+        self._check()
+        return self._proba_from_features(self._pair_features(sims, cues))
+
     # ------------------------------------------------------------------ fit
-    def fit(self, X=None, y=None) -> "ZeroShotThemeClassifier":
-        """Embed the codebook and calibrate on its own examples (``X``, ``y`` are ignored)."""
+    def _prepare(self) -> None:
+        """The codebook, the encoder and the codebook's embeddings (prototypes)."""
         self.codebook_ = self.codebook if self.codebook is not None else load_codebook()
         if len(self.codebook_.themes) < 2:
             raise TextmineError(E.E401, path=self.codebook_.path,
@@ -81,9 +94,31 @@ class ZeroShotThemeClassifier(ThemeCoderBase):
         self.encoder_ = resolve_encoder(self.encoder)
         self.encoder_id_ = encoder_key(self.encoder_)
         self.prototypes_ = Prototypes.build(self.codebook_, self.encoder_)
+        self.theme_ids_ = list(self.codebook_.ids)
+
+    def fit(self, X=None, y=None) -> "ZeroShotThemeClassifier":
+        """Embed the codebook and calibrate on its own examples (``X``, ``y`` are ignored)."""
+        self._prepare()
         # tiny problems: one BLAS thread is several times faster than oversubscribed threads
         with threadpool_limits(1):
             return self._calibrate()
+
+    def fitted_state(self) -> dict[str, np.ndarray]:
+        """The fitted parameters as arrays (what a saved model stores; see :meth:`restore`)."""
+        self._check()
+        return {"coef": self.coef_, "intercept": np.array([self.intercept_]), "thresholds": self.thresholds_,
+                "cue_background": self.cue_background_}
+
+    @classmethod
+    def restore(cls, state: dict[str, np.ndarray], codebook: Codebook, encoder: str | Encoder | None = None,
+                **params) -> "ZeroShotThemeClassifier":
+        """A fitted coder from :meth:`fitted_state` (the codebook is embedded again, from the
+        memo or the store's cache)."""
+        self = cls(codebook, encoder, **params)
+        self._prepare()
+        self.coef_, self.intercept_ = np.asarray(state["coef"]), float(np.asarray(state["intercept"]).reshape(-1)[0])
+        self.thresholds_, self.cue_background_ = np.asarray(state["thresholds"]), np.asarray(state["cue_background"])
+        return self
 
     def _calibrate(self) -> "ZeroShotThemeClassifier":
         texts, owner = [], []
@@ -101,7 +136,8 @@ class ZeroShotThemeClassifier(ThemeCoderBase):
         self.cue_background_ = np.array([lc[owner != j, j].mean() for j in range(T)], dtype=np.float32)
         sims = similarity_features(Xe, self.prototypes_, texts)
         F = self._pair_features(sims, cues)
-        lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=self.random_state)
+        lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000,
+                                random_state=seed(self.random_state))
         lr.fit(F.reshape(-1, F.shape[2]), Y.reshape(-1))
         self.coef_ = lr.coef_[0].astype(np.float64)
         self.intercept_ = float(lr.intercept_[0])
@@ -116,17 +152,12 @@ class ZeroShotThemeClassifier(ThemeCoderBase):
         z = F @ self.coef_ + self.intercept_
         return 1.0 / (1.0 + np.exp(-z))
 
-    def _check(self) -> None:
-        if not hasattr(self, "coef_"):
-            self.fit()
-
     # ------------------------------------------------------------------ predict
     def predict_proba(self, data, vectors: np.ndarray | None = None, store=None) -> np.ndarray:
         """``(n, n_themes)`` calibrated probabilities in codebook order."""
         df, X = self.embed(data, vectors, store)
         texts = df["text"].tolist()
-        sims, cues = self._evidence(texts, X)
-        return self._proba_from_features(self._pair_features(sims, cues))
+        return self.proba_from_evidence(*self.evidence(texts, X))
 
     def abstain_mask(self, texts: list[str], P: np.ndarray) -> np.ndarray:
         short = np.array([content_words(t) < self.min_words for t in texts], dtype=bool)

@@ -9,12 +9,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..embed import Encoder, embed_texts, encoder_key
+from ..embed import Encoder, embed_texts, encoder_key, encoder_name, resolve_encoder
 from ..errors import E, TextmineError
 from . import persist
 from .backend import EncoderBackend, PrecomputedKeyBERT, representation_models
 from .french import frequent_vocabulary, lemma_docs, make_vectorizer, min_doc_freq, readable_label, surface_forms
-from .segments import resolve_encoder, segment_texts, select_segments, word_texts
+from .segments import segment_texts, select_segments, word_texts
 
 MIN_SEGMENTS = 20
 N_REPRESENTATIVE = 5
@@ -52,7 +52,12 @@ def auto_min_samples(min_cluster_size: int) -> int:
 
 
 def build_model(cfg, n_docs: int, encoder: Encoder, random_state: int, vocabulary=None):
-    """A BERTopic whose every stochastic part is seeded with ``random_state``."""
+    """A BERTopic whose every stochastic part is seeded with ``random_state`` (UMAP here, KeyBERT
+    in :func:`representation_models`, KMeans in :func:`split_large_topics`).
+
+    HDBSCAN takes no seed because it draws nothing at random: given the same UMAP output (and
+    ``core_dist_n_jobs=1``) it builds the same spanning tree and the same clusters, whatever the
+    global random state (``tests/test_topics.py::test_hdbscan_is_deterministic_given_its_input``)."""
     from bertopic import BERTopic
     from bertopic.vectorizers import ClassTfidfTransformer
     from hdbscan import HDBSCAN
@@ -121,7 +126,8 @@ def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = Tru
     if len(segs) < MIN_SEGMENTS:
         raise TextmineError(E.E306, path=store.root,
                             detail=f"{len(segs)} segments ({cfg.roles}); at least {MIN_SEGMENTS} needed")
-    enc, enc_name = resolve_encoder(store, encoder)
+    enc = resolve_encoder(encoder, store.config)
+    enc_name = encoder_name(enc)
     X_all = embed_texts(store, segment_texts(segs), enc,
                         batch_size=store.config.embed.batch_size, advance=advance)
     n_words = segs["text"].fillna("").astype(str).str.split().str.len().to_numpy()
@@ -253,7 +259,7 @@ def apply_topics(store, segments_df: pd.DataFrame | None = None, *, encoder: Enc
         segs = segments_df
     if segs.empty:
         return 0
-    enc = resolve_encoder(store, encoder or rec["encoder_name"])[0]
+    enc = resolve_encoder(encoder or rec["encoder_name"], store.config)
     if encoder_key(enc) != rec["encoder"]:
         raise TextmineError(E.E301, detail=f"model {mid} was fitted with {rec['encoder']}, not {encoder_key(enc)}",
                             fix="Use the same encoder, or refit with `textmine topics fit`.")

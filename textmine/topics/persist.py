@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..embed import Encoder
+from ..embed import Encoder, resolve_encoder
 from ..errors import E, TextmineError
 from ..records import TOPIC_ASSIGNMENT_COLUMNS
 
@@ -55,8 +55,7 @@ def load_model(store, model_id: str | None = None, encoder: Encoder | None = Non
         raise TextmineError(E.E304, path=path, detail=f"model folder of {mid} is missing or incomplete",
                             fix="Run `textmine --project DIR topics fit` again.")
     if encoder is None:
-        from ..embed import get_encoder
-        encoder = get_encoder(model_record(store, mid)["encoder_name"], device=store.config.embed.device)
+        encoder = resolve_encoder(model_record(store, mid)["encoder_name"], store.config)
     return BERTopic.load(str(path), embedding_model=EncoderBackend(encoder))
 
 

@@ -6,7 +6,7 @@ from typing import Callable
 
 import pandas as pd
 
-from ..embed import Encoder, embed_texts, encoder_key, get_encoder, text_hash
+from ..embed import Encoder, embed_texts, encoder_key, resolve_encoder, text_hash
 
 
 @dataclass
@@ -16,16 +16,6 @@ class EmbedReport:
     n_unique: int       # distinct texts
     n_new: int          # encoded now
     n_cached: int       # found in the cache
-
-
-def resolve_encoder(store, encoder: Encoder | str | None) -> tuple[Encoder, str]:
-    """``(encoder, name)`` from an Encoder, a name, or the config's ``embed.encoder``."""
-    if encoder is None:
-        name = store.config.embed.encoder
-        return get_encoder(name, device=store.config.embed.device), name
-    if isinstance(encoder, str):
-        return get_encoder(encoder, device=store.config.embed.device), encoder
-    return encoder, getattr(encoder, "id", "custom")
 
 
 def select_segments(store, roles: str | None = None) -> pd.DataFrame:
@@ -53,7 +43,7 @@ def embed_segments(store, *, encoder: Encoder | str | None = None, roles: str | 
     ``on_start(n_todo)`` is called with the number of distinct texts to encode before
     encoding starts (for a progress bar); ``advance(n)`` after each committed batch.
     """
-    enc, _ = resolve_encoder(store, encoder)
+    enc = resolve_encoder(encoder, store.config)
     texts = segment_texts(select_segments(store, roles))
     key = encoder_key(enc)
     hashes = list(dict.fromkeys(text_hash(t) for t in texts))

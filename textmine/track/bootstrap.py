@@ -14,6 +14,7 @@ import zlib
 from typing import Any
 
 import numpy as np
+from scipy.stats import false_discovery_control
 
 MEASURES = ("segments", "words", "interviews")
 
@@ -115,18 +116,11 @@ def permutation_pvalues(num: np.ndarray, den: np.ndarray, is_to: np.ndarray, n_p
 
 
 def bh_qvalues(p: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (q-values); nan p-values stay nan."""
+    """Benjamini–Hochberg adjusted p-values (q-values, :func:`scipy.stats.false_discovery_control`)
+    over the finite p-values; NaN p-values (untested cells) stay NaN and do not count as tests."""
     p = np.asarray(p, dtype=float)
     q = np.full_like(p, np.nan)
     ok = np.isfinite(p)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    pv = p[ok]
-    order = np.argsort(pv, kind="mergesort")
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(ranked, 1.0)
-    q[ok] = out
+    if ok.any():
+        q[ok] = false_discovery_control(p[ok], method="bh")
     return q
