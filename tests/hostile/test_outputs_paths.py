@@ -177,15 +177,15 @@ def test_unwritable_outputs_are_e602_and_write_nothing(tmp_path, cli):
 
 
 def test_unwritable_quote_bank_and_classify_output_refused_before_any_work(tmp_path, cli, monkeypatch):
-    import textmine.embed
+    from textmine.embed import registry
 
     def no_encoder(*a, **k):
         raise AssertionError("the encoder was loaded before the destination was checked")
-    # get_encoder looks its engines up when called: patching them (and emptying its cache)
-    # reaches every caller, however late the CLI imports it, and leaves nothing behind
-    monkeypatch.setattr(textmine.embed, "_CACHE", {})
-    for engine in ("E5SmallEncoder", "USEMultilingualEncoder"):
-        monkeypatch.setattr(textmine.embed, engine, no_encoder)
+    # the registry builds every named encoder when asked: patching its builders (and emptying its
+    # cache) reaches every caller, however late the CLI imports it, and leaves nothing behind
+    monkeypatch.setattr(registry, "_CACHE", {})
+    for name in list(registry.NAMED):
+        monkeypatch.setitem(registry.NAMED, name, no_encoder)
     proj = _search_store(tmp_path / "p")
     bad = unwritable_dir(tmp_path)
     assert_coded(cli("--project", proj, "quotes", "export", "-o", bad / "q.docx"), "E602")

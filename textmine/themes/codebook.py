@@ -73,6 +73,15 @@ class TimedPattern:
         self.flags = flags
         self._rx = regex.compile(pattern, flags=flags | regex.VERSION0)
 
+    def __eq__(self, other: object) -> bool:     # a copied codebook (sklearn's clone) equals its source
+        return isinstance(other, TimedPattern) and (self.pattern, self.flags) == (other.pattern, other.flags)
+
+    def __hash__(self) -> int:
+        return hash((self.pattern, self.flags))
+
+    def __repr__(self) -> str:
+        return f"TimedPattern({self.pattern!r})"
+
     def search(self, text: str):
         try:
             return self._rx.search(text, timeout=CUE_TIMEOUT_S)
