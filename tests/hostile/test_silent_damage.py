@@ -35,7 +35,8 @@ def _fake_theme_run(store: Store) -> None:
 
 # ------------------------------------------------------------------ 1. edited transcript
 def test_edited_transcript_drops_its_derivations_and_apply_reassigns(tmp_path_factory, tmp_path, cli):
-    from helpers_topics import copy_project, fitted_project
+    from conftest import copy_project
+    from helpers_topics import fitted_project
     from textmine.lexicon.tokens import update_tokens
     from textmine.search import get_index
     from textmine.topics import apply_topics, topic_assignments, topics_table

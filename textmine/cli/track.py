@@ -7,7 +7,6 @@ from typing import List, Optional
 import pandas as pd
 import typer
 
-from ..calibrate.drift import coder_drift
 from .common import FormatOpt, RevealOpt, check_format, emit, human_table, info, require_project
 
 track_app = typer.Typer(help="Track themes, posture sub-labels and topics across waves, roles, territories "
@@ -104,6 +103,7 @@ def changes_cmd(wave_from: str = typer.Option(..., "--from", help="Earlier wave.
              f"({store.config.track.n_boot} replicates) for calibrated rows; multiple testing: {CORRECTION}")
         _calibration_info(df)
         if estimator != "raw" and "estimator" in df.columns and (df["estimator"] == "calibrated").any():
+            from ..calibrate.drift import coder_drift   # scikit-learn's metrics: only when there is drift to check
             drift = coder_drift(store, wave_from, wave_to, data, coder=coder, sample=sample)
             for r in drift[drift["significant"]].itertuples():
                 info(f"warning: the coder's error rate on {r.theme} differs between {r.wave_from} ({r.error_from:.1%}) "
