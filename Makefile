@@ -7,15 +7,18 @@ DEMO    := demo-project
 
 .PHONY: install demo test test-fast bench clean
 
-# Idempotent: re-runs pip only when requirements.lock or pyproject.toml changed.
+# Idempotent: re-runs pip only when a lock or pyproject.toml changed. The locks (requirements/*.lock,
+# one per purpose, every file's sha256: pip runs in hash-checking mode) come from requirements/compile.py.
 install: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+LOCKS   := requirements/runtime.lock requirements/notebook.lock requirements/test.lock
+
+$(STAMP): $(LOCKS) pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (textmine needs Python 3.11)"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	# one pip call for everything, torch CPU build pinned inside requirements.lock
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	# one pip call for the three locks (torch's CPU build pinned in runtime.lock)
+	$(BIN)/python -m pip install --quiet --require-hashes $(addprefix -r ,$(LOCKS))
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
