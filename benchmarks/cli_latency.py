@@ -50,7 +50,7 @@ from textmine.search.index import _CACHE, save_lemmas, update_index  # noqa: E40
 from textmine.search.text import analyse, load_nlp  # noqa: E402
 from textmine.store import Store  # noqa: E402
 from textmine.themes.codebook import load_codebook  # noqa: E402
-from textmine.topics.persist import write_fit  # noqa: E402
+from textmine.topics.query import write_fit  # noqa: E402
 from search_bench import OBJ, SUBJ, TAIL, VERB, segment_row  # noqa: E402 - the same synthetic segments
 from search_bench import QUERIES as SEARCH_QUERIES  # noqa: E402
 

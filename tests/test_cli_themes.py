@@ -147,7 +147,7 @@ def test_apply_and_suggest_on_a_project(work, tmp_path, capsys):
     rc, out, _ = _run(["--project", str(proj), "themes", "apply", "--format", "json"], capsys)
     assert rc == 0 and {r["theme"] for r in json.loads(out)} == set(IDS)
     from textmine.store import Store
-    from textmine.themes.apply import theme_codings
+    from textmine.themes.codings import theme_codings
     with Store(proj) as st:
         df = theme_codings(st)
         run = st.get_kv("themes.current_run")

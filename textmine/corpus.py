@@ -213,7 +213,7 @@ def _interview_fields(p: _Parsed) -> dict:
 
 
 def _stored(store: Store) -> pd.DataFrame:
-    return store.query("SELECT interview_id, wave, source_file, content_hash FROM interviews").set_index(
+    return store.interview_columns("interview_id", "wave", "source_file", "content_hash").set_index(
         "interview_id", drop=False)
 
 
@@ -292,7 +292,7 @@ def _files_and_metas(store: Store, paths: Sequence[str | Path], metadata: str | 
 
 
 def _stored_roles(store: Store, iid: str) -> dict[str, str]:
-    return dict(store.con.execute("SELECT speaker, role FROM speakers WHERE interview_id = ?", [iid]).fetchall())
+    return store.speaker_values(iid, "role")
 
 
 def _validate(store: Store, paths: Sequence[str | Path], wave: str | None,
@@ -404,11 +404,10 @@ def stale_interviews(store: Store, exclude: Iterable[str] = ()) -> list[str]:
     wave again brings them up to date (an ingest only reads the files it is given)."""
     now = list(_settings_parts(store))
     have = set(store.interview_hashes()) - set(exclude)
-    rows = store.con.execute("SELECT key, value FROM kv WHERE key LIKE ?", [_INPUTS_KV + "%"]).fetchall()
     out = []
-    for key, value in rows:
+    for key, value in store.kv_items(_INPUTS_KV):
         iid = key[len(_INPUTS_KV):]
-        if iid in have and json.loads(value).get("settings") not in (None, now):
+        if iid in have and value.get("settings") not in (None, now):
             out.append(iid)
     return sorted(out)
 
@@ -519,11 +518,10 @@ def _update_one(store: Store, p: _Parsed) -> None:
     """Descriptive metadata (or role inputs that give the same roles) changed: update the
     interview's row and its speakers' respondent ids in place, nothing else."""
     meta = p.meta
-    row = store.query("SELECT attrs FROM interviews WHERE interview_id = ?", [p.interview_id])
+    row = store.interview_columns("attrs", interview_id=p.interview_id)
     attrs = json.loads(row["attrs"].iloc[0] or "{}") if len(row) else {}
     attrs.update(meta.attrs if meta else {})
-    pseudo = dict(store.con.execute("SELECT speaker, speaker_pseudo FROM speakers WHERE interview_id = ?",
-                                    [p.interview_id]).fetchall())
+    pseudo = store.speaker_values(p.interview_id, "speaker_pseudo")
     own_ids = {fold_label(sp.speaker): sp.respondent_id for sp in (meta.speakers if meta else [])}
     speakers = {lb: {"respondent_id": own_ids.get(fold_label(lb))} for lb in pseudo}
     for lb, d in (p.decisions or {}).items():     # same roles, decided another way: say how

@@ -22,6 +22,11 @@
 
 Every table is read in full first, so a damaged block surfaces as E009 here rather than in
 the middle of a later command.
+
+This module is the one reader, besides each table's owner (``tests/test_ownership.py``), that
+runs SQL on every table: it compares them with one another and never writes. The current
+topic model and theme run come from their owners (:mod:`textmine.topics.query`,
+:mod:`textmine.themes.codings`).
 """
 from __future__ import annotations
 
@@ -34,6 +39,8 @@ import pandas as pd
 from .errors import E, TextmineError
 from .recovery import store_error
 from .store import DERIVED_TABLES, SEGMENT_INPUT_TABLES, Store
+from .themes import codings
+from .topics.query import current_model_id
 
 CHECK_COLUMNS = ["check", "table", "rows", "status", "detail", "fix"]
 _RESPONDENT = "s.role NOT IN ('interviewer', 'other')"
@@ -106,8 +113,7 @@ def check_store(store: Store) -> pd.DataFrame:
 
 
 def _topic_checks(store: Store, add) -> None:
-    mid = store.get_kv("topics.current_model")
-    mid = mid.get("model_id") if isinstance(mid, dict) else mid
+    mid = current_model_id(store, required=False)
     if not mid:
         return
     known = store.has_table("topic_models") and _n(store, "SELECT count(*) FROM topic_models WHERE model_id = ?", [mid])
@@ -134,15 +140,15 @@ def _missing(store: Store, add, check: str, table: str, col: str, value: str, wh
 
 
 def _theme_checks(store: Store, add) -> None:
-    run = store.get_kv("themes.current_run")
-    run_id = run.get("run_id") if isinstance(run, dict) else run
-    if not run_id or not store.has_table("theme_codings"):
+    run = codings.current_run_record(store)
+    if run is None:
         return
+    run_id = str(run["run_id"])
     dup = "FROM (SELECT segment_id, theme FROM theme_codings WHERE run_id = ? GROUP BY 1, 2 HAVING count(*) > 1)"
     add("one coding per segment and theme", "theme_codings", _n(store, "SELECT count(*) " + dup, [run_id]),
         f"segments coded twice in run {run_id}: {_ids(store, 'SELECT segment_id ' + dup, [run_id])}",
         "textmine themes apply")
-    applied = _when(run.get("applied_at")) if isinstance(run, dict) else None
+    applied = _when(run.get("applied_at"))
     if applied is not None:
         stale = [iid for iid, at in store.con.execute(
             "SELECT DISTINCT i.interview_id, i.ingested_at FROM theme_codings c JOIN segments s USING (segment_id) "

@@ -19,19 +19,7 @@ from .store import Store, public_attrs
 
 def corpus_stats(store: Store) -> pd.DataFrame:
     """Interviews, turns, words and segments per wave x role."""
-    df = store.query("""
-        WITH t AS (SELECT i.wave, tu.role, count(DISTINCT tu.interview_id) AS interviews,
-                          count(*) AS turns FROM turns tu JOIN interviews i USING (interview_id)
-                   GROUP BY 1, 2),
-             w AS (SELECT i.wave, sp.role, sum(sp.words)::BIGINT AS words FROM speakers sp
-                   JOIN interviews i USING (interview_id) GROUP BY 1, 2),
-             s AS (SELECT i.wave, se.role, count(*) AS segments, sum(se.n_words)::BIGINT AS segment_words
-                   FROM segments se JOIN interviews i USING (interview_id) GROUP BY 1, 2)
-        SELECT t.wave, t.role, t.interviews, t.turns, coalesce(w.words, 0) AS words,
-               coalesce(s.segments, 0) AS segments, coalesce(s.segment_words, 0) AS segment_words
-        FROM t LEFT JOIN w USING (wave, role) LEFT JOIN s USING (wave, role)
-        ORDER BY t.wave NULLS FIRST, t.role""")
-    return sort_by_wave(df)
+    return sort_by_wave(store.corpus_counts())
 
 
 def speakers_table(store: Store, reveal: bool = False) -> pd.DataFrame:
@@ -41,7 +29,7 @@ def speakers_table(store: Store, reveal: bool = False) -> pd.DataFrame:
     df = store.speakers_frame()
     if df.empty:
         return pd.DataFrame(columns=cols)
-    src = store.query("SELECT interview_id, source_file, source_pseudo FROM interviews")
+    src = store.interview_columns("interview_id", "source_file", "source_pseudo")
     df = df.drop(columns=["source_file"]).merge(src, on="interview_id", how="left")
     if "role_evidence" not in df.columns:     # a store written before the column existed
         df["role_evidence"] = ""

@@ -57,6 +57,7 @@ from .recovery import backups, store_error
 from .runs import save_manifest
 from .search.index import refresh_index
 from .store import Store
+from .topics.query import current_model_id
 
 STAGES = ("ingest", "embed", "topics", "themes", "lexicon", "track", "outputs", "search")
 _PACKAGES = ("textmine", "numpy", "pandas", "duckdb", "scikit-learn", "bertopic", "umap-learn",
@@ -106,18 +107,14 @@ def package_versions() -> dict[str, str]:
 
 def corpus_hash(store: Store) -> str:
     """Hash of every interview's inputs (file, metadata, settings: ``source_hash``)."""
-    rows = store.con.execute("SELECT interview_id, source_hash FROM interviews ORDER BY 1").fetchall()
-    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(store.source_hashes()).encode()).hexdigest()[:16]
 
 
 def segments_hash(store: Store) -> str:
     """Hash of what embed, topics and themes read: each segment's id, role and texts (a
     metadata fix that changes no segment leaves it as it was)."""
-    row = store.con.execute(
-        "SELECT count(*), md5(coalesce(string_agg(segment_id || chr(31) || coalesce(role, '') || chr(31) "
-        "|| md5(coalesce(text, '')) || md5(coalesce(text_pseudo, '')), chr(30) ORDER BY segment_id), '')) "
-        "FROM segments").fetchone()
-    return f"{row[0]}-{row[1][:16]}"
+    n, digest = store.segments_digest()
+    return f"{n}-{digest[:16]}"
 
 
 def _fp(*parts: Any) -> str:
@@ -189,7 +186,7 @@ class Pipeline:
 
     def topics(self, shash: str, refit: bool) -> dict[str, Any]:
         fp = _fp("topics", shash, self.cfg.topics.model_dump(), self.cfg.embed.encoder, self.cfg.random_state)
-        current = self.store.get_kv("topics.current_model")
+        current = current_model_id(self.store, required=False)
         if self._done("topics", fp) and not refit and current:
             return {"skipped": True, "model_id": current}
         from .topics import apply_topics, fit_topics      # BERTopic: imported only when there is work
@@ -331,7 +328,7 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
 
             stage("ingest", lambda: pipe.ingest(corpus_dir, wave, Path(metadata) if metadata else None,
                                                 Path(speakers) if speakers else None, skip_invalid, replace))
-            if store.query("SELECT count(*) AS n FROM segments")["n"][0] == 0:
+            if store.counts()["segments"] == 0:
                 raise TextmineError(E.E006, detail=f"no segments after ingesting {corpus_dir}")
             chash = corpus_hash(store)
             shash = segments_hash(store)
@@ -361,9 +358,7 @@ def build_manifest(store: Store, *, wave: str | None, corpus_dir: Path, chash: s
                    stages: dict, durations: dict, started: _dt.datetime,
                    model_dir: str | None) -> dict[str, Any]:
     cfg = store.config
-    counts = store.query("""SELECT (SELECT count(*) FROM interviews) AS interviews,
-        (SELECT count(*) FROM segments) AS segments,
-        (SELECT coalesce(sum(n_words), 0) FROM interviews) AS words""").iloc[0].to_dict()
+    counts = store.counts()
     run_id = started.strftime("%Y%m%dT%H%M%SZ") + (f"-w{safe_name(wave)}" if wave else "")   # a file name
     return {
         "run_id": run_id, "started_at": started.isoformat(timespec="seconds"),
@@ -374,7 +369,7 @@ def build_manifest(store: Store, *, wave: str | None, corpus_dir: Path, chash: s
         "codebook": str(cfg.codebook_path()), "codebook_hash": _codebook_hash(store),
         "encoder": encoder_key(resolve_encoder(None, cfg)),
         "theme_model": model_dir or cfg.themes.model or "zero-shot",
-        "topic_model": store.get_kv("topics.current_model"),
+        "topic_model": current_model_id(store, required=False),
         "seeds": {"random_state": cfg.random_state},
         "counts": {k: int(v) for k, v in counts.items()},
         "packages": package_versions(),

@@ -1,8 +1,9 @@
 """Typed records passed between stages, and the documented DataFrame schemas.
 
 Stages exchange either these dataclasses (ingest -> segment) or pandas DataFrames
-whose columns are listed in the ``*_COLUMNS`` constants below (segment -> store ->
-embed/topics/themes/track/search/export).
+whose columns are those of a stored table's :class:`TableSchema` in :data:`TABLES` (segment ->
+store -> embed/topics/themes/track/search/export): the one definition of every stored table,
+from which the store writes its DDL.
 
 Roles
 -----
@@ -109,59 +110,131 @@ class InterviewMeta:
     speakers: list[SpeakerMeta] = field(default_factory=list)
 
 
-# ---------------------------------------------------------------- DataFrame schemas
-#: table ``interviews`` (one row per interview). ``source_file`` is the real path (may carry
-#: real names: never exported by default); ``source_pseudo`` is ``<interview_id><ext>``, the
-#: source reference shown in exports. Without a metadata sheet, ``interview_id`` is
-#: ``itv-<8 hex of the file name>`` so that names in file names never leak.
-#: ``content_hash``: sha256 of the file's bytes alone (``source_hash`` also covers its metadata
-#: row and wave), to find the same transcript stored twice. ``attrs``: the sheet's extra
-#: columns as JSON; ``attrs_public``: JSON list of those the sheet declared safe to export
-#: (``public:`` header prefix) — the others are withheld from every export without ``--reveal``.
-INTERVIEW_COLUMNS = [
-    "interview_id", "source_file", "source_pseudo", "source_hash", "format", "encoding", "wave", "date",
-    "territory", "structure_type", "respondent_id", "role", "attrs",  # attrs: JSON text
-    "n_turns", "n_words", "ingested_at", "content_hash", "attrs_public",
-]
+# ---------------------------------------------------------------- table schemas
+@dataclass(frozen=True)
+class TableSchema:
+    """A stored table: its columns in order with their DuckDB types, and its primary key.
 
-#: table ``speakers`` (one row per speaker and interview). ``role_evidence``: why the role was
-#: given (sheet line, label pattern, the discourse figures behind an interviewer, or why none
-#: was found). ``respondent_id``: the speaker's own id from the ``speakers`` sheet (segments
-#: take it over the interview's ``respondent_id``).
-SPEAKER_COLUMNS = [
-    "interview_id", "speaker", "role", "role_method", "role_confidence", "turns", "words",
-    "speaker_pseudo", "role_evidence", "respondent_id",
-]
+    The ONE definition of the table: :class:`textmine.store.Store` creates it from :meth:`ddl`
+    (the ingest tables when a store is opened, the others on their owner's first write through
+    :meth:`~textmine.store.Store.write_frame` or :meth:`~textmine.store.Store.ensure_tables`), and
+    its owner module's writer fills these columns. Each table's owner module is named in the
+    comment above its entry in :data:`TABLES`; no other module reads or writes it (the test
+    ``tests/test_ownership.py`` holds that map)."""
 
-#: table ``turns``
-TURN_COLUMNS = [
-    "interview_id", "turn_index", "speaker", "role", "text", "start", "end", "line",
-    "char_start", "char_end", "overlap",
-]
+    name: str
+    columns: dict[str, str]
+    primary_key: tuple[str, ...] = ()
 
-#: table ``segments`` — the analysis unit. ``text_raw``: as transcribed; ``text``: analysis
-#: text (noise, fillers and backchannels removed); ``text_pseudo``: ``text`` pseudonymised
-#: (what every export shows by default). ``prev_question``: pseudonymised text of the
-#: interviewer turn just before (or ""), for quote context and classifier features.
-SEGMENT_COLUMNS = [
-    "segment_id", "interview_id", "turn_index", "seg_index", "speaker", "speaker_pseudo", "role",
-    "text_raw", "text", "text_pseudo", "n_words", "start", "end", "line",
-    "char_start", "char_end", "prev_question",
-]
+    @property
+    def names(self) -> list[str]:
+        return list(self.columns)
+
+    def ddl(self) -> str:
+        cols = [f'"{c}" {t}' for c, t in self.columns.items()]
+        if self.primary_key:
+            cols.append(f"PRIMARY KEY ({', '.join(self.primary_key)})")
+        return f"CREATE TABLE IF NOT EXISTS {self.name} ({', '.join(cols)});"
+
+
+def _table(name: str, columns: str, primary_key: tuple[str, ...] = ()) -> TableSchema:
+    """``columns``: ``"name TYPE, name TYPE ..."``."""
+    pairs = [c.split() for c in columns.split(",")]
+    return TableSchema(name, {c: t for c, t in pairs}, primary_key)
+
+
+_V, _I, _B, _D, _L = "VARCHAR", "INTEGER", "BIGINT", "DOUBLE", "BOOLEAN"
+
+#: every stored table, by name (owner module in the comment; ``tests/test_ownership.py``)
+TABLES: dict[str, TableSchema] = {t.name: t for t in (
+    # ---- textmine.store (ingest)
+    #: one row per interview. ``source_file`` is the real path (may carry real names: never exported
+    #: by default); ``source_pseudo`` is ``<interview_id><ext>``, the source reference shown in exports.
+    #: Without a metadata sheet, ``interview_id`` is ``itv-<8 hex of the file name>`` so that names in
+    #: file names never leak. ``content_hash``: sha256 of the file's bytes alone (``source_hash`` also
+    #: covers its metadata row and wave), to find the same transcript stored twice. ``attrs``: the
+    #: sheet's extra columns as JSON; ``attrs_public``: JSON list of those the sheet declared safe to
+    #: export (``public:`` header prefix) — the others are withheld from every export without ``--reveal``.
+    _table("interviews", f"interview_id {_V}, source_file {_V}, source_pseudo {_V}, source_hash {_V}, format {_V}, "
+                         f"encoding {_V}, wave {_V}, date {_V}, territory {_V}, structure_type {_V}, respondent_id {_V}, "
+                         f"role {_V}, attrs {_V}, n_turns {_I}, n_words {_I}, ingested_at {_V}, content_hash {_V}, "
+                         f"attrs_public {_V}", ("interview_id",)),
+    #: one row per speaker and interview. ``role_evidence``: why the role was given (sheet line, label
+    #: pattern, the discourse figures behind an interviewer, or why none was found). ``respondent_id``:
+    #: the speaker's own id from the ``speakers`` sheet (segments take it over the interview's).
+    _table("speakers", f"interview_id {_V}, speaker {_V}, role {_V}, role_method {_V}, role_confidence {_D}, "
+                       f"turns {_I}, words {_I}, speaker_pseudo {_V}, role_evidence {_V}, respondent_id {_V}"),
+    _table("turns", f"interview_id {_V}, turn_index {_I}, speaker {_V}, role {_V}, text {_V}, start {_D}, end {_D}, "
+                    f"line {_I}, char_start {_I}, char_end {_I}, overlap {_L}"),
+    #: the analysis unit. ``text_raw``: as transcribed; ``text``: analysis text (noise, fillers and
+    #: backchannels removed); ``text_pseudo``: ``text`` pseudonymised (what every export shows by
+    #: default). ``prev_question``: pseudonymised text of the interviewer turn just before (or ""),
+    #: for quote context and classifier features.
+    _table("segments", f"segment_id {_V}, interview_id {_V}, turn_index {_I}, seg_index {_I}, speaker {_V}, "
+                       f"speaker_pseudo {_V}, role {_V}, text_raw {_V}, text {_V}, text_pseudo {_V}, n_words {_I}, "
+                       f"start {_D}, end {_D}, line {_I}, char_start {_I}, char_end {_I}, prev_question {_V}",
+           ("segment_id",)),
+    #: kept apart from the text tables: the only place real names are linked to placeholders
+    _table("pseudonym_map", f"kind {_V}, key {_V}, original {_V}, placeholder {_V}, first_seen {_V}", ("kind", "key")),
+    #: cache of vectors by encoder id and text hash
+    _table("embeddings", f"encoder_id {_V}, text_hash {_V}, vector FLOAT[]", ("encoder_id", "text_hash")),
+    #: settings and state, JSON values; each key has one owner module (``tests/test_ownership.py``)
+    _table("kv", f"key {_V}, value {_V}", ("key",)),
+    # ---- textmine.topics.query
+    _table("topic_models", f"model_id {_V}, encoder {_V}, encoder_name {_V}, config_hash {_V}, n_docs {_B}, n_fit {_B}, "
+                           f"n_topics {_B}, outlier_share {_D}, outlier_share_before {_D}, min_cluster_size {_B}, "
+                           f"roles {_V}, representation {_V}, created_at {_V}"),
+    #: ``similarity``: cosine similarity of the segment's embedding to its topic's centroid; the same
+    #: measure for every row (fitted, reassigned outliers, short segments, later waves), so it compares
+    #: across waves. ``probability``: HDBSCAN's membership strength, defined only for the segments
+    #: HDBSCAN clustered during the fit (NULL for segments assigned by nearest centroid: reassigned
+    #: outliers, short segments, segments applied later).
+    _table("topic_assignments", f"model_id {_V}, segment_id {_V}, topic {_B}, similarity {_D}, probability {_D}"),
+    #: ``words``, ``representative_ids``: JSON lists
+    _table("topic_info", f"model_id {_V}, topic {_B}, count {_B}, label {_V}, words {_V}, representative_ids {_V}"),
+    # ---- textmine.themes.codings
+    #: long format; one row per segment x theme of the latest apply
+    _table("theme_codings", f"run_id {_V}, model_id {_V}, segment_id {_V}, theme {_V}, score {_D}, assigned {_L}, "
+                            f"posture {_V}"),
+    #: the fold models' codes of a coder trained on calibration codes (corrected estimates read them)
+    _table("theme_codings_crossfit", f"run_id {_V}, segment_id {_V}, theme {_V}, assigned {_L}, posture {_V}"),
+    # ---- textmine.calibrate.tables (columns documented there)
+    _table("calibration_samples", f"sample_id {_V}, unit {_V}, strata {_V}, seed {_B}, created {_V}, waves {_V}, "
+                                  f"params {_V}, frames {_V}, project_id {_V}, codebook_hash {_V}", ("sample_id",)),
+    _table("calibration_units", f"sample_id {_V}, unit {_V}, unit_id {_V}, segment_id {_V}, interview_id {_V}, wave {_V}, "
+                                f"role {_V}, stratum {_V}, inclusion_prob {_D}, n_stratum {_I}, n_drawn {_I}, "
+                                f"text_hash {_V}, seed {_B}, created {_V}"),
+    _table("calibration_codes", f"sample_id {_V}, segment_id {_V}, coder {_V}, coded_at {_V}, themes {_V}, posture {_V}, "
+                                f"text_hash {_V}, source {_V}, row {_V}"),
+    # ---- textmine.search.index (documented there)
+    _table("search_lemmas", f"segment_id {_V}, text_hash {_V}, lemmas {_V}", ("segment_id",)),
+    _table("search_forms", f"form {_V}, lemma {_V}, keep {_L}, n {_B}", ("form", "lemma", "keep")),
+    _table("search_form_counts", f"interview_id {_V}, form {_V}, lemma {_V}, keep {_L}, n {_B}",
+           ("interview_id", "form", "lemma", "keep")),
+    # ---- textmine.search.bm25_store
+    _table("search_bm25", f"key {_V}, params {_V}, vocab {_V}, data BLOB, indices BLOB, indptr BLOB"),
+    # ---- textmine.lexicon.tokens
+    _table("lexicon_tokens", f"segment_id {_V}, text_hash {_V}, forms {_V}, lemmas {_V}, pos {_V}", ("segment_id",)),
+    # ---- textmine.lexicon.classes
+    _table("lexicon_class_runs", f"run_id {_V}, created_at {_V}, n_classes {_B}, k {_B}, params {_V}, tree {_V}, "
+                                 f"n_segments {_B}, n_classified {_B}"),
+    _table("lexicon_classes", f"run_id {_V}, segment_id {_V}, class {_I}"),
+    # ---- textmine.runs
+    _table("runs", f"run_id {_V}, wave {_V}, started_at {_V}, finished_at {_V}, corpus_hash {_V}, manifest {_V}"),
+)}
+#: the tables every store has from its creation (the others appear with their stage)
+INGEST_TABLES = ("interviews", "speakers", "turns", "segments", "pseudonym_map", "embeddings", "kv")
+
+INTERVIEW_COLUMNS = TABLES["interviews"].names
+SPEAKER_COLUMNS = TABLES["speakers"].names
+TURN_COLUMNS = TABLES["turns"].names
+SEGMENT_COLUMNS = TABLES["segments"].names
+THEME_CODING_COLUMNS = TABLES["theme_codings"].names
+TOPIC_ASSIGNMENT_COLUMNS = TABLES["topic_assignments"].names
 
 #: columns joined from ``interviews`` by :meth:`textmine.store.Store.segments_frame`
 SEGMENT_META_COLUMNS = ["wave", "date", "territory", "structure_type", "respondent_id",
                         "source_file", "source_pseudo", "format", "attrs", "attrs_public"]
-
-#: table ``theme_codings`` (long format; one row per segment x theme of the latest apply)
-THEME_CODING_COLUMNS = ["run_id", "model_id", "segment_id", "theme", "score", "assigned", "posture"]
-
-#: table ``topic_assignments``. ``similarity``: cosine similarity of the segment's embedding
-#: to its topic's centroid; the same measure for every row (fitted, reassigned outliers, short
-#: segments, later waves), so it compares across waves. ``probability``: HDBSCAN's membership
-#: strength, defined only for the segments HDBSCAN clustered during the fit (NULL for segments
-#: assigned by nearest centroid: reassigned outliers, short segments, segments applied later).
-TOPIC_ASSIGNMENT_COLUMNS = ["model_id", "segment_id", "topic", "similarity", "probability"]
 
 
 def safe_name(label, max_len: int = 80) -> str:

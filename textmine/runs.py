@@ -17,6 +17,7 @@ from .export.files import atomic_write
 from .store import Store
 
 COLUMNS = ["run_id", "wave", "started_at", "finished_at", "corpus_hash"]
+KV_LATEST = "runs.latest"
 
 
 def save_manifest(store: Store, manifest: dict[str, Any]) -> Path:
@@ -30,7 +31,7 @@ def save_manifest(store: Store, manifest: dict[str, Any]) -> Path:
                          "started_at": manifest["started_at"], "finished_at": manifest["finished_at"],
                          "corpus_hash": manifest["corpus_hash"], "manifest": json.dumps(manifest, default=str)}])
     store.write_frame("runs", row, delete_where={"run_id": manifest["run_id"]} if store.has_table("runs") else None)
-    store.set_kv("runs.latest", manifest["run_id"])
+    store.set_kv(KV_LATEST, manifest["run_id"])
     return path
 
 
@@ -41,8 +42,15 @@ def list_runs(store: Store) -> pd.DataFrame:
     return store.query(f"SELECT {', '.join(COLUMNS)} FROM runs ORDER BY started_at")
 
 
+def latest_run_id(store: Store) -> str:
+    """The id of the last run whose manifest was saved ('' when none)."""
+    return store.get_kv(KV_LATEST) or ""
+
+
 def get_run(store: Store, run_id: str) -> dict[str, Any]:
-    """The manifest of ``run_id`` (E702 when there is none)."""
+    """The manifest of ``run_id`` (E702 when there is none; ``latest``: the last run)."""
+    if run_id == "latest":
+        run_id = latest_run_id(store)
     if store.has_table("runs"):
         row = store.con.execute("SELECT manifest FROM runs WHERE run_id = ?", [run_id]).fetchone()
         if row:

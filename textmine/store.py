@@ -45,7 +45,8 @@ import yaml
 
 from .config import PACKAGED_CODEBOOK, Config, defaults, load_config, project_overlay
 from .errors import E, TextmineError
-from .records import INTERVIEW_COLUMNS, SEGMENT_COLUMNS, SPEAKER_COLUMNS, TURN_COLUMNS, safe_name
+from .records import (INGEST_TABLES, INTERVIEW_COLUMNS, SEGMENT_COLUMNS, SPEAKER_COLUMNS, TABLES, TURN_COLUMNS,
+                      safe_name)
 from .recovery import BACKUP_DIR, DB_NAME, backups, restore_hint, store_error
 from .runlock import holder
 
@@ -78,32 +79,7 @@ SEGMENT_INPUT_TABLES: list[tuple[str, str]] = [
     ("calibration_codes", "segment_id"),     # textmine.calibrate.tables: human codes of those segments
 ]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS interviews (
-    interview_id VARCHAR PRIMARY KEY, source_file VARCHAR, source_pseudo VARCHAR, source_hash VARCHAR, format VARCHAR,
-    encoding VARCHAR, wave VARCHAR, date VARCHAR, territory VARCHAR, structure_type VARCHAR,
-    respondent_id VARCHAR, role VARCHAR, attrs VARCHAR, n_turns INTEGER, n_words INTEGER,
-    ingested_at VARCHAR, content_hash VARCHAR, attrs_public VARCHAR);
-CREATE TABLE IF NOT EXISTS speakers (
-    interview_id VARCHAR, speaker VARCHAR, role VARCHAR, role_method VARCHAR,
-    role_confidence DOUBLE, turns INTEGER, words INTEGER, speaker_pseudo VARCHAR,
-    role_evidence VARCHAR, respondent_id VARCHAR);
-CREATE TABLE IF NOT EXISTS turns (
-    interview_id VARCHAR, turn_index INTEGER, speaker VARCHAR, role VARCHAR, text VARCHAR,
-    start DOUBLE, "end" DOUBLE, line INTEGER, char_start INTEGER, char_end INTEGER,
-    overlap BOOLEAN);
-CREATE TABLE IF NOT EXISTS segments (
-    segment_id VARCHAR PRIMARY KEY, interview_id VARCHAR, turn_index INTEGER, seg_index INTEGER,
-    speaker VARCHAR, speaker_pseudo VARCHAR, role VARCHAR, text_raw VARCHAR, text VARCHAR, text_pseudo VARCHAR,
-    n_words INTEGER, start DOUBLE, "end" DOUBLE, line INTEGER, char_start INTEGER,
-    char_end INTEGER, prev_question VARCHAR);
-CREATE TABLE IF NOT EXISTS pseudonym_map (
-    kind VARCHAR, key VARCHAR, original VARCHAR, placeholder VARCHAR, first_seen VARCHAR,
-    PRIMARY KEY (kind, key));
-CREATE TABLE IF NOT EXISTS embeddings (
-    encoder_id VARCHAR, text_hash VARCHAR, vector FLOAT[], PRIMARY KEY (encoder_id, text_hash));
-CREATE TABLE IF NOT EXISTS kv (key VARCHAR PRIMARY KEY, value VARCHAR);
-"""
+_SCHEMA = "\n".join(TABLES[t].ddl() for t in INGEST_TABLES)     # the one definition: textmine.records
 #: columns added after a table's first release (stores written before get them when opened for writing)
 _ADDED_COLUMNS = (("speakers", "role_evidence", "VARCHAR"), ("speakers", "respondent_id", "VARCHAR"),
                   ("interviews", "content_hash", "VARCHAR"), ("interviews", "attrs_public", "VARCHAR"))
@@ -321,11 +297,18 @@ class Store:
     # ------------------------------------------------------------------ generic frames
     def write_frame(self, table: str, df: pd.DataFrame, *, delete_where: dict[str, Any] | None = None,
                     replace: bool = False) -> None:
-        """Append ``df`` to ``table`` (created from ``df``'s columns if missing).
+        """Append ``df`` to ``table``, created from its schema (:data:`textmine.records.TABLES`)
+        if missing; ``df``'s columns are some of the schema's (the others stay NULL).
 
         ``replace`` empties the table first; ``delete_where`` deletes the rows matching
         all ``column = value`` pairs first. Runs inside one transaction.
         """
+        schema = TABLES.get(table)
+        if schema is None:
+            raise ValueError(f"{table!r} has no schema in textmine.records.TABLES")
+        extra = [c for c in df.columns if c not in schema.columns]
+        if extra:
+            raise ValueError(f"columns {extra} are not in the schema of {table!r} ({', '.join(schema.columns)})")
         with self.transaction():
             exists = self.has_table(table)
             if exists and replace:
@@ -333,15 +316,20 @@ class Store:
             elif exists and delete_where:
                 cond = " AND ".join(f'"{k}" = ?' for k in delete_where)
                 self.con.execute(f'DELETE FROM "{table}" WHERE {cond}', list(delete_where.values()))
+            if not exists:
+                self.con.execute(schema.ddl())
             self.con.register("_tm_frame", df)
             try:
-                if exists:
-                    cols = ", ".join(f'"{c}"' for c in df.columns)
-                    self.con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM _tm_frame')
-                else:
-                    self.con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _tm_frame')
+                cols = ", ".join(f'"{c}"' for c in df.columns)
+                self.con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM _tm_frame')
             finally:
                 self.con.unregister("_tm_frame")
+
+    def ensure_tables(self, *tables: str) -> None:
+        """Create ``tables`` from their schemas (:data:`textmine.records.TABLES`) when missing."""
+        for t in tables:
+            if not self.has_table(t):
+                self.con.execute(TABLES[t].ddl())
 
     def read_frame(self, table: str, where: dict[str, Any] | None = None) -> pd.DataFrame:
         if not self.has_table(table):
@@ -357,6 +345,11 @@ class Store:
         rows = self.con.execute("SELECT value FROM kv WHERE key = ?", [key]).fetchall()  # fetchall: no pending result
         row = rows[0] if rows else None
         return json.loads(row[0]) if row else default
+
+    def kv_items(self, prefix: str) -> list[tuple[str, Any]]:
+        """``(key, value)`` of every kv key starting with ``prefix`` (for keys owned per item)."""
+        rows = self.con.execute("SELECT key, value FROM kv WHERE starts_with(key, ?)", [prefix]).fetchall()
+        return [(k, json.loads(v)) for k, v in rows]
 
     def set_kv(self, key: str, value: Any) -> None:
         with self.transaction():
@@ -433,6 +426,80 @@ class Store:
             self.con.execute(f'INSERT INTO {table} ({cols}) SELECT {cols} FROM _tm_ins')
         finally:
             self.con.unregister("_tm_ins")
+
+    def interview_columns(self, *columns: str, interview_id: str | None = None) -> pd.DataFrame:
+        """Some columns of ``interviews`` (one interview's row with ``interview_id``)."""
+        bad = [c for c in columns if c not in INTERVIEW_COLUMNS]
+        if bad:
+            raise ValueError(f"not interview columns: {bad}")
+        sql = f"SELECT {', '.join(columns)} FROM interviews"
+        if interview_id is None:
+            return self.con.execute(sql).df()
+        return self.con.execute(sql + " WHERE interview_id = ?", [interview_id]).df()
+
+    def interview_values(self, column: str) -> list[str]:
+        """The distinct values of an ``interviews`` column (nulls left out), sorted."""
+        if column not in INTERVIEW_COLUMNS:
+            raise ValueError(f"not an interview column: {column!r}")
+        return [str(v) for v in self.con.execute(
+            f"SELECT DISTINCT {column} FROM interviews WHERE {column} IS NOT NULL ORDER BY {column}").df()[column]]
+
+    def speaker_values(self, interview_id: str, column: str) -> dict[str, Any]:
+        """``speaker -> column`` of one interview's speakers."""
+        if column not in SPEAKER_COLUMNS:
+            raise ValueError(f"not a speaker column: {column!r}")
+        return dict(self.con.execute(f"SELECT speaker, {column} FROM speakers WHERE interview_id = ?",
+                                     [interview_id]).fetchall())
+
+    def source_hashes(self) -> list[tuple[str, str]]:
+        """``(interview_id, source_hash)`` of every interview, by id."""
+        return self.con.execute("SELECT interview_id, source_hash FROM interviews ORDER BY 1").fetchall()
+
+    def segments_digest(self) -> tuple[int, str]:
+        """``(segments, md5)`` over each segment's id, role and texts (analysis and pseudonymised)."""
+        row = self.con.execute(
+            "SELECT count(*), md5(coalesce(string_agg(segment_id || chr(31) || coalesce(role, '') || chr(31) "
+            "|| md5(coalesce(text, '')) || md5(coalesce(text_pseudo, '')), chr(30) ORDER BY segment_id), '')) "
+            "FROM segments").fetchone()
+        return int(row[0]), str(row[1])
+
+    def counts(self) -> dict[str, int]:
+        """``interviews``, ``segments`` and ``words`` (the interviews' word counts) stored."""
+        row = self.con.execute("""SELECT (SELECT count(*) FROM interviews), (SELECT count(*) FROM segments),
+            (SELECT coalesce(sum(n_words), 0) FROM interviews)""").fetchone()
+        return {"interviews": int(row[0]), "segments": int(row[1]), "words": int(row[2])}
+
+    def corpus_counts(self) -> pd.DataFrame:
+        """Per wave x role (of the turns): ``interviews, turns, words`` (speakers' words),
+        ``segments, segment_words``; waves without a value first."""
+        return self.con.execute("""
+            WITH t AS (SELECT i.wave, tu.role, count(DISTINCT tu.interview_id) AS interviews,
+                              count(*) AS turns FROM turns tu JOIN interviews i USING (interview_id)
+                       GROUP BY 1, 2),
+                 w AS (SELECT i.wave, sp.role, sum(sp.words)::BIGINT AS words FROM speakers sp
+                       JOIN interviews i USING (interview_id) GROUP BY 1, 2),
+                 s AS (SELECT i.wave, se.role, count(*) AS segments, sum(se.n_words)::BIGINT AS segment_words
+                       FROM segments se JOIN interviews i USING (interview_id) GROUP BY 1, 2)
+            SELECT t.wave, t.role, t.interviews, t.turns, coalesce(w.words, 0) AS words,
+                   coalesce(s.segments, 0) AS segments, coalesce(s.segment_words, 0) AS segment_words
+            FROM t LEFT JOIN w USING (wave, role) LEFT JOIN s USING (wave, role)
+            ORDER BY t.wave NULLS FIRST, t.role""").df()
+
+    def segment_counts(self) -> pd.DataFrame:
+        """Per wave x segment role: ``n_interviews, n_segments, n_words``."""
+        return self.con.execute(
+            "SELECT i.wave, s.role, count(DISTINCT s.interview_id) AS n_interviews, count(*) AS n_segments, "
+            "coalesce(sum(s.n_words), 0) AS n_words FROM segments s JOIN interviews i USING (interview_id) "
+            "GROUP BY i.wave, s.role ORDER BY i.wave, s.role").df()
+
+    def respondent_texts(self) -> pd.DataFrame:
+        """``segment_id, role, text, wave`` of every respondent segment."""
+        return self.con.execute("SELECT s.segment_id, s.role, s.text, i.wave FROM segments s JOIN interviews i "
+                                "USING (interview_id) WHERE s.role NOT IN ('interviewer', 'other')").df()
+
+    def segment_texts(self) -> pd.DataFrame:
+        """``segment_id, text`` (the pseudonymised text, '' when missing) of every segment."""
+        return self.con.execute("SELECT segment_id, coalesce(text_pseudo, '') AS text FROM segments").df()
 
     def interviews_frame(self) -> pd.DataFrame:
         return self.con.execute("SELECT * FROM interviews ORDER BY interview_id").df()

@@ -23,7 +23,8 @@ from ..errors import E, TextmineError
 from ..records import sort_waves
 from ..store import Store
 from ..themes.codebook import load_codebook
-from ..track.data import check_by, check_waves, coding_scores
+from ..themes.codings import scores as coding_scores
+from ..track.data import check_by, check_waves
 from . import tables
 from .design import allocate, draw, inclusion_probabilities
 

@@ -34,23 +34,13 @@ from typing import Any, Iterable
 import pandas as pd
 
 from ..errors import E, TextmineError
+from ..records import TABLES
 from ..store import Store
 
 SAMPLES, UNITS, CODES = "calibration_samples", "calibration_units", "calibration_codes"
-SAMPLE_COLUMNS = ["sample_id", "unit", "strata", "seed", "created", "waves", "params", "frames", "project_id",
-                  "codebook_hash"]
-UNIT_COLUMNS = ["sample_id", "unit", "unit_id", "segment_id", "interview_id", "wave", "role", "stratum",
-                "inclusion_prob", "n_stratum", "n_drawn", "text_hash", "seed", "created"]
-CODE_COLUMNS = ["sample_id", "segment_id", "coder", "coded_at", "themes", "posture", "text_hash", "source", "row"]
-_DDL = f"""
-CREATE TABLE IF NOT EXISTS {SAMPLES} (sample_id VARCHAR PRIMARY KEY, unit VARCHAR, strata VARCHAR, seed BIGINT,
-    created VARCHAR, waves VARCHAR, params VARCHAR, frames VARCHAR, project_id VARCHAR, codebook_hash VARCHAR);
-CREATE TABLE IF NOT EXISTS {UNITS} (sample_id VARCHAR, unit VARCHAR, unit_id VARCHAR, segment_id VARCHAR,
-    interview_id VARCHAR, wave VARCHAR, role VARCHAR, stratum VARCHAR, inclusion_prob DOUBLE, n_stratum INTEGER,
-    n_drawn INTEGER, text_hash VARCHAR, seed BIGINT, created VARCHAR);
-CREATE TABLE IF NOT EXISTS {CODES} (sample_id VARCHAR, segment_id VARCHAR, coder VARCHAR, coded_at VARCHAR,
-    themes VARCHAR, posture VARCHAR, text_hash VARCHAR, source VARCHAR, "row" VARCHAR);
-"""
+SAMPLE_COLUMNS = TABLES[SAMPLES].names        # schemas (types): textmine.records.TABLES
+UNIT_COLUMNS = TABLES[UNITS].names
+CODE_COLUMNS = TABLES[CODES].names
 KV_PROJECT = "project.id"
 KV_VERSION = "calibration.version"
 CONSENSUS = "consensus"
@@ -137,7 +127,7 @@ def save_sample(store: Store, meta: dict, unit_rows: pd.DataFrame) -> None:
     for col in ("strata", "waves", "params", "frames"):
         row[col] = json.dumps(row[col], ensure_ascii=False, sort_keys=True, default=str)
     with store.transaction():
-        store.con.execute(_DDL)
+        store.ensure_tables(SAMPLES, UNITS, CODES)
         if store.con.execute(f"SELECT count(*) FROM {SAMPLES} WHERE sample_id = ?", [row["sample_id"]]).fetchall()[0][0]:
             raise TextmineError(E.E409, path=store.root, detail=f"a sample named {row['sample_id']!r} already exists",
                                 fix="Choose another --name, or leave --name out for an automatic one.")
@@ -170,7 +160,7 @@ def save_codes(store: Store, rows: pd.DataFrame) -> None:
     """Store a coder's codes in one transaction, replacing their earlier codes of the same segments."""
     rows = rows.reindex(columns=CODE_COLUMNS)
     with store.transaction():
-        store.con.execute(_DDL)
+        store.ensure_tables(SAMPLES, UNITS, CODES)
         store.con.register("_tm_cal", rows[["segment_id", "coder"]])
         try:
             store.con.execute(f"DELETE FROM {CODES} WHERE (segment_id, coder) IN "

@@ -23,8 +23,6 @@ def runs_list(fmt: str = FormatOpt) -> None:
 def runs_show(run_id: str = typer.Argument(..., help="Run id (see `runs list`); `latest` for the last one.")) -> None:
     """Print a run's manifest (JSON)."""
     with require_project(read_only=True) as store:
-        if run_id == "latest":
-            run_id = store.get_kv("runs.latest") or ""
         manifest = get_run(store, run_id)
     sys.stdout.write(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n")
 

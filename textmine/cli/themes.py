@@ -20,6 +20,7 @@ from ..export.cells import to_csv
 from ..export.files import check_writable
 from ..export.sheet import write_sheet
 from ..themes.codebook import load_codebook
+from ..themes.codings import current_run_record, theme_codings
 from ..track.calibrated import calibration
 from ..track.data import load_items
 from .common import (FormatOpt, RevealOpt, check_format, current_config, emit, info, progress, records,
@@ -339,13 +340,13 @@ def apply_cmd(
     fmt: str = FormatOpt,
 ) -> None:
     """Code every respondent segment of the project (table theme_codings, latest run only)."""
-    from ..themes.apply import apply_themes, theme_codings
+    from ..themes.apply import apply_themes
     check_format(fmt)
     with require_project() as store:
         with progress("coding segments", None) as adv:
             run_id = apply_themes(store, model_dir=model, advance=adv)
         df = theme_codings(store)
-        run = store.get_kv("themes.current_run")
+        run = current_run_record(store)
         notes = codebook_notes(store)
     summary = (df[df["assigned"]].groupby("theme").size().reindex(sorted(df["theme"].unique()), fill_value=0)
                .rename("segments").reset_index())

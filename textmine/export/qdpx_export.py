@@ -31,8 +31,9 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
-from ..errors import TextmineError
 from ..store import Store
+from ..themes.codings import assigned, current_run, current_run_record
+from ..topics import query as topic_query
 
 NS = "urn:QDA-XML:project:1.0"
 _NS_UUID = uuid.UUID("5b0c1d2e-7a1f-4c55-9f0e-3e7f6a2b9c10")
@@ -72,13 +73,10 @@ def source_text(segs: pd.DataFrame, reveal: bool = False) -> tuple[str, dict[str
 
 
 def _topics(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
-    cur = store.get_kv("topics.current_model")
-    model = cur.get("model_id") if isinstance(cur, dict) else cur
-    if not model or not store.has_table("topic_info") or not store.has_table("topic_assignments"):
+    model = topic_query.current_model_id(store, required=False)
+    if not model:
         return pd.DataFrame(), pd.DataFrame()
-    info = store.query("SELECT topic, label FROM topic_info WHERE model_id = ? AND topic >= 0 ORDER BY topic", [model])
-    asg = store.query("SELECT segment_id, topic FROM topic_assignments WHERE model_id = ? AND topic >= 0", [model])
-    return info, asg
+    return topic_query.topic_labels(store, model), topic_query.topic_rows(store, model, ("segment_id", "topic"))
 
 
 def xsd_datetime(value: Any) -> str | None:
@@ -97,8 +95,8 @@ def xsd_datetime(value: Any) -> str | None:
 
 def _coder(store: Store) -> tuple[str, str | None]:
     """``(user name, coding date)`` of the current theme run (``textmine`` and None without one)."""
-    run = store.get_kv("themes.current_run")
-    if not isinstance(run, dict):
+    run = current_run_record(store)
+    if run is None:
         return "textmine", None
     model = _text(run.get("model_id"))
     return (f"textmine ({model})" if model else "textmine"), xsd_datetime(run.get("applied_at"))
@@ -120,7 +118,6 @@ def build_project(store: Store, reveal: bool = False, *, segment_ids: set[str] |
     """``(project.qde root element, {source guid: plain text})``. ``segment_ids`` keeps only those
     segments (and their interviews) in the sources; ``codings=False`` leaves out the coder's theme
     codings and the topics (a sheet for blind human coding)."""
-    from ..search.filters import current_run
     from ..themes.codebook import load_codebook
     ET.register_namespace("", NS)
     cb = load_codebook(store.config.codebook_path())
@@ -162,12 +159,9 @@ def build_project(store: Store, reveal: bool = False, *, segment_ids: set[str] |
     # ---- codings per segment
     cod = pd.DataFrame(columns=["segment_id", "theme", "posture"])
     if codings:
-        try:
-            run_id = current_run(store)
-            cod = store.query("SELECT segment_id, theme, posture FROM theme_codings WHERE run_id = ? AND assigned "
-                              "ORDER BY segment_id, theme", [run_id])
-        except TextmineError:   # no theme run yet (E407): sources, cases and topics only
-            pass
+        run_id = current_run(store, required=False)
+        if run_id is not None:   # without a theme run: sources, cases and topics only
+            cod = assigned(store, run_id, ("segment_id", "theme", "posture"), ordered=True)
     seg_codes: dict[str, list[str]] = {}
     for r in cod.itertuples(index=False):
         post = r.posture if isinstance(r.posture, str) and (r.theme, r.posture) in code_of else None

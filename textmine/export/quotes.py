@@ -30,6 +30,8 @@ from ..attribution import attribution, display_text, role_label, source_ref
 from ..errors import E, TextmineError
 from ..records import KNOWN_ROLES
 from ..store import Store
+from ..themes import codings
+from ..topics.query import current_model_id
 from .span import finish, windows
 
 QUOTE_COLUMNS = [
@@ -81,15 +83,12 @@ def _codebook(store: Store):
 def build_provenance(store: Store, run_id: str | None = None, codebook=None) -> dict[str, Any]:
     from ..embed import encoder_key, resolve_encoder
     cb = codebook or _codebook(store)
-    cur = store.get_kv("themes.current_run") or {}
-    run_id = run_id or (cur.get("run_id") if isinstance(cur, dict) else cur)
-    model = None
-    if run_id and store.has_table("theme_codings"):
-        m = store.query("SELECT DISTINCT model_id FROM theme_codings WHERE run_id = ?", [run_id])["model_id"]
-        model = ", ".join(map(str, m))
+    run_id = run_id or codings.current_run(store, required=False)
+    models = codings.run_models(store, run_id) if run_id else None
+    model = ", ".join(models) if models is not None else None
     return {"theme_run": run_id, "theme_model": model, "codebook": Path(cb.path).name,
             "codebook_hash": cb.hash, "encoder": encoder_key(resolve_encoder(None, store.config, light=True)),
-            "topic_model": store.get_kv("topics.current_model"),
+            "topic_model": current_model_id(store, required=False),
             "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "textmine_version": __version__}
 
@@ -109,10 +108,9 @@ def select_quotes(store: Store, themes: Iterable[str] | None = None, waves: Iter
     themes = F.check_themes(store, themes, labels)
     roles = F.check_roles(store, roles)
     waves = F.check_waves(store, waves)
-    run_id = F.current_run(store)
+    run_id = codings.current_run(store)
     provenance = build_provenance(store, run_id, cb)
-    cod = store.query("SELECT segment_id, theme, score, posture FROM theme_codings WHERE run_id = ? AND assigned",
-                      [run_id])
+    cod = codings.assigned(store, run_id)
     if themes:
         cod = cod[cod["theme"].isin(themes)]
     segs = store.segments_frame(roles=roles if roles else "respondents", waves=waves)

@@ -36,8 +36,6 @@ from ..topics.french import is_stop
 VERSION = 1
 KV_KEY = "lexicon.tokens"
 TABLE = "lexicon_tokens"
-_DDL = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
-    segment_id VARCHAR PRIMARY KEY, text_hash VARCHAR, forms VARCHAR, lemmas VARCHAR, pos VARCHAR)"""
 _RESPONDENT = "s.role NOT IN ('interviewer', 'other')"
 _PLACEHOLDER = re.compile(r"\[[A-ZÉ]+(?:_\d+)?\]")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -63,8 +61,7 @@ def analyse_text(docs) -> list[tuple[str, str, str]]:
 
 
 def _ensure_table(store: Store) -> None:
-    if not store.has_table(TABLE):
-        store.con.execute(_DDL)
+    store.ensure_tables(TABLE)
 
 
 def save_tokens(store: Store, chunk: pd.DataFrame, rows: list[tuple[str, str, str]]) -> None:

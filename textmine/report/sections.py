@@ -16,7 +16,9 @@ from ..store import Store
 from ..records import sort_by_wave
 from ..track import changes, panel, prevalence
 from ..track.data import TrackData
+from ..themes import codings
 from ..themes.codebook import load_codebook
+from ..topics import query as topic_query
 from . import plots
 from .html import decimal, esc, figure, num, pct, signed_pct, table
 
@@ -55,11 +57,7 @@ class Ctx:
 
 
 def overview(c: Ctx) -> tuple[str, str, str]:
-    seg = c.store.query(
-        "SELECT i.wave, s.role, count(DISTINCT s.interview_id) AS n_interviews, count(*) AS n_segments, "
-        "coalesce(sum(s.n_words), 0) AS n_words FROM segments s JOIN interviews i USING (interview_id) "
-        "GROUP BY i.wave, s.role ORDER BY i.wave, s.role")
-    seg = sort_by_wave(seg)
+    seg = sort_by_wave(c.store.segment_counts())
     rows = [(r.wave, c.role(r.role), c.num(int(r.n_interviews)), c.num(int(r.n_segments)), c.num(int(r.n_words)))
             for r in seg.itertuples()]
     body = table([c.t["wave"], c.t["role"], c.t["interviews"], c.t["segments"], c.t["words"]], rows,
@@ -245,10 +243,9 @@ def topics_section(c: Ctx, prev: pd.DataFrame, change_frames: list[pd.DataFrame]
 
 def _topic_words(c: Ctx) -> str:
     """Table of the current model's topics with their top words (topic_info.words: JSON list)."""
-    if not c.data.topic_model or not c.store.has_table("topic_info"):
+    if not c.data.topic_model:
         return ""
-    info = c.store.query("SELECT topic, label, words FROM topic_info WHERE model_id = ? AND topic >= 0 ORDER BY topic",
-                         [c.data.topic_model])
+    info = topic_query.topic_labels(c.store, c.data.topic_model, ("topic", "label", "words"))
     rows = []
     for r in info.itertuples():
         try:
@@ -296,8 +293,7 @@ def _encoder_name(key: str) -> str:
 def method_section(c: Ctx) -> tuple[str, str, str]:
     """The method note: unit, measures, the coder, the codebook and the encoder by name."""
     cfg = c.store.config
-    run = c.store.get_kv("themes.current_run") if c.data is not None and c.data.run_id else None
-    run = run if isinstance(run, dict) else {}
+    run = (codings.current_run_record(c.store) if c.data is not None and c.data.run_id else None) or {}
     try:
         cb = load_codebook(cfg.codebook_path())
         book = c.fmt("method_codebook", name=Path(cb.path).name, version=cb.version, n=len(cb.themes),
@@ -313,10 +309,9 @@ def method_section(c: Ctx) -> tuple[str, str, str]:
         coder = c.fmt("method_supervised", codebook=book, model=model)
     encoder = _encoder_name(run.get("encoder") or cfg.embed.encoder)
     topics = c.t["none"]
-    if c.data is not None and c.data.topic_model and c.store.has_table("topic_info"):
-        n = c.store.query("SELECT count(*) AS n FROM topic_info WHERE model_id = ? AND topic >= 0",
-                          [c.data.topic_model])["n"][0]
-        topics = c.fmt("method_topics", n=int(n))
+    n = topic_query.n_topics(c.store, c.data.topic_model) if c.data is not None and c.data.topic_model else None
+    if n is not None:
+        topics = c.fmt("method_topics", n=n)
     text = c.fmt("method_text", coder=coder, encoder=encoder, topics=topics)
     return "method", c.t["method"], f"<p>{esc(text)}</p>"
 

@@ -15,8 +15,6 @@ import numpy as np
 
 from ..store import Store
 
-_TABLE = """CREATE TABLE IF NOT EXISTS search_bm25 (
-    key VARCHAR, params VARCHAR, vocab VARCHAR, data BLOB, indices BLOB, indptr BLOB)"""
 
 
 def bm25_key(segment_ids: Sequence[str], lemma_state: Any) -> str:
@@ -30,7 +28,7 @@ def save_bm25(store: Store, key: str, bm) -> None:
     params = {"k1": bm.k1, "b": bm.b, "delta": bm.delta, "method": bm.method, "idf_method": bm.idf_method,
               "num_docs": int(s["num_docs"]), "dtypes": [str(s[k].dtype) for k in ("data", "indices", "indptr")]}
     with store.transaction() as con:
-        con.execute(_TABLE).fetchall()
+        store.ensure_tables("search_bm25")
         con.execute("DELETE FROM search_bm25").fetchall()
         con.execute("INSERT INTO search_bm25 VALUES (?, ?, ?, ?, ?, ?)",
                     [key, json.dumps(params), json.dumps(bm.vocab_dict, ensure_ascii=False),

@@ -10,6 +10,8 @@ import pandas as pd
 from ..errors import E, TextmineError
 from ..records import KNOWN_ROLES
 from ..store import Store
+from ..themes import codings
+from ..themes.codebook import load_codebook
 
 
 def _as_list(v: str | Iterable[str] | None) -> list[str] | None:
@@ -25,30 +27,14 @@ _CATALOGUES: dict[tuple[str, int], dict[str, str]] = {}
 
 
 def theme_catalogue(store: Store) -> dict[str, str]:
-    """``theme id -> label`` from the project's codebook (or from the stored codings if the
-    codebook module is unavailable). Cached per codebook file and modification time."""
-    try:
-        from ..themes.codebook import load_codebook
-    except ImportError:
-        load_codebook = None
-    if load_codebook is not None:
-        path = store.config.codebook_path()
-        key = (str(path), path.stat().st_mtime_ns if path.exists() else 0)
-        if key not in _CATALOGUES:
-            cb = load_codebook(path)
-            _CATALOGUES[key] = {t.id: getattr(t, "label", t.id) for t in cb.themes}
-        return dict(_CATALOGUES[key])
-    if store.has_table("theme_codings"):
-        return {t: t for t in store.query("SELECT DISTINCT theme FROM theme_codings ORDER BY theme")["theme"]}
-    return {}
-
-
-def current_run(store: Store) -> str:
-    cur = store.get_kv("themes.current_run")
-    run_id = cur.get("run_id") if isinstance(cur, dict) else cur
-    if not run_id or not store.has_table("theme_codings"):
-        raise TextmineError(E.E407, detail=f"{store.root}: no theme_codings / themes.current_run")
-    return str(run_id)
+    """``theme id -> label`` from the project's codebook. Cached per codebook file and
+    modification time."""
+    path = store.config.codebook_path()
+    key = (str(path), path.stat().st_mtime_ns if path.exists() else 0)
+    if key not in _CATALOGUES:
+        cb = load_codebook(path)
+        _CATALOGUES[key] = {t.id: getattr(t, "label", t.id) for t in cb.themes}
+    return dict(_CATALOGUES[key])
 
 
 def check_themes(store: Store, themes: str | Iterable[str] | None,
@@ -90,8 +76,7 @@ def _check_interview_column(store: Store, values: str | Iterable[str] | None, pr
     if values is None:
         return None
     if present is None:
-        present = [str(v) for v in store.query(
-            f"SELECT DISTINCT {column} FROM interviews WHERE {column} IS NOT NULL ORDER BY {column}")[column]]
+        present = store.interview_values(column)
     return _check_present(values, present, err, opt)
 
 
@@ -148,9 +133,5 @@ def _load(a: Any) -> dict:
 
 
 def theme_segment_ids(store: Store, themes: list[str]) -> set[str]:
-    """Segments assigned to any of ``themes`` in the current theme run."""
-    run_id = current_run(store)
-    q = ", ".join("?" * len(themes))
-    df = store.query(f"SELECT DISTINCT segment_id FROM theme_codings WHERE run_id = ? AND assigned AND theme IN ({q})",
-                     [run_id, *themes])
-    return set(df["segment_id"])
+    """Segments assigned to any of ``themes`` in the current theme run (E407 without one)."""
+    return codings.segments_with(store, themes)

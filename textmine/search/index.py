@@ -41,13 +41,7 @@ from .text import analyse, single_blas
 INDEX_VERSION = 3          # 3: search_form_counts (per interview) under search_forms
 KV_KEY = "search.index"
 SNAPSHOT = "search"
-_TABLES = ("""CREATE TABLE IF NOT EXISTS search_lemmas (
-    segment_id VARCHAR PRIMARY KEY, text_hash VARCHAR, lemmas VARCHAR)""",
-           """CREATE TABLE IF NOT EXISTS search_forms (
-    form VARCHAR, lemma VARCHAR, keep BOOLEAN, n BIGINT, PRIMARY KEY (form, lemma, keep))""",
-           """CREATE TABLE IF NOT EXISTS search_form_counts (
-    interview_id VARCHAR, form VARCHAR, lemma VARCHAR, keep BOOLEAN, n BIGINT,
-    PRIMARY KEY (interview_id, form, lemma, keep))""")
+_TABLES = ("search_lemmas", "search_forms", "search_form_counts")     # schemas: textmine.records.TABLES
 _RESPONDENT = "s.role NOT IN ('interviewer', 'other')"
 _FILTER_COLUMNS = ("wave", "role", "territory")
 #: ``search_forms`` is short of ``search_form_counts`` (rows of a replaced interview dropped)
@@ -90,8 +84,7 @@ def update_index(store: Store, *, batch: int = 2000, advance: Callable[[int], No
     model = _spacy_model(store)
     state = store.get_kv(KV_KEY) or {}
     with store.transaction() as con:
-        for sql in _TABLES:
-            con.execute(sql).fetchall()
+        store.ensure_tables(*_TABLES)
         if state.get("spacy_model") != model or state.get("version") != INDEX_VERSION:
             for t in ("search_lemmas", "search_forms", "search_form_counts"):   # other lemmatiser: rebuild all
                 con.execute(f"DELETE FROM {t}").fetchall()

@@ -17,7 +17,10 @@ __all__ = ["load_codebook", "Codebook", "Theme", "POSTURE_LABELS", "classify_tex
 
 
 def __getattr__(name: str):   # lazy: importing the package does not import scikit-learn
-    if name in ("classify_texts", "apply_themes", "theme_codings", "load_model"):
+    if name == "theme_codings":
+        from .codings import theme_codings
+        return theme_codings
+    if name in ("classify_texts", "apply_themes", "load_model"):
         from . import apply
         return getattr(apply, name)
     if name == "ZeroShotThemeClassifier":

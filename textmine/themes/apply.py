@@ -5,7 +5,7 @@
 - :func:`apply_themes` — codes every respondent segment of a store into ``theme_codings``
   (one row per segment x theme, replacing earlier codings) and records the run in kv
   ``themes.current_run``.
-- :func:`theme_codings` — codings of the latest run.
+- the codings and the current run are stored and read by :mod:`.codings` (their owner).
 
 A coder trained on calibration codes (``themes train --coded calibration:NAME``) also codes every
 segment with its cross-fitting fold models (:mod:`.crossfit`) into ``theme_codings_crossfit``
@@ -25,15 +25,13 @@ from ..config import Config, seed
 from ..errors import E, TextmineError
 from ..records import THEME_CODING_COLUMNS
 from ..embed import Encoder, resolve_encoder
+from . import codings
 from .codebook import Codebook, load_codebook
 from .crossfit import crossfit_codes, load_crossfit
 from .features import as_frame, cache_codebook, encode
 from .model_io import load_coder
 from .zeroshot import ZeroShotThemeClassifier
 
-KV_RUN = "themes.current_run"
-TABLE = "theme_codings"
-CROSSFIT_TABLE = "theme_codings_crossfit"   # predictions of the fold models of a coder trained on calibration codes
 #: below this share of respondent segments coded with any theme, the codebook hardly fits the corpus
 LOW_COVERAGE = 0.15
 
@@ -149,30 +147,12 @@ def apply_themes(store, model_dir: str | Path | None = None,
                                "assigned": Ycf.reshape(-1).astype(bool),
                                "posture": [post_cf[i] if j == pj else None for i in range(n) for j in range(T)]})
         cf_out["posture"] = cf_out["posture"].astype("string")
-    with store.transaction():
-        store.write_frame(TABLE, out, replace=True)
-        if cf_out is not None:
-            store.write_frame(CROSSFIT_TABLE, cf_out, replace=True)
-        elif store.has_table(CROSSFIT_TABLE):
-            store.con.execute(f"DELETE FROM {CROSSFIT_TABLE}")
-        store.set_kv(KV_RUN, {"run_id": run_id, "model_id": mid, "codebook_hash": codebook.hash,
-                              "encoder": model.encoder_id_, "n_segments": n,
-                              "model_dir": str(model_dir) if model_dir else None,
-                              "calibration_samples": list(getattr(model, "calibration_samples_", []) or []),
-                              "crossfit": cf is not None,
-                              "applied_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+    codings.save_run(store, out, cf_out, {
+        "run_id": run_id, "model_id": mid, "codebook_hash": codebook.hash, "encoder": model.encoder_id_,
+        "n_segments": n, "model_dir": str(model_dir) if model_dir else None,
+        "calibration_samples": list(getattr(model, "calibration_samples_", []) or []), "crossfit": cf is not None,
+        "applied_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
     return run_id
-
-
-def theme_codings(store) -> pd.DataFrame:
-    """Codings of the latest ``apply_themes`` run (E407 when there is none)."""
-    run = store.get_kv(KV_RUN)
-    if not run or not store.has_table(TABLE):
-        raise TextmineError(E.E407, path=store.root, detail="table theme_codings is empty")
-    df = store.read_frame(TABLE, where={"run_id": run["run_id"]})
-    if df.empty:
-        raise TextmineError(E.E407, path=store.root, detail=f"no rows for run {run['run_id']}")
-    return df.sort_values(["segment_id", "theme"], kind="stable").reset_index(drop=True)
 
 
 def coverage(store) -> dict:
@@ -180,15 +160,10 @@ def coverage(store) -> dict:
     respondent segments with at least one theme), ``n_segments``, ``largest`` (the most
     frequent theme) and ``largest_share``; ``low`` when coverage is under :data:`LOW_COVERAGE`
     (a codebook written for another study: see the README, "Your own codebook")."""
-    run = store.get_kv(KV_RUN)
-    if not run or not store.has_table(TABLE):
+    run_id = codings.current_run(store, required=False)
+    if run_id is None:
         return {"coverage": None, "n_segments": 0, "largest": None, "largest_share": None, "low": False}
-    n, coded = store.con.execute(
-        f"SELECT count(DISTINCT segment_id), count(DISTINCT segment_id) FILTER (WHERE assigned) "
-        f"FROM {TABLE} WHERE run_id = ?", [run["run_id"]]).fetchone()
-    top = store.con.execute(
-        f"SELECT theme, count(*) FILTER (WHERE assigned) AS k FROM {TABLE} WHERE run_id = ? "
-        "GROUP BY theme ORDER BY k DESC, theme LIMIT 1", [run["run_id"]]).fetchone()
+    n, coded, top = codings.coverage_counts(store, run_id)
     cov = coded / n if n else None
     return {"coverage": cov, "n_segments": int(n), "largest": top[0] if top else None,
             "largest_share": (top[1] / n) if top and n else None,

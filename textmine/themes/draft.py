@@ -19,8 +19,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-from ..topics import current_model_id, topics_table
-from ..topics.persist import read_info
+from ..topics.query import current_model_id, read_info, topics_table
 from .codebook import normalise
 
 EXAMPLE_WORDS = 60
@@ -49,8 +48,7 @@ def draft_codebook(store, *, n_cues: int = 8, n_examples: int = 3) -> tuple[dict
     mid = current_model_id(store)
     table = topics_table(store, mid)
     info = read_info(store, mid).set_index("topic")
-    texts = store.query("SELECT segment_id, coalesce(text_pseudo, '') AS text FROM segments") \
-        .set_index("segment_id")["text"]
+    texts = store.segment_texts().set_index("segment_id")["text"]
     themes, seen = [], set()
     for row in table[table["id"] >= 0].itertuples():
         words = [w for w in row.words if w]

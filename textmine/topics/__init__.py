@@ -23,9 +23,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .persist import current_model_id
-from .query import (catch_all_topics, novelty_by_wave, topic_assignments, topic_change, topic_quotes, topics_by,
-                    topics_table)
+from .query import (catch_all_topics, current_model_id, novelty_by_wave, topic_assignments, topic_change,
+                    topic_quotes, topics_by, topics_table)
 
 _LAZY = {"align_topics": "align", "TopicFitResult": "fit", "apply_topics": "fit", "auto_min_cluster_size": "fit",
          "fit_topics": "fit", "load_model": "persist"}

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..embed import Encoder, embed_texts, encoder_key, encoder_name, resolve_encoder
 from ..errors import E, TextmineError
-from . import persist
+from . import persist, query
 from .backend import EncoderBackend, PrecomputedKeyBERT, representation_models
 from .french import frequent_vocabulary, lemma_docs, make_vectorizer, min_doc_freq, readable_label, surface_forms
 from .segments import segment_texts, select_segments, word_texts
@@ -113,10 +113,10 @@ def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = Tru
     (config ``topics.mode: apply``) and its record is returned. ``split_large`` (default:
     config ``topics.split_large``) splits topics above ``topics.max_share`` of the segments.
     """
-    if not refit and store.get_kv(persist.CURRENT_KEY):
-        mid = persist.current_model_id(store)
+    mid = query.current_model_id(store, required=False)
+    if not refit and mid:
         n = apply_topics(store, encoder=encoder)
-        rec = persist.model_record(store, mid)
+        rec = query.model_record(store, mid)
         return TopicFitResult(mid, int(rec["n_topics"]), float(rec["outlier_share"]),
                               float(rec["outlier_share_before"]), int(rec["n_docs"]),
                               int(rec["min_cluster_size"]), applied=n, refit=False)
@@ -188,7 +188,7 @@ def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = Tru
                "quantile": FAR_QUANTILE, "waves": sorted({str(w) for w in segs["wave"].dropna()})}
     persist.save_model(store, model, mid)
     info.insert(0, "model_id", mid)
-    persist.write_fit(store, record, assignments, info, novelty)
+    query.write_fit(store, record, assignments, info, novelty)
     return TopicFitResult(mid, n_topics, share, share_before, int(len(segs)), int(mcs),
                           extra={"n_fit": int(long.sum()), "n_short": int((~long).sum())})
 
@@ -248,12 +248,12 @@ def apply_topics(store, segments_df: pd.DataFrame | None = None, *, encoder: Enc
     store written before that rule) are removed first. The saved model assigns by cosine
     similarity to topic centroids (``transform``). Returns the number of segments assigned.
     """
-    mid = persist.current_model_id(store)
-    rec = persist.model_record(store, mid)
+    mid = query.current_model_id(store)
+    rec = query.model_record(store, mid)
     if segments_df is None:
-        persist.drop_orphans(store)
+        query.drop_orphans(store)
         segs = store.segments_frame(roles="respondents" if rec["roles"] == "respondents" else "all")
-        done = set(store.query("SELECT segment_id FROM topic_assignments WHERE model_id = ?", [mid])["segment_id"])
+        done = query.assigned_ids(store, mid)
         segs = segs[~segs["segment_id"].isin(done)]
     else:
         segs = segments_df
@@ -268,11 +268,11 @@ def apply_topics(store, segments_df: pd.DataFrame | None = None, *, encoder: Enc
     model = persist.load_model(store, mid, enc)
     topics, _ = model.transform(segment_texts(segs), embeddings=X)
     topics = np.asarray(topics, dtype=int)
-    info = persist.read_info(store, mid)
+    info = query.read_info(store, mid)
     ids = [int(t) for t in info["topic"]]
     C = np.asarray(model.topic_embeddings_, dtype=np.float32)
     sim = centroid_similarity(X, topics, ids, C) if len(C) == len(ids) else np.full(len(topics), np.nan)
     df = pd.DataFrame({"model_id": mid, "segment_id": segs["segment_id"].to_numpy(), "topic": topics,
                        "similarity": sim, "probability": np.nan})   # nearest centroid: no HDBSCAN membership
-    persist.append_assignments(store, df)
+    query.append_assignments(store, df)
     return int(len(df))

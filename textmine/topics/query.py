@@ -1,20 +1,165 @@
-"""Read side: topic tables, assignments, counts by wave/role/territory, quotes."""
+"""The topic tables and the current topic model. This module is their ONE owner (the read side
+and the writes): other modules, :mod:`.fit` and :mod:`.persist` included, go through the
+functions below.
+
+Tables (:data:`textmine.records.TABLES`): ``topic_models`` (one record per fitted model),
+``topic_assignments`` (``records.TOPIC_ASSIGNMENT_COLUMNS``), ``topic_info`` (model_id, topic,
+count, label, words JSON list, representative segment ids JSON list). kv
+``topics.current_model`` (the current model's id, see :func:`current_model_id`) and
+``topics.novelty.<model_id>`` (:func:`novelty_by_wave`).
+
+Also: counts by wave/role/territory, quotes. Nothing here imports BERTopic.
+"""
 from __future__ import annotations
+
+import json
+from typing import Sequence
 
 import pandas as pd
 
 from ..errors import E, TextmineError
-from ..records import sort_waves
-from . import persist
+from ..records import TABLES, TOPIC_ASSIGNMENT_COLUMNS, sort_waves
 
+CURRENT_KEY = "topics.current_model"
+NOVELTY_KEY = "topics.novelty."
+INFO_COLUMNS = TABLES["topic_info"].names
 BY_COLUMNS = {"wave": "wave", "role": "role", "territory": "territory",
               "structure_type": "structure_type", "interview": "interview_id"}
+
+
+# ---------------------------------------------------------------------------- current model
+def current_model_id(store, *, required: bool = True) -> str | None:
+    """The current topic model's id (kv ``topics.current_model``, written by :func:`write_fit`;
+    a ``{"model_id": ...}`` record is read too). Without one: E304 when ``required``, else None."""
+    mid = store.get_kv(CURRENT_KEY)
+    if isinstance(mid, dict):
+        mid = mid.get("model_id")
+    if not mid:
+        if required:
+            raise TextmineError(E.E304, path=store.root, detail="no topic model has been fitted yet")
+        return None
+    return str(mid)
+
+
+def model_record(store, model_id: str) -> dict:
+    df = store.read_frame("topic_models", where={"model_id": model_id})
+    if df.empty:
+        raise TextmineError(E.E304, path=store.root, detail=f"model {model_id} is not recorded")
+    return df.iloc[0].to_dict()
+
+
+def novelty_reference(store, model_id: str) -> dict | None:
+    """The novelty threshold recorded at ``model_id``'s fit (kv ``topics.novelty.<model_id>``)."""
+    return store.get_kv(NOVELTY_KEY + model_id)
+
+
+# ---------------------------------------------------------------------------- writes
+def _ensure_assignment_columns(store) -> None:
+    """A store written before ``similarity`` existed gets the column (NULL for its old rows)."""
+    if store.has_table("topic_assignments") and not store.has_column("topic_assignments", "similarity"):
+        store.con.execute('ALTER TABLE topic_assignments ADD COLUMN similarity DOUBLE')
+
+
+def write_fit(store, record: dict, assignments: pd.DataFrame, info: pd.DataFrame,
+              novelty: dict | None = None) -> None:
+    """Record a fitted model, its assignments and topic info, and make it current (one
+    transaction). ``novelty``: the similarity below which a segment is far from its topic
+    (kv ``topics.novelty.<model_id>``, see :func:`novelty_by_wave`)."""
+    mid = record["model_id"]
+    info = info.copy()
+    info["words"] = info["words"].map(lambda w: json.dumps(list(w), ensure_ascii=False))
+    info["representative_ids"] = info["representative_ids"].map(lambda w: json.dumps(list(w)))
+    with store.transaction():
+        _ensure_assignment_columns(store)
+        store.write_frame("topic_models", pd.DataFrame([record]), delete_where={"model_id": mid})
+        store.write_frame("topic_assignments", assignments[TOPIC_ASSIGNMENT_COLUMNS],
+                          delete_where={"model_id": mid})
+        store.write_frame("topic_info", info[INFO_COLUMNS], delete_where={"model_id": mid})
+        if novelty is not None:
+            store.set_kv(NOVELTY_KEY + mid, novelty)
+        store.set_kv(CURRENT_KEY, mid)
+
+
+def drop_orphans(store) -> int:
+    """Delete topic assignments whose segment is no longer stored; returns how many."""
+    if not store.has_table("topic_assignments"):
+        return 0
+    with store.transaction():
+        n = store.con.execute("SELECT count(*) FROM topic_assignments WHERE segment_id NOT IN "
+                              "(SELECT segment_id FROM segments)").fetchall()[0][0]
+        if n:
+            store.con.execute("DELETE FROM topic_assignments WHERE segment_id NOT IN (SELECT segment_id FROM segments)")
+    return int(n)
+
+
+def append_assignments(store, assignments: pd.DataFrame) -> None:
+    """Add (or replace) assignments of segments to a model's topics."""
+    if assignments.empty:
+        return
+    with store.transaction():
+        _ensure_assignment_columns(store)
+        for mid, part in assignments.groupby("model_id"):
+            ids = pd.DataFrame({"segment_id": part["segment_id"]})
+            store.con.register("_tm_ids", ids)
+            try:
+                store.con.execute("DELETE FROM topic_assignments WHERE model_id = ? AND segment_id IN "
+                                  "(SELECT segment_id FROM _tm_ids)", [mid])
+            finally:
+                store.con.unregister("_tm_ids")
+        store.write_frame("topic_assignments", assignments[TOPIC_ASSIGNMENT_COLUMNS])
+
+
+# ---------------------------------------------------------------------------- reads
+def read_info(store, model_id: str) -> pd.DataFrame:
+    """``topic_info`` rows of ``model_id`` by topic, ``words`` and ``representative_ids`` decoded."""
+    df = store.read_frame("topic_info", where={"model_id": model_id})
+    if df.empty:
+        return pd.DataFrame(columns=INFO_COLUMNS)
+    df["words"] = df["words"].map(json.loads)
+    df["representative_ids"] = df["representative_ids"].map(json.loads)
+    return df.sort_values("topic").reset_index(drop=True)
+
+
+def topic_labels(store, model_id: str, columns: Sequence[str] = ("topic", "label")) -> pd.DataFrame:
+    """``columns`` of ``model_id``'s topics (no outliers), by topic; ``words`` stays JSON text.
+    Empty without a ``topic_info`` table."""
+    if not store.has_table("topic_info"):
+        return pd.DataFrame(columns=list(columns))
+    return store.query(f"SELECT {', '.join(columns)} FROM topic_info WHERE model_id = ? AND topic >= 0 ORDER BY topic",
+                       [model_id])
+
+
+def n_topics(store, model_id: str) -> int | None:
+    """How many topics (outliers left out) ``model_id`` has in ``topic_info`` (None without the table)."""
+    return len(topic_labels(store, model_id, ("topic",))) if store.has_table("topic_info") else None
+
+
+def has_assignments(store) -> bool:
+    """Whether the project has a ``topic_assignments`` table (a topic model was fitted)."""
+    return store.has_table("topic_assignments")
+
+
+def topic_rows(store, model_id: str, columns: Sequence[str] = ("segment_id", "topic"), *,
+               arrow: bool = False) -> pd.DataFrame:
+    """``columns`` of ``model_id``'s assignments to a topic (no outliers), in stored order; a
+    ``similarity`` column missing from an old store reads as NULL. ``arrow``: read through
+    :meth:`Store.query_arrow` (large projects). Empty without a ``topic_assignments`` table."""
+    if not store.has_table("topic_assignments"):
+        return pd.DataFrame(columns=list(columns))
+    cols = ", ".join(store.column_or_null("topic_assignments", c) if c == "similarity" else c for c in columns)
+    sql = f"SELECT {cols} FROM topic_assignments WHERE model_id = ? AND topic >= 0"
+    return store.query_arrow(sql, [model_id]) if arrow else store.query(sql, [model_id])
+
+
+def assigned_ids(store, model_id: str) -> set[str]:
+    """Segments with an assignment (outliers included) to ``model_id``."""
+    return set(store.query("SELECT segment_id FROM topic_assignments WHERE model_id = ?", [model_id])["segment_id"])
 
 
 def topic_assignments(store, model_id: str | None = None) -> pd.DataFrame:
     """``segment_id, topic, similarity, probability`` of the current model (meanings:
     :data:`textmine.records.TOPIC_ASSIGNMENT_COLUMNS`)."""
-    mid = model_id or persist.current_model_id(store)
+    mid = model_id or current_model_id(store)
     sim = store.column_or_null("topic_assignments", "similarity")   # added at the next fit or apply
     return store.query(f"SELECT segment_id, topic, {sim}, probability FROM topic_assignments "
                        "WHERE model_id = ? ORDER BY segment_id", [mid])
@@ -22,8 +167,8 @@ def topic_assignments(store, model_id: str | None = None) -> pd.DataFrame:
 
 def topics_table(store, model_id: str | None = None) -> pd.DataFrame:
     """``id, count, label, words`` (count from the current assignments, -1 = outliers)."""
-    mid = model_id or persist.current_model_id(store)
-    info = persist.read_info(store, mid)
+    mid = model_id or current_model_id(store)
+    info = read_info(store, mid)
     counts = store.query("SELECT topic, count(*) AS n FROM topic_assignments WHERE model_id = ? GROUP BY topic",
                          [mid]).set_index("topic")["n"]
     out = pd.DataFrame({"id": info["topic"].astype(int),
@@ -46,7 +191,7 @@ def topics_by(store, by: str, model_id: str | None = None) -> pd.DataFrame:
     """
     if by not in BY_COLUMNS:
         raise TextmineError(E.E501, detail=f"{by!r}; valid: {', '.join(BY_COLUMNS)}")
-    mid = model_id or persist.current_model_id(store)
+    mid = model_id or current_model_id(store)
     col = BY_COLUMNS[by]
     # only the columns counted (no segment text: 100k segments in 0.1 s instead of 1 s)
     extra = "" if col == "interview_id" else f", {'s' if col == 'role' else 'i'}.{col}"
@@ -58,7 +203,7 @@ def topics_by(store, by: str, model_id: str | None = None) -> pd.DataFrame:
     g = g.reset_index()
     totals = df.groupby(col)["segment_id"].size()
     g["share"] = g["count"] / g[col].map(totals)
-    labels = persist.read_info(store, mid).set_index("topic")["label"]
+    labels = read_info(store, mid).set_index("topic")["label"]
     g.insert(1, "label", g["topic"].map(labels))
     g = g.rename(columns={col: by})
     return g[["topic", "label", by, "count", "share", "interviews"]].sort_values(
@@ -94,8 +239,8 @@ def topic_quotes(store, topic_id: int, n: int = 5, model_id: str | None = None) 
     Columns: those of :meth:`Store.segments_frame` + ``topic``, ``similarity``, ``probability``, ``rank``.
     Display with :func:`textmine.attribution.display_text` (pseudonymised unless reveal).
     """
-    mid = model_id or persist.current_model_id(store)
-    info = persist.read_info(store, mid)
+    mid = model_id or current_model_id(store)
+    info = read_info(store, mid)
     row = info[info["topic"] == int(topic_id)]
     if row.empty:
         raise TextmineError(E.E305, detail=f"{topic_id} (model {mid}); ids: "
@@ -133,8 +278,8 @@ def novelty_by_wave(store, model_id: str | None = None) -> pd.DataFrame:
     fitted on. About 0.05 for the fitted waves; a later wave well above :data:`NOVEL_SHARE`
     talks about things the model has no topic for (refit with ``--refit-topics``). Empty for
     models fitted before this was recorded."""
-    mid = model_id or persist.current_model_id(store)
-    ref = store.get_kv(persist.NOVELTY_KEY + mid)
+    mid = model_id or current_model_id(store)
+    ref = novelty_reference(store, mid)
     cols = ["wave", "n_segments", "far_share", "in_fit"]
     if not ref or ref.get("threshold") is None or not store.has_column("topic_assignments", "similarity"):
         return pd.DataFrame(columns=cols)

@@ -43,11 +43,11 @@ import pandas as pd
 from ..calibrate import tables
 from ..errors import E, TextmineError
 from ..store import Store
+from ..themes import codings
 from .data import POSTURE_PREFIX, TrackData
 
 ESTIMATORS = ("auto", "calibrated", "raw")
 CALIBRATED, RAW = "calibrated", "raw"
-CROSSFIT_TABLE = "theme_codings_crossfit"
 SEGMENT_MEASURES = ("segments", "words")
 
 
@@ -141,36 +141,18 @@ def check_estimator(estimator: str | None) -> str:
     return est
 
 
-def _current_frame(store: Store) -> pd.DataFrame:
-    return store.query("SELECT s.segment_id, s.role, s.text, i.wave FROM segments s JOIN interviews i "
-                       "USING (interview_id) WHERE s.role NOT IN ('interviewer', 'other')")
-
-
-def _machine_coded_waves(store: Store, run_id: str | None) -> set[str]:
-    """Waves whose every respondent segment is in the current coding run."""
-    if run_id is None:
-        return set()
-    df = store.query("SELECT i.wave, count(*) AS n, count(t.segment_id) AS coded FROM segments s "
-                     "JOIN interviews i USING (interview_id) LEFT JOIN (SELECT DISTINCT segment_id FROM theme_codings "
-                     "WHERE run_id = ?) t USING (segment_id) WHERE s.role NOT IN ('interviewer', 'other') "
-                     "GROUP BY i.wave", [run_id])
-    return {str(w) for w, n, c in zip(df["wave"], df["n"], df["coded"]) if n == c}
-
-
 def _crossfit(store: Store, data: TrackData, notes: list[str]) -> np.ndarray | None:
     """The coder's predictions for the estimator: its own (``data.X``), or its cross-fitted ones
     when it was trained on calibration codes (None: trained on them without cross-fitting)."""
-    run = store.get_kv("themes.current_run") or {}
-    trained = run.get("calibration_samples") if isinstance(run, dict) else None
+    trained = (codings.current_run_record(store) or {}).get("calibration_samples")
     if not trained:
         return data.X.astype(float)
-    if not store.has_table(CROSSFIT_TABLE):
+    cf = codings.crossfit_rows(store, data.run_id)
+    if cf is None:
         notes.append(f"the coder was trained on calibration codes ({', '.join(trained)}) without cross-fitted "
                      "predictions: figures are raw (retrain with `themes train --coded calibration:...`, which "
                      "cross-fits, then `themes apply`)")
         return None
-    cf = store.query(f"SELECT segment_id, theme, assigned, posture FROM {CROSSFIT_TABLE} WHERE run_id = ?",
-                     [data.run_id])
     if cf.empty:
         notes.append("no cross-fitted predictions for the current coding run: figures are raw")
         return None
@@ -266,7 +248,7 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
     item_ok = np.array([k in ("theme", "posture") for k in data.kinds], dtype=bool)
     use_codes = all_codes if coder is None else all_codes[all_codes["coder"] == coder]
     seg = data.segments
-    current = _current_frame(store)
+    current = store.respondent_texts()
     current_hash = dict(zip(current["segment_id"], current["text"].map(tables.text_hash)))
     use_codes = use_codes[use_codes["segment_id"].map(current_hash) == use_codes["text_hash"]]
     human, coded_by = [], []
@@ -286,7 +268,7 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
     itv_pi, itv_cov, itv_coded = np.full(n, np.nan), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     chosen: dict[str, str] = {}
     chosen_itv: dict[str, str] = {}
-    machine = _machine_coded_waves(store, data.run_id)
+    machine = codings.machine_coded_waves(store, data.run_id)
     for w in data.waves():
         if w not in machine:
             if any(w in ws for ws in smp["waves"]):

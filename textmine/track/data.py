@@ -18,6 +18,8 @@ from ..calibrate import tables as cal_tables
 from ..errors import E, TextmineError
 from ..records import sort_waves
 from ..store import Store, public_attrs
+from ..themes import codings
+from ..topics import query as topic_query
 
 KINDS = ("theme", "posture", "topic")
 #: interview/segment columns usable in ``by`` (plus any key of the interviews' ``attrs`` JSON)
@@ -116,49 +118,13 @@ def check_waves(waves: Iterable[str], available: Sequence[str]) -> None:
             raise TextmineError(E.E502, detail=f"{w!r}; waves in this project: {', '.join(available) or '(none)'}")
 
 
-def current_run(store: Store) -> str | None:
-    kv = store.get_kv("themes.current_run")
-    if isinstance(kv, dict) and kv.get("run_id"):
-        return str(kv["run_id"])
-    if isinstance(kv, str) and kv:
-        return kv
-    if store.has_table("theme_codings"):
-        row = store.con.execute("SELECT max(run_id) FROM theme_codings").fetchall()[0]
-        return None if row is None or row[0] is None else str(row[0])
-    return None
-
-
-def _theme_codings(store: Store, run_id: str) -> pd.DataFrame:
-    cols = {c.lower() for c in store.query("SELECT * FROM theme_codings LIMIT 0").columns}
-    posture = "posture" if "posture" in cols else "NULL AS posture"
-    return store.query_arrow(
-        f"SELECT segment_id, theme, score, {posture} FROM theme_codings "
-        "WHERE run_id = ? AND CAST(assigned AS BOOLEAN)", [run_id])
-
-
-def coding_scores(store: Store) -> pd.DataFrame:
-    """Every (segment, theme) score and decision of the current coding run (empty without one)."""
-    run_id = current_run(store)
-    if run_id is None:
-        return pd.DataFrame(columns=["segment_id", "theme", "score", "assigned"])
-    return store.query("SELECT segment_id, theme, score, CAST(assigned AS BOOLEAN) AS assigned FROM theme_codings "
-                       "WHERE run_id = ?", [run_id])
-
-
 def _topic_frames(store: Store) -> tuple[str | None, pd.DataFrame, dict[str, str]]:
-    kv = store.get_kv("topics.current_model")
-    model = kv.get("model_id") if isinstance(kv, dict) else kv
-    if not model or not store.has_table("topic_assignments"):
+    model = topic_query.current_model_id(store, required=False)
+    if not model or not topic_query.has_assignments(store):
         return None, pd.DataFrame(), {}
-    model = str(model)
-    ta = store.query_arrow(f"SELECT segment_id, topic, {store.column_or_null('topic_assignments', 'similarity')} "
-                           "FROM topic_assignments WHERE model_id = ? AND topic >= 0", [model])
-    labels: dict[str, str] = {}
-    if store.has_table("topic_info"):
-        ti = store.query("SELECT * FROM topic_info WHERE model_id = ?", [model])
-        for _, r in ti.iterrows():
-            if int(r["topic"]) >= 0:
-                labels[f"{TOPIC_PREFIX}{int(r['topic'])}"] = str(r.get("label") or f"topic {int(r['topic'])}")
+    ta = topic_query.topic_rows(store, model, ("segment_id", "topic", "similarity"), arrow=True)
+    ti = topic_query.topic_labels(store, model)
+    labels = {f"{TOPIC_PREFIX}{int(t)}": str(lab or f"topic {int(t)}") for t, lab in zip(ti["topic"], ti["label"])}
     return model, ta, labels
 
 
@@ -205,12 +171,12 @@ def load_items(store: Store, *, kinds: Sequence[str] = KINDS, themes: Sequence[s
     run_id = None
     want_themes = "theme" in kinds or "posture" in kinds
     if want_themes:
-        run_id = current_run(store)
+        run_id = codings.current_run(store, required=False)
         if run_id is None:
             if require_codings:
                 raise TextmineError(E.E407, path=store.root, detail="table theme_codings is empty or missing")
         else:
-            tc = _theme_codings(store, run_id)
+            tc = codings.assigned(store, run_id, arrow=True)
             order, cb_labels = theme_labels(store)
             present = [str(t) for t in tc["theme"].astype(str).unique()]     # in order of appearance
             all_ids = order + [t for t in sorted(present) if t not in order]

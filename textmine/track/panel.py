@@ -112,8 +112,7 @@ def panel(store: Store, wave_from: str | None = None, wave_to: str | None = None
             mover_rows.append(row)
     if need_text and reveal:
         ids_q = list(need_text)
-        raw = store.query(f"SELECT segment_id, text, source_file FROM segments JOIN interviews USING (interview_id) "
-                          f"WHERE segment_id IN ({', '.join('?' * len(ids_q))})", ids_q)
+        raw = store.segments_frame(segment_ids=ids_q)[["segment_id", "text", "source_file"]]
         for _, r in raw.iterrows():
             need_text[r["segment_id"]].update(text=r["text"], source_file=r["source_file"])
     for row in mover_rows:
