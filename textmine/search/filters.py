@@ -10,6 +10,7 @@ import pandas as pd
 from ..errors import E, TextmineError
 from ..records import KNOWN_ROLES
 from ..store import Store
+from ..themes.codebook import load_codebook
 
 
 def _as_list(v: str | Iterable[str] | None) -> list[str] | None:
@@ -25,22 +26,14 @@ _CATALOGUES: dict[tuple[str, int], dict[str, str]] = {}
 
 
 def theme_catalogue(store: Store) -> dict[str, str]:
-    """``theme id -> label`` from the project's codebook (or from the stored codings if the
-    codebook module is unavailable). Cached per codebook file and modification time."""
-    try:
-        from ..themes.codebook import load_codebook
-    except ImportError:
-        load_codebook = None
-    if load_codebook is not None:
-        path = store.config.codebook_path()
-        key = (str(path), path.stat().st_mtime_ns if path.exists() else 0)
-        if key not in _CATALOGUES:
-            cb = load_codebook(path)
-            _CATALOGUES[key] = {t.id: getattr(t, "label", t.id) for t in cb.themes}
-        return dict(_CATALOGUES[key])
-    if store.has_table("theme_codings"):
-        return {t: t for t in store.query("SELECT DISTINCT theme FROM theme_codings ORDER BY theme")["theme"]}
-    return {}
+    """``theme id -> label`` from the project's codebook, cached per codebook file and
+    modification time."""
+    path = store.config.codebook_path()
+    key = (str(path), path.stat().st_mtime_ns if path.exists() else 0)
+    if key not in _CATALOGUES:
+        cb = load_codebook(path)
+        _CATALOGUES[key] = {t.id: getattr(t, "label", t.id) for t in cb.themes}
+    return dict(_CATALOGUES[key])
 
 
 def current_run(store: Store) -> str:

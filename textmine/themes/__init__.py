@@ -13,7 +13,7 @@ from .codebook import POSTURE_LABELS, Codebook, Theme, load_codebook
 
 __all__ = ["load_codebook", "Codebook", "Theme", "POSTURE_LABELS", "classify_texts", "apply_themes",
            "theme_codings", "load_model", "ZeroShotThemeClassifier", "SupervisedThemeClassifier",
-           "read_coded", "agreement_table"]
+           "agreement_table"]
 
 
 def __getattr__(name: str):   # lazy: importing the package does not import scikit-learn
@@ -26,9 +26,6 @@ def __getattr__(name: str):   # lazy: importing the package does not import scik
     if name == "SupervisedThemeClassifier":
         from .supervised import SupervisedThemeClassifier
         return SupervisedThemeClassifier
-    if name == "read_coded":
-        from .coded import read_coded
-        return read_coded
     if name == "agreement_table":
         from .agreement import agreement_table
         return agreement_table
