@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "corpus" / "demo" / "_build"))
 
 from textmine.calibrate.design import allocate, draw, inclusion_probabilities  # noqa: E402
-from textmine.track.bootstrap import change_interval  # noqa: E402
+from textmine.stats import change_interval  # noqa: E402
 from textmine.track.calibrated import human_matrix, pseudo_outcomes  # noqa: E402
 
 NS = (50, 100, 200, 400)

@@ -38,7 +38,8 @@ from sklearn.metrics import average_precision_score, cohen_kappa_score  # noqa: 
 
 from textmine.embed.e5_float import E5Float, embeddings_forward, layer_forward  # noqa: E402
 from textmine.themes.codebook import load_codebook  # noqa: E402
-from textmine.themes.coded import label_matrix, read_coded  # noqa: E402
+from textmine.export.coded import read_coded  # noqa: E402
+from textmine.themes.coded import label_matrix  # noqa: E402
 from textmine.themes.evaluate import cross_validate  # noqa: E402
 from textmine.embed import E5SmallEncoder  # noqa: E402
 from textmine.themes.features import encode  # noqa: E402

@@ -32,7 +32,8 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from textmine.themes.agreement import agreement_intervals, agreement_table  # noqa: E402
 from textmine.themes.codebook import load_codebook  # noqa: E402
-from textmine.themes.coded import group_column, label_matrix, read_coded  # noqa: E402
+from textmine.export.coded import read_coded  # noqa: E402
+from textmine.themes.coded import group_column, label_matrix  # noqa: E402
 from textmine.themes.evaluate import cross_validate, predict_frame  # noqa: E402
 from textmine.embed import resolve_encoder  # noqa: E402
 from textmine.themes.features import encode  # noqa: E402

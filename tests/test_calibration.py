@@ -19,7 +19,7 @@ from textmine.errors import TextmineError
 from textmine.store import Store
 from textmine.themes.crossfit import fold_of, interview_folds
 from textmine.track import changes, load_items, panel, prevalence
-from textmine.track.bootstrap import percentile_ci, resample_weights, rng_for
+from textmine.stats import percentile_ci, resample_weights, rng_for
 from textmine.track.calibrated import boot_pvalue, calibration, pseudo_outcomes
 
 

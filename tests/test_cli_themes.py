@@ -178,7 +178,7 @@ def test_apply_and_suggest_on_a_project(work, tmp_path, capsys):
 def test_qdpx_codings_are_accepted(work, tmp_path, capsys):
     from textmine.export.qdpx import write_qdpx
     from textmine.themes.apply import apply_themes
-    from textmine.themes.coded import read_coded
+    from textmine.export.coded import read_coded
     proj = tmp_path / "proj"
     st = build_store(proj)
     apply_themes(st)

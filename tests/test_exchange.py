@@ -194,7 +194,7 @@ def test_maxqda_style_project_without_selections(tmp_path, cli):
     assert "Entretien 1: 0 selection(s)" in res.stderr and "have no coded text selection" in res.stderr
     with pytest.raises(TextmineError) as ei:                  # themes train reads .qdpx the same way
         from textmine.themes.codebook import load_codebook
-        from textmine.themes.coded import read_coded
+        from textmine.export.coded import read_coded
         read_coded(p, load_codebook())
     assert ei.value.code == "E606"
 

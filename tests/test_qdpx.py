@@ -214,7 +214,7 @@ def test_selection_outside_source_refused(tmp_path):
 def test_import_feeds_the_theme_trainer(qdpx, tmp_path):
     """The classifier's coded-file reader accepts both the .qdpx and the CSV we write from it."""
     from textmine.themes.codebook import load_codebook
-    from textmine.themes.coded import read_coded
+    from textmine.export.coded import read_coded
     cb = load_codebook()
     direct = read_coded(qdpx, cb)
     assert len(direct) == 14 and set(direct["posture"].dropna()) == {"faire_avec", "faire_a_la_place"}

@@ -10,7 +10,8 @@ from textmine.errors import TextmineError
 from textmine.themes.agreement import (agreement_intervals, agreement_table, cohen_kappa, kripp_alpha,
                                       posture_agreement)
 from textmine.themes.codebook import load_codebook
-from textmine.themes.coded import group_column, label_matrix, read_coded
+from textmine.export.coded import read_coded
+from textmine.themes.coded import group_column, label_matrix
 
 from helpers_themes import CODED, write_coded
 
@@ -122,7 +123,7 @@ def test_library_metrics_nan_behaviour_and_figures_pinned():
     """scikit-learn's precision/recall/F1 (zero_division=NaN) and kappa, SciPy's BH: the NaN
     cases and the values of the hand-written formulas they replaced, on random codings."""
     from textmine.themes.agreement import prf_by_theme
-    from textmine.track.bootstrap import bh_qvalues
+    from textmine.stats import bh_qvalues
     Y = np.array([[1, 0, 0, 1], [1, 0, 0, 0], [0, 0, 0, 0]])
     Z = np.array([[1, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
     P, R, F = prf_by_theme(Y, Z)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from textmine.themes.codebook import load_codebook
-from textmine.themes.coded import read_coded
+from textmine.export.coded import read_coded
 from textmine.themes.evaluate import cross_validate, evaluation_report
 from textmine.themes.supervised import SupervisedThemeClassifier
 

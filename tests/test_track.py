@@ -11,7 +11,7 @@ from helpers_track import build_store
 from textmine.cli.main import main
 from textmine.errors import TextmineError
 from textmine.track import changes, panel, prevalence
-from textmine.track.bootstrap import bh_qvalues, boot_shares, cluster_sums, permutation_pvalues, rng_for
+from textmine.stats import bh_qvalues, boot_shares, cluster_sums, permutation_pvalues, rng_for
 
 
 @pytest.fixture(scope="module")

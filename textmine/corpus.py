@@ -49,8 +49,11 @@ from .ingest import FORMATS, bounded, count_words, match_metadata, parse_file, r
 from .ingest.iramuteq import is_iramuteq, parse_iramuteq, text_metadata, text_transcript
 from .ingest.metadata import check_speakers
 from .ingest.tags import fold as fold_label
+from .pseudonymise import Pseudonymiser
+from .pseudonymise_lex import names_from_filename
 from .records import OTHER, InterviewMeta, Transcript
 from .roles import NO_INTERVIEWER, assign_roles
+from .segment import load_nlp, segment_interview
 from .store import Store
 
 #: file names never taken as transcripts when a folder is ingested
@@ -464,8 +467,6 @@ def _pseudo_evidence(text: str, labels: dict[str, str]) -> str:
 
 
 def _store_one(store: Store, p: _Parsed, nlp, pseudo, report: IngestReport) -> tuple[int, int]:
-    from .pseudonymise_lex import names_from_filename
-    from .segment import segment_interview
 
     cfg = store.config
     pseudo.source = p.interview_id
@@ -552,8 +553,6 @@ def ingest_paths(store: Store, paths: Sequence[str | Path], *, wave: str | None 
     """Ingest transcripts (files or folders) into ``store``. See the module docstring.
     ``on_start(n)`` is called with the number of interviews to store, ``advance(1)`` after each;
     ``note(message)`` hears about long files before their segmentation and NER start."""
-    from .pseudonymise import Pseudonymiser
-    from .segment import load_nlp
 
     report = IngestReport()
     parsed, report.unchanged = _validate(store, paths, wave, metadata, speakers, skip_invalid, report, replace)

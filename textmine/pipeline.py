@@ -48,16 +48,23 @@ import pandas as pd
 
 from . import __version__
 from .calibrate import tables as cal_tables
-from .records import safe_name, sort_waves
+from .corpus import ingest_paths
 from .embed import Encoder, encoder_key, register, resolve_encoder
 from .errors import E, TextmineError
+from .export.qdpx import write_qdpx
+from .export.quotes import select_quotes, write_quotes
 from .lexicon import fit_classes
-from .runlock import project_lock
+from .records import safe_name, sort_waves
 from .recovery import backups, store_error
+from .runlock import project_lock
 from .runs import save_manifest
 from .search.index import refresh_index
 from .store import Store
+from .themes import load_codebook
+from .topics import apply_topics, fit_topics     # BERTopic itself is imported by fit/apply, when there is work
 from .topics.query import current_model_id
+from .topics.segments import embed_segments
+from .track import changes
 
 STAGES = ("ingest", "embed", "topics", "themes", "lexicon", "track", "outputs", "search")
 _PACKAGES = ("textmine", "numpy", "pandas", "duckdb", "scikit-learn", "bertopic", "umap-learn",
@@ -122,7 +129,6 @@ def _fp(*parts: Any) -> str:
 
 
 def _codebook_hash(store: Store) -> str:
-    from .themes import load_codebook
     return load_codebook(store.config.codebook_path()).hash
 
 
@@ -147,7 +153,6 @@ class Pipeline:
     # ------------------------------------------------------------------ stages
     def ingest(self, corpus_dir: Path, wave: str | None, metadata: Path | None, speakers: Path | None = None,
                skip_invalid: bool = False, replace: bool = False) -> dict[str, Any]:
-        from .corpus import ingest_paths
         rep = ingest_paths(self.store, [corpus_dir], wave=wave, metadata=metadata, speakers=speakers,
                            skip_invalid=skip_invalid, replace=replace, note=lambda msg: self.say("ingest", msg),
                            **self._bar("ingest"))
@@ -172,7 +177,6 @@ class Pipeline:
         return {"on_start": bar.get("on_start", lambda total: None), "advance": advance}
 
     def embed(self, shash: str) -> dict[str, Any]:
-        from .topics.segments import embed_segments
         enc = resolve_encoder(None, self.cfg)
         fp = _fp("embed", shash, encoder_key(enc), self.cfg.topics.roles)
         if self._done("embed", fp):
@@ -189,7 +193,6 @@ class Pipeline:
         current = current_model_id(self.store, required=False)
         if self._done("topics", fp) and not refit and current:
             return {"skipped": True, "model_id": current}
-        from .topics import apply_topics, fit_topics      # BERTopic: imported only when there is work
         if refit or not current or self.cfg.topics.mode == "refit":
             res = fit_topics(self.store)
             out = {"action": "fit", "model_id": res.model_id, "n_topics": res.n_topics,
@@ -206,7 +209,7 @@ class Pipeline:
                  self.cfg.embed.encoder, self.cfg.themes.model_dump())
         if self._done("themes", fp):
             return {"skipped": True}
-        from .themes import apply_themes
+        from .themes import apply_themes     # heavy: scikit-learn, imported only when there is work
         bar = self._bar("themes")
         if bar:
             bar["on_start"](None)
@@ -235,7 +238,6 @@ class Pipeline:
         return out
 
     def track(self, wave: str | None) -> tuple[dict[str, Any], pd.DataFrame | None]:
-        from .track import changes
         waves = sort_waves(self.store.interviews_frame()["wave"].dropna().unique())
         if wave is None or len(waves) < 2 or wave not in waves or waves.index(wave) == 0:
             return {"waves": waves, "note": "no earlier wave to compare with"}, None
@@ -244,9 +246,7 @@ class Pipeline:
         return {"from": prev, "to": wave, "themes": len(ch)}, ch
 
     def outputs(self, fp: str, manifest: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-        from .export.qdpx import write_qdpx
-        from .export.quotes import select_quotes, write_quotes
-        from .report import write_report
+        from .report import write_report     # heavy: matplotlib and SciPy's statistics
         out_dir = self.store.outputs_dir
         paths = {"report": out_dir / "report.html", "quotes_docx": out_dir / "quotes.docx",
                  "quotes_xlsx": out_dir / "quotes.xlsx", "quotes_md": out_dir / "quotes.md",

@@ -68,6 +68,7 @@ from .config import PseudonymiseConfig
 from .errors import E, TextmineError
 from .pseudonymise_lex import (DISCOURSE, HONORIFICS, PARTICLES, clean_label, fold, is_common_word,
                                names_from_filename, normalise_key, stop_words)
+from .segment import load_nlp
 
 __all__ = ["Pseudonymiser", "names_from_filename", "normalise_key", "clean_label", "load_user_list",
            "speaker_pseudo", "KINDS", "MAP_COLUMNS"]
@@ -178,7 +179,6 @@ class Pseudonymiser:
     @property
     def nlp(self) -> Any:
         if self._nlp is None:
-            from .segment import load_nlp
             self._nlp = load_nlp(self.cfg.spacy_model, only=["ner"])
         return self._nlp
 

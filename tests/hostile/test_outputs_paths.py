@@ -87,7 +87,7 @@ def test_segments_export_and_cli_csv_are_formula_safe(tmp_path, cli):
 def test_coded_csv_round_trips_through_the_formula_guard(tmp_path):
     from textmine.export.cells import to_csv
     from textmine.themes.codebook import load_codebook
-    from textmine.themes.coded import read_coded
+    from textmine.export.coded import read_coded
     df = pd.DataFrame({"id": ["a", "b"], "text": ["- Je fais avec eux, ils tapent.", "=plus de budget"],
                        "themes": ["posture_faire_avec_vs_a_la_place", "financement_renouvellement"]})
     to_csv(df, tmp_path / "c.csv")

@@ -33,7 +33,7 @@ def test_one_theme_codebook_is_e401_not_nan(tmp_path, cli):
 
 def test_cp1252_and_binary_coded_files(tmp_path, cli):
     from textmine.themes.codebook import load_codebook
-    from textmine.themes.coded import read_coded
+    from textmine.export.coded import read_coded
     df = _coded()
     cp = tmp_path / "cp1252.csv"
     cp.write_bytes(df.to_csv(index=False).encode("cp1252"))

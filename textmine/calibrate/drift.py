@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..store import Store
 from ..themes.agreement import agreement_intervals, agreement_table, posture_agreement
-from ..track.bootstrap import bh_qvalues, change_interval, rng_for, share
+from ..stats import bh_qvalues, change_interval, rng_for, share
 from ..track.calibrated import Calibration, boot_pvalue, calibration, human_matrix
 from ..track.data import POSTURE_PREFIX, TrackData, check_waves, load_items
 from . import tables

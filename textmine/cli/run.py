@@ -10,8 +10,8 @@ import typer
 
 from ..errors import E, TextmineError
 from ..store import Store
-from .common import (FormatOpt, SkipInvalidOpt, SpeakersOpt, check_format, console, emit, ingest_lines, item_name,
-                     out, pts, require_project, stage_progress, state)
+from .common import (SkipInvalidOpt, SpeakersOpt, console, ingest_lines, item_name,
+                     out, pts, stage_progress, state)
 from .themes import codebook_notes
 from .topics import topic_notes
 

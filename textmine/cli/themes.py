@@ -24,7 +24,7 @@ from ..themes.codings import current_run_record, theme_codings
 from ..track.calibrated import calibration
 from ..track.data import load_items
 from .common import (FormatOpt, RevealOpt, check_format, current_config, emit, info, progress, records,
-                     require_project, state)
+                     require_project)
 
 themes_app = typer.Typer(help="Codebook themes: zero-shot and supervised coders, agreement with human coders.",
                          no_args_is_help=True)
@@ -118,7 +118,8 @@ def train_cmd(
 
     With calibration codes it also fits cross-fitting fold models (by interview), so that the
     corrected estimates never use a prediction from a model trained on the segment's own code."""
-    from ..themes.coded import label_matrix, read_coded, single_class_themes, validate_coded
+    from ..export.coded import read_coded
+    from ..themes.coded import label_matrix, single_class_themes, validate_coded
     from ..themes.crossfit import fit_crossfit
     from ..themes.model_io import save_coder
     from ..embed import resolve_encoder
@@ -210,7 +211,8 @@ def evaluate_cmd(
 ) -> None:
     """Precision, recall, F1, Cohen's kappa (95 % bootstrap interval), Krippendorff's alpha per theme + macro figures."""
     from ..themes.agreement import agreement_intervals, agreement_table, posture_agreement
-    from ..themes.coded import group_column, label_matrix, read_coded
+    from ..export.coded import read_coded
+    from ..themes.coded import group_column, label_matrix
     from ..themes.evaluate import align_coders, evaluation_report
     check_format(fmt)
     if calibration_:
@@ -304,7 +306,7 @@ def disagreements_cmd(
     fmt: str = FormatOpt,
 ) -> None:
     """Queue of human/model disagreements to review, most confident model errors first."""
-    from ..themes.coded import read_coded
+    from ..export.coded import read_coded
     from ..themes.evaluate import disagreements
     check_format(fmt)
     cb = _codebook(codebook)

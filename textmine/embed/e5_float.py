@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import struct
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 

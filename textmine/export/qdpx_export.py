@@ -32,8 +32,10 @@ import pandas as pd
 
 from .. import __version__
 from ..store import Store
+from ..themes.codebook import load_codebook
 from ..themes.codings import assigned, current_run, current_run_record
 from ..topics import query as topic_query
+from .files import atomic_write
 
 NS = "urn:QDA-XML:project:1.0"
 _NS_UUID = uuid.UUID("5b0c1d2e-7a1f-4c55-9f0e-3e7f6a2b9c10")
@@ -118,7 +120,6 @@ def build_project(store: Store, reveal: bool = False, *, segment_ids: set[str] |
     """``(project.qde root element, {source guid: plain text})``. ``segment_ids`` keeps only those
     segments (and their interviews) in the sources; ``codings=False`` leaves out the coder's theme
     codings and the topics (a sheet for blind human coding)."""
-    from ..themes.codebook import load_codebook
     ET.register_namespace("", NS)
     cb = load_codebook(store.config.codebook_path())
     interviews = store.interviews_frame()
@@ -217,7 +218,6 @@ def build_project(store: Store, reveal: bool = False, *, segment_ids: set[str] |
 def write_qdpx(store: Store, path: str | Path, reveal: bool = False, **project: Any) -> Path:
     """Write the project as a REFI-QDA ``.qdpx`` archive (atomically); ``project`` goes to
     :func:`build_project`."""
-    from .files import atomic_write
     root, texts = build_project(store, reveal, **project)
     ET.indent(root, space=" ")
     xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)

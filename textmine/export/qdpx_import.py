@@ -57,6 +57,7 @@ from ..ingest.xmlparse import safe_parse
 from ..pseudonymise import ROLE_PREFIX
 from ..records import INTERVIEWER, KNOWN_ROLES, OTHER
 from ..roles import is_interviewer_label, is_other_label, label_role
+from ..themes.codebook import load_codebook
 from .qdpx_export import POSTURE_DESC, THEME_DESC
 from .safe_zip import SafeZip
 
@@ -362,7 +363,6 @@ def read_qdpx_codings(path: str | Path, mapping: str | Path | dict | None = None
     ``segments`` (a store's ``segments_frame``) lets ``segment_id`` name the stored segment of
     passages whose source is not a textmine export."""
     if codebook is None:
-        from ..themes.codebook import load_codebook
         codebook = load_codebook()
     if mapping is not None and not isinstance(mapping, dict):
         mapping = load_mapping(mapping)

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import re
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -27,18 +26,22 @@ import pandas as pd
 
 from .. import __version__
 from ..attribution import attribution, display_text, role_label, source_ref
+from ..embed import embed_texts, encoder_key, resolve_encoder
 from ..errors import E, TextmineError
 from ..records import KNOWN_ROLES
+from ..search import filters as F
+from ..search.index import passage_matrix
 from ..store import Store
 from ..themes import codings
+from ..themes.codebook import load_codebook
 from ..topics.query import current_model_id
+from .files import atomic_write
+from .quote_model import QUOTE_COLUMNS, provenance_items  # noqa: F401 - QUOTE_COLUMNS: the quote model
 from .span import finish, windows
+from .writer_docx import write_docx
+from .writer_xlsx import write_xlsx
+from .writers_md_csv import write_csv, write_md
 
-QUOTE_COLUMNS = [
-    "quote_id", "theme", "theme_label", "wave", "role", "role_label", "rank", "quote", "attribution",
-    "citation", "source", "question", "territory", "structure_type", "interview_id", "segment_id",
-    "speaker", "line", "start", "score", "representativeness", "posture", "n_words",
-]
 FORMATS = ("md", "docx", "xlsx", "csv")
 LAMBDA = 0.7
 SAME_INTERVIEW_PENALTY = 0.15
@@ -76,12 +79,10 @@ def mmr(rel: np.ndarray, X: np.ndarray, groups: list[str], k: int) -> list[int]:
 
 
 def _codebook(store: Store):
-    from ..themes.codebook import load_codebook
     return load_codebook(store.config.codebook_path())
 
 
 def build_provenance(store: Store, run_id: str | None = None, codebook=None) -> dict[str, Any]:
-    from ..embed import encoder_key, resolve_encoder
     cb = codebook or _codebook(store)
     run_id = run_id or codings.current_run(store, required=False)
     models = codings.run_models(store, run_id) if run_id else None
@@ -97,9 +98,6 @@ def select_quotes(store: Store, themes: Iterable[str] | None = None, waves: Iter
                   roles: Iterable[str] | None = None, per_group: int = 3, with_question: bool = False,
                   reveal: bool = False, language: str | None = None) -> pd.DataFrame:
     """The quote bank as a DataFrame (``QUOTE_COLUMNS``), grouped theme -> wave -> role."""
-    from ..embed import resolve_encoder
-    from ..search import filters as F
-    from ..search.index import passage_matrix
     if per_group < 1:
         raise TextmineError(E.E005, detail=f"--per-group {per_group}; valid: a positive integer")
     language = language or store.config.report.language
@@ -161,7 +159,6 @@ def select_quotes(store: Store, themes: Iterable[str] | None = None, waves: Iter
 
 
 def _best_span(store: Store, text: str, centroid: np.ndarray, enc):
-    from ..embed import embed_texts
     cands = windows(text, MAX_WORDS)
     if len(cands) > 1:
         W = embed_texts(store, [c.text for c in cands], enc)      # cached: re-exports are instant
@@ -175,56 +172,10 @@ def write_quotes(df: pd.DataFrame, path: str | Path, fmt: str | None = None,
     """Write a quote bank as md, docx, xlsx or csv (``fmt`` defaults to the file suffix).
 
     ``page_size`` (``A4`` or ``letter``) is the paper of the DOCX pages and the XLSX print setup."""
-    from .files import atomic_write
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
         raise TextmineError(E.E604, path=path, detail=f"{fmt!r}; valid: {', '.join(FORMATS)}")
     prov = provenance_items({**df.attrs.get("provenance", {}), **(provenance or {})})
-    if fmt == "md":
-        from .writers_md_csv import write_md as writer
-    elif fmt == "csv":
-        from .writers_md_csv import write_csv as writer
-    elif fmt == "docx":
-        from .writer_docx import write_docx as writer
-    else:
-        from .writer_xlsx import write_xlsx as writer
+    writer = {"md": write_md, "csv": write_csv, "docx": write_docx, "xlsx": write_xlsx}[fmt]
     return atomic_write(path, lambda tmp: writer(df, tmp, prov, language, page_size))
-
-
-_HIDDEN = {"corpus_dir", "config", "packages", "python"}
-
-
-def provenance_items(prov: dict[str, Any]) -> list[tuple[str, str]]:
-    """Scalar provenance fields as ``(key, value)`` text pairs (nested dicts and hidden keys left
-    out); an absolute local path (the codebook, a model folder) is shown by its file name only."""
-    items = []
-    for k, v in prov.items():
-        if k in _HIDDEN or isinstance(v, (list, dict)):
-            continue
-        text = "" if v is None else str(v)
-        if _is_local_path(text):
-            text = PureWindowsPath(text).name if "\\" in text else Path(text).name
-        items.append((str(k), text))
-    return items
-
-
-def _is_local_path(text: str) -> bool:
-    return text.startswith(("/", "~")) or bool(re.match(r"^[A-Za-z]:[\\/]|^\\\\", text))
-
-
-def attributed(row: Any) -> str:
-    """The attribution a quote bank prints: the speaker's pseudonym (``CONUM1``), then the
-    study-style attribution ``(Conum, association, territoire D, vague 2)``."""
-    speaker = getattr(row, "speaker", None)
-    speaker = "" if speaker is None or (isinstance(speaker, float) and speaker != speaker) else str(speaker).strip()
-    return f"{speaker} {row.attribution}" if speaker else str(row.attribution)
-
-
-def grouped(df: pd.DataFrame):
-    """Yield ``(theme_label, [(wave, [(role_label, rows)])])`` in the frame's order."""
-    for theme_label, g in df.groupby("theme_label", sort=False):
-        waves = []
-        for wave, gw in g.groupby("wave", sort=False):
-            waves.append((wave, [(rl, gr) for rl, gr in gw.groupby("role_label", sort=False)]))
-        yield theme_label, waves

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .quote_model import attributed, grouped
+
 QUOTE_STYLE = "Citation textmine"
 TOC_STYLES = ("toc 1", "toc 2")
 #: paper sizes and margins in centimetres: (width, height, margin)
@@ -114,7 +116,6 @@ def write_docx(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], langua
     from docx import Document
     from docx.shared import Pt, RGBColor
 
-    from .quotes import attributed, grouped
     t = TEXTS.get(language, TEXTS["fr"])
     doc = Document()
     _page(doc, page_size)

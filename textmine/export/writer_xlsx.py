@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .cells import append_row, xlsx_value
+from .quote_model import QUOTE_COLUMNS, attributed
 
 #: readable columns of the first sheet (``question`` only when some quote has one)
 MAIN = ["quote_id", "theme_label", "wave", "role_label", "question", "quote", "attribution", "source"]
@@ -52,7 +53,6 @@ def write_xlsx(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], langua
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    from .quotes import QUOTE_COLUMNS, attributed
     heads = HEADERS.get(language, HEADERS["fr"])
     names = SHEETS.get(language, SHEETS["fr"])
     has_q = "question" in df.columns and df["question"].fillna("").astype(str).str.strip().ne("").any()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from .cells import to_csv
+from .quote_model import QUOTE_COLUMNS, attributed, grouped
 
 TITLES = {"fr": ("Banque de citations", "Vague", "Question", "Provenance", "Source"),
           "en": ("Quote bank", "Wave", "Question", "Provenance", "Source")}
@@ -20,7 +21,6 @@ def _md_escape(text) -> str:
 
 def write_md(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr",
              page_size: str = "A4") -> None:
-    from .quotes import attributed, grouped
     title, wave_w, q_w, prov_w, src_w = TITLES.get(language, TITLES["fr"])
     lines = [f"# {title}", ""]
     if df.empty:
@@ -44,5 +44,4 @@ def write_md(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language
 def write_csv(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr",
               page_size: str = "A4") -> None:
     """One row per quote, every column; UTF-8 with BOM so Excel reads accents; formula-safe cells."""
-    from .quotes import QUOTE_COLUMNS
     to_csv(df.reindex(columns=QUOTE_COLUMNS), path, bom=True)

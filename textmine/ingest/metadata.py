@@ -27,6 +27,7 @@ from ..errors import E, TextmineError
 from ..records import INTERVIEWER, OTHER, RESPONDENT, InterviewMeta, SpeakerMeta
 from .encoding import decode_text, read_bytes, sniff_binary
 from .tabular import csv_rows
+from .safezip import SafeZip
 from .tags import fold
 
 #: header prefix declaring an extra column safe to export (``public:genre``)
@@ -106,7 +107,6 @@ def _rows_xlsx(path: Path, sheets: Sequence[str] | None = None) -> tuple[list, l
     import zipfile
 
     import openpyxl
-    from .safezip import SafeZip
     SafeZip(_sheet_bytes(path), path)   # zip-bomb / truncation checks before openpyxl inflates anything
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)

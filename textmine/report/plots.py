@@ -237,7 +237,7 @@ def dendrogram(tree: dict, labels: dict[int, str], title: str) -> plt.Figure:
         x[sp["parent"]] = float(step)
     fig, ax = plt.subplots(figsize=(10, 0.7 * k + 1.0))
     for sp in splits:
-        px, py = x[sp["parent"]], y[sp["parent"]]
+        px = x[sp["parent"]]
         a, b = sp["children"]
         ax.plot([px, px], [y[a], y[b]], color="#555555", lw=1.2)
         for child in (a, b):

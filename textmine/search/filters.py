@@ -27,7 +27,7 @@ _CATALOGUES: dict[tuple[str, int], dict[str, str]] = {}
 
 
 def theme_catalogue(store: Store) -> dict[str, str]:
-    """``theme id -> label`` from the project's codebook. Cached per codebook file and
+    """``theme id -> label`` from the project's codebook, cached per codebook file and
     modification time."""
     path = store.config.codebook_path()
     key = (str(path), path.stat().st_mtime_ns if path.exists() else 0)

@@ -10,16 +10,14 @@ Public API::
 from __future__ import annotations
 
 from .codebook import POSTURE_LABELS, Codebook, Theme, load_codebook
+from .codings import theme_codings
 
 __all__ = ["load_codebook", "Codebook", "Theme", "POSTURE_LABELS", "classify_texts", "apply_themes",
            "theme_codings", "load_model", "ZeroShotThemeClassifier", "SupervisedThemeClassifier",
-           "read_coded", "agreement_table"]
+           "agreement_table"]
 
 
 def __getattr__(name: str):   # lazy: importing the package does not import scikit-learn
-    if name == "theme_codings":
-        from .codings import theme_codings
-        return theme_codings
     if name in ("classify_texts", "apply_themes", "load_model"):
         from . import apply
         return getattr(apply, name)
@@ -29,9 +27,6 @@ def __getattr__(name: str):   # lazy: importing the package does not import scik
     if name == "SupervisedThemeClassifier":
         from .supervised import SupervisedThemeClassifier
         return SupervisedThemeClassifier
-    if name == "read_coded":
-        from .coded import read_coded
-        return read_coded
     if name == "agreement_table":
         from .agreement import agreement_table
         return agreement_table

@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
 
 from ..config import seed
+from ..stats import percentile_ci, resample_weights
 
 
 def prf_by_theme(Y_ref: np.ndarray, Y_other: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -115,7 +116,6 @@ def agreement_intervals(Y_ref: np.ndarray, Y_other: np.ndarray, theme_ids: list[
     Replicates where a theme is absent from both codings are left out of that theme's interval
     (NaN when none is left) and of that replicate's means, as in the point estimates.
     """
-    from ..track.bootstrap import percentile_ci, resample_weights
     Y, Z = np.asarray(Y_ref, dtype=float), np.asarray(Y_other, dtype=float)
     n = len(Y)
     codes = np.arange(n) if groups is None else pd.factorize(np.asarray(groups).astype(str))[0]

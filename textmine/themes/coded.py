@@ -1,5 +1,5 @@
-"""Coded data: human codings read from a CSV (``id,text,themes[,posture]``) or a REFI-QDA
-``.qdpx`` project, validated against the codebook.
+"""Coded data: human codings (read from a file by :func:`textmine.export.coded.read_coded`)
+validated against the codebook, as label matrices, groups and hashes.
 
 The returned frame has ``id, text, themes`` (a list of theme ids), ``posture`` (None or a
 sub-label), ``line`` (1-based line of the row in the file) and every other column of the
@@ -7,63 +7,20 @@ file as an attribute (``role``, ``section``, ``interview_id`` ...).
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import E, TextmineError
-from ..export.cells import from_csv_cell
-from ..ingest.encoding import decode_text, read_bytes
 from .codebook import POSTURE_LABELS, Codebook
 
 
-def _split(value: str | None) -> list[str]:
+def split_themes(value: str | None) -> list[str]:
     if value is None:
         return []
     return [t.strip() for t in str(value).replace(",", ";").replace("|", ";").split(";") if t.strip()]
-
-
-def read_coded(path: str | Path, codebook: Codebook, *, mapping: str | Path | None = None) -> pd.DataFrame:
-    """Load a coded file (.csv or .qdpx) and check every theme id against ``codebook``."""
-    path = Path(path)
-    if not path.exists():
-        raise TextmineError(E.E402, path=path, detail="file not found")
-    if path.suffix.lower() == ".qdpx":
-        return _read_qdpx(path, codebook, mapping)
-    try:      # UTF-8 (BOM or not), cp1252, mixed; empty or binary files are refused
-        text, _ = decode_text(read_bytes(path), path)
-    except TextmineError as exc:
-        raise TextmineError(E.E402, path=path, line=exc.line, detail=exc.message) from None
-    rows = []
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise TextmineError(E.E402, path=path, line=1, detail="the file is empty")
-        header = [h.strip() for h in header]
-        for col in ("id", "text", "themes"):
-            if col not in header:
-                raise TextmineError(E.E402, path=path, line=1,
-                                    detail=f"missing column {col!r} (found: {', '.join(header)})")
-        start = reader.line_num + 1
-        for rec in reader:
-            if not any(x.strip() for x in rec):
-                start = reader.line_num + 1
-                continue
-            row = {k: from_csv_cell(v) for k, v in zip(header, rec + [""] * (len(header) - len(rec)))}
-            row["line"] = start
-            rows.append(row)
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise TextmineError(E.E402, path=path, line=reader.line_num, detail=f"CSV syntax: {exc}") from exc
-    if not rows:
-        raise TextmineError(E.E402, path=path, detail="no coded rows")
-    df = pd.DataFrame(rows)
-    return validate_coded(df, codebook, path=path)
 
 
 def validate_coded(df: pd.DataFrame, codebook: Codebook, *, path: str | Path | None = None) -> pd.DataFrame:
@@ -87,7 +44,7 @@ def validate_coded(df: pd.DataFrame, codebook: Codebook, *, path: str | Path | N
             raise TextmineError(E.E402, path=path, line=line,
                                 detail=f"empty text for id {getattr(row, 'id')!r}")
         raw = getattr(row, "themes")
-        ths = raw if isinstance(raw, list) else _split(None if raw is None or (isinstance(raw, float) and np.isnan(raw)) else raw)
+        ths = raw if isinstance(raw, list) else split_themes(None if raw is None or (isinstance(raw, float) and np.isnan(raw)) else raw)
         for t in ths:
             if t not in known:
                 raise TextmineError(E.E402, path=path, line=line,
@@ -104,18 +61,6 @@ def validate_coded(df: pd.DataFrame, codebook: Codebook, *, path: str | Path | N
     df["id"] = df["id"].astype(str)
     df["text"] = df["text"].astype(str)
     return df.reset_index(drop=True)
-
-
-def _read_qdpx(path: Path, codebook: Codebook, mapping: str | Path | None) -> pd.DataFrame:
-    try:
-        from ..export.qdpx import read_qdpx_codings, require_codings
-    except ImportError as exc:
-        raise TextmineError(E.E402, path=path, detail=f"REFI-QDA import is not available ({exc})",
-                            fix="Export the codings as CSV id,text,themes[,posture] instead.") from exc
-    df = require_codings(read_qdpx_codings(path, mapping=mapping, codebook=codebook), path)
-    if "themes" in df.columns:
-        df["themes"] = [t if isinstance(t, list) else _split(t) for t in df["themes"]]
-    return validate_coded(df, codebook, path=path)
 
 
 def label_matrix(df: pd.DataFrame, codebook: Codebook) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..store import Store
-from .bootstrap import bh_qvalues, change_interval, cluster_sums, permutation_pvalues, rng_for, share
+from ..stats import bh_qvalues, change_interval, cluster_sums, permutation_pvalues, rng_for, share
 from .calibrated import boot_pvalue, calibration, labels_for
 from .data import KINDS, TrackData, check_by, check_waves, load_items
 from .prevalence import _cell_groups, _clean_key, check_measure, clusters

@@ -7,7 +7,6 @@ respondent segment and one boolean column per item.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -19,6 +18,7 @@ from ..errors import E, TextmineError
 from ..records import sort_waves
 from ..store import Store, public_attrs
 from ..themes import codings
+from ..themes.codebook import load_codebook
 from ..topics import query as topic_query
 
 KINDS = ("theme", "posture", "topic")
@@ -51,9 +51,8 @@ def theme_labels(store: Store) -> tuple[list[str], dict[str, str]]:
     """Codebook theme ids (in codebook order) and labels (also ``posture:<sublabel>`` labels);
     empty when no codebook loads (tracking then shows ids)."""
     try:
-        from ..themes.codebook import load_codebook  # written by the themes engineer
         cb = load_codebook(store.config.codebook_path())
-    except Exception:  # noqa: BLE001 - the codebook only gives labels and order here
+    except TextmineError:   # a codebook that does not load: tracking shows the stored ids
         return [], {}
     ids = [str(i) for i in getattr(cb, "ids", [])]
     labels: dict[str, str] = {}

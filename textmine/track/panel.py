@@ -22,7 +22,7 @@ import pandas as pd
 from ..attribution import attribution, display_text, source_ref
 from ..errors import E, TextmineError
 from ..store import Store
-from .bootstrap import percentile_ci, resample_weights, rng_for
+from ..stats import percentile_ci, resample_weights, rng_for
 from .calibrated import calibration, labels_for
 from .data import KINDS, POSTURE_PREFIX, TrackData, check_waves, load_items
 

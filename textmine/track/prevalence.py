@@ -20,7 +20,7 @@ import pandas as pd
 from ..errors import E, TextmineError
 from ..records import wave_key
 from ..store import Store
-from .bootstrap import MEASURES, boot_shares, cluster_sums, percentile_ci, rng_for, share
+from ..stats import MEASURES, boot_shares, cluster_sums, percentile_ci, rng_for, share
 from .calibrated import calibration, labels_for
 from .data import KINDS, TrackData, check_by, load_items
 
