@@ -8,10 +8,11 @@ import pytest
 from conftest import copy_project
 from helpers_topics import fitted_project, make_store, theme_of
 from textmine.errors import TextmineError
+from textmine.french import FILLERS
 from textmine.store import Store
 from textmine.topics import (align_topics, apply_topics, auto_min_cluster_size, fit_topics, load_model,
                              topic_assignments, topic_change, topic_quotes, topics_by, topics_table)
-from textmine.topics.french import FILLERS, is_stop, lemma_docs, stop_words
+from textmine.topics.french import is_stop, lemma_docs, stop_words
 
 
 def test_auto_min_cluster_size():

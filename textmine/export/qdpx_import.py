@@ -34,7 +34,7 @@ sheets), ``unmapped_codes`` (paths),
 archive), ``project``/``origin`` and the project's ``description``. :func:`import_summary` words it;
 :func:`require_codings` raises E606 when nothing could be imported.
 
-The archive is untrusted: :class:`~textmine.export.safe_zip.SafeZip` limits, ``defusedxml``
+The archive is untrusted: :class:`~textmine.safeio.SafeZip` limits, ``defusedxml``
 (no DTD, no entities, depth bounded) for the ``.qde``, and the code tree is walked iteratively
 with duplicate guids (a code nested in itself) and more than 64 levels refused (E603).
 """
@@ -53,12 +53,11 @@ import pandas as pd
 
 from ..errors import E, TextmineError
 from ..ingest.tags import match_tag
-from ..ingest.xmlparse import safe_parse
-from ..pseudonymise import ROLE_PREFIX
 from ..records import INTERVIEWER, KNOWN_ROLES, OTHER
 from ..roles import is_interviewer_label, is_other_label, label_role
+from ..safeio import SafeZip, safe_parse
+from ..vocabulary import ROLE_PREFIX
 from .qdpx_export import POSTURE_DESC, THEME_DESC
-from .safe_zip import SafeZip
 
 CODED_COLUMNS = ["id", "text", "themes", "posture", "interview_id", "role", "wave", "territory", "segment_id"]
 IGNORE = {"", "-", "ignore", "none"}
@@ -370,10 +369,10 @@ def read_qdpx_codings(path: str | Path, mapping: str | Path | dict | None = None
     if not path.is_file():
         raise TextmineError(E.E603, path=path, detail="file not found")
     seg_index = _SegmentIndex(segments)
-    with SafeZip(path) as z:
+    with SafeZip(path, code=E.E603) as z:
         qde = _find_qde(z, path)
         try:
-            root = safe_parse(z.read(qde), f"{path}!{qde}", forbid_dtd=True)
+            root = safe_parse(z.read(qde), f"{path}!{qde}")
         except TextmineError as exc:
             raise TextmineError(E.E603, path=f"{path}!{qde}", line=exc.line,
                                 detail=f"unreadable XML ({exc.message})") from exc
