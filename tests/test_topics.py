@@ -32,12 +32,12 @@ def test_lemmas_drop_fillers_and_are_cached():
     assert not set(words) & {"euh", "ben", "coup", "hein", "voilà", "quoi", "faire"}
     n = french.cache_size()
     calls = []
-    real = french._nlp
-    french._nlp = lambda m: calls.append(m) or real(m)
+    real = french.load_lemmatizer
+    french.load_lemmatizer = lambda m: calls.append(m) or real(m)
     try:
         assert lemma_docs([text, text]) == [lem, lem]
     finally:
-        french._nlp = real
+        french.load_lemmatizer = real
     assert calls == [] and french.cache_size() == n
     assert {"euh", "ouais", "voilà", "truc", "le", "de", "être"} <= set(stop_words())
 
