@@ -43,11 +43,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from textmine.embed import encoder_key, get_encoder, text_hash  # noqa: E402
+from textmine.french import load_lemmatizer  # noqa: E402
 from textmine.lexicon.tokens import analyse_text, save_tokens  # noqa: E402
 from textmine.runs import save_manifest  # noqa: E402
 from textmine.search import search  # noqa: E402
 from textmine.search.index import _CACHE, save_lemmas, update_index  # noqa: E402
-from textmine.search.text import analyse, load_nlp  # noqa: E402
+from textmine.search.text import analyse  # noqa: E402
 from textmine.store import Store  # noqa: E402
 from textmine.themes.codebook import load_codebook  # noqa: E402
 from textmine.topics.query import write_fit  # noqa: E402
@@ -139,7 +140,7 @@ def make_project(root: Path, n: int, seed: int = 0) -> Path:
 def write_tokens(store: Store, pool: list[str]) -> None:
     """The lexicon's token cache, as the run's lexicon stage leaves it: a segment's tokens are
     its pool sentences' tokens (each sentence analysed once with spaCy)."""
-    nlp = load_nlp(store.config.segment.spacy_model)
+    nlp = load_lemmatizer(store.config.segment.spacy_model)
     by_sentence = dict(zip(pool, analyse_text(nlp.pipe(pool, batch_size=256))))
     segs = store.query("SELECT segment_id, text_pseudo AS text, md5(text_pseudo) AS h FROM segments ORDER BY 1")
     rows = []

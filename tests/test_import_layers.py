@@ -28,7 +28,9 @@ PKG = ROOT / "textmine"
 #: lowest first; a module belongs to the layer of the longest prefix that names it
 LAYERS: list[list[str]] = [
     ["textmine"],                                                       # the package root: __version__
-    ["textmine.errors", "textmine.records"],
+    ["textmine.errors", "textmine.vocabulary"],
+    ["textmine.french", "textmine.safeio", "textmine.i18n"],           # the shared text and IO layer
+    ["textmine.records"],
     ["textmine.config", "textmine.pseudonymise_lex", "textmine.attribution", "textmine.runlock",
      "textmine.recovery", "textmine.stats"],
     ["textmine.store"],

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from helpers_search import REAL_FILES, REAL_NAMES, all_output_text, make_store
-from textmine.errors import TextmineError
+from textmine.errors import E, TextmineError
 from textmine.export.qdpx import read_qdpx_codings, source_text, write_qdpx
-from textmine.export.safe_zip import SafeZip
+from textmine.safeio import SafeZip
 
 XSD = Path(__file__).resolve().parents[2] / "shared" / "refi-qda" / "Project-mrt2019.xsd"
 NS = "{urn:QDA-XML:project:1.0}"
@@ -196,8 +196,9 @@ def test_untrusted_archives_refused(tmp_path, members):
 
 def test_member_count_limit_and_not_a_zip(tmp_path):
     p = _zip(tmp_path / "many.qdpx", {f"Sources/{i}.txt": "x" for i in range(30)})
-    with pytest.raises(TextmineError):
-        SafeZip(p, max_members=10)
+    with pytest.raises(TextmineError) as ei:
+        SafeZip(p, code=E.E603, max_members=10)
+    assert ei.value.code == "E603"
     (tmp_path / "x.qdpx").write_text("not a zip", encoding="utf-8")
     with pytest.raises(TextmineError) as ei:
         read_qdpx_codings(tmp_path / "x.qdpx")

@@ -7,9 +7,10 @@ import pytest
 from helpers_segment import CFPP, make_turns, read_textgrid_turns
 from textmine.config import SegmentConfig
 from textmine.errors import TextmineError
+from textmine.french import count_words
 from textmine.records import SEGMENT_COLUMNS
 from textmine.segment import clean_for_analysis as clean
-from textmine.segment import count_words, load_nlp, segment_interview
+from textmine.segment import load_nlp, segment_interview
 
 
 # ------------------------------------------------------------------ cleaning rules (one test per rule)
@@ -81,8 +82,8 @@ def test_clean_keeps_plain_text_and_handles_empty():
 
 
 def test_count_words():
-    assert count_words("j'ai vu l'usager, peut-être .") == 4
-    assert count_words("") == 0
+    assert count_words("j'ai vu l'usager, peut-être .", unit="token") == 4
+    assert count_words("", unit="token") == 0
 
 
 # ------------------------------------------------------------------ segmentation

@@ -8,10 +8,11 @@ import pytest
 from conftest import copy_project
 from helpers_topics import fitted_project, make_store, theme_of
 from textmine.errors import TextmineError
+from textmine.french import FILLERS
 from textmine.store import Store
 from textmine.topics import (align_topics, apply_topics, auto_min_cluster_size, fit_topics, load_model,
                              topic_assignments, topic_change, topic_quotes, topics_by, topics_table)
-from textmine.topics.french import FILLERS, is_stop, lemma_docs, stop_words
+from textmine.topics.french import is_stop, lemma_docs, stop_words
 
 
 def test_auto_min_cluster_size():
@@ -31,12 +32,12 @@ def test_lemmas_drop_fillers_and_are_cached():
     assert not set(words) & {"euh", "ben", "coup", "hein", "voilà", "quoi", "faire"}
     n = french.cache_size()
     calls = []
-    real = french._nlp
-    french._nlp = lambda m: calls.append(m) or real(m)
+    real = french.load_lemmatizer
+    french.load_lemmatizer = lambda m: calls.append(m) or real(m)
     try:
         assert lemma_docs([text, text]) == [lem, lem]
     finally:
-        french._nlp = real
+        french.load_lemmatizer = real
     assert calls == [] and french.cache_size() == n
     assert {"euh", "ouais", "voilà", "truc", "le", "de", "être"} <= set(stop_words())
 

@@ -10,32 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-ROLE_LABELS_FR = {
-    "conum": "Conum",
-    "responsable_structure": "Responsable de structure",
-    "coordinateur": "Coordinateur",
-    "elu": "Élu",
-    "agent_france_services": "Agent France Services",
-    "travailleur_social": "Travailleur social",
-    "partenaire": "Partenaire",
-    "usager": "Usager",
-    "respondent": "Enquêté",
-    "interviewer": "Enquêteur",
-    "other": "Autre",
-}
-ROLE_LABELS_EN = {
-    "conum": "Digital advisor", "responsable_structure": "Structure manager",
-    "coordinateur": "Coordinator", "elu": "Elected official",
-    "agent_france_services": "France Services agent", "travailleur_social": "Social worker",
-    "partenaire": "Partner", "usager": "User", "respondent": "Respondent",
-    "interviewer": "Interviewer", "other": "Other",
-}
-STRUCTURE_LABELS_FR = {
-    "association": "association", "commune": "commune", "intercommunalite": "intercommunalité",
-    "departement": "département", "france_services": "France Services", "ccas": "CCAS",
-    "centre_social": "centre social", "mediatheque": "médiathèque", "prefecture": "préfecture",
-}
-
+from .i18n import ATTRIBUTION, ROLE_LABELS, strings
 
 def _val(row: Mapping[str, Any], key: str) -> str | None:
     v = row.get(key)
@@ -45,22 +20,23 @@ def _val(row: Mapping[str, Any], key: str) -> str | None:
 
 
 def role_label(role: str | None, language: str = "fr") -> str:
-    labels = ROLE_LABELS_FR if language == "fr" else ROLE_LABELS_EN
+    labels = ROLE_LABELS["fr" if language == "fr" else "en"]
     return labels.get(role or "", (role or "").replace("_", " ").capitalize())
 
 
 def attribution(row: Mapping[str, Any], language: str = "fr") -> str:
     """``(Conum, association, territoire D, vague 2)`` — only pseudonymous fields."""
+    t = strings(ATTRIBUTION, "fr" if language == "fr" else "en")
     parts = [role_label(_val(row, "role"), language)]
     st = _val(row, "structure_type")
     if st:
-        parts.append(STRUCTURE_LABELS_FR.get(st, st.replace("_", " ")) if language == "fr" else st.replace("_", " "))
+        parts.append(t["structures"].get(st, st.replace("_", " ")))
     terr = _val(row, "territory")
     if terr:
-        parts.append(f"territoire {terr}" if language == "fr" else f"territory {terr}")
+        parts.append(t["territory"].format(terr))
     wave = _val(row, "wave")
     if wave:
-        parts.append(f"vague {wave}" if language == "fr" else f"wave {wave}")
+        parts.append(t["wave"].format(wave))
     return "(" + ", ".join(parts) + ")"
 
 

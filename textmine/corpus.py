@@ -45,10 +45,10 @@ from typing import Callable, Iterable, Sequence
 import pandas as pd
 
 from .errors import E, TextmineError
+from .french import fold_label
 from .ingest import FORMATS, bounded, count_words, match_metadata, parse_file, read_metadata
 from .ingest.iramuteq import is_iramuteq, parse_iramuteq, text_metadata, text_transcript
 from .ingest.metadata import check_speakers
-from .ingest.tags import fold as fold_label
 from .pseudonymise import Pseudonymiser
 from .pseudonymise_lex import names_from_filename
 from .records import OTHER, InterviewMeta, Transcript

@@ -66,9 +66,11 @@ import pandas as pd
 
 from .config import PseudonymiseConfig
 from .errors import E, TextmineError
-from .pseudonymise_lex import (DISCOURSE, HONORIFICS, PARTICLES, clean_label, fold, is_common_word,
+from .french import fold
+from .pseudonymise_lex import (DISCOURSE, HONORIFICS, PARTICLES, clean_label, is_common_word,
                                names_from_filename, normalise_key, stop_words)
 from .segment import load_nlp
+from .vocabulary import ROLE_PREFIX
 
 __all__ = ["Pseudonymiser", "names_from_filename", "normalise_key", "clean_label", "load_user_list",
            "speaker_pseudo", "KINDS", "MAP_COLUMNS"]
@@ -101,16 +103,11 @@ _SENT_END = re.compile(r"(?:^|[.!?…:;«\"\n]\s*)$")
 _PLACE_PREP = re.compile(r"(?:^|\s)(?:à|a|vers|depuis|jusqu'à|jusqu’à)\s+$", re.IGNORECASE)
 _ELIDED = re.compile(r"^[A-Za-z]{1,5}['’](?=\w)")
 
-ROLE_PREFIX = {
-    "interviewer": "ENQ", "conum": "CONUM", "responsable_structure": "RESP", "coordinateur": "COORD",
-    "elu": "ELU", "agent_france_services": "AFS", "travailleur_social": "TS", "partenaire": "PART",
-    "usager": "USAGER", "respondent": "REP", "other": "AUTRE",
-}
 
 
 def speaker_pseudo(role: str | None, index: int) -> str:
     """``ENQ1``, ``CONUM2``, ``AUTRE1``...: from the role only, never from the real label."""
-    prefix = ROLE_PREFIX.get(role or "other") or re.sub(r"[^A-Z0-9]", "", fold(role or "").upper())[:8] or "REP"
+    prefix = ROLE_PREFIX.get(role or "other") or re.sub(r"[^A-Z0-9]", "", fold(role or "", keep_length=True).upper())[:8] or "REP"
     return f"{prefix}{int(index)}"
 
 
@@ -273,7 +270,7 @@ class Pseudonymiser:
     def _scan(self, text: str, folded: str | None = None, *, keep_only: bool = False) -> list[tuple[int, int, Any]]:
         """Longest-first known-name / keep-list matches: ``[(start, end, _Entry | None)]``
         (None = protected by the keep list)."""
-        folded = fold(text) if folded is None else folded
+        folded = fold(text, keep_length=True) if folded is None else folded
         toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(folded)]
         spans = []
         i, n = 0, len(toks)
@@ -450,7 +447,7 @@ def street_spans(text: str) -> list[tuple[int, int]]:
     ``(start, end)``; idioms such as ``à la place de``, ``au cours de`` are not streets."""
     out = []
     for m in _STREET.finditer(text):
-        kind = fold(m.group().split()[0]).lower()
+        kind = fold(m.group().split()[0], keep_length=True).lower()
         if kind in _IDIOM_TYPES and _IDIOM_BEFORE.search(text, 0, m.start()):
             continue
         out.append(m.span())

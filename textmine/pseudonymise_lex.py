@@ -3,9 +3,10 @@ lexicon, speaker-label cleaning and names from file names."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 from pathlib import Path
+
+from .french import fold, spacy_stop_words
 
 _TOKEN = re.compile(r"\w+")
 
@@ -42,27 +43,15 @@ LABEL_WORDS = frozenset({
 })
 
 
-@lru_cache(maxsize=8192)
-def _fold_char(c: str) -> str:
-    base = "".join(ch for ch in unicodedata.normalize("NFD", c) if not unicodedata.combining(ch)).casefold()
-    return base[:1] if base else c
-
-
-def fold(text: str) -> str:
-    """Casefold and strip accents, keeping the length of ``text`` (offsets stay valid)."""
-    return "".join(_fold_char(c) for c in text)
-
-
 def normalise_key(name: str) -> str:
     """Map key of a name: folded words joined by one space (hyphens, apostrophes,
     underscores and repeated spaces collapse)."""
-    return " ".join(_TOKEN.findall(fold(name or "").replace("_", " ")))
+    return " ".join(_TOKEN.findall(fold(name or "", keep_length=True).replace("_", " ")))
 
 
 @lru_cache(maxsize=1)
 def stop_words() -> frozenset[str]:
-    from spacy.lang.fr.stop_words import STOP_WORDS
-    return frozenset(normalise_key(w) for w in STOP_WORDS) | {"ca", "c", "j", "qu", "n", "s", "t", "m"}
+    return frozenset(normalise_key(w) for w in spacy_stop_words()) | {"ca", "c", "j", "qu", "n", "s", "t", "m"}
 
 
 @lru_cache(maxsize=1)

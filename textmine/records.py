@@ -16,17 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-INTERVIEWER = "interviewer"
-RESPONDENT = "respondent"
-OTHER = "other"
-KNOWN_ROLES = (
-    "conum", "responsable_structure", "coordinateur", "elu", "agent_france_services",
-    "travailleur_social", "partenaire", "usager", RESPONDENT,
-)
+from .french import strip_accents
+from .vocabulary import INTERVIEWER, KNOWN_ROLES, OTHER, RESPONDENT  # noqa: F401 - the role vocabulary, re-exported
 
 
 @dataclass
@@ -243,7 +237,7 @@ def safe_name(label, max_len: int = 80) -> str:
     dot file, at most ``max_len`` characters plus an 8-character hash when shortened or changed,
     so two labels never share a slug. The label itself stays as data (tables, JSON, titles)."""
     text = str(label)
-    slug = re.sub(r"[^0-9A-Za-z.+_-]+", "_", unicodedata.normalize("NFKD", text).encode("ascii", "ignore")
+    slug = re.sub(r"[^0-9A-Za-z.+_-]+", "_", strip_accents(text).encode("ascii", "ignore")
                   .decode("ascii")).strip("._") or "x"
     if slug != text or len(slug) > max_len:
         slug = f"{slug[:max_len]}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:8]}"

@@ -41,9 +41,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import RolesConfig
-from .ingest.tags import fold
-from .ingest.words import count_words
+from .french import count_words, fold_label
 from .records import INTERVIEWER, KNOWN_ROLES, OTHER, RESPONDENT, InterviewMeta, Transcript
+from .vocabulary import ROLE_ALIASES
 
 _INTERVIEWER_RE = re.compile(
     r"(?:^|[\s(\[_-])(?:enq(?:ueteur|uetrice)?\.?|int(?:erv)?\.?|intervieweu(?:r|se)|interviewer|"
@@ -105,7 +105,7 @@ def speaker_stats(transcript: Transcript) -> dict[str, _Stats]:
 
 
 def _core(label: str) -> str:
-    return fold(label).replace("*", "").strip(" :.")
+    return fold_label(label).replace("*", "").strip(" :.")
 
 
 def is_interviewer_label(label: str) -> bool:
@@ -128,9 +128,7 @@ def label_role(label: str, known: set[str]) -> str | None:
     cands = [m.group(1) for m in _PAREN_RE.finditer(label)] + [_PAREN_RE.sub("", label)]
     for c in cands:
         k = re.sub(r"[\s-]+", "_", _core(c)).strip("_")
-        k = {"elue": "elu", "conseiller_numerique": "conum", "conseillere_numerique": "conum",
-             "coordinatrice": "coordinateur", "usagere": "usager", "responsable": "responsable_structure",
-             "responsable_de_structure": "responsable_structure"}.get(k, k)
+        k = ROLE_ALIASES.get(k, k)
         if k in known and k != RESPONDENT:
             return k
     return None
@@ -206,9 +204,9 @@ def _interviewer_setting(meta: InterviewMeta | None, cfg: RolesConfig) -> tuple[
     method = "metadata"
     if not value:
         value, method = str(cfg.interviewer or "auto").strip(), "config"
-    if fold(value) in ("auto", ""):
+    if fold_label(value) in ("auto", ""):
         return "auto", [], method
-    if fold(value) in ("none", "aucun", "aucune", "sans", "-"):
+    if fold_label(value) in ("none", "aucun", "aucune", "sans", "-"):
         return "none", [], method
     return "labels", [x.strip() for x in value.split(";") if x.strip()], method
 
@@ -223,7 +221,7 @@ def assign_roles(transcript: Transcript, meta: InterviewMeta | None, cfg: RolesC
     out: dict[str, RoleDecision] = {}
     for row in (meta.speakers if meta is not None else []):
         for lb in labels:
-            if lb not in out and fold(lb) == fold(row.speaker) and row.role:
+            if lb not in out and fold_label(lb) == fold_label(row.speaker) and row.role:
                 where = f"{Path(row.sheet).name} line {row.sheet_line}" if row.sheet else "speakers sheet"
                 out[lb] = RoleDecision(row.role, "metadata", 1.0, f"speakers sheet ({where})")
     for lb in labels:
@@ -234,7 +232,7 @@ def assign_roles(transcript: Transcript, meta: InterviewMeta | None, cfg: RolesC
     src = "the metadata sheet's interviewer column" if itv_method == "metadata" else "roles.interviewer"
     for name in itv_labels:
         for lb in labels:
-            if lb not in out and fold(lb) == fold(name):
+            if lb not in out and fold_label(lb) == fold_label(name):
                 out[lb] = RoleDecision(INTERVIEWER, itv_method, 1.0, f"named by {src}")
 
     rest = [lb for lb in labels if lb not in out]

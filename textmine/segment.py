@@ -6,62 +6,22 @@ found with spaCy's French pipeline on the analysis text and mapped back to raw-t
 through a character origin map, so a segment's ``text_raw``, ``char_start``/``char_end``,
 ``line`` and interpolated times point at the right place of the source.
 
-Public API (called by the ingestion orchestrator): :func:`load_nlp`,
-:func:`clean_for_analysis`, :func:`count_words`, :func:`segment_interview`.
+Public API (called by the ingestion orchestrator): :func:`clean_for_analysis`,
+:func:`segment_interview`; the spaCy loader and the word counts are :mod:`textmine.french`'s
+(:func:`~textmine.french.load_nlp`, :func:`~textmine.french.count_words` with ``unit="token"``).
 """
 from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
 from .config import SegmentConfig
-from .errors import E, TextmineError
+from .french import ANALYSIS_FILLER_PATTERN as _FILLER
+from .french import count_words, load_nlp
 from .records import INTERVIEWER, SEGMENT_COLUMNS
-
-# ------------------------------------------------------------------ spaCy loading
-_NLP_CACHE: dict[tuple, Any] = {}
-_COMPONENTS = ("tok2vec", "transformer", "morphologizer", "tagger", "parser", "attribute_ruler", "lemmatizer",
-               "trainable_lemmatizer", "ner", "entity_ruler", "senter", "sentencizer", "textcat")
-
-
-def load_nlp(model: str, *, disable: Iterable[str] | str = "auto", only: Iterable[str] | None = None):
-    """Load a spaCy pipeline once per process (cached by arguments).
-
-    ``disable="auto"`` (default, for sentence splitting) keeps only the fast ``senter``
-    component (disabled by default in ``fr_core_news_*``: enabled here) and excludes the
-    parser, NER, lemmatizer etc.; a model without ``senter`` keeps ``tok2vec`` + ``parser``.
-    An explicit list excludes those components. ``only=[...]`` keeps only the listed
-    components (e.g. ``only=["ner"]`` for pseudonymisation). A missing model raises E201.
-    """
-    key = (model, disable if isinstance(disable, str) else tuple(disable), tuple(only or ()))
-    if key in _NLP_CACHE:
-        return _NLP_CACHE[key]
-    import spacy
-    if only is not None:
-        exclude = [c for c in _COMPONENTS if c not in set(only)]
-    elif disable == "auto":
-        exclude = [c for c in _COMPONENTS if c != "senter"]
-    else:
-        exclude = list(disable)
-    try:
-        nlp = spacy.load(model, exclude=exclude)
-        if disable == "auto" and only is None and "senter" not in nlp.component_names:
-            nlp = spacy.load(model, exclude=[c for c in _COMPONENTS if c not in ("tok2vec", "parser")])
-    except OSError as exc:
-        raise TextmineError(E.E201, detail=f"{model!r} cannot be loaded ({str(exc).splitlines()[0][:200]})") from exc
-    keep = set(only) if only is not None else None
-    for name in list(nlp.component_names):
-        if keep is not None and name not in keep:
-            nlp.remove_pipe(name)
-        elif name in nlp.disabled and (keep is not None or disable == "auto"):
-            nlp.enable_pipe(name)
-    nlp.max_length = 10_000_000
-    _NLP_CACHE[key] = nlp
-    return nlp
-
 
 # ------------------------------------------------------------------ cleaning with an origin map
 # A text under cleaning is (text, origin): origin[i] = index in the raw text of text[i].
@@ -106,8 +66,6 @@ _PAREN_NOISE = ("inaudible", "inaud", "incompréhensible", "incomprehensible", "
                 "interruption", "coupure", "sic", "inaudibles", "xxx", "enq", "anon", "sourire", "en riant",
                 "rit", "rient", "blanc", "brouhaha", "sonnerie", "téléphone", "applaudissements")
 
-_FILLER = (r"[eE]uh+|[hH]eu+|EUH|HEU|[hH]um+|HUM|[hH]m+|HM|[mM]m+h*|MM+H*|[mM]hm|[bB]ah|BAH|ben|BEN|"
-           r"(?:(?<=^)|(?<=[.!?]\s))Ben")
 _RULES: list[tuple[re.Pattern, Any]] = [
     # 1. question/exclamation marks noted in brackets carry sentence boundaries: keep the mark
     (re.compile(r"\[\s*([?!])\s*\]"), lambda m: " " + m.group(1) + " "),
@@ -209,14 +167,6 @@ def clean_for_analysis(raw: str) -> str:
     return _clean_tracked(raw or "", track=False)[0]
 
 
-_WORD = re.compile(r"\S*\w\S*")
-
-
-def count_words(text: str) -> int:
-    """Words of an analysis text: whitespace tokens holding at least one letter or digit."""
-    return len(_WORD.findall(text or ""))
-
-
 # ------------------------------------------------------------------ segmentation
 def _opt(v: Any) -> Any:
     if v is None:
@@ -237,7 +187,7 @@ def _units(text: str, sents: list[tuple[int, int]], max_words: int) -> list[tupl
     units = []
     for s, e in sents:
         words = [(m.start() + s, m.end() + s) for m in re.finditer(r"\S+", text[s:e])]
-        nw = count_words(text[s:e])
+        nw = count_words(text[s:e], unit="token")
         if nw == 0:
             continue
         if nw <= max_words:
@@ -248,7 +198,7 @@ def _units(text: str, sents: list[tuple[int, int]], max_words: int) -> list[tupl
         for i in range(k):
             chunk = words[round(i * size):round((i + 1) * size)]
             if chunk:
-                units.append((chunk[0][0], chunk[-1][1], count_words(text[chunk[0][0]:chunk[-1][1]])))
+                units.append((chunk[0][0], chunk[-1][1], count_words(text[chunk[0][0]:chunk[-1][1]], unit="token")))
     return units
 
 
@@ -277,7 +227,7 @@ def _split_turn(raw: str, clean: str, origin: list[int], sents: list[tuple[int, 
                 cfg: SegmentConfig) -> list[tuple[str, int, int, int]]:
     """-> [(analysis text, raw start, raw end, words)]; raw spans partition the turn text."""
     if sents is None:
-        groups = [[(0, len(clean), count_words(clean))]]
+        groups = [[(0, len(clean), count_words(clean, unit="token"))]]
     else:
         groups = _group(_units(clean, sents, cfg.max_words), cfg)
     starts = [origin[g[0][0]] for g in groups] if len(groups) > 1 else [0]
@@ -286,7 +236,7 @@ def _split_turn(raw: str, clean: str, origin: list[int], sents: list[tuple[int, 
         rs = 0 if i == 0 else starts[i]
         re_ = starts[i + 1] if i + 1 < len(groups) else len(raw)
         text = clean[g[0][0]:g[-1][1]].strip()
-        out.append((text, rs, re_, count_words(text)))
+        out.append((text, rs, re_, count_words(text, unit="token")))
     return out
 
 
@@ -314,7 +264,7 @@ def segment_interview(interview_id: str, turns: pd.DataFrame, cfg: SegmentConfig
     rows = turns.sort_values("turn_index", kind="stable").to_dict("records")
     raws = [str(_opt(r.get("text")) or "") for r in rows]
     cleaned = [_clean_tracked(raw, track=False) for raw in raws]
-    words = [count_words(c) for c, _ in cleaned]
+    words = [count_words(c, unit="token") for c, _ in cleaned]
     need = [i for i, w in enumerate(words)
             if w >= cfg.min_segment_words and not (w < 2 * cfg.min_words and w <= cfg.max_words)]
     for i in need:   # the origin map is only needed where a turn may give several segments

@@ -49,6 +49,7 @@ from .records import (INGEST_TABLES, INTERVIEW_COLUMNS, SEGMENT_COLUMNS, SPEAKER
                       safe_name)
 from .recovery import BACKUP_DIR, DB_NAME, backups, restore_hint, store_error
 from .runlock import holder
+from .safeio import atomic_write
 
 CONFIG_NAME = "textmine.yaml"
 KEEP_BACKUPS = 2
@@ -204,15 +205,11 @@ class Store:
         a backup never fails the command that asked for it)."""
         folder = self.root / BACKUP_DIR
         dest = folder / f"{safe_name(label)}.duckdb"
-        tmp = dest.with_name(dest.name + ".tmp")
         try:
             self.con.execute("CHECKPOINT")
             folder.mkdir(exist_ok=True)
-            shutil.copyfile(self.db_path, tmp)
-            os.replace(tmp, dest)
-        except (OSError, duckdb.Error):
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            atomic_write(dest, lambda tmp: shutil.copyfile(self.db_path, tmp))
+        except (OSError, duckdb.Error, TextmineError):
             return None
         for old in backups(self.root)[keep:]:
             with contextlib.suppress(OSError):
@@ -661,9 +658,7 @@ class Store:
             fname = f"{name}-{head['token']}-{uuid.uuid4().hex[:6]}.npy"
             np.save(d / fname, np.ascontiguousarray(arr), allow_pickle=False)
             head["files"][key] = fname
-        tmp = d / f".{name}.json.{uuid.uuid4().hex[:6]}.tmp"
-        tmp.write_text(json.dumps(head, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, head_path)
+        atomic_write(head_path, lambda tmp: tmp.write_text(json.dumps(head, ensure_ascii=False), encoding="utf-8"))
         keep = set(head["files"].values())
         for f in d.glob(f"{name}-*.npy"):
             if f.name not in keep:

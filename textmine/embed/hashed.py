@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 import zlib
 from collections import Counter
 from typing import Sequence
 
 import numpy as np
 
+from ..french import strip_accents
 from .encoders import Mode, SharedModel
 
 TEST_ENCODER = "test-char-ngrams"
@@ -30,8 +30,7 @@ _WORD = re.compile(r"\w+")
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
-    return " ".join("".join(c for c in text if not unicodedata.combining(c)).split())
+    return " ".join(strip_accents(text.lower()).split())
 
 
 class CharNgramTestEncoder(SharedModel):

@@ -34,7 +34,7 @@ sheets), ``unmapped_codes`` (paths),
 archive), ``project``/``origin`` and the project's ``description``. :func:`import_summary` words it;
 :func:`require_codings` raises E606 when nothing could be imported.
 
-The archive is untrusted: :class:`~textmine.export.safe_zip.SafeZip` limits, ``defusedxml``
+The archive is untrusted: :class:`~textmine.safeio.SafeZip` limits, ``defusedxml``
 (no DTD, no entities, depth bounded) for the ``.qde``, and the code tree is walked iteratively
 with duplicate guids (a code nested in itself) and more than 64 levels refused (E603).
 """
@@ -53,13 +53,12 @@ import pandas as pd
 
 from ..errors import E, TextmineError
 from ..ingest.tags import match_tag
-from ..ingest.xmlparse import safe_parse
-from ..pseudonymise import ROLE_PREFIX
 from ..records import INTERVIEWER, KNOWN_ROLES, OTHER
 from ..roles import is_interviewer_label, is_other_label, label_role
+from ..safeio import SafeZip, safe_parse
 from ..themes.codebook import load_codebook
+from ..vocabulary import ROLE_PREFIX
 from .qdpx_export import POSTURE_DESC, THEME_DESC
-from .safe_zip import SafeZip
 
 CODED_COLUMNS = ["id", "text", "themes", "posture", "interview_id", "role", "wave", "territory", "segment_id"]
 IGNORE = {"", "-", "ignore", "none"}
@@ -210,6 +209,10 @@ def _find_qde(z: SafeZip, path: Path) -> str:
         raise TextmineError(E.E603, path=path, detail=f"several .qde project files ({', '.join(qdes)}); "
                                                       "keep only one in the archive")
     return qdes[0]
+
+
+#: members of a REFI-QDA project (its media files included)
+QDPX_MAX_MEMBERS = 10_000
 
 
 def _source_text(z: SafeZip, src, path) -> str | None:
@@ -370,10 +373,13 @@ def read_qdpx_codings(path: str | Path, mapping: str | Path | dict | None = None
     if not path.is_file():
         raise TextmineError(E.E603, path=path, detail="file not found")
     seg_index = _SegmentIndex(segments)
-    with SafeZip(path) as z:
+    # only the .qde and the plain-text sources are read: the media beside them (audio, video, PDF)
+    # are not size-checked, and a project may hold many of them
+    with SafeZip(path, code=E.E603, max_members=QDPX_MAX_MEMBERS,
+                 readable=lambda name: PurePosixPath(name).suffix.lower() in (".qde", ".txt")) as z:
         qde = _find_qde(z, path)
         try:
-            root = safe_parse(z.read(qde), f"{path}!{qde}", forbid_dtd=True)
+            root = safe_parse(z.read(qde), f"{path}!{qde}")
         except TextmineError as exc:
             raise TextmineError(E.E603, path=f"{path}!{qde}", line=exc.line,
                                 detail=f"unreadable XML ({exc.message})") from exc

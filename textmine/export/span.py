@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..french import EDGE_FILLER_PATTERN as _FILLER
+
 _SENT = re.compile(r"(?<=[.!?…])\s+(?=\S)")
-_FILLER = r"(?:euh+|heu+|hum+|hm+|mh+|ben|bah|beh|bon|voilà|voila|hein|ouais|bref)"
 _LEAD = re.compile(rf"^(?:\s*{_FILLER}\b[\s,.;:!?…-]*)+", re.IGNORECASE)
 _TRAIL = re.compile(rf"(?:[\s,;:-]*\b{_FILLER})+[\s,.;:!?…-]*$", re.IGNORECASE)
 ELLIPSIS = "[…]"

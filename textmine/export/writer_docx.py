@@ -12,16 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..i18n import QUOTE_BANK, strings
 from .quote_model import attributed, grouped
 
 QUOTE_STYLE = "Citation textmine"
 TOC_STYLES = ("toc 1", "toc 2")
 #: paper sizes and margins in centimetres: (width, height, margin)
 PAGE_SIZES = {"A4": (21.0, 29.7, 2.5), "letter": (21.59, 27.94, 2.54)}
-TEXTS = {"fr": {"title": "Banque de citations", "toc": "Sommaire", "wave": "Vague", "q": "Question",
-                "src": "Source", "prov": "Annexe : provenance", "empty": "Aucune citation."},
-         "en": {"title": "Quote bank", "toc": "Contents", "wave": "Wave", "q": "Question", "src": "Source",
-                "prov": "Appendix: provenance", "empty": "No quote."}}
 
 
 def _fld_char(kind: str, dirty: bool = False):
@@ -116,7 +113,7 @@ def write_docx(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], langua
     from docx import Document
     from docx.shared import Pt, RGBColor
 
-    t = TEXTS.get(language, TEXTS["fr"])
+    t = strings(QUOTE_BANK, language)
     doc = Document()
     _page(doc, page_size)
     doc.core_properties.title = t["title"]
@@ -148,18 +145,18 @@ def write_docx(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], langua
                 for r in rows.itertuples(index=False):
                     if r.question:
                         qp = doc.add_paragraph()
-                        qr = qp.add_run(f"{t['q']} : {r.question}")
+                        qr = qp.add_run(f"{t['question']} : {r.question}")
                         qr.font.size = Pt(9)
                         qr.font.color.rgb = RGBColor(0x55, 0x55, 0x55)
                     doc.add_paragraph(f"« {r.quote} »", style=QUOTE_STYLE)
                     ap = doc.add_paragraph()
                     ap.paragraph_format.keep_together = True
                     ap.add_run(attributed(r))
-                    ref = ap.add_run(f"  [{r.quote_id} · {t['src']} : {r.source}]")
+                    ref = ap.add_run(f"  [{r.quote_id} · {t['source']} : {r.source}]")
                     ref.font.size = Pt(8)
                     ref.font.color.rgb = RGBColor(0x77, 0x77, 0x77)
     doc.add_page_break()
-    doc.add_heading(t["prov"], level=1)
+    doc.add_heading(t["appendix"], level=1)
     table = doc.add_table(rows=0, cols=2)
     table.style = "Table Grid"
     for k, v in prov:

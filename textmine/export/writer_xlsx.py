@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..i18n import QUOTE_BANK, strings
 from .cells import append_row, xlsx_value
 from .quote_model import QUOTE_COLUMNS, attributed
 
@@ -24,11 +25,6 @@ from .quote_model import QUOTE_COLUMNS, attributed
 MAIN = ["quote_id", "theme_label", "wave", "role_label", "question", "quote", "attribution", "source"]
 WIDTHS = {"quote_id": 11, "theme_label": 22, "wave": 8, "role_label": 15, "question": 30, "quote": 70,
           "attribution": 30, "source": 20}
-HEADERS = {"fr": {"quote_id": "Réf.", "theme_label": "Thème", "wave": "Vague", "role_label": "Rôle",
-                  "question": "Question", "quote": "Citation", "attribution": "Attribution", "source": "Source"},
-           "en": {"quote_id": "Ref.", "theme_label": "Theme", "wave": "Wave", "role_label": "Role",
-                  "question": "Question", "quote": "Quote", "attribution": "Attribution", "source": "Source"}}
-SHEETS = {"fr": ("citations", "technique", "provenance"), "en": ("quotes", "technical", "provenance")}
 FONT_PT = 10
 LINE_PT = 13.0            # height of one wrapped line at FONT_PT
 PAPER = {"A4": 9, "letter": 1}
@@ -53,8 +49,8 @@ def write_xlsx(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], langua
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    heads = HEADERS.get(language, HEADERS["fr"])
-    names = SHEETS.get(language, SHEETS["fr"])
+    heads = strings(QUOTE_BANK, language)["headers"]
+    names = strings(QUOTE_BANK, language)["sheets"]
     has_q = "question" in df.columns and df["question"].fillna("").astype(str).str.strip().ne("").any()
     main = [c for c in MAIN if c != "question" or has_q]
     wb = Workbook()

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..i18n import QUOTE_BANK, strings
 from .cells import to_csv
 from .quote_model import QUOTE_COLUMNS, attributed, grouped
 
-TITLES = {"fr": ("Banque de citations", "Vague", "Question", "Provenance", "Source"),
-          "en": ("Quote bank", "Wave", "Question", "Provenance", "Source")}
 
 
 def _md_escape(text) -> str:
@@ -21,10 +20,11 @@ def _md_escape(text) -> str:
 
 def write_md(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr",
              page_size: str = "A4") -> None:
-    title, wave_w, q_w, prov_w, src_w = TITLES.get(language, TITLES["fr"])
+    t = strings(QUOTE_BANK, language)
+    title, wave_w, q_w, prov_w, src_w = t["title"], t["wave"], t["question"], t["provenance"], t["source"]
     lines = [f"# {title}", ""]
     if df.empty:
-        lines += ["_(aucune citation)_" if language == "fr" else "_(no quote)_", ""]
+        lines += [t["empty_md"], ""]
     for theme_label, waves in grouped(df):
         lines += [f"## {_md_escape(theme_label)}", ""]
         for wave, roles in waves:

@@ -1,8 +1,8 @@
 """Transcript ingestion: every supported format -> :class:`textmine.records.Transcript`.
 
 ``parse_file(path)`` dispatches on the extension (see :data:`FORMATS`); ``read_metadata``
-and ``match_metadata`` read a wave's metadata sheet; ``count_words`` is the one word-count
-definition used everywhere (so "no word lost" can be checked end to end).
+and ``match_metadata`` read a wave's metadata sheet; ``count_words`` (:func:`textmine.french.count_words`)
+is the one word-count definition of source texts (so "no word lost" can be checked end to end).
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import E, TextmineError
+from ..french import count_words
 from ..records import Transcript
 from .metadata import match_metadata, read_metadata
 from .office import parse_docx, parse_odt
@@ -18,7 +19,6 @@ from .tabular import parse_csv
 from .text import parse_text
 from .textgrid import parse_textgrid
 from .transcriber import parse_trs
-from .words import count_words
 
 #: extension (lower case) -> parser
 FORMATS: dict[str, Callable[[str | Path], Transcript]] = {

@@ -25,17 +25,16 @@ modalities are reduced to the characters IRaMuTeQ reads safely (ASCII letters, d
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..errors import E, TextmineError
+from ..french import count_words, expand_ligatures, fold_label, strip_accents
 from ..records import INTERVIEWER, OTHER, RESPONDENT, InterviewMeta, Transcript, Turn
 from .encoding import decode_text, read_bytes
 from .metadata import norm_role
-from .tags import Unit, fold, split_turns
-from .words import count_words
+from .tags import Unit, split_turns
 
 #: export order and names of the interview columns written as starred variables
 EXPORT_VARIABLES = (("wave", "vague"), ("role", "role"), ("territory", "territoire"),
@@ -59,15 +58,14 @@ RESPONDENT_LABEL = "R"
 def modality(value) -> str:
     """A modality IRaMuTeQ reads: accents removed, any run of other characters than ASCII
     letters, digits and ``-`` becomes ``-`` (``Responsable structure`` -> ``Responsable-structure``)."""
-    s = str(value).replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
-    s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+    s = strip_accents(expand_ligatures(str(value)))
     s = re.sub(r"[^A-Za-z0-9-]+", "-", s)
     return re.sub(r"-{2,}", "-", s).strip("-")
 
 
 def variable(name: str) -> str:
     """A variable name IRaMuTeQ reads: lower-case ASCII letters and digits only."""
-    return re.sub(r"[^a-z0-9]", "", fold(str(name)).lower())
+    return re.sub(r"[^a-z0-9]", "", fold_label(str(name)).lower())
 
 
 def star_line(pairs: Iterable[tuple[str, object]]) -> str:

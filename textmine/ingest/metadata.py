@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..errors import E, TextmineError
+from ..french import fold_label
 from ..records import INTERVIEWER, OTHER, RESPONDENT, InterviewMeta, SpeakerMeta
+from ..safeio import SafeZip
 from .encoding import decode_text, read_bytes, sniff_binary
 from .tabular import csv_rows
-from .safezip import SafeZip
-from .tags import fold
 
 #: header prefix declaring an extra column safe to export (``public:genre``)
 PUBLIC_RE = re.compile(r"^\s*publi(?:c|que)\s*:\s*", re.I)
@@ -54,7 +54,7 @@ SPEAKER_SHEETS = ("speakers", "locuteurs", "intervenants")
 
 
 def _key(h) -> str:
-    return fold(str(h or "")).replace(" ", "_").replace("-", "_")
+    return fold_label(str(h or "")).replace(" ", "_").replace("-", "_")
 
 
 def norm_role(v: str) -> str:
@@ -241,7 +241,7 @@ def read_speakers(path: str | Path, *, known_roles: Iterable[str],
         if not file or not speaker:
             raise TextmineError(E.E111, path=path, line=line,
                                 detail=f"{path.name} line {line}: empty `{'file' if not file else 'speaker'}`")
-        key = (str((folder / file).resolve()), fold(speaker))
+        key = (str((folder / file).resolve()), fold_label(speaker))
         if key in seen:
             raise TextmineError(E.E111, path=path, line=line,
                                 detail=f"{path.name}: speaker {speaker!r} of {file} on lines {seen[key]} and {line}")
@@ -272,9 +272,9 @@ def _attach_speakers(metas: list[InterviewMeta], speakers: list[SpeakerMeta]) ->
 
 def check_speakers(meta: InterviewMeta, labels: Iterable[str]) -> None:
     """E116 when a ``speakers`` row names a label the transcript does not have."""
-    have = {fold(lb): lb for lb in labels}
+    have = {fold_label(lb): lb for lb in labels}
     for sp in meta.speakers:
-        if fold(sp.speaker) not in have:
+        if fold_label(sp.speaker) not in have:
             raise TextmineError(E.E116, path=sp.sheet, line=sp.sheet_line,
                                 detail=f"speaker {sp.speaker!r} (line {sp.sheet_line}) is not in {Path(meta.file).name}; "
                                        f"its speakers: {', '.join(sorted(have.values()))}")

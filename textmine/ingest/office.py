@@ -11,13 +11,13 @@ import io
 from pathlib import Path
 from typing import Iterator
 
-from ..records import Transcript
 from ..errors import E, TextmineError
+from ..french import count_words
+from ..records import Transcript
+from ..safeio import SafeZip, parse_xml
 from .encoding import read_bytes
-from .safezip import SafeZip, parse_xml
 from .tags import Unit, match_tag, split_turns
 from .text import finish
-from .words import count_words
 
 
 def _table_units(rows: list[list[str]]) -> list[str]:

@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 
 from ..errors import E, TextmineError
+from ..french import count_words
 from ..records import Transcript, Turn
 from .encoding import decode_text, read_bytes
 from .tags import match_tag
-from .words import count_words
 
 _TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})[,.](\d{1,3})"
 _CUE_RE = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}")

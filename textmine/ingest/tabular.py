@@ -12,10 +12,10 @@ import io
 from pathlib import Path
 
 from ..errors import E, TextmineError
+from ..french import count_words, fold_label
 from ..records import Transcript, Turn
 from .encoding import decode_text, read_bytes
-from .tags import ROLE_WORDS, fold, parse_timestamp
-from .words import count_words
+from .tags import ROLE_WORDS, parse_timestamp
 
 SYNONYMS = {
     "speaker": {"speaker", "locuteur", "locutrice", "intervenant", "intervenante", "orateur", "oratrice",
@@ -28,7 +28,7 @@ SYNONYMS = {
 
 
 def _norm(h: str) -> str:
-    return fold(h).replace(" ", "_").replace("-", "_")
+    return fold_label(h).replace(" ", "_").replace("-", "_")
 
 
 def header_map(header: list[str]) -> dict[str, int]:
@@ -96,7 +96,7 @@ def _swallowed(path, rows: list[tuple[int, list[str]]], col: int, speakers: set[
         for k, inner in enumerate(cell.split("\n")[1:], 1):
             head = inner.split(delim, 1)
             label = " ".join(head[0].split()).strip('"')
-            if len(head) == 2 and label and (label in speakers or fold(label) in ROLE_WORDS):
+            if len(head) == 2 and label and (label in speakers or fold_label(label) in ROLE_WORDS):
                 raise TextmineError(E.E110, path=path, line=line,
                                     detail=f"the quoted text that starts on line {line} runs over line "
                                            f"{line + k}, which looks like a row of speaker {head[0].strip()!r}: "

@@ -14,11 +14,10 @@ header (kept in ``Transcript.attrs``, never lost silently).
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
+from ..french import count_words, fold_label
 from ..records import Turn
-from .words import count_words
 
 _SP = r"[ \t\u00a0\u202f]"
 TAG_RE = re.compile(
@@ -50,12 +49,6 @@ a ai as est es sont était étais étaient suis fait fais dit dis disait disent 
 pense pensait crois croyait explique expliqué ajoute ajouté raconte raconté précise précisé dira dirait faut
 """.split())
 _CLITIC_RE = re.compile(r"^(?:[jmtslcdn]|qu)['’]", re.I)
-
-
-def fold(s: str) -> str:
-    """Casefold and strip accents (``Enquêtrice`` -> ``enquetrice``)."""
-    s = unicodedata.normalize("NFKD", s.casefold())
-    return "".join(c for c in s if not unicodedata.combining(c)).strip()
 
 
 def parse_timestamp(ts: str) -> float | None:
@@ -95,12 +88,12 @@ def _label_ok(label: str) -> bool:
     toks = core.split()
     if len(toks) > 4:
         return False
-    first = fold(toks[0]).strip(".")
+    first = fold_label(toks[0]).strip(".")
     code = len(toks) == 1 and len(core) <= 3 and core.isupper()   # speaker codes: A, B, JR, INT
-    if first in _FUNCTION_WORDS and fold(core) not in ROLE_WORDS and not code:
+    if first in _FUNCTION_WORDS and fold_label(core) not in ROLE_WORDS and not code:
         return False
     for t in ([] if code else toks):
-        ft = fold(t)
+        ft = fold_label(t)
         if ft in _VERBISH or (_CLITIC_RE.match(t) and t[0].islower()):
             return False
     return True
@@ -113,8 +106,8 @@ def match_tag(text: str) -> TagMatch | None:
     label = " ".join(m.group("label").split())
     if not _label_ok(label):
         return None
-    key = fold(label)
-    core = fold(_PAREN_RE.sub("", label))
+    key = fold_label(label)
+    core = fold_label(_PAREN_RE.sub("", label))
     strong = bool(m.group("ts") or m.group("bo") or _PAREN_RE.search(label)
                   or core in ROLE_WORDS or core.rstrip(".") in ROLE_WORDS or key in ROLE_WORDS)
     ts = parse_timestamp(m.group("ts")) if m.group("ts") else None

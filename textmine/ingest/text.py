@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import E, TextmineError
+from ..french import count_words
 from ..records import Transcript
 from .encoding import decode_text, read_bytes
 from .tags import Unit, split_turns
-from .words import count_words
 
 
 def lines_to_units(text: str) -> list[Unit]:

@@ -13,10 +13,9 @@ import re
 from pathlib import Path
 
 from ..errors import E, TextmineError
+from ..french import count_words, fold_label
 from ..records import Speaker, Transcript, Turn
 from .encoding import decode_text, read_bytes
-from .tags import fold
-from .words import count_words
 
 _TOKEN_RE = re.compile(r'(?=["\[<!\d+\-.])(?:"([^"]*(?:""[^"]*)*)"|\[\s*\d*\s*\]|<exists>|<absent>|!.*'
                        r'|([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?))')
@@ -108,7 +107,7 @@ def _read_tiers(text: str, path) -> list[dict]:
 def _structural(tier: dict, names: set[str]) -> str | None:
     if tier["class"] != "IntervalTier":
         return "point tier"
-    if fold(tier["name"]) in STRUCTURAL_TIERS:
+    if fold_label(tier["name"]) in STRUCTURAL_TIERS:
         return "structural name"
     labels = [it[2].strip() for it in tier["items"] if it[2].strip()]
     others = names - {tier["name"]}

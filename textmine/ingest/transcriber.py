@@ -16,10 +16,10 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import E, TextmineError
+from ..french import count_words
 from ..records import Speaker, Transcript, Turn
+from ..safeio import LINE_ATTR, parse_xml_lines
 from .encoding import read_bytes, sniff_binary
-from .words import count_words
-from .xmlparse import LINE_ATTR, parse_xml_lines
 
 
 def _f(el, name: str, path) -> float | None:

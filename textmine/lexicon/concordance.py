@@ -20,8 +20,8 @@ import pandas as pd
 
 from ..attribution import attribution, display_text, source_ref
 from ..errors import E, TextmineError
+from ..french import is_stop
 from ..search.kwic import kwic_lines, sequence_spans, sort_kwic
-from ..topics.french import is_stop
 from ..store import Store
 from ..track.data import check_by, expand_attrs
 from .tokens import load_tokens, word_forms

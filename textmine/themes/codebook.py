@@ -17,7 +17,6 @@ import bisect
 import hashlib
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import yaml
 
 from ..config import codebook_file, parse_yaml
 from ..errors import E, TextmineError
+from ..french import fold
 
 POSTURE_LABELS = ("faire_avec", "faire_a_la_place", "mixte")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -39,24 +39,10 @@ _SUB_KEYS = {"label", "definition", "cues", "examples"}
 _TOP_KEYS = {"version", "language", "themes", "posture_theme"}
 
 
-_FOLD: dict[int, str] = {}     # char -> its NFKD decomposition without combining marks
-
-
-def _strip_accents(text: str) -> str:
-    """``NFKD`` then combining marks dropped, one ``str.translate`` (NFKD works char by char
-    and the marks it would reorder are dropped, so a per-character table is exact)."""
-    for c in set(text) - _FOLD.keys():
-        if c.isascii():
-            _FOLD[ord(c)] = c
-        else:
-            _FOLD[ord(c)] = "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x))
-    return text.translate(_FOLD)
-
-
 def normalise(text: str) -> str:
-    """Lowercase, strip accents, fold apostrophes/dashes/spaces (the form cues match on)."""
-    t = _strip_accents(str(text)).lower()
-    t = t.replace("’", "'").replace("‘", "'").replace("‑", "-").replace("–", "-").replace("œ", "oe")
+    """:func:`textmine.french.fold` (lower case, no accents, ``œ`` -> ``oe``), apostrophes,
+    dashes and spaces folded too (the form cues match on)."""
+    t = fold(str(text)).replace("’", "'").replace("‘", "'").replace("‑", "-").replace("–", "-")
     return re.sub(r"\s+", " ", t)
 
 

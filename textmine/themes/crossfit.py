@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from ..errors import E, TextmineError
+from ..safeio import atomic_write
 from .codebook import Codebook
 from .model_io import load_coder, save_coder
 from .supervised import SupervisedThemeClassifier
@@ -68,7 +69,8 @@ def fit_crossfit(estimator: SupervisedThemeClassifier, coded: pd.DataFrame, is_c
         save_coder(m, folder / FOLDS_DIR / f"fold_{k}")
         left_out[str(k)] = sorted(coded.loc[fold == k, "id"].astype(str))
     meta = {"n_folds": k_eff, "folds": folds, "samples": list(samples), "seed": seed, "left_out": left_out}
-    (folder / META).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
+    atomic_write(folder / META, lambda tmp: tmp.write_text(json.dumps(meta, indent=1, ensure_ascii=False),
+                                                           encoding="utf-8"))
     return meta
 
 

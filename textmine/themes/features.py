@@ -20,12 +20,13 @@ import numpy as np
 import pandas as pd
 
 from ..embed import Encoder, embed_texts, encoder_key
+from ..french import CONTENT_FILLER_PATTERN
 from ..records import KNOWN_ROLES
 from .codebook import POSTURE_LABELS, Codebook, normalise
 
 _MEMO: dict[tuple[str, str, str], np.ndarray] = {}
 ROLES = tuple(r for r in KNOWN_ROLES)
-_FILLERS = re.compile(r"\b(euh+|hum+|hm+|ben|bah|bon|voila|ouais|oui|non|d'accord|ok|mmh?|ah|oh|alors|donc|enfin|quoi|hein)\b")
+_FILLERS = re.compile(CONTENT_FILLER_PATTERN)
 
 
 def encode(enc: Encoder, texts: Sequence[str], mode: str = "passage", store=None,

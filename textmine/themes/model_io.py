@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy as np
 from ..config import Config
 from ..embed import Encoder, encoder_key, encoder_name, resolve_encoder
 from ..errors import E, TextmineError
+from ..safeio import atomic_write
 from .codebook import Codebook, load_codebook
 from .supervised import SupervisedThemeClassifier
 
@@ -48,24 +48,16 @@ def save_coder(model: SupervisedThemeClassifier, folder: str | Path) -> Path:
         # calibration samples whose human codes were trained on (their estimates need cross-fitting)
         "calibration_samples": list(getattr(model, "calibration_samples_", []) or []),
     }
-    try:     # model.json last, each file renamed into place: an interrupted save never loads as a model (E405)
-        _replace(folder / "weights.npz", lambda f: np.savez(f, **{k: np.asarray(v) for k, v in state.items()}))
-        _replace(folder / "model.json",
-                 lambda f: f.write(json.dumps(meta, indent=2, ensure_ascii=False).encode("utf-8")))
-    except OSError as exc:
-        raise TextmineError(E.E602, path=folder, detail=str(exc)) from exc
-    return folder
 
-
-def _replace(path: Path, write) -> None:
-    """``write(file)`` into a temporary file beside ``path``, then rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    def _weights(tmp: Path) -> None:
         with open(tmp, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+            np.savez(f, **{k: np.asarray(v) for k, v in state.items()})
+
+    # model.json last, each file renamed into place: an interrupted save never loads as a model (E405)
+    atomic_write(folder / "weights.npz", _weights)
+    atomic_write(folder / "model.json",
+                 lambda tmp: tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8"))
+    return folder
 
 
 def read_model_meta(folder: str | Path) -> dict:

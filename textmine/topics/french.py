@@ -1,4 +1,5 @@
-"""French topic-word representation: stop words, oral fillers, spaCy lemmas.
+"""French topic-word representation: spaCy content lemmas without stop words and fillers
+(:func:`textmine.french.is_stop`).
 
 Topic *words* are computed on lemmatised, filtered text (the embeddings see the raw
 analysis text). :func:`lemma_docs` turns segment texts into space-joined content lemmas,
@@ -6,83 +7,17 @@ caching each text by hash in memory so a text is lemmatised once per process.
 """
 from __future__ import annotations
 
-import ast
 import hashlib
-import importlib.util
 import math
 import re
 from collections import Counter
-from pathlib import Path
 from typing import Sequence
 
-from ..errors import E, TextmineError
-
-#: oral fillers, discourse markers and backchannels of French interviews
-FILLERS = frozenset("""
-euh euhm heu hum humm hm hmm mh mhm mm mmh ben bah beh bé bon hein ouais ouai ouaip mouais nan
-voilà voila quoi enfin alors donc genre truc trucs machin machins bidule bref pff pfff oh ah eh ha
-ok okay accord coup style espèce fois chose choses façon manière vachement carrément effectivement
-justement absolument exactement évidemment forcément finalement clairement complètement tellement
-vraiment bien oui non si là ça cela ceci voici tiens écoute écoutez dis disons attends allez
-""".split())
-
-#: transcription noise and annotation words (CFPP, ESLO, Transcriber conventions)
-NOISE = frozenset("""
-xxx xx inaudible incompréhensible inaud rire rires rit silence pause bruit bruits toux tousse
-hésitation hésitations soupir soupire souffle respiration chevauchement coupure interruption
-""".split())
-
-#: light verbs and pro-forms that dominate speech without carrying a topic
-LIGHT_WORDS = frozenset("""
-être avoir faire dire aller pouvoir vouloir savoir falloir devoir voir mettre venir prendre
-croire penser sembler arriver rester passer trouver donner parler demander rendre tenir
-chose gens monde moment temps truc an année jour part cas côté niveau sorte point
-""".split())
+from ..french import is_stop, load_lemmatizer, stop_words
 
 KEEP_POS = frozenset({"NOUN", "ADJ", "VERB"})
 _WORD = re.compile(r"^[^\W\d_][^\W\d_'’-]*[^\W\d_]$")
 _CACHE: dict[str, str] = {}
-_NLP = {}
-
-
-def _spacy_stop_words() -> set[str]:
-    """spaCy's French stop-word list, read from its data module without importing spaCy (the
-    import alone costs 2-3 s, which a command reading cached lemmas would spend on nothing)."""
-    spec = importlib.util.find_spec("spacy")
-    path = Path(next(iter(spec.submodule_search_locations or []), "")) / "lang" / "fr" / "stop_words.py"
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        text = next(n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str))
-        return set(text.split())
-    except (OSError, SyntaxError, StopIteration):   # another layout: import it
-        from spacy.lang.fr.stop_words import STOP_WORDS
-        return set(STOP_WORDS)
-
-
-def stop_words() -> list[str]:
-    """spaCy's French stop words + fillers + noise + light words, sorted (JSON-serialisable)."""
-    words = _spacy_stop_words() | FILLERS | NOISE | LIGHT_WORDS
-    return sorted({w.lower() for w in words})
-
-
-_STOP: frozenset[str] | None = None
-
-
-def is_stop(word: str) -> bool:
-    global _STOP
-    if _STOP is None:
-        _STOP = frozenset(stop_words())
-    return word.lower() in _STOP or any(p in _STOP for p in word.lower().split())
-
-
-def _nlp(model: str):
-    if model not in _NLP:
-        try:
-            import spacy
-            _NLP[model] = spacy.load(model, disable=["parser", "ner", "senter"])
-        except OSError as exc:
-            raise TextmineError(E.E201, detail=f"{model} ({exc})") from exc
-    return _NLP[model]
 
 
 def _key(text: str) -> str:
@@ -108,7 +43,7 @@ def _lemmatise(texts: Sequence[str], model: str, batch_size: int, advance=None) 
     keys = [_key(t or "") for t in texts]
     todo = {k: t for k, t in zip(keys, texts) if k not in _CACHE}
     if todo:
-        nlp = _nlp(model)
+        nlp = load_lemmatizer(model)
         items = list(todo.items())
         for (k, _), doc in zip(items, nlp.pipe([t or "" for _, t in items], batch_size=batch_size)):
             _CACHE[k] = _content_lemmas(doc)

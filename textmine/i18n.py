@@ -1,7 +1,53 @@
-"""Report strings, French (default) and English."""
+"""The UI strings of every output a reader sees, in French (default) and English: one table
+per surface (the HTML report, the quote banks, attributions), each ``{language: {key: text}}``;
+role labels come from the role vocabulary (:data:`textmine.vocabulary.ROLE_LABELS`).
+Imports nothing of textmine but the vocabulary."""
 from __future__ import annotations
 
-TEXT = {
+from typing import Any
+
+from .vocabulary import ROLE_LABELS
+
+#: languages every table has (``report.language``)
+LANGUAGES = ("fr", "en")
+
+#: quote banks (.docx, .xlsx, .md)
+QUOTE_BANK: dict[str, dict[str, Any]] = {
+    "fr": {"title": "Banque de citations", "toc": "Sommaire", "wave": "Vague", "question": "Question",
+           "source": "Source", "provenance": "Provenance", "appendix": "Annexe : provenance",
+           "empty": "Aucune citation.", "empty_md": "_(aucune citation)_",
+           "sheets": ("citations", "technique", "provenance"),
+           "headers": {"quote_id": "Réf.", "theme_label": "Thème", "wave": "Vague", "role_label": "Rôle",
+                       "question": "Question", "quote": "Citation", "attribution": "Attribution",
+                       "source": "Source"}},
+    "en": {"title": "Quote bank", "toc": "Contents", "wave": "Wave", "question": "Question",
+           "source": "Source", "provenance": "Provenance", "appendix": "Appendix: provenance",
+           "empty": "No quote.", "empty_md": "_(no quote)_",
+           "sheets": ("quotes", "technical", "provenance"),
+           "headers": {"quote_id": "Ref.", "theme_label": "Theme", "wave": "Wave", "role_label": "Role",
+                       "question": "Question", "quote": "Quote", "attribution": "Attribution",
+                       "source": "Source"}},
+}
+
+#: attributions ``(Conum, association, territoire D, vague 2)``: structure types (French only:
+#: English keeps the code, underscores as spaces) and the territory and wave parts
+ATTRIBUTION: dict[str, dict[str, Any]] = {
+    "fr": {"territory": "territoire {}", "wave": "vague {}",
+           "structures": {"association": "association", "commune": "commune",
+                          "intercommunalite": "intercommunalité", "departement": "département",
+                          "france_services": "France Services", "ccas": "CCAS", "centre_social": "centre social",
+                          "mediatheque": "médiathèque", "prefecture": "préfecture"}},
+    "en": {"territory": "territory {}", "wave": "wave {}", "structures": {}},
+}
+
+
+def strings(table: dict[str, dict[str, Any]], language: str) -> dict[str, Any]:
+    """``table``'s strings in ``language`` (French for a language it does not have)."""
+    return table.get(language, table["fr"])
+
+
+#: the HTML report (``report.language``)
+REPORT: dict[str, dict[str, str]] = {
     "fr": {
         "title": "Rapport d'analyse thématique",
         "subtitle": "Corpus d'entretiens semi-directifs — évolution entre vagues",
@@ -223,3 +269,6 @@ TEXT = {
         "none": "none",
     },
 }
+
+
+__all__ = ["ATTRIBUTION", "LANGUAGES", "QUOTE_BANK", "REPORT", "ROLE_LABELS", "strings"]

