@@ -102,6 +102,16 @@ def test_evaluate_model_cv_against(work, capsys):
     assert unused and all(per[t]["kappa"] is None and per[t]["f1"] is None for t in unused)
     used = [r["kappa"] for r in per.values() if r["kappa"] is not None]
     assert res["macro"]["kappa"] == pytest.approx(sum(used) / len(used))
+    # a second coder's file without the texts (id,themes[,posture]) is matched by id: same figures
+    df.drop(columns=["text"]).to_csv(work / "coder2_ids.csv", index=False)
+    rc, out3, _ = _run(["themes", "evaluate", "--coded", str(coded), "--against", str(work / "coder2_ids.csv"),
+                        "--format", "json"], capsys)
+    assert rc == 0 and json.loads(out3)["per_theme"] == res["per_theme"]
+    df.drop(columns=["text", "themes"]).to_csv(work / "coder2_bad.csv", index=False)
+    rc, _, err = _run(["themes", "evaluate", "--coded", str(coded), "--against", str(work / "coder2_bad.csv")], capsys)
+    assert rc == 1 and "E402" in err and "missing column 'themes'" in err
+    rc, _, err = _run(["themes", "evaluate", "--coded", str(work / "coder2_ids.csv"), "--cv", "3"], capsys)
+    assert rc == 1 and "missing column 'text'" in err     # the reference file keeps its texts
     rc, _, _ = _run(["themes", "evaluate", "--coded", str(coded)], capsys)
     assert rc == 1                                   # neither --model nor --cv nor --against
 

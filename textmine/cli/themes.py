@@ -193,7 +193,8 @@ def evaluate_cmd(
     model: Optional[Path] = ModelOpt,
     cv: Optional[int] = typer.Option(None, "--cv", help="Cross-validate a supervised coder with N folds "
                                      "grouped by interview_id (else section)."),
-    against: Optional[Path] = typer.Option(None, "--against", help="A second human coder's file (same ids)."),
+    against: Optional[Path] = typer.Option(None, "--against", help="A second human coder's file (same ids; "
+                                           "id,themes[,posture] is enough: rows are matched by id)."),
     calibration_: bool = typer.Option(False, "--calibration", help="The project's coder against its human "
                                       "calibration codes, per wave, and its drift between consecutive waves "
                                       "(needs --project)."),
@@ -223,7 +224,7 @@ def evaluate_cmd(
     cb = _codebook(codebook)
     df = read_coded(coded, cb, mapping=mapping)
     if against is not None:
-        other = read_coded(against, cb, mapping=mapping)
+        other = read_coded(against, cb, mapping=mapping, text=False)   # id,themes[,posture] is enough
         a, b = align_coders(df, other)
         Y_ref, Y_other = label_matrix(a, cb), label_matrix(b, cb)
         table = agreement_table(Y_ref, Y_other, cb.ids)

@@ -21,9 +21,13 @@ from .cells import from_csv_cell
 from .qdpx import read_qdpx_codings, require_codings
 
 
-def read_coded(path: str | Path, codebook: Codebook, *, mapping: str | Path | None = None) -> pd.DataFrame:
-    """Load a coded file (.csv or .qdpx) and check every theme id against ``codebook``."""
-    path = Path(path)
+def read_coded(path: str | Path, codebook: Codebook, *, mapping: str | Path | None = None,
+               text: bool = True) -> pd.DataFrame:
+    """Load a coded file (.csv or .qdpx) and check every theme id against ``codebook``.
+
+    ``text=False``: a CSV may leave out the ``text`` column (``id,themes[,posture]``): a second
+    coder's codes of units another file holds, matched by id (``themes evaluate --against``)."""
+    path, need_text = Path(path), text
     if not path.exists():
         raise TextmineError(E.E402, path=path, detail="file not found")
     if path.suffix.lower() == ".qdpx":
@@ -39,7 +43,7 @@ def read_coded(path: str | Path, codebook: Codebook, *, mapping: str | Path | No
         if header is None:
             raise TextmineError(E.E402, path=path, line=1, detail="the file is empty")
         header = [h.strip() for h in header]
-        for col in ("id", "text", "themes"):
+        for col in ("id", "text", "themes") if need_text else ("id", "themes"):
             if col not in header:
                 raise TextmineError(E.E402, path=path, line=1,
                                     detail=f"missing column {col!r} (found: {', '.join(header)})")
@@ -57,7 +61,9 @@ def read_coded(path: str | Path, codebook: Codebook, *, mapping: str | Path | No
     if not rows:
         raise TextmineError(E.E402, path=path, detail="no coded rows")
     df = pd.DataFrame(rows)
-    return validate_coded(df, codebook, path=path)
+    if "text" not in df.columns:
+        df["text"] = None
+    return validate_coded(df, codebook, path=path, text=need_text)
 
 
 

@@ -23,8 +23,10 @@ def split_themes(value: str | None) -> list[str]:
     return [t.strip() for t in str(value).replace(",", ";").replace("|", ";").split(";") if t.strip()]
 
 
-def validate_coded(df: pd.DataFrame, codebook: Codebook, *, path: str | Path | None = None) -> pd.DataFrame:
-    """Normalise a coded frame (themes as lists, posture None/sub-label) and check it."""
+def validate_coded(df: pd.DataFrame, codebook: Codebook, *, path: str | Path | None = None,
+                   text: bool = True) -> pd.DataFrame:
+    """Normalise a coded frame (themes as lists, posture None/sub-label) and check it; ``text=False``
+    accepts rows without text (codes matched by id to units another frame holds)."""
     df = df.copy()
     if "line" not in df.columns:
         df["line"] = np.arange(len(df)) + 2
@@ -39,8 +41,8 @@ def validate_coded(df: pd.DataFrame, codebook: Codebook, *, path: str | Path | N
     themes_col, posture_col = [], []
     for row in df.itertuples(index=False):
         line = int(getattr(row, "line"))
-        text = getattr(row, "text")
-        if text is None or (isinstance(text, float) and np.isnan(text)) or not str(text).strip():
+        t = getattr(row, "text")
+        if text and (t is None or (isinstance(t, float) and np.isnan(t)) or not str(t).strip()):
             raise TextmineError(E.E402, path=path, line=line,
                                 detail=f"empty text for id {getattr(row, 'id')!r}")
         raw = getattr(row, "themes")
@@ -59,7 +61,7 @@ def validate_coded(df: pd.DataFrame, codebook: Codebook, *, path: str | Path | N
     df["themes"] = pd.Series(themes_col, dtype=object, index=df.index)
     df["posture"] = pd.Series(posture_col, dtype=object, index=df.index)   # None, not NaN (pandas 3 str dtype)
     df["id"] = df["id"].astype(str)
-    df["text"] = df["text"].astype(str)
+    df["text"] = df["text"].fillna("").astype(str)
     return df.reset_index(drop=True)
 
 
