@@ -140,7 +140,8 @@ def write_project_config(path: Path, config_path: str | Path | None = None, code
         themes["codebook"] = PACKAGED_CODEBOOK
     header += ("# themes.codebook: `conum` is the packaged codebook of the Conseiller numérique study; give your\n"
                "# own YAML file instead (README, 'Your own codebook'), e.g. one started by `textmine themes draft`.\n")
-    path.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    text = header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))   # never a half-written config
 
 
 class Store:
@@ -164,8 +165,8 @@ class Store:
         if create and not (self.root / CONFIG_NAME).exists():
             try:
                 write_project_config(self.root / CONFIG_NAME, config_path)
-            except OSError as exc:
-                raise _project_error(self.root, exc) from exc
+            except TextmineError as exc:     # E602 from the atomic write: the folder is not writable
+                raise _project_error(self.root, exc.message) from exc
             self.config = load_config(self.root / CONFIG_NAME, config_path)
         self.read_only = bool(read_only and self.db_path.exists())
         try:
