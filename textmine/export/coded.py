@@ -27,23 +27,23 @@ def read_coded(path: str | Path, codebook: Codebook, *, mapping: str | Path | No
 
     ``text=False``: a CSV may leave out the ``text`` column (``id,themes[,posture]``): a second
     coder's codes of units another file holds, matched by id (``themes evaluate --against``)."""
-    path, need_text = Path(path), text
+    path = Path(path)
     if not path.exists():
         raise TextmineError(E.E402, path=path, detail="file not found")
     if path.suffix.lower() == ".qdpx":
         return _read_qdpx(path, codebook, mapping)
     try:      # UTF-8 (BOM or not), cp1252, mixed; empty or binary files are refused
-        text, _ = decode_text(read_bytes(path), path)
+        content, _ = decode_text(read_bytes(path), path)
     except TextmineError as exc:
         raise TextmineError(E.E402, path=path, line=exc.line, detail=exc.message) from None
     rows = []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(content, newline=""))
     try:
         header = next(reader, None)
         if header is None:
             raise TextmineError(E.E402, path=path, line=1, detail="the file is empty")
         header = [h.strip() for h in header]
-        for col in ("id", "text", "themes") if need_text else ("id", "themes"):
+        for col in ("id", "text", "themes") if text else ("id", "themes"):
             if col not in header:
                 raise TextmineError(E.E402, path=path, line=1,
                                     detail=f"missing column {col!r} (found: {', '.join(header)})")
@@ -63,7 +63,7 @@ def read_coded(path: str | Path, codebook: Codebook, *, mapping: str | Path | No
     df = pd.DataFrame(rows)
     if "text" not in df.columns:
         df["text"] = None
-    return validate_coded(df, codebook, path=path, text=need_text)
+    return validate_coded(df, codebook, path=path, text=text)
 
 
 
