@@ -45,7 +45,7 @@ from typing import Callable, Iterable, Sequence
 import pandas as pd
 
 from .errors import E, TextmineError
-from .french import fold_label
+from .french import fold_label, load_nlp
 from .ingest import FORMATS, bounded, count_words, match_metadata, parse_file, read_metadata
 from .ingest.iramuteq import is_iramuteq, parse_iramuteq, text_metadata, text_transcript
 from .ingest.metadata import check_speakers
@@ -53,7 +53,7 @@ from .pseudonymise import Pseudonymiser
 from .pseudonymise_lex import names_from_filename
 from .records import OTHER, InterviewMeta, Transcript
 from .roles import NO_INTERVIEWER, assign_roles
-from .segment import load_nlp, segment_interview
+from .segment import segment_interview
 from .store import Store
 
 #: file names never taken as transcripts when a folder is ingested

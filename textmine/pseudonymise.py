@@ -66,10 +66,9 @@ import pandas as pd
 
 from .config import PseudonymiseConfig
 from .errors import E, TextmineError
-from .french import fold
+from .french import fold, load_nlp
 from .pseudonymise_lex import (DISCOURSE, HONORIFICS, PARTICLES, clean_label, is_common_word,
                                names_from_filename, normalise_key, stop_words)
-from .segment import load_nlp
 from .vocabulary import ROLE_PREFIX
 
 __all__ = ["Pseudonymiser", "names_from_filename", "normalise_key", "clean_label", "load_user_list",
@@ -142,7 +141,7 @@ class Pseudonymiser:
     """Replace personal names with project-wide placeholders (see the module doc).
 
     ``existing`` is ``store.pseudonym_map()`` (or None); ``nlp`` an already loaded spaCy
-    pipeline with ``ner`` (default: :func:`textmine.segment.load_nlp` of
+    pipeline with ``ner`` (default: :func:`textmine.french.load_nlp` of
     ``cfg.spacy_model`` with only ``ner``). ``source`` labels new map rows (``first_seen``).
     """
 
