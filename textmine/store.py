@@ -461,6 +461,22 @@ class Store:
             "FROM segments").fetchone()
         return int(row[0]), str(row[1])
 
+    def row_digest(self, sql: str, params: list | None = None) -> str:
+        """Fingerprint of the rows ``sql`` returns: their count and the sum of DuckDB's hash of each
+        whole row (every column; order-free). Owners hash their own tables with it (the result
+        caches of :mod:`textmine.track.cache`): 100k rows in a few hundredths of a second."""
+        row = self.con.execute(f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM ({sql}) t",
+                               params or []).fetchall()[0]
+        return f"{row[0]}:{row[1]}"
+
+    def figures_digest(self, *, texts: bool = True) -> str:
+        """:meth:`row_digest` of every interview, speaker and segment row (metadata, roles and,
+        with ``texts``, the segments' texts): what tracking's figures are computed from, besides
+        the codings. Without ``texts`` it takes a tenth of the time on 100k segments."""
+        seg = "SELECT *" if texts else "SELECT * EXCLUDE (text_raw, text, text_pseudo, prev_question)"
+        return "/".join(self.row_digest(sql) for sql in ("SELECT * FROM interviews", "SELECT * FROM speakers",
+                                                         f"{seg} FROM segments"))
+
     def counts(self) -> dict[str, int]:
         """``interviews``, ``segments`` and ``words`` (the interviews' word counts) stored."""
         row = self.con.execute("""SELECT (SELECT count(*) FROM interviews), (SELECT count(*) FROM segments),

@@ -18,6 +18,7 @@ without (track with topics only, the report's method note, the QDPX coder name) 
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
@@ -64,6 +65,20 @@ def save_run(store: Store, codings: pd.DataFrame, crossfit: pd.DataFrame | None,
         elif store.has_table(CROSSFIT_TABLE):
             store.con.execute(f"DELETE FROM {CROSSFIT_TABLE}")
         store.set_kv(KV_RUN, record)
+
+
+def digest(store: Store) -> str:
+    """Fingerprint of the current run: its record and every row of its codings and cross-fitted
+    codes (:meth:`Store.row_digest`); "none" without a run."""
+    rec = current_run_record(store)
+    if rec is None:
+        return "none"
+    rid = str(rec["run_id"])
+    parts = [json.dumps(rec, sort_keys=True, default=str),
+             store.row_digest(f"SELECT * FROM {TABLE} WHERE run_id = ?", [rid])]
+    if store.has_table(CROSSFIT_TABLE):
+        parts.append(store.row_digest(f"SELECT * FROM {CROSSFIT_TABLE} WHERE run_id = ?", [rid]))
+    return "/".join(parts)
 
 
 # ---------------------------------------------------------------------------- rows
