@@ -551,14 +551,22 @@ class Store:
         else:
             cols = "s.*" if with_text else "s.* EXCLUDE (text_raw, text, prev_question)"
         source = "" if figures_only else "i.source_file, i.source_pseudo, i.format, "
-        sql = (f"SELECT {cols}, i.wave, i.date, i.territory, i.structure_type, {rid} AS respondent_id, "
+        conds, params = [], []
+        base = "segments"
+        if segment_ids is not None:
+            segment_ids = list(segment_ids)
+            if segment_ids:       # a few rows (search results): selected first, then joined (0.1 s -> 0.01 s on 100k)
+                base = "_tm_sel"
+                params += segment_ids
+        sql = ((f"WITH _tm_sel AS MATERIALIZED (SELECT * FROM segments WHERE segment_id IN "
+                f"({', '.join('?' * len(segment_ids))})) " if base == "_tm_sel" else "")
+               + f"SELECT {cols}, i.wave, i.date, i.territory, i.structure_type, {rid} AS respondent_id, "
                f"{source}i.attrs, "
                + ("i.attrs_public " if self.has_column("interviews", "attrs_public")       # older stores lack it
                   else "CAST(NULL AS VARCHAR) AS attrs_public ")
-               + "FROM segments s JOIN interviews i USING (interview_id)"
+               + f"FROM {base} s JOIN interviews i USING (interview_id)"
                + (" LEFT JOIN speakers sp ON sp.interview_id = s.interview_id AND sp.speaker = s.speaker"
                   if rid != "i.respondent_id" else ""))
-        conds, params = [], []
         if roles == "respondents":
             conds.append("s.role NOT IN ('interviewer', 'other')")
         elif roles not in (None, "all"):
@@ -573,10 +581,8 @@ class Store:
             ids = list(interview_ids)
             conds.append(f"s.interview_id IN ({', '.join('?' * len(ids))})")
             params += ids
-        if segment_ids is not None:
-            ids = list(segment_ids)
-            conds.append(f"s.segment_id IN ({', '.join('?' * len(ids))})" if ids else "FALSE")
-            params += ids
+        if segment_ids is not None and not segment_ids:
+            conds.append("FALSE")
         if conds:
             sql += " WHERE " + " AND ".join(conds)
         sql += " ORDER BY s.interview_id, s.turn_index, s.seg_index"

@@ -119,7 +119,10 @@ def scores(store: Store) -> pd.DataFrame:
 
 def segments_with(store: Store, themes: list[str]) -> set[str]:
     """Segments assigned to any of ``themes`` in the current run (E407 without one)."""
-    return set(assigned(store, current_run(store), ("segment_id",), themes=themes)["segment_id"])
+    run_id = current_run(store)
+    rows = store.con.execute(f"SELECT DISTINCT segment_id FROM {TABLE} WHERE run_id = ? AND CAST(assigned AS BOOLEAN) "
+                             f"AND theme IN ({', '.join('?' * len(themes))})", [run_id, *themes]).fetchall()
+    return {r[0] for r in rows}       # no frame between: 20k ids in about half the time
 
 
 def coded_themes(store: Store) -> list[str]:
