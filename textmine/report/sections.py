@@ -330,7 +330,7 @@ def lexicon_section(c: Ctx) -> tuple[str, str, str]:
     if by is None:
         body += f"<p>{esc(t['spec_none'])}</p>"
     else:
-        sp = specificities(c.store, by=by, top=12, under=False)
+        sp = specificities(c.store, by=by, top=12, under=False, segments=seg)
         groups = sp.attrs["groups"]
         label = (lambda g: g) if by == "wave" else c.role
         sizes = ", ".join(f"{label(g)} {c.num(n)} {t['words']}" for g, n in sp.attrs["part_sizes"].items())
