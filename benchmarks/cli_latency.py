@@ -51,6 +51,7 @@ from textmine.search.index import _CACHE, save_lemmas, update_index  # noqa: E40
 from textmine.search.text import analyse  # noqa: E402
 from textmine.store import Store  # noqa: E402
 from textmine.themes.codebook import load_codebook  # noqa: E402
+from textmine.track import cache as track_cache  # noqa: E402
 from textmine.topics.query import write_fit  # noqa: E402
 from search_bench import OBJ, SUBJ, TAIL, VERB, segment_row  # noqa: E402 - the same synthetic segments
 from search_bench import QUERIES as SEARCH_QUERIES  # noqa: E402
@@ -130,6 +131,7 @@ def make_project(root: Path, n: int, seed: int = 0) -> Path:
               pd.DataFrame({"model_id": "topics-bench", "topic": np.arange(-1, 25), "count": 0,
                             "label": [f"{t}_sujet" for t in range(-1, 25)],
                             "words": [["atelier", "tablette", "usager"]] * 26, "representative_ids": [seg_ids[:3]] * 26}))
+    track_cache.refresh(store)          # the default `track` figures, as the run's track stage leaves them
     for w in ("2022", "2023"):
         save_manifest(store, {"run_id": f"bench-{w}", "wave": w, "started_at": f"{w}-06-01T00:00:00",
                               "finished_at": f"{w}-06-01T00:10:00", "corpus_hash": "bench"})

@@ -59,6 +59,8 @@ HEAVY_LAZY: dict[tuple[str, str], str] = {
     ("textmine.themes", "textmine.themes.supervised"): "the package's lazy attributes: scikit-learn",
     ("textmine.themes", "textmine.themes.agreement"): "the package's lazy attributes: scikit-learn",
     ("textmine.topics.persist", "textmine.topics.backend"): "BERTopic, torch, UMAP and HDBSCAN",
+    ("textmine.lexicon", "textmine.lexicon.reinert"): "the package's lazy attributes: scikit-learn",
+    ("textmine.lexicon.classes", "textmine.lexicon.reinert"): "fit_classes: scikit-learn, only to classify",
 }
 
 

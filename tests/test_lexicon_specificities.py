@@ -155,3 +155,44 @@ def test_cli_specificities(tmp_path, cli):
         s.con.execute("UPDATE interviews SET wave = '2023'")
     res = cli("--project", tmp_path / "p", "lexicon", "specificities", "--by", "wave")
     assert res.exit_code == 1 and "E801" in res.stderr and "1 group(s) (2023)" in res.stderr, res
+
+
+def test_sql_split_is_pythons():
+    """DuckDB splits the stored space-separated lists as str.split() does: on every character
+    Python calls whitespace, and on no other (zero-width space, word joiner: not whitespace)."""
+    import duckdb
+    from textmine.lexicon.tokens import split_sql
+    chars = [chr(c) for c in range(0x3100)] + ["\u200b", "\u2060", "\ufeff"]
+    con = duckdb.connect()
+    for text in ("".join(f"a{c}b{c}{c}" for c in chars), "  de la  précarité ", "", "mot", "a\u00a0b c"):
+        got = con.execute(f"SELECT list_filter({split_sql('x')}, lambda w: w <> '') FROM (SELECT ? AS x)",
+                          [text]).fetchall()[0][0]
+        assert got == text.split()
+    assert sum(c.isspace() for c in chars) == 29          # every whitespace character is in the first text
+
+
+def test_part_counts_equal_the_segment_matrix(tmp_path):
+    """The lexical table counted in DuckDB equals the per-segment matrix summed by part, with
+    segments the cache lacks or holds for another text analysed in memory (read-only store)."""
+    import scipy.sparse as sp
+    from textmine.lexicon.tokens import count_matrix, load_tokens, part_counts
+    from textmine.store import Store
+    store, _ = build_lexicon_store(tmp_path / "p")
+    specificities(store, by="wave")                 # fills the token cache
+    ids = store.query("SELECT segment_id FROM lexicon_tokens ORDER BY 1")["segment_id"].tolist()
+    store.con.execute("DELETE FROM lexicon_tokens WHERE segment_id = ?", [ids[0]])       # lacking
+    store.con.execute("UPDATE lexicon_tokens SET text_hash = 'x' WHERE segment_id = ?", [ids[1]])   # other text
+    store.con.execute("UPDATE lexicon_tokens SET lemmas = replace(lemmas, ' ', ' \u00a0\t') WHERE segment_id = ?",
+                      [ids[2]])                      # any Python whitespace separates words
+    store.close()
+    with Store(tmp_path / "p", read_only=True) as ro:
+        seg = ro.segments_frame(roles="respondents", with_text=False)
+        parts = (seg["wave"].astype(str) == "2023").to_numpy().astype(int)
+        for unit in ("lemma", "form"):
+            docs = load_tokens(ro, seg).units(unit)
+            X, vocab = count_matrix(docs)
+            P = sp.csr_matrix((np.ones(len(parts)), (np.arange(len(parts)), parts)), shape=(len(parts), 2))
+            want = np.asarray((X.T @ P).todense(), dtype=np.int64)
+            got_vocab, got, sizes = part_counts(ro, seg["segment_id"].tolist(), parts, 2, unit)
+            assert got_vocab == vocab and np.array_equal(got, want)
+            assert sizes.tolist() == [sum(len(d) for d, p in zip(docs, parts) if p == k) for k in (0, 1)]

@@ -26,6 +26,7 @@ OWNERS: dict[str, tuple[set[str], set[str]]] = {
     "lexicon/tokens.py": ({"lexicon_tokens"}, {"lexicon.tokens"}),
     "lexicon/classes.py": ({"lexicon_class_runs", "lexicon_classes"}, {"lexicon.current_classes"}),
     "runs.py": ({"runs"}, {"runs.latest"}),
+    "track/cache.py": ({"track_cache"}, set()),
     "corpus.py": (set(), {"ingest.inputs."}),
     "pipeline.py": (set(), {"pipeline.stages"}),
 }

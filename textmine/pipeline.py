@@ -64,6 +64,7 @@ from .themes import load_codebook
 from .topics import apply_topics, fit_topics     # BERTopic itself is imported by fit/apply, when there is work
 from .topics.query import current_model_id
 from .topics.segments import embed_segments
+from .track import cache as track_cache
 from .track import changes
 
 STAGES = ("ingest", "embed", "topics", "themes", "lexicon", "track", "outputs", "search")
@@ -238,6 +239,7 @@ class Pipeline:
         return out
 
     def track(self, wave: str | None) -> tuple[dict[str, Any], pd.DataFrame | None]:
+        track_cache.refresh(self.store)      # `textmine track` then shows the run's figures in a blink
         waves = sort_waves(self.store.interviews_frame()["wave"].dropna().unique())
         if wave is None or len(waves) < 2 or wave not in waves or waves.index(wave) == 0:
             return {"waves": waves, "note": "no earlier wave to compare with"}, None

@@ -213,6 +213,9 @@ TABLES: dict[str, TableSchema] = {t.name: t for t in (
     _table("lexicon_class_runs", f"run_id {_V}, created_at {_V}, n_classes {_B}, k {_B}, params {_V}, tree {_V}, "
                                  f"n_segments {_B}, n_classified {_B}"),
     _table("lexicon_classes", f"run_id {_V}, segment_id {_V}, class {_I}"),
+    # ---- textmine.track.cache
+    #: a computed result (``frame``: JSON) and the fingerprint of the store it was computed from
+    _table("track_cache", f"name {_V}, fingerprint {_V}, created_at {_V}, frame {_V}", ("name",)),
     # ---- textmine.runs
     _table("runs", f"run_id {_V}, wave {_V}, started_at {_V}, finished_at {_V}, corpus_hash {_V}, manifest {_V}"),
 )}

@@ -125,3 +125,18 @@ def bh_qvalues(p: np.ndarray) -> np.ndarray:
         from scipy.stats import false_discovery_control
         q[ok] = false_discovery_control(p[ok], method="bh")
     return q
+
+
+def yates_chi2(n_both: np.ndarray, n1: np.ndarray, n2: np.ndarray, n_tot: int) -> np.ndarray:
+    """Signed chi-square of the 2 x 2 tables ``[[n_both, n1-n_both], [n2-n_both, rest]]`` with
+    Yates' continuity correction (R's ``chisq.test`` default), negative when ``n_both`` is
+    below its expected count."""
+    o = np.stack([n_both, n1 - n_both, n2 - n_both, n_tot - n1 - n2 + n_both]).astype(float)
+    rows = np.stack([n1, n1, n_tot - n1, n_tot - n1]).astype(float)
+    cols = np.stack([n2, n_tot - n2, n2, n_tot - n2]).astype(float)
+    e = rows * cols / n_tot
+    yates = np.minimum(0.5, np.abs(o - e).min(axis=0))      # R: YATES <- min(0.5, abs(x - E))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chi = (((np.abs(o - e) - yates) ** 2) / e).sum(axis=0)
+    chi = np.nan_to_num(chi)
+    return np.where(e[0] > n_both, -chi, chi)

@@ -191,12 +191,15 @@ class Store:
     def _check_size(self) -> None:
         """E009 when the file is shorter than the blocks DuckDB's header declares (a truncated
         copy or a disk that filled up): caught here instead of at the first read of a lost block."""
-        row = self.con.execute("SELECT block_size, total_blocks FROM pragma_database_size()").fetchall()
+        row = self.con.execute("SELECT block_size, total_blocks, free_blocks FROM pragma_database_size()").fetchall()
         if not row or not row[0][0]:
             return
-        want = _HEADER_BYTES + int(row[0][0]) * int(row[0][1])
+        block, total, free = (int(v or 0) for v in row[0])
+        want = _HEADER_BYTES + block * total
         have = self.db_path.stat().st_size if self.db_path.exists() else want
-        if have < want:
+        # a checkpoint truncates free blocks at the end of the file without lowering total_blocks: a
+        # file short of whole free blocks is sound (rows deleted: the next open used to say E009)
+        if have < want and ((want - have) % block or want - have > free * block):
             raise TextmineError(E.E009, path=self.db_path, fix=restore_hint(self.root),
                                 detail=f"the file has {have} bytes, its header declares {want} (truncated)")
 
@@ -461,6 +464,22 @@ class Store:
             "FROM segments").fetchone()
         return int(row[0]), str(row[1])
 
+    def row_digest(self, sql: str, params: list | None = None) -> str:
+        """Fingerprint of the rows ``sql`` returns: their count and the sum of DuckDB's hash of each
+        whole row (every column; order-free). Owners hash their own tables with it (the result
+        caches of :mod:`textmine.track.cache`): 100k rows in a few hundredths of a second."""
+        row = self.con.execute(f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM ({sql}) t",
+                               params or []).fetchall()[0]
+        return f"{row[0]}:{row[1]}"
+
+    def figures_digest(self, *, texts: bool = True) -> str:
+        """:meth:`row_digest` of every interview, speaker and segment row (metadata, roles and,
+        with ``texts``, the segments' texts): what tracking's figures are computed from, besides
+        the codings. Without ``texts`` it takes a tenth of the time on 100k segments."""
+        seg = "SELECT *" if texts else "SELECT * EXCLUDE (text_raw, text, text_pseudo, prev_question)"
+        return "/".join(self.row_digest(sql) for sql in ("SELECT * FROM interviews", "SELECT * FROM speakers",
+                                                         f"{seg} FROM segments"))
+
     def counts(self) -> dict[str, int]:
         """``interviews``, ``segments`` and ``words`` (the interviews' word counts) stored."""
         row = self.con.execute("""SELECT (SELECT count(*) FROM interviews), (SELECT count(*) FROM segments),
@@ -522,7 +541,8 @@ class Store:
 
         ``roles``: ``"respondents"`` (all but interviewer/other), ``"all"``/None, or a list.
         ``with_text=False`` leaves out ``text_raw``, ``text`` and ``prev_question`` (only the
-        pseudonymised text is kept): faster on a large project when the analysis text is not needed.
+        pseudonymised text is kept), read through Arrow (the same frame): faster on a large
+        project when the analysis text is not needed (50k segments: 0.2 s -> 0.1 s).
         ``figures_only=True`` keeps only what counts are computed from (ids, role, ``n_words``
         and the interview's metadata; no text, speaker, position or source file), read through
         Arrow: 100k segments in about a fifth of the time.
@@ -535,14 +555,22 @@ class Store:
         else:
             cols = "s.*" if with_text else "s.* EXCLUDE (text_raw, text, prev_question)"
         source = "" if figures_only else "i.source_file, i.source_pseudo, i.format, "
-        sql = (f"SELECT {cols}, i.wave, i.date, i.territory, i.structure_type, {rid} AS respondent_id, "
+        conds, params = [], []
+        base = "segments"
+        if segment_ids is not None:
+            segment_ids = list(segment_ids)
+            if segment_ids:       # a few rows (search results): selected first, then joined (0.1 s -> 0.01 s on 100k)
+                base = "_tm_sel"
+                params += segment_ids
+        sql = ((f"WITH _tm_sel AS MATERIALIZED (SELECT * FROM segments WHERE segment_id IN "
+                f"({', '.join('?' * len(segment_ids))})) " if base == "_tm_sel" else "")
+               + f"SELECT {cols}, i.wave, i.date, i.territory, i.structure_type, {rid} AS respondent_id, "
                f"{source}i.attrs, "
                + ("i.attrs_public " if self.has_column("interviews", "attrs_public")       # older stores lack it
                   else "CAST(NULL AS VARCHAR) AS attrs_public ")
-               + "FROM segments s JOIN interviews i USING (interview_id)"
+               + f"FROM {base} s JOIN interviews i USING (interview_id)"
                + (" LEFT JOIN speakers sp ON sp.interview_id = s.interview_id AND sp.speaker = s.speaker"
                   if rid != "i.respondent_id" else ""))
-        conds, params = [], []
         if roles == "respondents":
             conds.append("s.role NOT IN ('interviewer', 'other')")
         elif roles not in (None, "all"):
@@ -557,14 +585,12 @@ class Store:
             ids = list(interview_ids)
             conds.append(f"s.interview_id IN ({', '.join('?' * len(ids))})")
             params += ids
-        if segment_ids is not None:
-            ids = list(segment_ids)
-            conds.append(f"s.segment_id IN ({', '.join('?' * len(ids))})" if ids else "FALSE")
-            params += ids
+        if segment_ids is not None and not segment_ids:
+            conds.append("FALSE")
         if conds:
             sql += " WHERE " + " AND ".join(conds)
         sql += " ORDER BY s.interview_id, s.turn_index, s.seg_index"
-        return self.query_arrow(sql, params) if figures_only else self.con.execute(sql, params).df()
+        return self.query_arrow(sql, params) if (figures_only or not with_text) else self.con.execute(sql, params).df()
 
     # ------------------------------------------------------------------ pseudonyms
     def pseudonym_map(self) -> pd.DataFrame:

@@ -83,6 +83,17 @@ def version(store: Store) -> int:
     return int(store.get_kv(KV_VERSION, 0) or 0)
 
 
+def digest(store: Store) -> str:
+    """Fingerprint of the calibration tables (every row, :meth:`Store.row_digest`) and counter."""
+    return "/".join([str(version(store))] + [store.row_digest(f"SELECT * FROM {t}") if store.has_table(t) else "-"
+                                             for t in (SAMPLES, UNITS, CODES)])
+
+
+def has_codes(store: Store) -> bool:
+    """Whether any human code is stored."""
+    return store.has_table(CODES) and bool(store.con.execute(f"SELECT count(*) FROM {CODES}").fetchall()[0][0])
+
+
 def _bump(store: Store) -> None:
     store.set_kv(KV_VERSION, version(store) + 1)
 

@@ -74,10 +74,15 @@ def track_cmd(ctx: typer.Context, by: Optional[str] = ByOpt, measure: str = Meas
     if ctx.invoked_subcommand:
         return
     from ..track import prevalence
+    from ..track.cache import cached_prevalence
     check_format(fmt)
+    default = (not _split(by) or _split(by) == ["wave"]) and measure == "segments" and not _split(theme) \
+        and not explain and estimator == "auto" and coder is None and sample is None and not reveal
     with require_project(read_only=True) as store:
-        df = prevalence(store, by=_split(by) or ["wave"], measure=measure, themes=_split(theme) or None,
-                        explain=explain, estimator=estimator, coder=coder, sample=sample, reveal=reveal)
+        df = cached_prevalence(store) if default else None      # the run's figures, if nothing changed since
+        if df is None:
+            df = prevalence(store, by=_split(by) or ["wave"], measure=measure, themes=_split(theme) or None,
+                            explain=explain, estimator=estimator, coder=coder, sample=sample, reveal=reveal)
         _calibration_info(df)
         n_small = int(df["small_cell"].sum()) if len(df) else 0
         if n_small:

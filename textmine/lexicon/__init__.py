@@ -15,9 +15,16 @@ Modules: :mod:`.tokens` (word token cache, matrices), :mod:`.specificities`,
 """
 from .classes import ClassProfiles, ClassRun, class_crosstab, class_profiles, current_classes, fit_classes
 from .concordance import concordance
-from .reinert import ReinertClassifier, double_classification
 from .specificities import COLUMNS, partition, specificities, specificity_scores
 from .tokens import load_tokens, update_tokens
+
+
+def __getattr__(name: str):   # lazy: importing the package (the report) does not import scikit-learn
+    if name in ("ReinertClassifier", "double_classification"):
+        from . import reinert
+        return getattr(reinert, name)
+    raise AttributeError(name)
+
 
 __all__ = ["specificities", "specificity_scores", "partition", "COLUMNS", "fit_classes", "current_classes",
            "class_profiles", "class_crosstab", "ClassRun", "ClassProfiles", "concordance", "ReinertClassifier",

@@ -34,9 +34,9 @@ from ..attribution import attribution, source_ref
 from ..errors import E, TextmineError
 from ..ingest.iramuteq import EXPORT_VARIABLES, modality, variable
 from ..records import sort_waves, wave_key
+from ..stats import yates_chi2
 from ..store import Store
 from ..track.data import load_items
-from .reinert import ReinertClassifier, double_classification, yates_chi2
 from .tokens import load_tokens, presence_matrix
 
 RUNS = "lexicon_class_runs"
@@ -95,6 +95,7 @@ def fit_classes(store: Store, *, k: int | None = None, min_split_members: int | 
     E006 without segments, E803 when ``k`` classes cannot be reached (unless ``allow_fewer``:
     then the classes reached are kept; fewer than two is still E803).
     """
+    from .reinert import ReinertClassifier, double_classification   # scikit-learn: only to classify
     cfg = store.config.lexicon
     p = _params(cfg, k=k, min_split_members=min_split_members, min_segment_size=min_segment_size,
                 min_docfreq=min_docfreq, double=double, double_sizes=double_sizes)

@@ -29,7 +29,6 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy.stats import hypergeom
 
 from ..errors import E, TextmineError
@@ -37,7 +36,7 @@ from ..records import wave_key
 from ..store import Store
 from ..track.data import check_by, load_items
 from .classes import class_labels, current_classes
-from .tokens import count_matrix, load_tokens, reportable
+from .tokens import part_counts, reportable
 
 COLUMNS = ["group", "word", "freq_part", "freq_total", "part_size", "corpus_size", "score"]
 _LN10 = math.log(10.0)
@@ -70,22 +69,24 @@ def _natural(values) -> list[str]:
     return sorted({str(v) for v in values}, key=wave_key)
 
 
-def partition(store: Store, by: str) -> tuple[pd.DataFrame, pd.Series]:
-    """Respondent segments (with metadata) and each one's part under ``by`` (None = outside)."""
+def partition(store: Store, by: str, segments: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """Respondent segments (with metadata) and each one's part under ``by`` (None = outside).
+    ``segments``: the respondent segments as :func:`load_items` gives them, when the caller has
+    them already (the report): not read again for an attribute or ``class`` partition."""
     by = (by or "").strip()
     if by.startswith("theme:"):
         theme = by.split(":", 1)[1]
-        data = load_items(store, kinds=("theme",), themes=[theme])
+        data = load_items(store, kinds=("theme",), themes=[theme], with_text=False)
         labels = pd.Series(np.where(data.X[:, 0], "coded", "not_coded"), dtype=object)
         return data.segments, labels
     if by == "topic":
-        data = load_items(store, kinds=("topic",))
+        data = load_items(store, kinds=("topic",), with_text=False)
         lab = np.full(len(data.segments), None, dtype=object)
         for j, item in enumerate(data.items):
             lab[data.X[:, j]] = item
         return data.segments, pd.Series(lab, dtype=object)
-    data = load_items(store, kinds=(), require_codings=False)
-    seg = data.segments
+    seg = segments if segments is not None else load_items(store, kinds=(), require_codings=False,
+                                                           with_text=False).segments
     if by == "class":
         run = current_classes(store)
         cls = run.assignments.set_index("segment_id")["class"]
@@ -99,31 +100,29 @@ def partition(store: Store, by: str) -> tuple[pd.DataFrame, pd.Series]:
 
 def specificities(store: Store, by: str = "wave", *, unit: str | None = None, min_freq: int | None = None,
                   top: int | None = None, banality: float | None = None, keep_stop: bool = False,
-                  under: bool = True, advance: Callable[[int], None] | None = None) -> pd.DataFrame:
+                  under: bool = True, advance: Callable[[int], None] | None = None,
+                  segments: pd.DataFrame | None = None) -> pd.DataFrame:
     """The words each part of ``by`` over-uses (then under-uses), specific words only.
 
     Columns :data:`COLUMNS`; sizes in word occurrences; ``score`` signed (TXM). Per part, the
     ``top`` over-used words by decreasing score, then (``under``) the ``top`` under-used ones
     by increasing score; ``top=None`` lists them all. E801 when fewer than two parts exist.
+    ``segments``: see :func:`partition`.
     """
     cfg = store.config.lexicon
     unit = unit or cfg.unit
     min_freq = cfg.min_freq if min_freq is None else int(min_freq)
     top = cfg.top if top is None else top
     banality = cfg.banality if banality is None else float(banality)
-    seg, labels = partition(store, by)
+    seg, labels = partition(store, by, segments)
     inside = labels.notna().to_numpy()
     groups = _natural(labels[inside])
     if len(groups) < 2:
         raise TextmineError(E.E801, detail=f"--by {by} gives {len(groups)} group(s) "
                                            f"({', '.join(groups) or 'none'}) over {int(inside.sum())} segment(s)")
-    toks = load_tokens(store, seg[inside], advance=advance)
-    docs = toks.units(unit)
-    X, vocab = count_matrix(docs)
     code = pd.Categorical(labels[inside].astype(str), categories=groups).codes
-    P = sp.csr_matrix((np.ones(len(code)), (np.arange(len(code)), code)), shape=(len(code), len(groups)))
-    freq = np.asarray((X.T @ P).todense(), dtype=np.int64)
-    sizes = np.asarray(P.T @ np.array([len(d) for d in docs], dtype=np.int64)).ravel().astype(np.int64)
+    vocab, freq, sizes = part_counts(store, seg["segment_id"][inside].tolist(), code, len(groups), unit,
+                                     advance=advance)
     total = freq.sum(axis=1)
     ok = np.flatnonzero([total[i] >= min_freq and reportable(w, keep_stop) for i, w in enumerate(vocab)])
     vocab, freq, total = [vocab[i] for i in ok], freq[ok], total[ok]

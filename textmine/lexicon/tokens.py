@@ -147,16 +147,83 @@ def load_tokens(store: Store, segments: pd.DataFrame, *, update: bool = True,
     texts = segments["text_pseudo"].fillna("").astype(str).reset_index(drop=True)
     stale = np.flatnonzero(rows["text_hash"].to_numpy() != [hashlib.md5(t.encode()).hexdigest() for t in texts])
     if len(stale):
-        nlp = load_lemmatizer(store.config.segment.spacy_model)
-        with single_blas():
-            fresh = analyse_text(nlp.pipe([_PLACEHOLDER.sub(" ", texts[i]) for i in stale], batch_size=256))
-        rows.loc[stale, ["forms", "lemmas", "pos"]] = fresh
-        if advance:
-            advance(len(stale))
+        rows.loc[stale, ["forms", "lemmas", "pos"]] = _analyse(store, [texts[i] for i in stale], advance)
     with _no_gc():
         split = [[s.split() if isinstance(s, str) and s else [] for s in rows[c].tolist()]
                  for c in ("forms", "lemmas", "pos")]
     return Tokens(segments.reset_index(drop=True), *split)
+
+
+def _analyse(store: Store, texts: list[str], advance: Callable[[int], None] | None) -> list[tuple[str, str, str]]:
+    """``(forms, lemmas, pos)`` of texts the cache lacks (spaCy, in memory)."""
+    nlp = load_lemmatizer(store.config.segment.spacy_model)
+    with single_blas():
+        out = analyse_text(nlp.pipe([_PLACEHOLDER.sub(" ", t) for t in texts], batch_size=256))
+    if advance:
+        advance(len(texts))
+    return out
+
+
+#: the whitespace ``str.split()`` splits on (``str.isspace``) but the space, as a RE2 class
+_OTHER_WHITESPACE = (r"[\t\n\x0b\x0c\r\x1c-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+                     r"\x{202f}\x{205f}\x{3000}]")
+
+
+def split_sql(col: str) -> str:
+    """SQL splitting the space-separated list ``col`` as ``str.split()`` does (empty strings
+    aside): on spaces, or on every Python whitespace where the list has another one (the
+    regular expression only then: 2.5 times faster). A test checks it against Python."""
+    ws = _OTHER_WHITESPACE[:-1] + " ]+"
+    return (f"CASE WHEN regexp_matches({col}, '{_OTHER_WHITESPACE}') THEN regexp_split_to_array({col}, '{ws}') "
+            f"ELSE string_split({col}, ' ') END")
+
+
+def part_counts(store: Store, segment_ids: Sequence[str], parts: np.ndarray, n_parts: int, unit: str, *,
+                update: bool = True, advance: Callable[[int], None] | None = None
+                ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """A lexical table: the vocabulary (sorted), each word's frequency in each part (words x
+    parts, int64) and each part's size in word occurrences, for the segments ``segment_ids``
+    in parts ``parts`` (codes ``0..n_parts-1``). The same table as :func:`count_matrix` over
+    :func:`load_tokens` summed by part, counted in DuckDB from the cache (100k segments in about
+    a quarter of the time); segments the cache lacks or holds for another text are analysed in
+    memory as :func:`load_tokens` does."""
+    if unit not in UNITS:
+        raise TextmineError(E.E005, detail=f"unit {unit!r}; valid: {', '.join(UNITS)}")
+    if update and not store.read_only:
+        update_tokens(store, advance=advance)
+    col = "lemmas" if unit == "lemma" else "forms"
+    frame = pd.DataFrame({"segment_id": pd.Series(segment_ids, dtype=object).astype(str).to_numpy(),
+                          "part": np.asarray(parts, dtype=np.int64)})
+    cached = store.has_table(TABLE)
+    fresh = "t.text_hash = md5(coalesce(s.text_pseudo, ''))"
+    con = store.con
+    con.register("_tm_parts", frame)
+    try:
+        counts = con.execute(
+            f"""WITH w AS (SELECT p.part, unnest({split_sql(f't.{col}')}) AS word
+                           FROM _tm_parts p JOIN {TABLE} t USING (segment_id) JOIN segments s USING (segment_id)
+                           WHERE {fresh})
+                SELECT part, word, count(*)::BIGINT AS n FROM w WHERE word <> '' GROUP BY ALL"""
+        ).fetchnumpy() if cached else {"part": np.zeros(0, np.int64), "word": np.zeros(0, object),
+                                       "n": np.zeros(0, np.int64)}
+        stale = con.execute(
+            "SELECT p.part, coalesce(s.text_pseudo, '') FROM _tm_parts p JOIN segments s USING (segment_id) "
+            + (f"LEFT JOIN {TABLE} t USING (segment_id) WHERE t.segment_id IS NULL OR NOT ({fresh}) "
+               if cached else "") + "ORDER BY s.segment_id").fetchall()
+    finally:
+        con.unregister("_tm_parts")
+    words, part_of, n = counts["word"].tolist(), np.asarray(counts["part"], dtype=np.int64), np.asarray(counts["n"])
+    if stale:
+        extra = [(part, w) for (part, _), row in zip(stale, _analyse(store, [t for _, t in stale], advance))
+                 for w in row[1 if unit == "lemma" else 0].split()]
+        words += [w for _, w in extra]
+        part_of = np.concatenate([part_of, np.array([p for p, _ in extra], dtype=np.int64)])
+        n = np.concatenate([n, np.ones(len(extra), dtype=np.int64)])
+    vocab = sorted(set(words))
+    index = {w: i for i, w in enumerate(vocab)}
+    freq = np.zeros((len(vocab), n_parts), dtype=np.int64)
+    np.add.at(freq, (np.array([index[w] for w in words], dtype=np.int64), part_of), n)
+    return vocab, freq, freq.sum(axis=0)
 
 
 @contextlib.contextmanager

@@ -263,16 +263,19 @@ def quotes_section(c: Ctx) -> tuple[str, str, str]:
     k = c.store.config.report.quotes_per_theme
     body = f'<p class="note">{esc(c.t["quotes_note"])}</p>'
     waves = d.waves()
+    in_wave = {w: (seg["wave"] == w).to_numpy() for w in waves}
+    itv = pd.factorize(seg["interview_id"])[0]       # missing ids: one code, as drop_duplicates treats them
     for j, item in enumerate(d.items):
         if d.kinds[j] != "theme":
             continue
         block = ""
         for w in waves:
-            rows = np.flatnonzero(d.X[:, j] & (seg["wave"] == w).to_numpy())
+            rows = np.flatnonzero(d.X[:, j] & in_wave[w])
             if not len(rows):
                 continue
             order = rows[np.argsort(-np.nan_to_num(d.scores[rows, j], nan=-1.0), kind="stable")]
-            picked = seg.iloc[order].drop_duplicates("interview_id").head(k)
+            first = np.sort(np.unique(itv[order], return_index=True)[1])[:k]    # each interview's best, best first
+            picked = seg.iloc[order[first]]
             for r in picked.to_dict(orient="records"):
                 block += (f"<blockquote>« {esc(r.get('text_pseudo'))} »<span class=\"attr\">"
                           f"{esc(attribution(r, c.lang))} — {esc(source_ref(r))}</span></blockquote>")
@@ -330,7 +333,7 @@ def lexicon_section(c: Ctx) -> tuple[str, str, str]:
     if by is None:
         body += f"<p>{esc(t['spec_none'])}</p>"
     else:
-        sp = specificities(c.store, by=by, top=12, under=False)
+        sp = specificities(c.store, by=by, top=12, under=False, segments=seg)
         groups = sp.attrs["groups"]
         label = (lambda g: g) if by == "wave" else c.role
         sizes = ", ".join(f"{label(g)} {c.num(n)} {t['words']}" for g, n in sp.attrs["part_sizes"].items())

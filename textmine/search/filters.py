@@ -32,7 +32,7 @@ def theme_catalogue(store: Store) -> dict[str, str]:
     path = store.config.codebook_path()
     key = (str(path), path.stat().st_mtime_ns if path.exists() else 0)
     if key not in _CATALOGUES:
-        cb = load_codebook(path)
+        cb = load_codebook(path, compile_cues=False)
         _CATALOGUES[key] = {t.id: getattr(t, "label", t.id) for t in cb.themes}
     return dict(_CATALOGUES[key])
 

@@ -94,6 +94,8 @@ def search(store: Store, query: str, *, themes: str | Iterable[str] | None = Non
     mode, limit = opts["mode"], opts["limit"]
     cand = np.flatnonzero(filter_mask(store, idx, themes=opts["themes"], waves=opts["waves"], roles=opts["roles"],
                                       territories=opts["territories"], attrs=opts["attrs"]))
+    if mode == "keyword":   # no encoder, no BLAS: threadpoolctl's library scan (40 ms) is not needed
+        return _rank(store, idx, query, cand, mode, limit, reveal)
     with single_blas():     # one BLAS thread: leaves both cores to the encoder (see text.single_blas)
         return _rank(store, idx, query, cand, mode, limit, reveal)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
 
 from ..config import seed
 from ..stats import percentile_ci, resample_weights
@@ -27,6 +26,7 @@ def prf_by_theme(Y_ref: np.ndarray, Y_other: np.ndarray) -> tuple[np.ndarray, np
     """Per column of two 0/1 matrices: precision, recall, F1 (reference = ``Y_ref``), each NaN
     when undefined (0/0): precision without any predicted positive, recall without any reference
     positive, F1 when neither coding has one (F1 is 0 when only one of them has positives)."""
+    from sklearn.metrics import precision_recall_fscore_support   # heavy (0.7 s): only when there is agreement to compute
     Y, Z = np.asarray(Y_ref, dtype=int), np.asarray(Y_other, dtype=int)
     # column by column, positive label 1 (a one-column matrix would read as a binary vector)
     out = np.array([[float(v[0]) for v in precision_recall_fscore_support(
@@ -42,6 +42,7 @@ def cohen_kappa(a, b) -> float:
     labels = sorted(set(a.tolist()) | set(b.tolist()), key=str)
     if len(labels) < 2:        # empty, or one and the same constant in both codings
         return float("nan")
+    from sklearn.metrics import cohen_kappa_score
     return float(cohen_kappa_score(a, b, labels=labels, replace_undefined_by=np.nan))
 
 

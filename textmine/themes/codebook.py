@@ -248,8 +248,13 @@ def _line_of(text: str, needle: str) -> int | None:
     return None
 
 
-def load_codebook(path: str | Path | None = None) -> Codebook:
-    """Read and validate a codebook YAML file (default: the packaged codebook)."""
+def load_codebook(path: str | Path | None = None, *, compile_cues: bool = True) -> Codebook:
+    """Read and validate a codebook YAML file (default: the packaged codebook).
+
+    ``compile_cues=False``: for readers of the ids and labels only (tracking tables, search
+    filters): the cues are not compiled (about 0.1 s saved on a command's cold start), so the
+    themes carry no patterns and the codebook cannot code; a cue that is a bad regular
+    expression is not reported."""
     path = codebook_file(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -303,7 +308,7 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
             if not isinstance(item[key], list) or not all(isinstance(x, str) and x.strip() for x in item[key]):
                 raise bad(f"{place}.{key}", "must be a list of non-empty texts" + (" (or [] while it is to write)"
                                                                                   if key in TO_WRITE else ""), needle)
-        patterns = _compile_all(item["cues"], f"{place}.cues", bad)
+        patterns = _compile_all(item["cues"], f"{place}.cues", bad) if compile_cues else []
         subs: dict[str, Sublabel] = {}
         raw_subs = item.get("sublabels") or {}
         if not isinstance(raw_subs, dict):
@@ -320,7 +325,8 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
                 if not sub.get(key):
                     raise bad(sp, f"missing or empty field {key!r}", f"{sid}:")
             subs[sid] = Sublabel(sid, sub.get("label", sid), sub["definition"], list(sub["cues"]),
-                                 list(sub["examples"]), _compile_all(sub["cues"], f"{sp}.cues", bad))
+                                 list(sub["examples"]),
+                                 _compile_all(sub["cues"], f"{sp}.cues", bad) if compile_cues else [])
         # a theme's evidence includes its sub-labels' pole cues ("je remplis" is posture talk too);
         # the mixte cues ("dans l'urgence") only say how to split a segment already in the theme
         known = {pat.pattern for pat in patterns}

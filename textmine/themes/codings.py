@@ -18,6 +18,7 @@ without (track with topics only, the report's method note, the QDPX coder name) 
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
@@ -66,6 +67,20 @@ def save_run(store: Store, codings: pd.DataFrame, crossfit: pd.DataFrame | None,
         store.set_kv(KV_RUN, record)
 
 
+def digest(store: Store) -> str:
+    """Fingerprint of the current run: its record and every row of its codings and cross-fitted
+    codes (:meth:`Store.row_digest`); "none" without a run."""
+    rec = current_run_record(store)
+    if rec is None:
+        return "none"
+    rid = str(rec["run_id"])
+    parts = [json.dumps(rec, sort_keys=True, default=str),
+             store.row_digest(f"SELECT * FROM {TABLE} WHERE run_id = ?", [rid])]
+    if store.has_table(CROSSFIT_TABLE):
+        parts.append(store.row_digest(f"SELECT * FROM {CROSSFIT_TABLE} WHERE run_id = ?", [rid]))
+    return "/".join(parts)
+
+
 # ---------------------------------------------------------------------------- rows
 def theme_codings(store: Store) -> pd.DataFrame:
     """Every row of the current run, by segment and theme (E407 when there is none)."""
@@ -104,7 +119,10 @@ def scores(store: Store) -> pd.DataFrame:
 
 def segments_with(store: Store, themes: list[str]) -> set[str]:
     """Segments assigned to any of ``themes`` in the current run (E407 without one)."""
-    return set(assigned(store, current_run(store), ("segment_id",), themes=themes)["segment_id"])
+    run_id = current_run(store)
+    rows = store.con.execute(f"SELECT DISTINCT segment_id FROM {TABLE} WHERE run_id = ? AND CAST(assigned AS BOOLEAN) "
+                             f"AND theme IN ({', '.join('?' * len(themes))})", [run_id, *themes]).fetchall()
+    return {r[0] for r in rows}       # no frame between: 20k ids in about half the time
 
 
 def coded_themes(store: Store) -> list[str]:

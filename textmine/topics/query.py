@@ -53,6 +53,16 @@ def novelty_reference(store, model_id: str) -> dict | None:
     return store.get_kv(NOVELTY_KEY + model_id)
 
 
+def digest(store) -> str:
+    """Fingerprint of the current model: its id, record, assignments and topic info
+    (:meth:`Store.row_digest`); "none" without one."""
+    mid = current_model_id(store, required=False)
+    if mid is None:
+        return "none"
+    return "/".join([mid] + [store.row_digest(f"SELECT * FROM {t} WHERE model_id = ?", [mid]) if store.has_table(t)
+                             else "-" for t in ("topic_models", "topic_assignments", "topic_info")])
+
+
 # ---------------------------------------------------------------------------- writes
 def _ensure_assignment_columns(store) -> None:
     """A store written before ``similarity`` existed gets the column (NULL for its old rows)."""

@@ -51,7 +51,7 @@ def theme_labels(store: Store) -> tuple[list[str], dict[str, str]]:
     """Codebook theme ids (in codebook order) and labels (also ``posture:<sublabel>`` labels);
     empty when no codebook loads (tracking then shows ids)."""
     try:
-        cb = load_codebook(store.config.codebook_path())
+        cb = load_codebook(store.config.codebook_path(), compile_cues=False)     # ids and labels only
     except TextmineError:   # a codebook that does not load: tracking shows the stored ids
         return [], {}
     ids = [str(i) for i in getattr(cb, "ids", [])]

@@ -78,6 +78,7 @@ def prevalence(store: Store, by: Sequence[str] | None = ("wave",), measure: str 
     if cal is not None:
         num_cal, n_cal, cov_cal = cal.cluster_terms(codes, len(cl), seg["n_words"].to_numpy(), measure)
     seg_ids = seg["segment_id"].to_numpy()
+    itv_code = pd.factorize(cl["interview_id"])[0]        # -1: a missing id (nunique leaves it out)
     rows = []
     for key, cidx in _cell_groups(cl, by):
         num, den = num_all[cidx], den_all[cidx]
@@ -94,13 +95,15 @@ def prevalence(store: Store, by: Sequence[str] | None = ("wave",), measure: str 
         n_itv = int(cl["interview_id"].iloc[cidx].nunique())
         n_seg = int(cl["n_segments"].iloc[cidx].sum())
         hits = hits_all[cidx]
+        ic = itv_code[cidx]
+        itv_hit = [len(np.unique(ic[(hits[:, j] > 0) & (ic >= 0)])) for j in range(hits.shape[1])]
         in_cell = np.isin(codes, cidx) if explain else None
         for j, item in enumerate(data.items):
             row = {"kind": data.kinds[j], "theme": item, "label": data.labels.get(item, item)}
             row.update({b: _clean_key(k) for b, k in zip(by, key)})
             row.update(measure=measure, share=float(sh[j]), ci_low=float(lo[j]), ci_high=float(hi[j]),
                        n_segments=n_seg, n_interviews=n_itv, n_hits=int(hits[:, j].sum()),
-                       n_interviews_hit=int(cl["interview_id"].iloc[cidx[hits[:, j] > 0]].nunique()),
+                       n_interviews_hit=itv_hit[j],
                        small_cell=bool(n_itv < cfg.min_interviews), estimator=est[j],
                        n_calibration=n_used if use[j] else 0)
             if explain:
