@@ -33,13 +33,16 @@ demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/textmine --project $(DEMO) --quiet report
 	@echo "Results: $(DEMO)/outputs (report.html, quotes.docx, quotes.xlsx, quotes.md, project.qdpx, calibration_sample.xlsx)"
 
-# --durations=15: the slowest tests in every run's output (CI included), so a slow one shows up
+# --durations=15: the slowest tests in every run's output (CI included), so a slow one shows up.
+# -n auto: one pytest-xdist worker per core (at most 4); --dist loadfile keeps a file's tests, and
+# its module fixtures, on one worker. Each worker builds the session's projects (tests/conftest.py).
+XDIST   := -n auto --maxprocesses 4 --dist loadfile
 test: install
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=15
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q $(XDIST) --durations=15
 
 # the inner loop: everything but the tests marked slow (real models, shared corpora, whole exports)
 test-fast: install
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not slow" --durations=15
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q $(XDIST) -m "not slow" --durations=15
 
 bench: install
 	for b in benchmarks/*.py; do HF_HUB_OFFLINE=1 $(BIN)/python $$b || exit 1; done

@@ -7,6 +7,8 @@
   (:func:`copy_project`) before changing it.
 - ``demo_project``: both demo waves with the real models (configs/demo.yaml): the end-to-end
   smoke test of ``make demo``, and the fixture of every test that pins what the models find.
+
+Under pytest-xdist each project is still built once: the first worker builds it, the others copy it.
 """
 from __future__ import annotations
 
@@ -17,6 +19,11 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The CLI prints its tables 200 columns wide when stdout is not a terminal, unless COLUMNS says
+# otherwise (textmine/cli/common.py). Tests read those tables: the developer's terminal, or an
+# xdist worker's environment, must not choose their width.
+for _var in ("COLUMNS", "LINES"):
+    os.environ.pop(_var, None)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -60,16 +67,43 @@ def cli(capsys):
     return invoke
 
 
+def _session_project(tmp_path_factory, name: str, build) -> Path:
+    """A project built once per test session, by ``build(project)``.
+
+    Under pytest-xdist (``make test``) the first worker that asks builds it under a file lock in
+    the folder all workers share, and every worker then works on its own copy (tests may write to
+    a project: a search index, a calibration); a plain ``pytest`` builds it in place."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        project = tmp_path_factory.mktemp(name) / "project"
+        build(project)
+        return project
+    import fcntl
+    import shutil
+    # at the depth of the workers' copies (…/popen-gwN/<name>0/project): a project's textmine.yaml
+    # names the files of its config relative to the project folder
+    shared = tmp_path_factory.getbasetemp().parent / "shared" / name
+    shared.mkdir(parents=True, exist_ok=True)
+    with open(shared.parent / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)              # released when the file closes
+        if not (shared / "built").exists():
+            shutil.rmtree(shared / "project", ignore_errors=True)    # a worker's failed attempt
+            build(shared / "project")
+            (shared / "built").touch()
+    project = tmp_path_factory.mktemp(name) / "project"
+    shutil.copytree(shared / "project", project)
+    return project
+
+
 @pytest.fixture(scope="session")
 def demo_project(tmp_path_factory) -> Path:
     """The demo corpus (both waves) run through the whole pipeline once per test session."""
     from textmine.pipeline import run_wave
 
-    project = tmp_path_factory.mktemp("demo") / "project"
-    cfg = ROOT / "configs" / "demo.yaml"
-    run_wave(project, DEMO / "vague1", wave="2022", metadata=DEMO / "vague1" / "metadata.csv", config_path=cfg)
-    run_wave(project, DEMO / "vague2", wave="2023", metadata=DEMO / "vague2" / "metadata.xlsx", config_path=cfg)
-    return project
+    def build(project: Path) -> None:
+        cfg = ROOT / "configs" / "demo.yaml"
+        run_wave(project, DEMO / "vague1", wave="2022", metadata=DEMO / "vague1" / "metadata.csv", config_path=cfg)
+        run_wave(project, DEMO / "vague2", wave="2023", metadata=DEMO / "vague2" / "metadata.xlsx", config_path=cfg)
+    return _session_project(tmp_path_factory, "demo", build)
 
 
 @pytest.fixture(scope="session")
@@ -77,10 +111,10 @@ def baseline_project(tmp_path_factory) -> Path:
     """Demo wave 1 run once with the test encoder (read-only for tests: copy it to change it)."""
     from textmine.pipeline import run_wave
 
-    project = tmp_path_factory.mktemp("baseline") / "project"
-    run_wave(project, DEMO / "vague1", wave="2022", metadata=DEMO / "vague1" / "metadata.csv",
-             config_path=TEST_ENCODER_CONFIG)
-    return project
+    def build(project: Path) -> None:
+        run_wave(project, DEMO / "vague1", wave="2022", metadata=DEMO / "vague1" / "metadata.csv",
+                 config_path=TEST_ENCODER_CONFIG)
+    return _session_project(tmp_path_factory, "baseline", build)
 
 
 def copy_project(src: Path, dst: Path) -> Path:

@@ -225,7 +225,7 @@ def test_metadata_fix_updates_in_place(changed):
 
 # ------------------------------------------------------------------ items 7, 12: a run on a corpus the codebook does not fit
 def test_run_summary_on_stdout_and_codebook_warning(tmp_path, cli):
-    folder = consultation_csvs(tmp_path / "rn", n=40)
+    folder = consultation_csvs(tmp_path / "rn")
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text("embed:\n  encoder: use-multilingual\ntrack:\n  n_boot: 100\n  n_perm: 100\n", encoding="utf-8")
     res = cli("--config", cfg, "run", folder, "--project", tmp_path / "p", "--wave", "2015")
@@ -233,7 +233,7 @@ def test_run_summary_on_stdout_and_codebook_warning(tmp_path, cli):
     out, err = res.stdout, res.stderr
     assert out.startswith("── run ") and "time per stage:" in out and "manifest" in out     # the summary: stdout
     assert "ingest done in" in err and "ingest done in" not in out                          # progress: stderr
-    assert "ingest: started (40 to do)" in err                   # a line per stage when not a terminal
+    assert "ingest: started (24 to do)" in err                   # a line per stage when not a terminal
     assert "BERTopic" not in out + err and "WARNING" not in out + err
     assert "codebook: the packaged codebook of the Conseiller numérique study (11 themes)" in out
     assert "to code with your own themes: set themes.codebook" in out                       # first run only
