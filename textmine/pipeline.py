@@ -53,6 +53,7 @@ from .embed import Encoder, encoder_key, register, resolve_encoder
 from .errors import E, TextmineError
 from .export.qdpx import write_qdpx
 from .export.quotes import select_quotes, write_quotes
+from .french import forget_lemma_tokens
 from .lexicon import fit_classes
 from .records import safe_name, sort_waves
 from .recovery import backups, store_error
@@ -299,6 +300,16 @@ def run_wave(project: str | Path, corpus_dir: str | Path, *, wave: str | None = 
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.exists():
         raise TextmineError(E.E101, path=corpus_dir, detail=f"{corpus_dir} does not exist")
+    try:
+        return _run_wave(project, corpus_dir, wave=wave, metadata=metadata, refit_topics=refit_topics,
+                         model_dir=model_dir, config_path=config_path, report=report, speakers=speakers,
+                         skip_invalid=skip_invalid, progress=progress, replace=replace, encoder=encoder)
+    finally:
+        forget_lemma_tokens()     # the tokens the topic, lexicon and search stages shared: freed with the run
+
+
+def _run_wave(project, corpus_dir: Path, *, wave, metadata, refit_topics, model_dir, config_path, report,
+              speakers, skip_invalid, progress, replace, encoder) -> RunResult:
     say = report or (lambda s, m: None)
     started = _dt.datetime.now(_dt.timezone.utc)
     with project_lock(project):

@@ -7,7 +7,9 @@ lists: surface form (lower case, accents kept), spaCy lemma (lower case) and coa
 speech. A word token is a spaCy token with a letter in it; punctuation, numbers and
 pseudonymisation placeholders (``[PERSONNE_3]``) are not words. :func:`update_tokens`
 analyses only segments that are new or whose text changed, in committed batches (resumable),
-with the search index's spaCy pipeline (``segment.spacy_model``, no parser or NER).
+with the search index's spaCy pipeline (``segment.spacy_model``, no parser or NER), through
+:func:`textmine.french.lemma_tokens` (a text another stage of the run analysed is read, not
+analysed again).
 
 Word lists: a *reportable* word is at least two letters and not one of the project's French
 stop words, oral fillers, noise marks or light words (:func:`textmine.french.is_stop`,
@@ -29,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import E, TextmineError
-from ..french import fold, is_stop, load_lemmatizer, single_blas
+from ..french import fold, is_stop, lemma_tokens
 from ..store import Store
 
 VERSION = 1
@@ -44,7 +46,8 @@ UNITS = ("lemma", "form")
 
 
 def analyse_text(docs) -> list[tuple[str, str, str]]:
-    """``(forms, lemmas, pos)`` strings of spaCy docs (word tokens only)."""
+    """``(forms, lemmas, pos)`` strings of spaCy docs, or of :func:`~textmine.french.lemma_tokens`'s
+    token lists (word tokens only)."""
     out = []
     for doc in docs:
         f, l, p = [], [], []
@@ -96,12 +99,9 @@ def update_tokens(store: Store, *, batch: int = 2000,
             FROM segments s LEFT JOIN {TABLE} t USING (segment_id)
             WHERE {_RESPONDENT} AND (t.segment_id IS NULL OR t.text_hash <> md5(coalesce(s.text_pseudo, '')))
             ORDER BY s.segment_id""")
-    if len(todo):
-        nlp = load_lemmatizer(model)
     for i in range(0, len(todo), batch):
         chunk = todo.iloc[i:i + batch]
-        with single_blas():
-            rows = analyse_text(nlp.pipe([_PLACEHOLDER.sub(" ", t) for t in chunk["text"]], batch_size=256))
+        rows = analyse_text(lemma_tokens([_PLACEHOLDER.sub(" ", t) for t in chunk["text"]], model))
         save_tokens(store, chunk, rows)
         if advance:
             advance(len(chunk))
@@ -156,9 +156,7 @@ def load_tokens(store: Store, segments: pd.DataFrame, *, update: bool = True,
 
 def _analyse(store: Store, texts: list[str], advance: Callable[[int], None] | None) -> list[tuple[str, str, str]]:
     """``(forms, lemmas, pos)`` of texts the cache lacks (spaCy, in memory)."""
-    nlp = load_lemmatizer(store.config.segment.spacy_model)
-    with single_blas():
-        out = analyse_text(nlp.pipe([_PLACEHOLDER.sub(" ", t) for t in texts], batch_size=256))
+    out = analyse_text(lemma_tokens([_PLACEHOLDER.sub(" ", t) for t in texts], store.config.segment.spacy_model))
     if advance:
         advance(len(texts))
     return out

