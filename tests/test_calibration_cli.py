@@ -64,6 +64,12 @@ def test_end_to_end_sample_code_calibrate_track(proj, tmp_path, cli):
     assert json.loads(res.stdout) == [{"sample_id": "s1", "wave": "2022", "drawn": 30, "coded": 30},
                                       {"sample_id": "s1", "wave": "2023", "drawn": 30, "coded": 30}]
     assert "60 coded segment(s) by alice" in err(res) and "2022 (sample s1), 2023 (sample s1)" in err(res)
+    from textmine.track import prevalence
+    from textmine.track.cache import cached_prevalence
+    with Store(proj, read_only=True) as st:      # calibrate leaves the corrected default figures cached
+        hit = cached_prevalence(st)
+        assert hit is not None and hit["estimator"].eq("calibrated").any()
+        pd.testing.assert_frame_equal(hit, prevalence(st), check_exact=True)
     res = cli("--project", proj, "track", "changes", "--from", "2022", "--to", "2023", "--format", "json")
     assert res.exit_code == 0, res
     rows = {r["theme"]: r for r in json.loads(res.stdout)}

@@ -21,6 +21,7 @@ from ..export.files import check_writable
 from ..export.sheet import write_sheet
 from ..themes.codebook import load_codebook
 from ..themes.codings import current_run_record, theme_codings
+from ..track import cache as track_cache
 from ..track.calibrated import calibration
 from ..track.data import load_items
 from .common import (FormatOpt, RevealOpt, check_format, current_config, emit, info, progress, records,
@@ -525,6 +526,8 @@ def calibrate_cmd(
         except TextmineError:        # no machine coding yet: codes stored, used once there is one
             data, cal = None, None
         pairs = cal_drift.coder_agreement(store, data) if data is not None else pd.DataFrame()
+        if cal is not None:          # the next `textmine track` shows the corrected figures without computing them
+            track_cache.refresh(store)
     for note in imp.notes:
         info(note)
     info(f"{len(imp.codes)} coded segment(s) by {imp.coder} stored from {coded.name} (sample "
