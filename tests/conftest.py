@@ -24,12 +24,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # xdist worker's environment, must not choose their width.
 for _var in ("COLUMNS", "LINES"):
     os.environ.pop(_var, None)
-# pytest-xdist (`make test`) runs one worker per core: the BLAS, OpenMP and numba pools of each worker
-# get one thread, or the workers' threads compete for the same cores (e5-small's torch engine sets
-# its own, textmine/embed/encoders.py)
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ.setdefault(_var, "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
