@@ -243,11 +243,11 @@ def test_fit_with_exact_neighbours_is_reproducible(tmp_path_factory, tmp_path, m
     """Above 4,096 segments UMAP gets :func:`exact_knn`'s neighbours instead of searching them
     with NN-descent (here forced on the small project): the fit still finds the themes and
     gives the same topics twice."""
+    root, _ = fitted_project(tmp_path_factory)      # built (once per module) before the patch
     monkeypatch.setattr(topic_fit, "EXACT_KNN_MIN", 0)
     seen = []
     real = topic_fit.exact_knn
     monkeypatch.setattr(topic_fit, "exact_knn", lambda X, k: seen.append(len(X)) or real(X, k))
-    root, _ = fitted_project(tmp_path_factory)
     runs = []
     for k in range(2):
         with Store(copy_project(root, tmp_path / f"c{k}")) as store:
@@ -256,5 +256,12 @@ def test_fit_with_exact_neighbours_is_reproducible(tmp_path_factory, tmp_path, m
             themes = theme_of(store)
     assert seen == [100, 100]
     pd.testing.assert_frame_equal(runs[0], runs[1])
+    # a later wave is still assigned: the saved model assigns by centroid, never through UMAP's
+    # transform (which has no NN-descent index to search when UMAP was given its neighbours)
+    with Store(tmp_path / "c1") as store:
+        wave2 = store.segments_frame(roles="respondents", waves=["2"])["segment_id"].tolist()
+        store.con.execute("DELETE FROM topic_assignments WHERE segment_id IN (SELECT unnest(?))", [wave2])
+        assert apply_topics(store) == len(wave2) > 0
+        assert set(topic_assignments(store).set_index("segment_id").loc[wave2, "topic"]) <= set(runs[1]["topic"])
     from sklearn.metrics import adjusted_rand_score
     assert adjusted_rand_score([themes[s] for s in runs[0]["segment_id"]], runs[0]["topic"]) >= 0.4
