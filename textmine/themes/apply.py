@@ -32,9 +32,6 @@ from .features import as_frame, cache_codebook, encode
 from .model_io import load_coder
 from .zeroshot import ZeroShotThemeClassifier
 
-#: below this share of respondent segments coded with any theme, the codebook hardly fits the corpus
-LOW_COVERAGE = 0.15
-
 
 def load_model(model_dir: str | Path | None = None, codebook: Codebook | None = None,
                encoder: str | Encoder | None = None, random_state: int | None = None,
@@ -155,16 +152,3 @@ def apply_themes(store, model_dir: str | Path | None = None,
     return run_id
 
 
-def coverage(store) -> dict:
-    """How much of the corpus the codebook codes (latest run): ``coverage`` (share of the
-    respondent segments with at least one theme), ``n_segments``, ``largest`` (the most
-    frequent theme) and ``largest_share``; ``low`` when coverage is under :data:`LOW_COVERAGE`
-    (a codebook written for another study: see the README, "Your own codebook")."""
-    run_id = codings.current_run(store, required=False)
-    if run_id is None:
-        return {"coverage": None, "n_segments": 0, "largest": None, "largest_share": None, "low": False}
-    n, coded, top = codings.coverage_counts(store, run_id)
-    cov = coded / n if n else None
-    return {"coverage": cov, "n_segments": int(n), "largest": top[0] if top else None,
-            "largest_share": (top[1] / n) if top and n else None,
-            "low": cov is not None and cov < LOW_COVERAGE}

@@ -167,3 +167,22 @@ def crossfit_rows(store: Store, run_id: str | None) -> pd.DataFrame | None:
         return None
     return store.query(f"SELECT segment_id, theme, assigned, posture FROM {CROSSFIT_TABLE} WHERE run_id = ?",
                        [run_id])
+
+
+#: under this share of the respondent segments coded with a theme, the codebook is said not to fit the corpus
+LOW_COVERAGE = 0.15
+
+
+def coverage(store) -> dict:
+    """How much of the corpus the codebook codes (latest run): ``coverage`` (share of the
+    respondent segments with at least one theme), ``n_segments``, ``largest`` (the most
+    frequent theme) and ``largest_share``; ``low`` when coverage is under :data:`LOW_COVERAGE`
+    (a codebook written for another study: see the README, "Your own codebook")."""
+    run_id = current_run(store, required=False)
+    if run_id is None:
+        return {"coverage": None, "n_segments": 0, "largest": None, "largest_share": None, "low": False}
+    n, coded, top = coverage_counts(store, run_id)
+    cov = coded / n if n else None
+    return {"coverage": cov, "n_segments": int(n), "largest": top[0] if top else None,
+            "largest_share": (top[1] / n) if top and n else None,
+            "low": cov is not None and cov < LOW_COVERAGE}

@@ -1,10 +1,12 @@
-"""A result cache for ``textmine track`` with its default options (prevalence by wave).
+"""A result cache for ``textmine track`` with its default options (prevalence by wave), and for
+the changes a run reports between its wave and the one before.
 
 Table ``track_cache(name, fingerprint, created_at, frame)`` (owned here): the run's track stage
 (:func:`refresh`) stores the default prevalence frame with the *fingerprint* of everything it was
 computed from; ``textmine track`` (:func:`cached_prevalence`) shows it when the fingerprint of
 the store as it is now is the same, and computes the figures as before otherwise (a read-only
-command cannot write the cache; the next run does).
+command cannot write the cache; the next run does). The run's summary of changes
+(:func:`run_changes`) is kept the same way, so an unchanged re-run recomputes nothing.
 
 The fingerprint (:func:`fingerprint`) hashes the content, not a counter, so no writer can forget
 to invalidate it: every row of the interviews, speakers and segments (:meth:`Store.figures_digest`;
@@ -32,6 +34,7 @@ from ..errors import TextmineError
 from ..store import Store
 from ..themes import codings
 from ..topics import query as topic_query
+from .changes import changes
 from .prevalence import prevalence
 
 TABLE = "track_cache"          # schema: textmine.records.TABLES
@@ -89,22 +92,44 @@ def cached_prevalence(store: Store) -> pd.DataFrame | None:
     return _decode(hit[1])
 
 
-def refresh(store: Store) -> bool:
-    """Compute the default prevalence and store it with its fingerprint (the run's track stage).
-    A project without figures (no segments, no codings) gets no entry. Returns whether one was stored."""
-    fp = fingerprint(store)
+def _write(store: Store, name: str, fp: str, df: pd.DataFrame | None) -> None:
+    with store.transaction() as con:
+        store.ensure_tables(TABLE)
+        con.execute(f"DELETE FROM {TABLE} WHERE name = ?", [name]).fetchall()
+        if df is not None:
+            con.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?)",
+                        [name, fp, _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                         _encode(df)]).fetchall()
+
+
+def refresh(store: Store, fp: str | None = None) -> bool:
+    """Compute the default prevalence and store it with its fingerprint (the run's track stage),
+    unless the cache already holds it for the store as it is (``fp``: the fingerprint, when the
+    caller has it). A project without figures (no segments, no codings) gets no entry. Returns
+    whether the cache holds the figures."""
+    fp = fp or fingerprint(store)
+    hit = _read(store, PREVALENCE)
+    if hit is not None and hit[0] == fp:
+        return True
     try:
         df = prevalence(store)
     except TextmineError:
         df = None
-    with store.transaction() as con:
-        store.ensure_tables(TABLE)
-        con.execute(f"DELETE FROM {TABLE} WHERE name = ?", [PREVALENCE]).fetchall()
-        if df is not None:
-            con.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?)",
-                        [PREVALENCE, fp, _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                         _encode(df)]).fetchall()
+    _write(store, PREVALENCE, fp, df)
     return df is not None
 
 
-__all__ = ["cached_prevalence", "refresh", "fingerprint"]
+def run_changes(store: Store, wave_from: str, wave_to: str, fp: str | None = None) -> pd.DataFrame:
+    """``changes(store, wave_from, wave_to)`` (default options: what a run's summary shows), from the
+    cache when it holds them for the store as it is, else computed and stored."""
+    fp = fp or fingerprint(store)
+    name = f"changes\x1f{wave_from}\x1f{wave_to}"
+    hit = _read(store, name)
+    if hit is not None and hit[0] == fp:
+        return _decode(hit[1])
+    df = changes(store, wave_from, wave_to)
+    _write(store, name, fp, df)
+    return df
+
+
+__all__ = ["cached_prevalence", "refresh", "fingerprint", "run_changes"]
