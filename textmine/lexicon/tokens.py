@@ -31,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import E, TextmineError
-from ..french import fold, is_stop, lemma_tokens
+from ..french import fold, is_stop, lemma_tokens, prepare_lemma_tokens
 from ..store import Store
 
 VERSION = 1
@@ -83,6 +83,26 @@ def save_tokens(store: Store, chunk: pd.DataFrame, rows: list[tuple[str, str, st
             con.unregister("_tm_lex")
 
 
+def _todo(store: Store, everything: bool = False) -> pd.DataFrame:
+    """The respondent segments whose tokens are missing or were taken from another text."""
+    stale = "" if everything else \
+        " AND (t.segment_id IS NULL OR t.text_hash <> md5(coalesce(s.text_pseudo, '')))"
+    join = f"LEFT JOIN {TABLE} t USING (segment_id)" if store.has_table(TABLE) and not everything else ""
+    return store.query(
+        f"""SELECT s.segment_id, coalesce(s.text_pseudo, '') AS text, md5(coalesce(s.text_pseudo, '')) AS h
+            FROM segments s {join}
+            WHERE {_RESPONDENT}{stale if join else ''}
+            ORDER BY s.segment_id""")
+
+
+def pending_texts(store: Store) -> list[str]:
+    """The texts :func:`update_tokens` would lemmatise now (``textmine run`` lemmatises them with
+    the other stages' in one pass of worker processes)."""
+    state = store.get_kv(KV_KEY) or {}
+    reset = state.get("spacy_model") != store.config.segment.spacy_model or state.get("version") != VERSION
+    return [_PLACEHOLDER.sub(" ", t) for t in _todo(store, everything=reset)["text"]]
+
+
 def update_tokens(store: Store, *, batch: int = 2000,
                   advance: Callable[[int], None] | None = None) -> dict[str, int]:
     """Bring ``lexicon_tokens`` up to date with the respondent segments; returns counts."""
@@ -94,11 +114,8 @@ def update_tokens(store: Store, *, batch: int = 2000,
             con.execute(f"DELETE FROM {TABLE}").fetchall()
         con.execute(f"DELETE FROM {TABLE} WHERE segment_id NOT IN "
                     f"(SELECT segment_id FROM segments s WHERE {_RESPONDENT})").fetchall()
-    todo = store.query(
-        f"""SELECT s.segment_id, coalesce(s.text_pseudo, '') AS text, md5(coalesce(s.text_pseudo, '')) AS h
-            FROM segments s LEFT JOIN {TABLE} t USING (segment_id)
-            WHERE {_RESPONDENT} AND (t.segment_id IS NULL OR t.text_hash <> md5(coalesce(s.text_pseudo, '')))
-            ORDER BY s.segment_id""")
+    todo = _todo(store)
+    prepare_lemma_tokens([_PLACEHOLDER.sub(" ", t) for t in todo["text"]], model)   # all at once: in workers when many
     for i in range(0, len(todo), batch):
         chunk = todo.iloc[i:i + batch]
         rows = analyse_text(lemma_tokens([_PLACEHOLDER.sub(" ", t) for t in chunk["text"]], model))

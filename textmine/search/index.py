@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..embed import embed_texts, encoder_key, text_hash
+from ..french import prepare_lemma_tokens
 from ..store import Store
 from .text import analyse, single_blas
 
@@ -76,6 +77,26 @@ def save_lemmas(store: Store, chunk: pd.DataFrame, lemmas: list[str], forms: Cou
             con.unregister("_tm_forms")
 
 
+def _todo(store: Store, everything: bool = False) -> pd.DataFrame:
+    """The respondent segments whose lemmas are missing or were taken from another text."""
+    has = store.has_table("search_lemmas") and not everything
+    return store.query(
+        f"""SELECT s.segment_id, s.interview_id, coalesce(s.text_pseudo, '') AS text,
+                   md5(coalesce(s.text_pseudo, '')) AS h
+            FROM segments s {'LEFT JOIN search_lemmas l USING (segment_id)' if has else ''}
+            WHERE {_RESPONDENT}
+                  {"AND (l.segment_id IS NULL OR l.text_hash <> md5(coalesce(s.text_pseudo, '')))" if has else ''}
+            ORDER BY s.segment_id""")
+
+
+def pending_texts(store: Store) -> list[str]:
+    """The texts :func:`update_index` would lemmatise now (``textmine run`` lemmatises them with
+    the other stages' in one pass of worker processes)."""
+    state = store.get_kv(KV_KEY) or {}
+    reset = state.get("spacy_model") != _spacy_model(store) or state.get("version") != INDEX_VERSION
+    return _todo(store, everything=reset)["text"].tolist()
+
+
 def update_index(store: Store, *, batch: int = 2000, advance: Callable[[int], None] | None = None) -> dict[str, int]:
     """Bring ``search_lemmas``, ``search_form_counts`` and ``search_forms`` up to date with the
     respondent segments. A replaced or deleted interview's lemma rows and form counts were
@@ -93,12 +114,8 @@ def update_index(store: Store, *, batch: int = 2000, advance: Callable[[int], No
                 (SELECT segment_id FROM segments s WHERE {_RESPONDENT})""").fetchall()[0]
         con.execute("DELETE FROM search_form_counts WHERE interview_id NOT IN (SELECT interview_id FROM interviews)"
                     ).fetchall()
-    todo = store.query(
-        f"""SELECT s.segment_id, s.interview_id, coalesce(s.text_pseudo, '') AS text,
-                   md5(coalesce(s.text_pseudo, '')) AS h
-            FROM segments s LEFT JOIN search_lemmas l USING (segment_id)
-            WHERE {_RESPONDENT} AND (l.segment_id IS NULL OR l.text_hash <> md5(coalesce(s.text_pseudo, '')))
-            ORDER BY s.segment_id""")
+    todo = _todo(store)
+    prepare_lemma_tokens(todo["text"].tolist(), model)      # all at once: in worker processes when many
     for i in range(0, len(todo), batch):
         chunk = todo.iloc[i:i + batch]
         lemmas, forms = [], Counter()

@@ -15,7 +15,7 @@ from ..errors import E, TextmineError
 from . import persist, query
 from .backend import EncoderBackend, PrecomputedKeyBERT, representation_models
 from .french import frequent_vocabulary, lemma_docs, make_vectorizer, min_doc_freq, readable_label, surface_forms
-from .segments import segment_texts, select_segments, word_texts
+from .segments import segment_texts, select_segments, word_counts, word_texts
 
 MIN_SEGMENTS = 20
 N_REPRESENTATIVE = 5
@@ -165,7 +165,7 @@ def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = Tru
     enc_name = encoder_name(enc)
     X_all = embed_texts(store, segment_texts(segs), enc,
                         batch_size=store.config.embed.batch_size, advance=advance)
-    n_words = segs["text"].fillna("").astype(str).str.split().str.len().to_numpy()
+    n_words = word_counts(segs)
     long = n_words >= cfg.min_words     # short segments do not shape topics (assigned afterwards)
     fit_segs, X = segs[long], X_all[long]
     docs = lemma_docs(word_texts(fit_segs), model=store.config.segment.spacy_model)

@@ -30,6 +30,18 @@ def word_texts(segs: pd.DataFrame) -> list[str]:
     return col.fillna("").astype(str).tolist()
 
 
+def word_counts(segs: pd.DataFrame):
+    """Words of each segment's analysis text: a topic model is fitted on the segments of at least
+    ``topics.min_words`` (shorter ones are assigned to the fitted topics afterwards)."""
+    return segs["text"].fillna("").astype(str).str.split().str.len().to_numpy()
+
+
+def fit_texts(store) -> list[str]:
+    """The texts whose lemmas a topic fit reads (:func:`word_texts` of the segments it fits on)."""
+    segs = select_segments(store)
+    return word_texts(segs[word_counts(segs) >= store.config.topics.min_words])
+
+
 def segment_texts(segs: pd.DataFrame) -> list[str]:
     """What the encoder sees: the analysis text (not lemmatised)."""
     return segs["text"].fillna("").astype(str).tolist()
