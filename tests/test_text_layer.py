@@ -275,3 +275,43 @@ def test_pool_workers_only_for_many_texts(monkeypatch):
     assert french.pool_workers(10 ** 6) == french.POOL_MAX_WORKERS
     monkeypatch.setattr(french.os, "cpu_count", lambda: 1)
     assert french.pool_workers(10 ** 6) == 0
+
+
+def _workers_of(pid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"textmine.french" in cmd and str(pid).encode() in cmd:
+                out.append(int(d.name))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc (Linux)")
+def test_workers_die_with_the_run_that_started_them():
+    """A run killed (SIGKILL) while its lemmatiser workers run leaves no worker behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    code = ("import sys; from textmine.french import lemma_tokens\n"
+            "texts = [f'Le conseiller numérique accompagne la personne numéro {i} dans ses démarches.' "
+            "for i in range(200000)]\n"
+            "list(lemma_tokens(texts, workers=2))\n")
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 60
+        while len(_workers_of(parent.pid)) < 2 and time.monotonic() < deadline and parent.poll() is None:
+            time.sleep(0.2)
+        assert len(_workers_of(parent.pid)) == 2
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 20
+    while _workers_of(parent.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _workers_of(parent.pid) == []

@@ -304,13 +304,16 @@ def pool_workers(n_texts: int) -> int:
     return 0 if n_texts < POOL_MIN_TEXTS or cores < 2 else min(cores, POOL_MAX_WORKERS)
 
 
-def _die_with_parent() -> None:     # Linux: a worker is killed when the run that started it dies
+def _die_with_parent(parent: int) -> None:
+    """In a worker: killed when the run that started it dies (Linux), Ctrl-C left to the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         import ctypes
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
     except (OSError, AttributeError):   # pragma: no cover - not Linux
         pass
-    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the parent's to handle
+    if os.getppid() != parent:          # the parent died before the line above
+        os._exit(1)
 
 
 def _lemmatise_in_workers(todo: list[tuple[tuple[str, str], str]], model: str, batch_size: int, n: int,
@@ -328,8 +331,8 @@ def _lemmatise_in_workers(todo: list[tuple[tuple[str, str], str]], model: str, b
             (tmp / f"in{i}").write_bytes(pickle.dumps([t for _, t in share], protocol=pickle.HIGHEST_PROTOCOL))
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "textmine.french", str(tmp / f"in{i}"), str(tmp / f"out{i}"), model,
-                 str(batch_size)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                env=env, preexec_fn=_die_with_parent if os.name == "posix" else None))
+                 str(batch_size), str(os.getpid())], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE, env=env))
         for i, (proc, share) in enumerate(zip(procs, shares)):
             _, err = proc.communicate()
             out = tmp / f"out{i}"
@@ -400,9 +403,12 @@ def forget_lemma_tokens() -> int:
 
 
 def _worker_main(argv: list[str]) -> int:
-    """``python -m textmine.french IN OUT MODEL BATCH``: the packed tokens of the texts pickled in
-    IN, in order, pickled to OUT (read by the parent only after this process exited with 0)."""
+    """``python -m textmine.french IN OUT MODEL BATCH PARENT_PID``: the packed tokens of the texts
+    pickled in IN, in order, pickled to OUT (read by the parent only after this process exited
+    with 0). No ``preexec_fn`` starts it: the parent is not forked whole (a 2 GB run would be
+    copied, page tables and all, for each worker)."""
     src, dst, model, batch = Path(argv[0]), Path(argv[1]), argv[2], int(argv[3])
+    _die_with_parent(int(argv[4]))
     texts = pickle.loads(src.read_bytes())
     nlp = load_lemmatizer(model)
     with single_blas():
