@@ -438,21 +438,32 @@ def forget_lemma_tokens() -> int:
 def _worker_main(argv: list[str]) -> int:
     """``python -m textmine.french IN OUT MODEL BATCH PARENT_PID``: the packed tokens of the texts
     pickled in IN, in order, pickled to OUT (read by the parent only after this process exited
-    with 0). No ``preexec_fn`` starts it: the parent is not forked whole (a 2 GB run would be
-    copied, page tables and all, for each worker)."""
+    with 0), with this worker's peak RSS. No ``preexec_fn`` starts it: the parent is not forked
+    whole (a 2 GB run would be copied, page tables and all, for each worker)."""
     src, dst, model, batch = Path(argv[0]), Path(argv[1]), argv[2], int(argv[3])
     _die_with_parent(int(argv[4]))
+    # spaCy's CPU pipelines need no torch, which thinc imports when it is installed: 200 MB and 1 s
+    # a worker saves (the tokens are the same: the equality test runs through the workers)
+    sys.modules.setdefault("torch", None)
     texts = pickle.loads(src.read_bytes())
     nlp = load_lemmatizer(model)
     with single_blas():
         packed = [_pack(doc) for doc in nlp.pipe(texts, batch_size=batch)]
-    try:        # the worker's own peak (the parent's count of its children includes the pages of a fork)
-        import resource
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    except ImportError:     # pragma: no cover - not POSIX
-        rss = 0.0
-    dst.write_bytes(pickle.dumps((packed, rss), protocol=pickle.HIGHEST_PROTOCOL))
+    dst.write_bytes(pickle.dumps((packed, _own_peak_mb()), protocol=pickle.HIGHEST_PROTOCOL))
     return 0
+
+
+def _own_peak_mb() -> float:
+    """This process's peak RSS since it started its program: ``VmHWM`` (Linux; ``ru_maxrss`` would
+    count the pages of the process it was forked from, kept across ``exec``), else 0."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
 
 
 if __name__ == "__main__":      # a worker of lemma_tokens
