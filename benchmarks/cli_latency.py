@@ -227,6 +227,9 @@ def main() -> None:
         t0 = time.perf_counter()
         make_project(big, a.segments)
         print(f"\ngenerated a {a.segments:,}-segment project in {time.perf_counter() - t0:.0f} s")
+    else:       # a kept project: the default `track` figures as a run of this code would leave them
+        with Store(big) as store:
+            track_cache.refresh(store)
     bench(big, f"generated project ({a.segments:,} segments)", a.runs)
     if a.keep is None:
         shutil.rmtree(big.parent, ignore_errors=True)
