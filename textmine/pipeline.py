@@ -47,6 +47,7 @@ import duckdb
 import pandas as pd
 
 from . import __version__
+from . import topics     # topics.fit_topics / apply_topics import BERTopic (and torch) when first used: only when there is work
 from .calibrate import tables as cal_tables
 from .corpus import ingest_paths
 from .embed import Encoder, encoder_key, register, resolve_encoder
@@ -64,7 +65,6 @@ from .search.index import pending_texts as search_pending
 from .search.index import refresh_index
 from .store import Store
 from .themes import load_codebook
-from . import topics     # topics.fit_topics / apply_topics import BERTopic (and torch) when first used: only when there is work
 from .topics.query import current_model_id
 from .topics.segments import embed_segments, fit_texts
 from .track import cache as track_cache
