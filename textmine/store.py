@@ -622,6 +622,17 @@ class Store:
             self.con.unregister("_tm_h")
         return {h: np.asarray(v, dtype=np.float32) for h, v in rows}
 
+    def count_embeddings(self, encoder_id: str, hashes: list[str]) -> int:
+        """How many of the distinct ``hashes`` have a cached vector for ``encoder_id``."""
+        if not hashes:
+            return 0
+        self.con.register("_tm_hc", pd.DataFrame({"text_hash": list(dict.fromkeys(hashes))}))
+        try:
+            return int(self.con.execute("SELECT count(*) FROM embeddings e JOIN _tm_hc USING (text_hash) "
+                                        "WHERE e.encoder_id = ?", [encoder_id]).fetchall()[0][0])
+        finally:
+            self.con.unregister("_tm_hc")
+
     def embedding_matrix(self, encoder_id: str, hashes: list[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
         """``(matrix, found)``: cached vectors as one ``(len(hashes), dim)`` float32 array read
         through Arrow (no per-float Python objects), zero rows where ``found`` is False."""

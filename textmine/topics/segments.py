@@ -59,7 +59,7 @@ def embed_segments(store, *, encoder: Encoder | str | None = None, roles: str | 
     texts = segment_texts(select_segments(store, roles))
     key = encoder_key(enc)
     hashes = list(dict.fromkeys(text_hash(t) for t in texts))
-    cached = len(store.get_embeddings(key, hashes))
+    cached = store.count_embeddings(key, hashes)
     todo = len(hashes) - cached
     if on_start:
         on_start(todo)
