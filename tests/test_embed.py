@@ -127,8 +127,8 @@ def test_cache_second_call_encodes_nothing(tmp_path):
         assert enc.calls == [] and sum(seen) == 40
         assert np.array_equal(X1[:40], X2)
         assert np.array_equal(X1[40:], X1[:5])
-        stored = store.get_embeddings(encoder_key(enc), [text_hash(TEXTS[0])])
-        assert np.allclose(stored[text_hash(TEXTS[0])], X1[0])
+        stored, found = store.embedding_matrix(encoder_key(enc), [text_hash(TEXTS[0])], enc.dim)
+        assert found.all() and np.array_equal(stored[0], X1[0])
 
 
 def test_interrupted_run_resumes_with_the_rest(tmp_path):
@@ -136,7 +136,7 @@ def test_interrupted_run_resumes_with_the_rest(tmp_path):
         with pytest.raises(KeyboardInterrupt):
             embed_texts(store, TEXTS, CountingEncoder(fail_on_batch=3), batch_size=8, commit_every=8)
         key = encoder_key(CountingEncoder())
-        assert len(store.get_embeddings(key, [text_hash(t) for t in TEXTS])) == 24   # 3 batches committed
+        assert store.count_embeddings(key, [text_hash(t) for t in TEXTS]) == 24   # 3 batches committed
         enc = CountingEncoder()
         X = embed_texts(store, TEXTS, enc, batch_size=8)
         assert enc.calls == [8, 8] and X.shape == (40, 32)

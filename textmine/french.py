@@ -361,10 +361,10 @@ def _lemmatise_in_workers(todo: list[tuple[tuple[str, str], str]], model: str, b
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "textmine.french", str(tmp / f"in{i}"), str(tmp / f"out{i}"), model,
                  str(batch_size), str(os.getpid())], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE, env=env))
+                stderr=subprocess.DEVNULL, env=env))       # no pipe a chatty worker could fill and stall on
         peak = 0.0
         for i, (proc, share) in enumerate(zip(procs, shares)):
-            proc.communicate()
+            proc.wait()
             out = tmp / f"out{i}"
             packed, rss = pickle.loads(out.read_bytes()) if proc.returncode == 0 and out.exists() else (None, 0.0)
             peak = max(peak, rss)

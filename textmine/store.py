@@ -609,19 +609,6 @@ class Store:
                 self.con.unregister("_tm_ps")
 
     # ------------------------------------------------------------------ embedding cache
-    def get_embeddings(self, encoder_id: str, hashes: list[str]) -> dict[str, np.ndarray]:
-        if not hashes:
-            return {}
-        q = pd.DataFrame({"text_hash": list(dict.fromkeys(hashes))})
-        self.con.register("_tm_h", q)
-        try:
-            rows = self.con.execute(
-                "SELECT e.text_hash, e.vector FROM embeddings e JOIN _tm_h USING (text_hash) "
-                "WHERE e.encoder_id = ?", [encoder_id]).fetchall()
-        finally:
-            self.con.unregister("_tm_h")
-        return {h: np.asarray(v, dtype=np.float32) for h, v in rows}
-
     def count_embeddings(self, encoder_id: str, hashes: list[str]) -> int:
         """How many of the distinct ``hashes`` have a cached vector for ``encoder_id``."""
         if not hashes:
