@@ -264,10 +264,12 @@ def test_worker_processes_give_the_tokens_of_one_process(monkeypatch):
     assert sum(map(len, want)) > 2000
     assert _tokens(texts, workers=2) == want
     stats = french.pool_stats()
-    assert stats["workers"] == 2 and stats["texts"] == len(set(texts)) and 100 < stats["peak_rss_mb"] < 4000
+    assert stats["workers"] == 2 and stats["failed"] == 0 and stats["texts"] == len(set(texts))
+    assert 100 < stats["peak_rss_mb"] < 4000
     assert _tokens(texts, workers=1) == want                 # one worker: the lemmatiser stays out of this process
     monkeypatch.setattr(french.sys, "executable", "/bin/false")     # every worker fails at once
     assert _tokens(texts, workers=2) == want
+    assert french.pool_stats()["failed"] == 2
 
 
 def test_pool_workers_only_for_many_texts_and_as_memory_allows(monkeypatch):

