@@ -84,23 +84,28 @@ def save_tokens(store: Store, chunk: pd.DataFrame, rows: list[tuple[str, str, st
 
 
 def _todo(store: Store, everything: bool = False) -> pd.DataFrame:
-    """The respondent segments whose tokens are missing or were taken from another text."""
-    stale = "" if everything else \
-        " AND (t.segment_id IS NULL OR t.text_hash <> md5(coalesce(s.text_pseudo, '')))"
-    join = f"LEFT JOIN {TABLE} t USING (segment_id)" if store.has_table(TABLE) and not everything else ""
+    """The respondent segments whose tokens are missing or were taken from another text (all of
+    them with ``everything`` or before the table exists)."""
+    stale = ""
+    if store.has_table(TABLE) and not everything:
+        stale = (f" AND segment_id NOT IN (SELECT segment_id FROM {TABLE} t "
+                 "WHERE t.text_hash = md5(coalesce(s.text_pseudo, '')))")
     return store.query(
         f"""SELECT s.segment_id, coalesce(s.text_pseudo, '') AS text, md5(coalesce(s.text_pseudo, '')) AS h
-            FROM segments s {join}
-            WHERE {_RESPONDENT}{stale if join else ''}
-            ORDER BY s.segment_id""")
+            FROM segments s WHERE {_RESPONDENT}{stale} ORDER BY s.segment_id""")
+
+
+def _other_lemmatiser(store: Store) -> bool:
+    """Were the stored tokens made by another lemmatiser (spaCy model or token version)? Then all
+    of them are made again."""
+    state = store.get_kv(KV_KEY) or {}
+    return state.get("spacy_model") != store.config.segment.spacy_model or state.get("version") != VERSION
 
 
 def pending_texts(store: Store) -> list[str]:
     """The texts :func:`update_tokens` would lemmatise now (``textmine run`` lemmatises them with
     the other stages' in one pass of worker processes)."""
-    state = store.get_kv(KV_KEY) or {}
-    reset = state.get("spacy_model") != store.config.segment.spacy_model or state.get("version") != VERSION
-    return [_PLACEHOLDER.sub(" ", t) for t in _todo(store, everything=reset)["text"]]
+    return [_PLACEHOLDER.sub(" ", t) for t in _todo(store, everything=_other_lemmatiser(store))["text"]]
 
 
 def update_tokens(store: Store, *, batch: int = 2000,
@@ -110,7 +115,7 @@ def update_tokens(store: Store, *, batch: int = 2000,
     state = store.get_kv(KV_KEY) or {}
     with store.transaction() as con:
         _ensure_table(store)
-        if state.get("spacy_model") != model or state.get("version") != VERSION:
+        if _other_lemmatiser(store):
             con.execute(f"DELETE FROM {TABLE}").fetchall()
         con.execute(f"DELETE FROM {TABLE} WHERE segment_id NOT IN "
                     f"(SELECT segment_id FROM segments s WHERE {_RESPONDENT})").fetchall()

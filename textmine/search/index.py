@@ -78,23 +78,28 @@ def save_lemmas(store: Store, chunk: pd.DataFrame, lemmas: list[str], forms: Cou
 
 
 def _todo(store: Store, everything: bool = False) -> pd.DataFrame:
-    """The respondent segments whose lemmas are missing or were taken from another text."""
-    has = store.has_table("search_lemmas") and not everything
+    """The respondent segments whose lemmas are missing or were taken from another text (all of
+    them with ``everything`` or before the table exists)."""
+    stale = ""
+    if store.has_table("search_lemmas") and not everything:
+        stale = (" AND segment_id NOT IN (SELECT segment_id FROM search_lemmas l "
+                 "WHERE l.text_hash = md5(coalesce(s.text_pseudo, '')))")
     return store.query(
         f"""SELECT s.segment_id, s.interview_id, coalesce(s.text_pseudo, '') AS text,
                    md5(coalesce(s.text_pseudo, '')) AS h
-            FROM segments s {'LEFT JOIN search_lemmas l USING (segment_id)' if has else ''}
-            WHERE {_RESPONDENT}
-                  {"AND (l.segment_id IS NULL OR l.text_hash <> md5(coalesce(s.text_pseudo, '')))" if has else ''}
-            ORDER BY s.segment_id""")
+            FROM segments s WHERE {_RESPONDENT}{stale} ORDER BY s.segment_id""")
+
+
+def _other_lemmatiser(store: Store) -> bool:
+    """Was the index made by another lemmatiser (spaCy model or index version)? Then it is made again."""
+    state = store.get_kv(KV_KEY) or {}
+    return state.get("spacy_model") != _spacy_model(store) or state.get("version") != INDEX_VERSION
 
 
 def pending_texts(store: Store) -> list[str]:
     """The texts :func:`update_index` would lemmatise now (``textmine run`` lemmatises them with
     the other stages' in one pass of worker processes)."""
-    state = store.get_kv(KV_KEY) or {}
-    reset = state.get("spacy_model") != _spacy_model(store) or state.get("version") != INDEX_VERSION
-    return _todo(store, everything=reset)["text"].tolist()
+    return _todo(store, everything=_other_lemmatiser(store))["text"].tolist()
 
 
 def update_index(store: Store, *, batch: int = 2000, advance: Callable[[int], None] | None = None) -> dict[str, int]:
@@ -104,9 +109,10 @@ def update_index(store: Store, *, batch: int = 2000, advance: Callable[[int], No
     sum over interviews, is then rebuilt from the counts so the old text's forms leave it too."""
     model = _spacy_model(store)
     state = store.get_kv(KV_KEY) or {}
+    other = _other_lemmatiser(store)
     with store.transaction() as con:
         store.ensure_tables(*_TABLES)
-        if state.get("spacy_model") != model or state.get("version") != INDEX_VERSION:
+        if other:
             for t in ("search_lemmas", "search_forms", "search_form_counts"):   # other lemmatiser: rebuild all
                 con.execute(f"DELETE FROM {t}").fetchall()
         removed = con.execute(
@@ -133,8 +139,7 @@ def update_index(store: Store, *, batch: int = 2000, advance: Callable[[int], No
                         "GROUP BY ALL").fetchall()
     total = int(store.query("SELECT count(*) AS n FROM search_lemmas")["n"].iloc[0])
     removed_n = int(removed[0]) if removed and removed[0] is not None else 0
-    unchanged = (not len(todo) and not removed_n and state.get("spacy_model") == model
-                 and state.get("version") == INDEX_VERSION and state.get("segments") == total)
+    unchanged = not len(todo) and not removed_n and not other and state.get("segments") == total
     if unchanged:
         return {"lemmatised": 0, "removed": 0, "segments": total}
     store.set_kv(KV_KEY, {"version": INDEX_VERSION, "spacy_model": model, "segments": total,

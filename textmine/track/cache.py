@@ -83,13 +83,17 @@ def _read(store: Store, name: str) -> tuple[str, str] | None:
     return (row[0][0], row[0][1]) if row else None
 
 
+def _fresh(store: Store, name: str, fp: str) -> str | None:
+    """The stored frame (encoded) of entry ``name`` when it was computed for fingerprint ``fp``."""
+    hit = _read(store, name)
+    return hit[1] if hit is not None and hit[0] == fp else None
+
+
 def cached_prevalence(store: Store) -> pd.DataFrame | None:
     """The default prevalence frame (``prevalence(store)``) when the cache holds it for the store
     as it is now; None otherwise (never a stale frame)."""
-    hit = _read(store, PREVALENCE)
-    if hit is None or hit[0] != fingerprint(store):
-        return None
-    return _decode(hit[1])
+    hit = _fresh(store, PREVALENCE, fingerprint(store))
+    return None if hit is None else _decode(hit)
 
 
 def _write(store: Store, name: str, fp: str, df: pd.DataFrame | None) -> None:
@@ -108,8 +112,7 @@ def refresh(store: Store, fp: str | None = None) -> bool:
     caller has it). A project without figures (no segments, no codings) gets no entry. Returns
     whether the cache holds the figures."""
     fp = fp or fingerprint(store)
-    hit = _read(store, PREVALENCE)
-    if hit is not None and hit[0] == fp:
+    if _fresh(store, PREVALENCE, fp) is not None:
         return True
     try:
         df = prevalence(store)
@@ -124,9 +127,9 @@ def run_changes(store: Store, wave_from: str, wave_to: str, fp: str | None = Non
     cache when it holds them for the store as it is, else computed and stored."""
     fp = fp or fingerprint(store)
     name = f"changes\x1f{wave_from}\x1f{wave_to}"
-    hit = _read(store, name)
-    if hit is not None and hit[0] == fp:
-        return _decode(hit[1])
+    hit = _fresh(store, name, fp)
+    if hit is not None:
+        return _decode(hit)
     df = changes(store, wave_from, wave_to)
     _write(store, name, fp, df)
     return df
