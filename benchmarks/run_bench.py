@@ -126,10 +126,9 @@ def bench_cfpp(encoder: str, limit: int | None) -> None:
     cfg = _config(encoder)
     wall, m = _run(project, corpus, "cfpp", cfg)
     _print(f"CFPP2000 first run ({encoder})", wall, m)
-    from textmine.french import pool_stats
-    pool = pool_stats()
+    pool = m.get("stages", {}).get("topics", {}).get("lemmatiser")
     if pool:
-        print(f"  lemmatiser workers (the run waits for them, at the topics stage): {pool['workers']} workers, "
+        print(f"  lemmatiser workers (started at the topics stage, while UMAP and HDBSCAN run): {pool['workers']} workers, "
               f"{pool['texts']} texts in {pool['seconds']} s, largest worker's peak RSS {pool['peak_rss_mb']:.0f} MB "
               f"(as the worker measured it)", flush=True)
     wall, m = _run(project, corpus, "cfpp", cfg)

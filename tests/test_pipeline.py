@@ -162,12 +162,12 @@ def test_run_wave_takes_an_encoder_object(baseline_project, tmp_path):
 def test_a_failed_lemmatiser_worker_is_said_and_its_texts_still_analysed(baseline_project, tmp_path, monkeypatch):
     """The run lemmatises at the topics stage in worker processes (here from one text); workers
     that cannot start are said in the run's progress, and the topic words are the same."""
-    from textmine import french
+    from textmine import french, workers
     project = copy_project(baseline_project, tmp_path / "p")
     with Store(baseline_project, read_only=True) as s:
         want = s.query("SELECT topic, label FROM topic_info ORDER BY topic")
     monkeypatch.setattr(french, "POOL_MIN_TEXTS", 1)
-    monkeypatch.setattr(french.sys, "executable", "/bin/false")
+    monkeypatch.setattr(workers.sys, "executable", "/bin/false")
     said = []
     res = run_wave(project, DEMO / "vague1", wave="2022", metadata=DEMO / "vague1" / "metadata.csv",
                    refit_topics=True, report=lambda stage, msg: said.append((stage, msg)))

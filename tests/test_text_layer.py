@@ -4,6 +4,7 @@ place its concept is written."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -256,7 +257,7 @@ def test_worker_processes_give_the_tokens_of_one_process(monkeypatch):
     """Many new texts are lemmatised in worker processes (``python -m textmine.french``): the
     tokens are those of one process, in order, duplicates included; a worker that fails has its
     share done in the calling process."""
-    from textmine import french
+    from textmine import french, workers
     texts = _demo_sentences()[:90]
     texts = texts + texts[:7] + ["", "   "]                # duplicates and empty texts keep their places
     assert len(set(texts)) > 80
@@ -267,27 +268,27 @@ def test_worker_processes_give_the_tokens_of_one_process(monkeypatch):
     assert stats["workers"] == 2 and stats["failed"] == 0 and stats["texts"] == len(set(texts))
     assert 100 < stats["peak_rss_mb"] < 4000
     assert _tokens(texts, workers=1) == want                 # one worker: the lemmatiser stays out of this process
-    monkeypatch.setattr(french.sys, "executable", "/bin/false")     # every worker fails at once
+    monkeypatch.setattr(workers.sys, "executable", "/bin/false")    # every worker fails at once
     assert _tokens(texts, workers=2) == want
     assert french.pool_stats()["failed"] == 2
 
 
 def test_pool_workers_only_for_many_texts_and_as_memory_allows(monkeypatch):
-    from textmine import french
-    monkeypatch.setattr(french, "_available_memory", lambda: 16 * french.WORKER_BYTES)
-    monkeypatch.setattr(french.os, "cpu_count", lambda: 2)
+    from textmine import french, workers
+    monkeypatch.setattr(workers, "available_memory", lambda: 16 * workers.WORKER_BYTES)
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 2)
     assert french.pool_workers(french.POOL_MIN_TEXTS - 1) == 0 and french.pool_workers(french.POOL_MIN_TEXTS) == 2
-    monkeypatch.setattr(french.os, "cpu_count", lambda: 64)
-    assert french.pool_workers(10 ** 6) == french.POOL_MAX_WORKERS
-    monkeypatch.setattr(french.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 64)
+    assert french.pool_workers(10 ** 6) == workers.MAX_WORKERS
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 1)
     assert french.pool_workers(10 ** 6) == 0
-    monkeypatch.setattr(french.os, "cpu_count", lambda: 8)
-    monkeypatch.setattr(french, "_available_memory", lambda: int(2.5 * french.WORKER_BYTES))
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(workers, "available_memory", lambda: int(2.5 * workers.WORKER_BYTES))
     assert french.pool_workers(10 ** 6) == 2                      # as many as the memory holds
-    monkeypatch.setattr(french, "_available_memory", lambda: french.WORKER_BYTES // 3)
+    monkeypatch.setattr(workers, "available_memory", lambda: workers.WORKER_BYTES // 3)
     assert french.pool_workers(10 ** 6) == 1                      # one still keeps the lemmatiser out of the run
-    monkeypatch.setattr(french, "_available_memory", lambda: None)    # unknown (not Linux): by cores
-    assert french.pool_workers(10 ** 6) == french.POOL_MAX_WORKERS
+    monkeypatch.setattr(workers, "available_memory", lambda: None)    # unknown (not Linux): by cores
+    assert french.pool_workers(10 ** 6) == workers.MAX_WORKERS
 
 
 def _workers_of(pid: int) -> list[int]:
@@ -298,7 +299,7 @@ def _workers_of(pid: int) -> list[int]:
                 cmd = (d / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"textmine.french" in cmd and str(pid).encode() in cmd:
+            if b"textmine.workers" in cmd and str(pid).encode() in cmd:
                 out.append(int(d.name))
     return out
 
@@ -328,3 +329,55 @@ def test_workers_die_with_the_run_that_started_them():
     while _workers_of(parent.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _workers_of(parent.pid) == []
+    import tempfile
+    from textmine import workers
+    left = list(Path(tempfile.gettempdir()).glob(f"textmine-workers-{parent.pid}-*"))
+    assert left                                    # a killed run cannot remove its folder ...
+    workers.sweep_stale_folders()                  # ... the next pool does
+    assert not any(d.exists() for d in left)
+
+
+@pytest.mark.slow
+def test_a_pool_started_in_the_background_is_waited_for_by_the_first_reader(monkeypatch):
+    """``start_lemma_pool`` returns while its workers run (the run fits UMAP meanwhile); the first
+    ``lemma_tokens`` call waits for them and reads the tokens of one process; a run that ends
+    (or fails) first stops them and removes their folder."""
+    from textmine import french, workers
+    texts = _demo_sentences()[:60]
+    want = _tokens(texts, workers=0)
+    monkeypatch.setattr(french, "POOL_MIN_TEXTS", 1)
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 2)
+    french.forget_lemma_tokens()
+    try:
+        assert french.start_lemma_pool(texts) == 2
+        (pool,) = french._PENDING
+        assert all(p.poll() is None for p in pool.pool.procs)          # still loading spaCy: it returned at once
+        assert [[tuple(t) for t in d] for d in french.lemma_tokens(texts)] == want
+        assert not french._PENDING and french.pool_stats()["workers"] == 2 and french.pool_stats()["failed"] == 0
+        assert not pool.pool.tmp.exists()
+        french.forget_lemma_tokens()
+        assert french.start_lemma_pool(texts) == 2
+        (pool,) = french._PENDING
+        french.forget_lemma_tokens()                              # the run ends before reading them
+        assert not french._PENDING and all(p.poll() is not None for p in pool.pool.procs) and not pool.pool.tmp.exists()
+    finally:
+        french.forget_lemma_tokens()
+
+
+def test_stale_worker_folders_of_dead_runs_are_removed(tmp_path, monkeypatch):
+    """Worker folders are named after the run's pid: those of runs that are gone are removed,
+    those of live runs (and this one's) are not."""
+    import subprocess
+    import sys
+    from textmine import workers
+    monkeypatch.setattr(workers.tempfile, "gettempdir", lambda: str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = tmp_path / f"textmine-workers-{gone.pid}-abc"
+    live = tmp_path / f"textmine-workers-{os.getppid()}-def"
+    own = tmp_path / f"textmine-workers-{os.getpid()}-ghi"
+    other = tmp_path / "textmine-workers-notapid-x"
+    for d in (dead, live, own, other):
+        (d / "sub").mkdir(parents=True)
+    workers.sweep_stale_folders()
+    assert not dead.exists() and live.exists() and own.exists() and other.exists()

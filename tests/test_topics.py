@@ -265,3 +265,30 @@ def test_fit_with_exact_neighbours_is_reproducible(tmp_path_factory, tmp_path, m
         assert set(topic_assignments(store).set_index("segment_id").loc[wave2, "topic"]) <= set(runs[1]["topic"])
     from sklearn.metrics import adjusted_rand_score
     assert adjusted_rand_score([themes[s] for s in runs[0]["segment_id"]], runs[0]["topic"]) >= 0.4
+
+
+def test_umap_and_hdbscan_run_before_the_lemmas_give_bertopics_own_fit():
+    """The fit runs UMAP and HDBSCAN itself before the lemmas (the run's lemmatiser workers go on
+    meanwhile) and hands their results to BERTopic: same topics, probabilities and topic words as
+    BERTopic's own fit_transform with the same sub-models."""
+    from types import SimpleNamespace
+    rng = np.random.default_rng(5)
+    centres = rng.standard_normal((4, 16))
+    X = np.vstack([c + 0.35 * rng.standard_normal((50, 16)) for c in centres]).astype(np.float32)
+    words = [["atelier", "tablette", "senior"], ["dossier", "caf", "allocation"], ["mairie", "élu", "budget"],
+             ["réseau", "partenaire", "réunion"]]
+    docs = [" ".join(rng.choice(words[i // 50], 4)) + f" mot{i % 7}" for i in range(200)]
+    cfg = SimpleNamespace(n_neighbors=10, n_components=5, min_cluster_size=10, min_samples=None, top_n_words=5,
+                          nr_topics=None)
+    results = []
+    for early in (False, True):
+        model, _ = topic_fit.build_model(cfg, len(docs), _NeverEncoder(), 7)
+        if early:
+            topic_fit._reduce_and_cluster(model, X)
+            assert isinstance(model.umap_model, topic_fit._Reduced)
+        topics, probs = model.fit_transform(docs, embeddings=X)
+        results.append((list(topics), np.asarray(probs), model.get_topics()))
+    assert len(set(results[0][0]) - {-1}) >= 3
+    assert results[0][0] == results[1][0]
+    assert np.array_equal(results[0][1], results[1][1])
+    assert results[0][2] == results[1][2]

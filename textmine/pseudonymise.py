@@ -60,7 +60,7 @@ import datetime as _dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import pandas as pd
 
@@ -102,6 +102,37 @@ _SENT_END = re.compile(r"(?:^|[.!?…:;«\"\n]\s*)$")
 _PLACE_PREP = re.compile(r"(?:^|\s)(?:à|a|vers|depuis|jusqu'à|jusqu’à)\s+$", re.IGNORECASE)
 _ELIDED = re.compile(r"^[A-Za-z]{1,5}['’](?=\w)")
 
+
+
+class _Ent(NamedTuple):
+    """What pseudonymisation reads of a spaCy entity."""
+
+    text: str
+    label_: str
+    start_char: int
+    end_char: int
+
+
+class _Doc(NamedTuple):
+    """What pseudonymisation reads of a spaCy doc: its text and NER's hits."""
+
+    text: str
+    ents: tuple[_Ent, ...]
+
+
+def ner_texts(texts: list[str]) -> list[str]:
+    """The texts NER reads, in order: hits must be capitalised, so texts without capitals
+    (lowercase CFPP-style transcripts) skip it."""
+    return [t for t in texts if t != t.lower()]
+
+
+def entity_spans(nlp: Any, texts: list[str]) -> dict[str, tuple[tuple[str, int, int], ...]]:
+    """NER's hits in :func:`ner_texts` of ``texts``: ``{text: ((label, start, end), ...)}``, with
+    ``nlp`` a pipeline with ``ner`` (:attr:`Pseudonymiser.nlp`), batched as
+    :meth:`Pseudonymiser.pseudonymise` does (ingest runs it in worker processes for many texts)."""
+    need = ner_texts(texts)
+    return {t: tuple((e.label_, e.start_char, e.end_char) for e in doc.ents)
+            for t, doc in zip(need, nlp.pipe(need, batch_size=32))}
 
 
 def speaker_pseudo(role: str | None, index: int) -> str:
@@ -360,19 +391,23 @@ class Pseudonymiser:
             out = titled + out
         return out
 
-    def pseudonymise(self, texts: list[str], *, source: str | None = None) -> list[str]:
+    def pseudonymise(self, texts: list[str], *, source: str | None = None,
+                     entities: dict[str, tuple] | None = None) -> list[str]:
         """Pseudonymised copies of ``texts`` (same order). Deterministic for a given map,
-        name registry and input order."""
+        name registry and input order. ``entities``: NER's hits in these texts as
+        :func:`entity_spans` found them (ingest's worker processes), instead of running NER here."""
         if source:
             self.source = source
         texts = [t if isinstance(t, str) else "" for t in texts]
         if not self.cfg.enabled:
             return list(texts)
-        # hits must be capitalised: texts without capitals (lowercase CFPP-style transcripts) skip NER
-        need = [t for t in texts if t != t.lower()]
+        need = ner_texts(texts)
         if need:
+            if entities is None or any(t not in entities for t in need):
+                entities = entity_spans(self.nlp, texts)
+            docs = [_Doc(t, tuple(_Ent(t[a:b], label, a, b) for label, a, b in entities[t])) for t in need]
             found = [(surface, kind, tuple(normalise_key(surface).split()))
-                     for doc in self.nlp.pipe(need, batch_size=32) for surface, kind in self._candidates(doc)]
+                     for doc in docs for surface, kind in self._candidates(doc)]
             full_names = {}        # people's full names NER found in this batch, by first word
             for surface, kind, key in found:
                 if kind == "PERSONNE" and len(key) > 1:

@@ -69,8 +69,10 @@ def _lemma_table() -> tuple[object | None, frozenset[str]]:
         except (StopIteration, Exception):  # noqa: BLE001 - model not installed
             continue
         table = Lookups().from_disk(path.parent).get_table("lemma_lookup")
-        lemmas = frozenset(normalise_key(l) for v in table.values() for l in (v if isinstance(v, list) else [v]))
-        return table, lemmas
+        distinct: set[str] = set()       # 216 k forms, 36 k lemmas: each folded once
+        for v in table.values():
+            distinct.update(v) if isinstance(v, list) else distinct.add(v)
+        return table, frozenset(normalise_key(lemma) for lemma in distinct)
     return None, frozenset()
 
 

@@ -112,6 +112,44 @@ def build_model(cfg, n_docs: int, encoder: Encoder, random_state: int, vocabular
     return model, mcs
 
 
+class _Reduced:
+    """What BERTopic is given as its dimensionality reduction once UMAP has run: ``fit`` does
+    nothing, ``transform`` returns UMAP's layout of the fitted points (the only ones the fit asks
+    for; the saved model keeps no UMAP)."""
+
+    def __init__(self, embedding: np.ndarray) -> None:
+        self.embedding_ = embedding
+
+    def fit(self, X, y=None) -> "_Reduced":
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        return self.embedding_
+
+
+class _Clustered:
+    """What BERTopic is given as its clustering once HDBSCAN has run: ``fit`` does nothing; the
+    labels and membership strengths are HDBSCAN's."""
+
+    def __init__(self, hdbscan) -> None:
+        self.labels_ = hdbscan.labels_
+        self.probabilities_ = hdbscan.probabilities_
+
+    def fit(self, X, y=None) -> "_Clustered":
+        return self
+
+
+def _reduce_and_cluster(model, X: np.ndarray) -> None:
+    """Run the model's UMAP and HDBSCAN on ``X`` now, as BERTopic's ``fit_transform`` would
+    (``umap.fit_transform(X)``, then ``hdbscan.fit`` on its output), and put what they found in
+    their places: the topic fit computes them while the lemmatiser's workers run."""
+    with warnings.catch_warnings():      # UMAP: no NN-descent index to transform new points with (unused)
+        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
+        reduced = model.umap_model.fit_transform(X)
+    model.hdbscan_model.fit(reduced)
+    model.umap_model, model.hdbscan_model = _Reduced(reduced), _Clustered(model.hdbscan_model)
+
+
 def _centroids(X: np.ndarray, topics: np.ndarray) -> tuple[list[int], np.ndarray]:
     ids = sorted(set(int(t) for t in topics))
     C = np.vstack([X[topics == t].mean(axis=0) for t in ids])
@@ -168,19 +206,19 @@ def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = Tru
     n_words = word_counts(segs)
     long = n_words >= cfg.min_words     # short segments do not shape topics (assigned afterwards)
     fit_segs, X = segs[long], X_all[long]
-    docs = lemma_docs(word_texts(fit_segs), model=store.config.segment.spacy_model)
+    texts = word_texts(fit_segs)
+    knn = (exact_knn(X, max(2, min(cfg.n_neighbors, len(texts) - 1)))
+           if EXACT_KNN_MIN <= len(texts) <= EXACT_KNN_MAX else None)
+    model, mcs = build_model(cfg, len(texts), enc, rs, None, knn)
+    _reduce_and_cluster(model, X)        # before the lemmas, which UMAP and HDBSCAN do not need
+    del knn
+    docs = lemma_docs(texts, model=store.config.segment.spacy_model)    # (the run's lemmatiser workers: done by now)
     if sum(1 for d in docs if d) < MIN_SEGMENTS:
         raise TextmineError(E.E306, path=store.root,
                             detail=f"{sum(1 for d in docs if d)} segments of >= {cfg.min_words} words with "
                                    f"content words; at least {MIN_SEGMENTS} needed")
-    vocab = frequent_vocabulary(docs, min_doc_freq(len(docs)))
-    knn = (exact_knn(X, max(2, min(cfg.n_neighbors, len(docs) - 1)))
-           if EXACT_KNN_MIN <= len(docs) <= EXACT_KNN_MAX else None)
-    model, mcs = build_model(cfg, len(docs), enc, rs, vocab or None, knn)
-    with warnings.catch_warnings():      # UMAP: no NN-descent index to transform new points with (unused)
-        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
-        topics, probs = model.fit_transform(docs, embeddings=X)
-    del knn
+    model.vectorizer_model = make_vectorizer(frequent_vocabulary(docs, min_doc_freq(len(docs))) or None)
+    topics, probs = model.fit_transform(docs, embeddings=X)
     topics = np.asarray(topics, dtype=int)
     probs = np.asarray(probs, dtype=float) if probs is not None else np.ones(len(topics))
     share_before = float(np.mean(topics == -1))
