@@ -292,3 +292,14 @@ def test_umap_and_hdbscan_run_before_the_lemmas_give_bertopics_own_fit():
     assert results[0][0] == results[1][0]
     assert np.array_equal(results[0][1], results[1][1])
     assert results[0][2] == results[1][2]
+
+
+def test_umaps_kernels_are_compiled_once_per_machine_not_per_process():
+    """UMAP declares no numba cache: the fit lets numba keep its kernels on disk (as pynndescent
+    does for its own), once per process."""
+    from numba.core.caching import NullCache
+    import umap.layouts
+    topic_fit.cache_umap_kernels()
+    kernel = umap.layouts._nb_optimize_layout_euclidean_single_epoch
+    assert not isinstance(kernel._cache, NullCache)
+    assert topic_fit.cache_umap_kernels() == 0          # already switched

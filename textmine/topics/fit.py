@@ -84,6 +84,34 @@ def exact_knn(X: np.ndarray, k: int, block_cells: int = 1 << 24) -> tuple[np.nda
     return idx, dist
 
 
+def cache_umap_kernels() -> int:
+    """Let numba keep UMAP's compiled kernels on disk, as pynndescent does for its own
+    (``cache=True``; where numba puts caches: beside the package's sources, or the user's cache
+    folder, or ``NUMBA_CACHE_DIR``): UMAP declares no cache, so each process compiled them again
+    (5-7 s of every topic fit). The compiled code is the same: so is the layout. Returns how many
+    kernels were switched (0 on a later call, or when numba's internals differ)."""
+    import sys
+    try:
+        from numba.core.caching import NullCache
+        from numba.core.registry import CPUDispatcher
+    except ImportError:            # pragma: no cover - another numba layout: compile as before
+        return 0
+    n = 0
+    with warnings.catch_warnings():     # a kernel numba cannot cache is compiled as before, silently
+        warnings.simplefilter("ignore")
+        for name, module in list(sys.modules.items()):
+            if module is None or not (name == "umap" or name.startswith("umap.")):
+                continue
+            for obj in list(vars(module).values()):
+                if isinstance(obj, CPUDispatcher) and isinstance(getattr(obj, "_cache", None), NullCache):
+                    try:
+                        obj.enable_caching()
+                        n += 1
+                    except Exception:     # noqa: BLE001 - not cacheable: compiled per process as before
+                        continue
+    return n
+
+
 def build_model(cfg, n_docs: int, encoder: Encoder, random_state: int, vocabulary=None, knn=None):
     """A BERTopic whose every stochastic part is seeded with ``random_state`` (UMAP here, KeyBERT
     in :func:`representation_models`, KMeans in :func:`split_large_topics`). ``knn``: the
@@ -97,6 +125,7 @@ def build_model(cfg, n_docs: int, encoder: Encoder, random_state: int, vocabular
     from hdbscan import HDBSCAN
     from umap import UMAP
 
+    cache_umap_kernels()
     mcs = auto_min_cluster_size(n_docs) if cfg.min_cluster_size == "auto" else int(cfg.min_cluster_size)
     umap = UMAP(n_neighbors=max(2, min(cfg.n_neighbors, n_docs - 1)),
                 n_components=max(2, min(cfg.n_components, n_docs - 2)), min_dist=0.0, metric="cosine",
