@@ -59,8 +59,9 @@ def test_workers_store_what_one_process_stores(tmp_path, pooled):
     _same(got, want)
     from textmine import workers
     pooled.setattr(workers.sys, "executable", "/bin/false")               # the workers fail: done here
-    got, _ = _ingest(tmp_path / "failed", corpus, **kw)
+    got, said = _ingest(tmp_path / "failed", corpus, **kw)
     _same(got, want)
+    assert any("2 of 2 worker processes failed (exit status 1)" in m for m in said), said
 
 
 def test_workers_on_real_transcripts_with_names(tmp_path, pooled):

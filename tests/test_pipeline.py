@@ -167,11 +167,17 @@ def test_a_failed_lemmatiser_worker_is_said_and_its_texts_still_analysed(baselin
     with Store(baseline_project, read_only=True) as s:
         want = s.query("SELECT topic, label FROM topic_info ORDER BY topic")
     monkeypatch.setattr(french, "POOL_MIN_TEXTS", 1)
-    monkeypatch.setattr(workers.sys, "executable", "/bin/false")
+    broken = tmp_path / "broken-python"        # a worker that fails as a Python error would, last line first
+    broken.write_text("#!/bin/sh\necho 'Traceback (most recent call last):' >&2\n"
+                      "echo 'RuntimeError: worker broke on purpose' >&2\nexit 3\n", encoding="ascii")
+    broken.chmod(0o755)
+    monkeypatch.setattr(workers.sys, "executable", str(broken))
     said = []
     res = run_wave(project, DEMO / "vague1", wave="2022", metadata=DEMO / "vague1" / "metadata.csv",
                    refit_topics=True, report=lambda stage, msg: said.append((stage, msg)))
     assert res.stages["topics"]["action"] == "fit"
-    assert any(st == "topics" and "lemmatiser worker processes failed" in m for st, m in said), said
+    assert any(st == "topics" and "lemmatiser worker processes failed (exit status 3: RuntimeError: worker broke "
+               "on purpose)" in m for st, m in said), said
+    assert res.stages["topics"]["lemmatiser"]["failed"] >= 1
     with Store(project, read_only=True) as s:
         pd.testing.assert_frame_equal(s.query("SELECT topic, label FROM topic_info ORDER BY topic"), want)

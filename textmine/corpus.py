@@ -546,8 +546,11 @@ def _analysed(store: Store, parsed: list[_Parsed], turns: list[_Turns],
     if note is not None:
         note(f"{len(parsed)} interviews ({sum(sizes):,} words): segmenting and finding names in "
              f"{len(shares)} worker processes")
-    results, _ = Pool("ingest", [[items[i] for i in share] for share in shares],
-                      (cfg.segment, ner_model)).results()
+    results, stats = Pool("ingest", [[items[i] for i in share] for share in shares],
+                          (cfg.segment, ner_model)).results()
+    if stats["failed"] and note is not None:
+        note(f"{stats['failed']} of {stats['workers']} worker processes failed ({stats['errors'][0]}): their "
+             "interviews are analysed in this process instead (same results, more time)")
     done: dict[int, tuple] = {}
     for share, res in zip(shares, results):
         if res is None or len(res) != len(share):

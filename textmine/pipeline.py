@@ -208,7 +208,8 @@ class Pipeline:
         collect_lemma_pool()
         pool = pool_stats()
         if pool.get("failed"):
-            self.say("topics", f"{pool['failed']} of {pool['workers']} lemmatiser worker processes failed: their "
+            self.say("topics", f"{pool['failed']} of {pool['workers']} lemmatiser worker processes failed "
+                               f"({pool['errors'][0] if pool.get('errors') else 'no reason given'}): their "
                                "texts were analysed in this process instead (same tokens, more time)")
         return {"lemmatiser": pool} if pool else {}
 

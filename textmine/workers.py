@@ -9,7 +9,8 @@ PARENT_PID`` for each, where ``TASK`` names one of :data:`TASKS` (``module:funct
 ``function(share, *args)``). A worker:
 
 - is started with ``subprocess`` (no ``fork`` of a run that may hold 2 GB, no ``preexec_fn``);
-  its output and errors go nowhere (no pipe a chatty worker could fill and stall on);
+  its output goes nowhere and its errors to a file of the folder (no pipe a chatty worker could
+  fill and stall on), whose last line says why a worker failed;
 - dies with the run that started it (``PR_SET_PDEATHSIG`` on Linux) and leaves Ctrl-C to it;
 - runs with one BLAS/OpenMP thread and without torch (thinc imports it when installed: 200 MB
   and a second a worker, for nothing on CPU pipelines);
@@ -100,31 +101,48 @@ class Pool:
             env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
             for i, share in enumerate(shares):
                 (self.tmp / f"in{i}").write_bytes(pickle.dumps((share, args), protocol=pickle.HIGHEST_PROTOCOL))
-                self.procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "textmine.workers", task, str(self.tmp / f"in{i}"),
-                     str(self.tmp / f"out{i}"), str(os.getpid())],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+                with open(self.tmp / f"err{i}", "wb") as err:       # a file, not a pipe to fill and stall on
+                    self.procs.append(subprocess.Popen(
+                        [sys.executable, "-m", "textmine.workers", task, str(self.tmp / f"in{i}"),
+                         str(self.tmp / f"out{i}"), str(os.getpid())],
+                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env))
         except BaseException:
             self.close()
             raise
 
-    def results(self) -> tuple[list[Any], dict[str, float]]:
+    def results(self) -> tuple[list[Any], dict[str, Any]]:
         """Wait for every worker: each share's result (``None`` for a worker that failed: the
         caller redoes its share) and the pool's figures (``workers``, ``failed``, ``seconds``,
-        the largest worker's ``peak_rss_mb`` as it measured it). Closes the pool."""
+        the largest worker's ``peak_rss_mb`` as it measured it, and ``errors``: why each failed
+        worker failed, its exit status and the last line it wrote). Closes the pool."""
         try:
-            out, peak, failed = [], 0.0, 0
+            out, peak, errors = [], 0.0, []
             for i, proc in enumerate(self.procs):
                 proc.wait()
                 path = self.tmp / f"out{i}"
                 res, rss = pickle.loads(path.read_bytes()) if proc.returncode == 0 and path.exists() else (None, 0.0)
-                failed += res is None
+                if res is None:
+                    errors.append(f"exit status {proc.returncode}" + (f": {last}" if (last := self._last_error(i)) else ""))
                 peak = max(peak, rss)
                 out.append(res)
-            return out, {"workers": len(self.procs), "failed": failed,
-                         "seconds": round(time.perf_counter() - self.started, 2), "peak_rss_mb": peak}
+            return out, {"workers": len(self.procs), "failed": len(errors),
+                         "seconds": round(time.perf_counter() - self.started, 2), "peak_rss_mb": peak,
+                         "errors": errors}
         finally:
             self.close()
+
+    def _last_error(self, i: int, limit: int = 200) -> str:
+        """The last line worker ``i`` wrote to its error output (read from its last 4 KiB), cut
+        to ``limit`` characters: a Python error's own line."""
+        try:
+            with open(self.tmp / f"err{i}", "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, fh.tell() - 4096))
+                tail = fh.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        lines = [ln.strip() for ln in tail.splitlines() if ln.strip()]
+        return lines[-1][:limit] if lines else ""
 
     def close(self) -> None:
         """Kill the workers still running and remove the folder (done, interrupted or failed)."""
