@@ -11,7 +11,8 @@ Usage: python benchmarks/run_bench.py [--encoder e5-small|use-multilingual] [--o
 Aims (issue 15, quiet 2-core machine): a CFPP2000-sized wave in <= 15 min with e5-small,
 <= 5 min with use-multilingual, the whole run <= 1.3x its embed stage; unchanged re-run <= 5 s;
 peak RSS <= 3 GB. Each line prints the load average: the development machine is shared, and
-each stage's peak RSS (sampled every 50 ms from /proc on Linux: which stage holds the memory).
+each stage's peak RSS (sampled every 50 ms from /proc on Linux: which stage holds the memory), and
+the same with the run's worker processes (the sum of their RSS and the run's).
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ class StagePeaks:
     charges it to the stage the run reported last (nothing on systems without /proc)."""
 
     def __init__(self, every: float = 0.05) -> None:
-        self.stage, self.peaks, self.every = "start", {}, every
+        self.stage, self.peaks, self.with_workers, self.every = "start", {}, {}, every
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -54,12 +55,30 @@ class StagePeaks:
         except OSError:
             return None
 
+    @staticmethod
+    def workers_mb() -> float:
+        """RSS of this process's children (the run's worker processes), from /proc."""
+        total, page = 0.0, os.sysconf("SC_PAGE_SIZE")
+        for task in Path("/proc/self/task").iterdir():
+            try:
+                pids = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for pid in pids:
+                try:
+                    total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page / 2 ** 20
+                except (OSError, ValueError, IndexError):
+                    pass
+        return total
+
     def _sample(self) -> None:
         while not self._stop.is_set():
             r = self.rss_mb()
             if r is None:
                 return
             self.peaks[self.stage] = max(self.peaks.get(self.stage, 0.0), r)
+            w = r + self.workers_mb()
+            self.with_workers[self.stage] = max(self.with_workers.get(self.stage, 0.0), w)
             self._stop.wait(self.every)
 
     def report(self, stage: str, msg: str) -> None:
@@ -89,6 +108,7 @@ def _run(project: Path, corpus: Path, wave: str, cfg: Path) -> tuple[float, dict
         res = run_wave(project, corpus, wave=wave, config_path=cfg, report=peaks.report)
     manifest = dict(res.manifest)
     manifest["_peaks"] = peaks.peaks
+    manifest["_with_workers"] = peaks.with_workers
     return time.perf_counter() - t0, manifest
 
 
@@ -107,6 +127,9 @@ def _print(label: str, wall: float, manifest: dict) -> None:
           + f" | peak RSS so far {_peak_rss_mb():.0f} MB", flush=True)
     if manifest.get("_peaks"):
         print("  peak RSS by stage (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in manifest["_peaks"].items()), flush=True)
+    if any(v > manifest.get("_peaks", {}).get(k, 0) + 1 for k, v in manifest.get("_with_workers", {}).items()):
+        print("  with its worker processes (sum of RSS, MB): "
+              + ", ".join(f"{k} {v:.0f}" for k, v in manifest["_with_workers"].items()), flush=True)
 
 
 def bench_cfpp(encoder: str, limit: int | None) -> None:
