@@ -381,3 +381,18 @@ def test_stale_worker_folders_of_dead_runs_are_removed(tmp_path, monkeypatch):
         (d / "sub").mkdir(parents=True)
     workers.sweep_stale_folders()
     assert not dead.exists() and live.exists() and own.exists() and other.exists()
+
+
+def test_strip_accents_is_nfkd_without_marks_and_fold_word_is_fold():
+    """The per-character table (filled as characters come) gives the whole-text NFKD without
+    combining marks; the memoised word fold is the fold."""
+    import unicodedata
+    from textmine.french import fold, fold_word, strip_accents
+    texts = ["Élu à Châlons-en-Champagne, l'œuvre «ça» ﬁnit", "ß ẞ ǅ İ ﬀ ½ … ™", "x\u0301y e\u0308", "", "abc",
+             "Ωμέγα Ĳssel Łódź Ærø"]
+    for t in texts:
+        want = "".join(c for c in unicodedata.normalize("NFKD", t) if not unicodedata.combining(c))
+        assert strip_accents(t) == want
+        assert strip_accents(t) == want           # the table filled by the first call gives the same
+        for w in t.split():
+            assert fold_word(w) == fold(w)

@@ -36,20 +36,25 @@ from .errors import E, TextmineError
 from .workers import Pool, worker_count
 
 # ------------------------------------------------------------------ folding
-_ACCENTS: dict[int, str] = {}     # char -> its NFKD decomposition without combining marks
+class _AccentTable(dict):
+    """``ord(char) -> char`` without its accents, filled as ``str.translate`` meets characters."""
+
+    def __missing__(self, code: int) -> str:
+        c = chr(code)
+        out = c if c.isascii() else "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x))
+        self[code] = out
+        return out
+
+
+_ACCENTS = _AccentTable()     # char -> its NFKD decomposition without combining marks
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE"})
 
 
 def strip_accents(text: str) -> str:
     """``NFKD`` then combining marks dropped (``Élu`` -> ``Elu``, ``ﬁ`` -> ``fi``), case kept.
 
-    One ``str.translate`` through a per-character table: NFKD works character by character
-    and the marks it would reorder are dropped, so the table is exact."""
-    for c in set(text) - _ACCENTS.keys():
-        if c.isascii():
-            _ACCENTS[ord(c)] = c
-        else:
-            _ACCENTS[ord(c)] = "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x))
+    One ``str.translate`` through a per-character table, filled as characters come (NFKD works
+    character by character and the marks it would reorder are dropped, so the table is exact)."""
     return text.translate(_ACCENTS)
 
 
@@ -74,6 +79,13 @@ def fold(text: str, *, keep_length: bool = False) -> str:
     if keep_length:
         return "".join(_fold_char(c) for c in text)
     return strip_accents(expand_ligatures(text.lower()))
+
+
+@lru_cache(maxsize=1 << 16)
+def fold_word(word: str) -> str:
+    """:func:`fold` of one word, memoised: a corpus's tokens repeat (CFPP2000's search index folds
+    1.3 million tokens of some 50,000 distinct words; 2.5 s of the run's search stage)."""
+    return fold(word)
 
 
 def fold_label(text: str) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from ..french import SEARCH_FILLERS as FILLERS
-from ..french import LEMMA_BATCH, fold, lemma_tokens, single_blas
+from ..french import LEMMA_BATCH, fold, fold_word, lemma_tokens, single_blas
 
 #: parts of speech that carry no search meaning (the BM25 IDF handles frequent content words)
 SKIP_POS = frozenset({"DET", "ADP", "CCONJ", "SCONJ", "PRON", "AUX", "PUNCT", "SPACE", "SYM", "X"})
@@ -41,8 +41,8 @@ class Tok:
 
 
 def _tok(t) -> Tok:
-    form = fold(t.text)
-    lemma = fold(t.lemma_ or t.text)
+    form = fold_word(t.text)
+    lemma = fold_word(t.lemma_ or t.text)
     keep = (t.pos_ not in SKIP_POS and bool(_WORD.search(t.text)) and not t.is_punct
             and form not in FILLERS and len(form) > 1)
     return Tok(t.idx, t.idx + len(t.text), form, lemma, keep)
