@@ -72,7 +72,9 @@ def worker_count(enough: bool) -> int:
 
 def sweep_stale_folders() -> None:
     """Remove the worker folders of runs that are gone (a run killed with SIGKILL cannot remove
-    its own; its workers die with it)."""
+    its own; its workers die with it). POSIX only: ``os.kill(pid, 0)`` is a signal elsewhere."""
+    if os.name != "posix":
+        return
     for d in Path(tempfile.gettempdir()).glob(TMP_PREFIX + "*-*"):
         pid = d.name[len(TMP_PREFIX):].split("-", 1)[0]
         if not pid.isdigit() or int(pid) == os.getpid():
