@@ -254,7 +254,7 @@ def _tokens(texts, **kw) -> list[list[tuple]]:
 
 @pytest.mark.slow
 def test_worker_processes_give_the_tokens_of_one_process(monkeypatch):
-    """Many new texts are lemmatised in worker processes (``python -m textmine.french``): the
+    """Many new texts are lemmatised in worker processes (``python -m textmine.workers``): the
     tokens are those of one process, in order, duplicates included; a worker that fails has its
     share done in the calling process."""
     from textmine import french, workers

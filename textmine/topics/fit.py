@@ -241,7 +241,7 @@ def fit_topics(store, *, encoder: Encoder | str | None = None, refit: bool = Tru
     model, mcs = build_model(cfg, len(texts), enc, rs, None, knn)
     _reduce_and_cluster(model, X)        # before the lemmas, which UMAP and HDBSCAN do not need
     del knn
-    docs = lemma_docs(texts, model=store.config.segment.spacy_model)    # (the run's lemmatiser workers: done by now)
+    docs = lemma_docs(texts, model=store.config.segment.spacy_model)    # waits for the run's lemmatiser workers
     if sum(1 for d in docs if d) < MIN_SEGMENTS:
         raise TextmineError(E.E306, path=store.root,
                             detail=f"{sum(1 for d in docs if d)} segments of >= {cfg.min_words} words with "
