@@ -36,8 +36,8 @@ def test_normalise_key():
 
 
 @pytest.mark.parametrize("label, expected", [
-    ("Sonia Branca-Rosoff (ENQ)", "Sonia Branca-Rosoff"), ("Sonia Branca enq", "Sonia Branca"),
-    ("Océane Advocat (Enq.)", "Océane Advocat"), ("speaker#2", None), ("inconnu", None), ("la mère", None),
+    ("Odile Marchetti-Vial (ENQ)", "Odile Marchetti-Vial"), ("Odile Marchetti enq", "Odile Marchetti"),
+    ("Léonie Garrigue (Enq.)", "Léonie Garrigue"), ("speaker#2", None), ("inconnu", None), ("la mère", None),
     ("Turns", None), ("Enquêteur", None), ("interlocuteur au téléphone", None), ("Nasser", "Nasser"),
     ("Conum 1", None), ("spk1", None), ("Collègue", None), ("Conseillère", None), ("Coordinateur", None),
 ])
@@ -63,12 +63,12 @@ def test_names_from_filename(name, expected):
 @pytest.mark.slow
 def test_known_names_full_parts_and_orders(cfg, nlp):
     ps = _ps(cfg, nlp)
-    ps.add_names(["Florence Lefeuvre"])
-    out = ps.pseudonymise(["Florence Lefeuvre est venue.", "j'ai vu florence et LEFEUVRE",
-                           "Lefeuvre Florence a dit oui.", "Mme Lefeuvre répond."])
+    ps.add_names(["Florence Castagnet"])
+    out = ps.pseudonymise(["Florence Castagnet est venue.", "j'ai vu florence et CASTAGNET",
+                           "Castagnet Florence a dit oui.", "Mme Castagnet répond."])
     assert out == ["[PERSONNE_1] est venue.", "j'ai vu [PERSONNE_1] et [PERSONNE_1]",
                    "[PERSONNE_1] a dit oui.", "Mme [PERSONNE_1] répond."]
-    assert "Florence" not in " ".join(out) and "Lefeuvre" not in " ".join(out).title()
+    assert "Florence" not in " ".join(out) and "Castagnet" not in " ".join(out).title()
 
 
 @pytest.mark.slow
@@ -90,9 +90,9 @@ def test_common_word_names_need_capitals(cfg, nlp):
 @pytest.mark.slow
 def test_speaker_labels_and_no_label_names(cfg, nlp):
     ps = _ps(cfg, nlp)
-    ps.add_names(["Sonia Branca-Rosoff (ENQ)", "speaker#2", "tous", "inconnu"])
-    assert set(ps.new_rows().original) == {"Sonia Branca-Rosoff"}
-    out = ps.pseudonymise(["Sonia Branca-Rosoff et Mme Branca, et tous les autres, inconnu au bataillon"])[0]
+    ps.add_names(["Odile Marchetti-Vial (ENQ)", "speaker#2", "tous", "inconnu"])
+    assert set(ps.new_rows().original) == {"Odile Marchetti-Vial"}
+    out = ps.pseudonymise(["Odile Marchetti-Vial et Mme Marchetti, et tous les autres, inconnu au bataillon"])[0]
     assert out == "[PERSONNE_1] et Mme [PERSONNE_1], et tous les autres, inconnu au bataillon"
 
 
@@ -183,16 +183,16 @@ def test_lowercase_texts_skip_ner_but_known_names_apply(cfg, nlp):
         def pipe(self, texts, **kw):
             raise AssertionError("NER called")
     ps = Pseudonymiser(None, cfg, NoNer())
-    ps.add_names(["Florence Lefeuvre"])
-    assert ps.pseudonymise(["oui florence lefeuvre habite là"]) == ["oui [PERSONNE_1] habite là"]
+    ps.add_names(["Florence Castagnet"])
+    assert ps.pseudonymise(["oui florence castagnet habite là"]) == ["oui [PERSONNE_1] habite là"]
     assert ps.names_from_filename("Andre_Morange_H_58_Mo-v2.TextGrid") == ["Andre Morange"]
 
 
 @pytest.mark.slow
 def test_disabled_returns_texts_unchanged(cfg, nlp):
     ps = Pseudonymiser(None, cfg.model_copy(update={"enabled": False}), nlp)
-    ps.add_names(["Florence Lefeuvre"])
-    assert ps.pseudonymise(["Florence Lefeuvre"]) == ["Florence Lefeuvre"]
+    ps.add_names(["Florence Castagnet"])
+    assert ps.pseudonymise(["Florence Castagnet"]) == ["Florence Castagnet"]
 
 
 @pytest.mark.slow
@@ -209,18 +209,18 @@ def test_emails_phones_and_idempotence(cfg, nlp):
 def test_consistency_across_calls_and_waves(tmp_path, cfg, nlp):
     store = Store(tmp_path / "proj", create=True)
     w1 = _ps(cfg, nlp, store.pseudonym_map())
-    w1.add_names(["Florence Lefeuvre"])
+    w1.add_names(["Florence Castagnet"])
     a = w1.pseudonymise(["Florence est à Vierzon avec Mme Girardin."], source="w1-01")
-    b = w1.pseudonymise(["Girardin et Florence Lefeuvre, à Vierzon."], source="w1-02")
+    b = w1.pseudonymise(["Girardin et Florence Castagnet, à Vierzon."], source="w1-02")
     store.add_pseudonyms(w1.new_rows())
     stored = store.pseudonym_map()
     assert len(stored) == len(w1.new_rows()) and stored.key.is_unique
     # wave 2: a new instance from the stored map gives the same placeholders, new names continue numbering
     w2 = _ps(cfg, nlp, store.pseudonym_map())
-    c = w2.pseudonymise(["Mme Girardin a quitté Vierzon, Florence Lefeuvre reste. Kevin Marchal arrive."],
+    c = w2.pseudonymise(["Mme Girardin a quitté Vierzon, Florence Castagnet reste. Kevin Marchal arrive."],
                         source="w2-01")[0]
     ph = dict(zip(stored.key, stored.placeholder))
-    assert ph["florence lefeuvre"] == ph["florence"] == "[PERSONNE_1]"
+    assert ph["florence castagnet"] == ph["florence"] == "[PERSONNE_1]"
     assert a[0] == f"[PERSONNE_1] est à {ph['vierzon']} avec Mme {ph['girardin']}."
     assert b[0] == f"{ph['girardin']} et [PERSONNE_1], à {ph['vierzon']}."
     assert c.startswith(f"Mme {ph['girardin']} a quitté {ph['vierzon']}, [PERSONNE_1] reste.")
@@ -306,13 +306,13 @@ def test_ingest_txt_offsets_lines_and_pseudonyms(tmp_path, cfg, nlp):
             "marchent bien, les gens reviennent, ils prennent confiance petit à petit et ils osent demander.\n"
             "Les démarches de la CAF restent le gros morceau, surtout pour les personnes âgées qui n'ont pas "
             "d'ordinateur chez elles et qui viennent avec leurs courriers dans un sac.")
-    src = tmp_path / "in" / "Florence_Lefeuvre_F_41_conum.txt"
+    src = tmp_path / "in" / "Florence_Castagnet_F_41_conum.txt"
     src.parent.mkdir()
     src.write_text("Enquêtrice : Bonjour, merci d'avoir accepté. Pouvez-vous présenter votre poste ?\n"
-                   "Florence Lefeuvre : Oui, alors euh je suis conseillère numérique à la mairie de Vierzon "
+                   "Florence Castagnet : Oui, alors euh je suis conseillère numérique à la mairie de Vierzon "
                    "depuis deux ans. [rires]\n" + body + "\n"
                    "Enquêtrice : D'accord, et Florence, avec les élus ?\n"
-                   "Florence Lefeuvre : Ils nous soutiennent, le maire passe de temps en temps.\n", encoding="utf-8")
+                   "Florence Castagnet : Ils nous soutiennent, le maire passe de temps en temps.\n", encoding="utf-8")
     store = Store(tmp_path / "proj", create=True)
     corpus.ingest_paths(store, [src], wave="1")
     seg = store.segments_frame()
@@ -324,7 +324,7 @@ def test_ingest_txt_offsets_lines_and_pseudonyms(tmp_path, cfg, nlp):
             assert text[int(r.char_start):int(r.char_end)] == r.text_raw
             assert text[:int(r.char_start)].count("\n") + 1 == r.line
     allp = " ".join(seg.text_pseudo) + " " + " ".join(seg.prev_question)
-    for name in ("Florence", "Lefeuvre", "Girardin", "Vierzon"):
+    for name in ("Florence", "Castagnet", "Girardin", "Vierzon"):
         assert name not in allp, name
     assert "CAF" in allp and "[rires]" not in allp and " euh " not in allp
     assert set(seg.speaker_pseudo) <= {"ENQ1", "REP1", "CONUM1"}

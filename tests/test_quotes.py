@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import zipfile
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,9 @@ import pytest
 
 from helpers_search import REAL_FILES, REAL_NAMES, add_interviews, all_output_text, make_store
 from textmine.errors import TextmineError
-from textmine.export.quotes import QUOTE_COLUMNS, mmr, quote_id, select_quotes, write_quotes
+from textmine.diversity import mmr
+from textmine.export.quotes import (LAMBDA, NEAR_DUPLICATE, QUOTE_COLUMNS, SAME_INTERVIEW_PENALTY, quote_id,
+                                     select_quotes, write_quotes)
 from textmine.export.span import ELLIPSIS, finish, sentences, trim_fillers, windows
 
 LEAKS = REAL_NAMES + [f.rsplit(".", 1)[0] for f in REAL_FILES]
@@ -61,9 +64,23 @@ def test_mmr_avoids_duplicates_and_same_interview():
     X = np.array([[1, 0, 0], [1, 0, 0], [0.8, 0.6, 0], [0, 0, 1]], dtype=np.float32)
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     rel = np.array([1.0, 0.99, 0.7, 0.6])
-    picked = mmr(rel, X, ["a", "b", "c", "a"], 3)
+    pick = partial(mmr, weight=LAMBDA, groups=["a", "b", "c", "a"], group_penalty=SAME_INTERVIEW_PENALTY,
+                   near_duplicate=NEAR_DUPLICATE)
+    picked = pick(rel, X, 3)
     assert picked[0] == 0 and 1 not in picked      # exact duplicate skipped while others remain
-    assert mmr(rel, X, ["a", "b", "c", "a"], 4)[-1] == 1
+    assert pick(rel, X, 4)[-1] == 1
+
+
+def test_mmr_trades_relevance_for_diversity():
+    """Active learning's use (no groups, no duplicate rule): the weight decides."""
+    X = np.array([[1, 0], [0.99, 0.141], [0, 1]], dtype=float)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    rel = np.array([1.0, 0.95, 0.5])
+    assert mmr(rel, X, 2, weight=1.0) == [0, 1]          # relevance alone
+    assert mmr(rel, X, 2, weight=0.5) == [0, 2]          # the near copy of 0 loses to the other direction
+    assert mmr(rel, X, 5, weight=0.5) == [0, 2, 1]       # k beyond the rows: every row once
+    assert mmr(np.array([0.5, 0.5]), X[:2], 1) == [0]    # ties: lowest index
+    assert mmr(np.array([]), np.zeros((0, 2)), 3) == []
 
 
 # ---------------------------------------------------------------- selection + formats (encoder)

@@ -39,7 +39,7 @@ def test_decision_type():
 
 
 def test_label_patterns():
-    for lab in ["Enquêteur", "Enquêtrice", "E", "Q", "I", "Interviewer", "Intervieweuse", "Sonia B. (ENQ)", "Sonia enq",
+    for lab in ["Enquêteur", "Enquêtrice", "E", "Q", "I", "Interviewer", "Intervieweuse", "Odile M. (ENQ)", "Odile enq",
                 "Claire (Enq.)"]:
         r = roles(interview(lab, "Marie Dupont"))
         assert r[lab] == ("interviewer", "label-pattern"), lab
@@ -75,7 +75,7 @@ def test_discourse_features_find_the_interviewer_whatever_the_order():
 def test_marginal_and_multi_respondents():
     extra = [("Paul", ANSWERS[2]), ("Paul", ANSWERS[3]), ("Paul", ANSWERS[4]), ("inconnu", "allô"), ("tous", "oui"),
              ("interlocuteur au téléphone", "je vous rappelle"), ("Voisin", "bonjour"), ("Lucien", "bonjour")]
-    r = roles(interview("Sonia (ENQ)", "Marie", extra))
+    r = roles(interview("Odile (ENQ)", "Marie", extra))
     assert r["Marie"][0] == r["Paul"][0] == "respondent"
     assert r["Lucien"] == ("other", "marginal")
     assert r["Voisin"] == ("other", "label-pattern")
@@ -83,9 +83,9 @@ def test_marginal_and_multi_respondents():
 
 
 def test_config_map_wins_exact_and_regex():
-    cfg = RolesConfig(map={"marie": "conum", "re:^sonia": "interviewer", "Enquêteur": "other"}, known=list(CFG.known))
-    r = roles(interview("Sonia B", "Marie", [("Enquêteur", "bonjour")]), cfg=cfg)
-    assert r["Marie"] == ("conum", "config") and r["Sonia B"] == ("interviewer", "config")
+    cfg = RolesConfig(map={"marie": "conum", "re:^odile": "interviewer", "Enquêteur": "other"}, known=list(CFG.known))
+    r = roles(interview("Odile M", "Marie", [("Enquêteur", "bonjour")]), cfg=cfg)
+    assert r["Marie"] == ("conum", "config") and r["Odile M"] == ("interviewer", "config")
     assert r["Enquêteur"] == ("other", "config")
 
 

@@ -184,6 +184,39 @@ def test_align_recovers_a_permutation(tmp_path_factory):
         assert all(mapping[j] == perm[j] for j in range(k)), (method, mapping)
 
 
+@pytest.mark.slow
+def test_a_refit_stopped_between_its_renames_keeps_the_model(tmp_path_factory, tmp_path, monkeypatch):
+    """Saving over a model of the same id: the old folder stays readable until the new one is in."""
+    import pathlib
+    import shutil
+
+    from textmine.topics import persist
+    root, _ = fitted_project(tmp_path_factory)
+    shutil.copytree(root, tmp_path / "proj")
+    with Store(tmp_path / "proj") as store:
+        model = load_model(store)
+        mid = persist.current_model_id(store)
+        folder = persist.model_dir(store, mid)
+        real_rename, calls = pathlib.Path.rename, []
+
+        def stop_at_second(self, target):
+            calls.append(target)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return real_rename(self, target)
+        monkeypatch.setattr(pathlib.Path, "rename", stop_at_second)
+        with pytest.raises(KeyboardInterrupt):
+            persist.save_model(store, model, mid)
+        monkeypatch.setattr(pathlib.Path, "rename", real_rename)
+        assert not folder.exists() and (folder.parent / f"{mid}.old" / "topics.json").exists()
+        again = load_model(store)                      # read from the old folder
+        assert again.get_topic_info().equals(model.get_topic_info())
+        persist.save_model(store, model, mid)          # the next save completes and tidies up
+        assert (folder / "topics.json").exists() and not (folder.parent / f"{mid}.old").exists()
+        assert not (folder.parent / f"{mid}.tmp").exists()
+        assert load_model(store).get_topic_info().equals(model.get_topic_info())
+
+
 def test_no_model_and_too_few_segments(tmp_path):
     store = make_store(tmp_path, limit=12)
     try:

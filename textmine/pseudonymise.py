@@ -269,7 +269,7 @@ class Pseudonymiser:
             words = [w for w in words if w and not (len(w) == 1 and (w[0] in PARTICLES or len(w[0]) < 2))]
             variants: list[tuple[str, ...]] = []
             if len(words) >= 2:
-                variants.append(sum(words[1:] + words[:1], ()))           # "Lefeuvre Florence"
+                variants.append(sum(words[1:] + words[:1], ()))           # "Castagnet Florence"
                 rest = sum(words[1:], ())
                 variants.append(rest)                                     # surname, incl. "du Breuil"
                 while rest and rest[0] in PARTICLES:
@@ -279,7 +279,7 @@ class Pseudonymiser:
                 variants += [w for w in words]                            # each word: "Florence", "Jean Paul"
             for w in words[1:]:
                 variants += [(p,) for p in w if len(w) > 1 and len(p) > 2 and p not in PARTICLES
-                             and not is_common_word(p)]                   # "Branca", "Rosoff" (not "Pont")
+                             and not is_common_word(p)]                   # "Marchetti", "Vial" (not "Pont")
             for v in variants:
                 if v and v not in self._entries and not all(p in stop_words() for p in v):
                     self._register(v, label, kind_ph, placeholder=ph, cap=cap, origin=_origin)

@@ -95,8 +95,8 @@ _PARENS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|<[^<>]*>")
 def clean_label(label: str | None) -> str | None:
     """The name in a speaker label, or None when the label is no name.
 
-    ``"Sonia Branca-Rosoff (ENQ)"`` -> ``"Sonia Branca-Rosoff"``; ``"Sonia Branca enq"`` ->
-    ``"Sonia Branca"``; ``"speaker#2"``, ``"inconnu"``, ``"la mère"``, ``"Enquêteur"``,
+    ``"Odile Marchetti-Vial (ENQ)"`` -> ``"Odile Marchetti-Vial"``; ``"Odile Marchetti enq"`` ->
+    ``"Odile Marchetti"``; ``"speaker#2"``, ``"inconnu"``, ``"la mère"``, ``"Enquêteur"``,
     ``"Turns"`` -> None (words with digits or ``#`` and role words are dropped; a name needs a
     capital letter)."""
     text = _PARENS.sub(" ", label or "")

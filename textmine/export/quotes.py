@@ -26,6 +26,7 @@ import pandas as pd
 
 from .. import __version__
 from ..attribution import attribution, display_text, role_label, source_ref
+from ..diversity import mmr
 from ..embed import embed_texts, encoder_key, resolve_encoder
 from ..errors import E, TextmineError
 from ..records import KNOWN_ROLES
@@ -56,26 +57,6 @@ def quote_id(segment_id: str, first: int, last: int) -> str:
 def _scale(x: np.ndarray) -> np.ndarray:
     lo, hi = float(np.min(x)), float(np.max(x))
     return np.ones_like(x) if hi - lo < 1e-9 else (x - lo) / (hi - lo)
-
-
-def mmr(rel: np.ndarray, X: np.ndarray, groups: list[str], k: int) -> list[int]:
-    """Indices picked by maximal marginal relevance (ties: lowest index)."""
-    picked: list[int] = []
-    left = list(range(len(rel)))
-    while left and len(picked) < k:
-        best, best_s = None, -np.inf
-        fresh = [i for i in left if not picked or float(np.max(X[picked] @ X[i])) < NEAR_DUPLICATE]
-        for i in fresh or left:
-            s = LAMBDA * rel[i]
-            if picked:
-                s -= (1 - LAMBDA) * float(np.max(X[picked] @ X[i]))
-                if groups[i] in {groups[j] for j in picked}:
-                    s -= SAME_INTERVIEW_PENALTY
-            if s > best_s + 1e-12:
-                best, best_s = i, s
-        picked.append(best)
-        left.remove(best)
-    return picked
 
 
 def _codebook(store: Store):
@@ -134,7 +115,8 @@ def select_quotes(store: Store, themes: Iterable[str] | None = None, waves: Iter
         rep = X @ centroid
         short = np.minimum(1.0, g["n_words"].fillna(0).to_numpy(dtype=float) / 12.0)
         rel = (0.5 * _scale(g["score"].to_numpy(dtype=float)) + 0.5 * _scale(rep)) * short
-        picked = mmr(rel, X, g["interview_id"].astype(str).tolist(), per_group)
+        picked = mmr(rel, X, per_group, weight=LAMBDA, groups=g["interview_id"].astype(str).tolist(),
+                     group_penalty=SAME_INTERVIEW_PENALTY, near_duplicate=NEAR_DUPLICATE)
         for rank, p in enumerate(picked, 1):
             r = g.iloc[p].to_dict()
             span = _best_span(store, display_text(r, reveal), centroid, enc)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..diversity import mmr
 from ..errors import E, TextmineError
 from .apply import code_frame, load_model
 from .codebook import load_codebook
@@ -22,21 +23,6 @@ def uncertainty(P: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     t = thresholds[None, :]
     u = np.where(P >= t, (1 - P) / np.maximum(1 - t, 1e-6), P / np.maximum(t, 1e-6))
     return np.clip(u, 0, 1).max(axis=1)
-
-
-def select_diverse(X: np.ndarray, scores: np.ndarray, n: int, diversity: float = 0.5) -> list[int]:
-    """Greedy MMR: ``(1 - diversity) * score - diversity * max cosine to picked``."""
-    picked: list[int] = []
-    max_sim = np.zeros(len(scores))
-    avail = np.ones(len(scores), dtype=bool)
-    for _ in range(min(n, len(scores))):
-        val = (1 - diversity) * scores - diversity * max_sim
-        val[~avail] = -np.inf
-        i = int(np.argmax(val))
-        picked.append(i)
-        avail[i] = False
-        max_sim = np.maximum(max_sim, X @ X[i])
-    return picked
 
 
 def suggest(store, n: int = 30, model_dir=None, reveal: bool = False, diversity: float = 0.5,
@@ -58,7 +44,7 @@ def suggest(store, n: int = 30, model_dir=None, reveal: bool = False, diversity:
     X = encode(model.encoder_, texts, store=store, batch_size=cfg.embed.batch_size)
     P, Y, post = code_frame(model, pd.DataFrame({"text": texts, "role": seg["role"].values}), vectors=X)
     u = uncertainty(P, model.thresholds_)
-    picked = select_diverse(X, u, n, diversity)
+    picked = mmr(u, X, n, weight=1 - diversity)
     ids = codebook.ids
     shown = seg["text"] if reveal else seg["text_pseudo"].fillna(seg["text"])
     rows = []

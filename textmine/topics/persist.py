@@ -23,8 +23,13 @@ def save_model(store, model, model_id: str) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.parent.mkdir(parents=True, exist_ok=True)
     model.save(str(tmp), serialization="safetensors", save_ctfidf=True, save_embedding_model=False)
-    shutil.rmtree(path, ignore_errors=True)
+    # a refit of the same data has the same id: the old folder stays whole until the new one is in
+    old = path.with_name(path.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if path.exists():
+        path.rename(old)
     tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
     return path
 
 
@@ -35,6 +40,8 @@ def load_model(store, model_id: str | None = None, encoder: Encoder | None = Non
     from .backend import EncoderBackend
     mid = model_id or current_model_id(store)
     path = model_dir(store, mid)
+    if not (path / "topics.json").exists() and (path.with_name(path.name + ".old") / "topics.json").exists():
+        path = path.with_name(path.name + ".old")    # a refit stopped between its two renames: same model
     if not (path / "topics.json").exists():
         raise TextmineError(E.E304, path=path, detail=f"model folder of {mid} is missing or incomplete",
                             fix="Run `textmine --project DIR topics fit` again.")
