@@ -97,7 +97,8 @@ def _interview(spec, file_name: str):
     interview = {"interview_id": iid, "source_file": f"/data/{file_name}", "source_pseudo": f"{iid}.docx",
                  "source_hash": iid, "format": "docx", "encoding": None, "wave": wave, "date": None,
                  "territory": terr, "structure_type": struct, "respondent_id": spk_ps, "role": role,
-                 "attrs": json.dumps({"zone": zone}), "n_turns": len(turns),
+                 "attrs": json.dumps({"zone": zone, "nom": spk}), "attrs_public": json.dumps(["zone"]),
+                 "n_turns": len(turns),
                  "n_words": sum(len(t["text"].split()) for t in turns), "ingested_at": "2026-01-01T00:00:00"}
     speakers = pd.DataFrame([
         {"interview_id": iid, "speaker": "Enquêteur", "role": "interviewer", "role_method": "test",

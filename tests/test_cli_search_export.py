@@ -54,6 +54,7 @@ def test_search_kwic(proj, capsys):
     (["search", ""], "E601"), (["search", "x", "--theme", "inconnu"], "E403"),
     (["search", "x", "--role", "pilote"], "E005"), (["search", "x", "--format", "yaml"], "E604"),
     (["quotes", "export", "--output", "q.pdf"], "E604"),
+    (["search", "x", "--attr", "nom=Martine Dubreuil"], "public:nom"), (["search", "x", "--attr", "nope=1"], "E005"),
 ])
 def test_errors_exit_1(proj, capsys, args, code):
     if "--output" in args:

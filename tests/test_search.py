@@ -60,6 +60,25 @@ def test_metadata_filters(store, kw, check):
     assert len(hits) < len(search(store, "financement démarche faire", mode="keyword"))
 
 
+def test_a_withheld_metadata_column_filters_only_with_reveal(store):
+    """Filtering on a column the sheet did not declare public would tell whether a guessed real
+    name is in the corpus: refused like grouping by it, allowed with reveal."""
+    with pytest.raises(TextmineError) as ei:
+        search(store, "financement", mode="keyword", attrs=["nom=Martine Dubreuil"])
+    assert ei.value.code == "E005" and "public:nom" in str(ei.value) and "Dubreuil" not in str(ei.value)
+    hits = search(store, "mairie usagers", mode="keyword", attrs=["nom=Martine Dubreuil"], reveal=True)
+    assert len(hits) > 0 and len(set(hits["interview_id"])) == 1
+    with pytest.raises(TextmineError) as ei:
+        search(store, "financement", mode="keyword", attrs=["nope=F"])
+    assert ei.value.code == "E005" and "zone" in ei.value.message and "nom" not in ei.value.message
+
+
+def test_filter_values_ignore_case(store):
+    a = search(store, "financement démarche faire", mode="keyword", territories=["d"], attrs=["zone=URBAIN"])
+    b = search(store, "financement démarche faire", mode="keyword", territories=["D"], attrs=["zone=urbain"])
+    assert len(a) > 0 and list(a["segment_id"]) == list(b["segment_id"])
+
+
 def test_theme_filter_uses_assigned_codings(store):
     hits = search(store, "financement démarche faire", mode="keyword", themes=["financement_renouvellement"])
     assert len(hits) == 3 and all("financement" in t for t in hits["text"])

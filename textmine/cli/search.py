@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         store = require_project(read_only=not project_writable(state.project))
         try:
             check_options(store, query, themes=theme, waves=wave, roles=role, territories=territory, attrs=attr,
-                          mode=mode, limit=limit)      # before any model or index is loaded
+                          mode=mode, limit=limit, reveal=reveal)      # before any model or index is loaded
             if not store.read_only and query.strip():   # up to date: a signature check; else new segments are lemmatised
                 with stage_progress("Indexing new segments (spaCy lemmas)") as bar:
                     get_index(store, **bar)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import E, TextmineError
 from ..records import KNOWN_ROLES
-from ..store import Store
+from ..store import Store, public_attrs
 from ..themes import codings
 from ..themes.codebook import load_codebook
 
@@ -61,12 +61,25 @@ def check_roles(store: Store, roles: str | Iterable[str] | None) -> list[str] | 
 
 
 def _check_present(values: list[str] | None, present: Sequence[str], err, opt: str) -> list[str] | None:
+    """``values`` as the project spells them (``paris`` -> ``Paris`` when only one value folds to
+    it), or ``err`` listing the valid values."""
     if values is None:
         return None
-    bad = [v for v in values if v not in present]
+    folded: dict[str, list[str]] = {}
+    for p in present:
+        folded.setdefault(str(p).casefold(), []).append(str(p))
+    out, bad = [], []
+    for v in values:
+        same = folded.get(str(v).casefold(), [])
+        if v in present:
+            out.append(v)
+        elif len(same) == 1:
+            out.append(same[0])
+        else:
+            bad.append(v)
     if bad:
         raise TextmineError(err, detail=f"{opt} {', '.join(map(repr, bad))}; valid: {', '.join(present) or '(none)'}")
-    return values
+    return out
 
 
 def _check_interview_column(store: Store, values: str | Iterable[str] | None, present: list[str] | None,
@@ -98,10 +111,46 @@ def parse_attrs(pairs: Iterable[str] | dict[str, str] | None) -> dict[str, str]:
     out = {}
     for p in pairs:
         if "=" not in p or not p.split("=", 1)[0].strip():
-            raise TextmineError(E.E005, detail=f"--attr {p!r}; expected key=value, e.g. --attr zone=rural")
+            raise TextmineError(E.E005, detail=f"--attr {p!r}; expected key=value, e.g. --attr zone=rural",
+                                fix="Write the metadata column, `=`, and the value to keep: --attr structure_type=association.")
         k, v = p.split("=", 1)
         out[k.strip()] = v.strip()
     return out
+
+
+#: interview columns a filter may name (``source_file`` holds real file names: ``--reveal`` only)
+FILTER_COLUMNS = ("wave", "date", "territory", "structure_type", "respondent_id", "role", "interview_id",
+                  "source_pseudo", "format")
+
+
+def check_attrs(store: Store, pairs: Iterable[str] | dict[str, str] | None, reveal: bool = False) -> dict[str, str]:
+    """:func:`parse_attrs`, then every key checked against the interviews' metadata: a column of
+    :data:`FILTER_COLUMNS` or a key the metadata sheet declared public. A key it did not declare
+    public may hold names, so filtering on it (which tells whether a guessed value is there) needs
+    ``reveal``, as grouping by it does; an unknown key is refused with the valid ones."""
+    attrs = parse_attrs(pairs)
+    if not attrs:
+        return attrs
+    meta = store.interviews_frame()
+    public: set[str] = set()
+    every: set[str] = {"source_file"}
+    for raw, declared in zip(meta.get("attrs", []), meta.get("attrs_public", [None] * len(meta))):
+        public |= set(public_attrs(raw, declared))
+        every |= set(public_attrs(raw, None, reveal=True))
+    allowed = set(FILTER_COLUMNS) | public | (every if reveal else set())
+    for k in attrs:
+        if k in allowed:
+            continue
+        if k in every:
+            raise TextmineError(E.E005, detail=f"--attr {k}=...: {k!r} is a metadata column the sheet did not "
+                                               "declare public (it may hold names), so it is withheld",
+                                fix=f"Rename its header to `public:{k}` in the metadata sheet and ingest again, "
+                                    "or add --reveal.")
+        valid = [*FILTER_COLUMNS, *sorted(public)]
+        raise TextmineError(E.E005, detail=f"--attr {k}=...: the interviews have no metadata column {k!r}; "
+                                           f"valid: {', '.join(valid)}",
+                            fix="Name one of the columns listed (`textmine corpus` shows the interviews' metadata).")
+    return attrs
 
 
 def attrs_mask(meta: pd.DataFrame, attrs: dict[str, str]) -> np.ndarray:
@@ -111,11 +160,12 @@ def attrs_mask(meta: pd.DataFrame, attrs: dict[str, str]) -> np.ndarray:
         return mask
     raw = meta["attrs"].astype(str) if "attrs" in meta else pd.Series([""] * len(meta))
     parsed = {a: _load(a) for a in raw.unique()}          # attrs are per interview: parse each once
-    for k, v in attrs.items():
+    for k, v in attrs.items():          # values compared case-insensitively, like --territory
+        v = v.casefold()
         if k in meta.columns and k != "attrs":
-            mask &= (meta[k].astype(str) == v).to_numpy()
+            mask &= (meta[k].astype(str).str.casefold() == v).to_numpy()
         else:
-            ok = {a for a, d in parsed.items() if k in d and str(d[k]) == v}
+            ok = {a for a, d in parsed.items() if k in d and str(d[k]).casefold() == v}
             mask &= raw.isin(ok).to_numpy()
     return mask
 

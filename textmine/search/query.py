@@ -60,7 +60,7 @@ def filter_mask(store: Store, idx: SearchIndex, *, themes=None, waves=None, role
 
 
 def check_options(store: Store, query: str, *, themes=None, waves=None, roles=None, territories=None,
-                  attrs=None, mode: str | None = None, limit: int | None = None) -> dict:
+                  attrs=None, mode: str | None = None, limit: int | None = None, reveal: bool = False) -> dict:
     """Validated search options, from the store's tables only (no index, no model loaded), so
     a mistyped ``--mode``, ``--limit`` or ``--wave`` is refused at once (E601/E005/E502/E403)."""
     if not query or not query.strip():
@@ -72,7 +72,7 @@ def check_options(store: Store, query: str, *, themes=None, waves=None, roles=No
     if limit < 1:
         raise TextmineError(E.E005, detail=f"--limit {limit}; valid: a positive integer")
     return {"mode": mode, "limit": limit, "themes": F.check_themes(store, themes), "roles": F.check_roles(store, roles),
-            "attrs": F.parse_attrs(attrs), "waves": F.check_waves(store, waves),
+            "attrs": F.check_attrs(store, attrs, reveal), "waves": F.check_waves(store, waves),
             "territories": F.check_territories(store, territories)}
 
 
@@ -87,7 +87,7 @@ def search(store: Store, query: str, *, themes: str | Iterable[str] | None = Non
     ``reveal``.
     """
     opts = check_options(store, query, themes=themes, waves=waves, roles=roles, territories=territories,
-                         attrs=attrs, mode=mode, limit=limit)
+                         attrs=attrs, mode=mode, limit=limit, reveal=reveal)
     idx = get_index(store)
     if len(idx) == 0:
         raise TextmineError(E.E006, detail=f"{store.root} has no respondent segments")
