@@ -130,11 +130,11 @@ def test_read_metadata_xlsx(tmp_path):
 
 
 @pytest.mark.parametrize("rows,header,code,line", [
-    (["t/a.txt;C01;2;d;D;s;R;conum;;"], "file;interview_id;wave;date\n", "E111", 1),
-    (["t/a.txt;C01;2;d;D;s;R;conum;;", ";C02;2;d;D;s;R;conum;;"], HEADER, "E112", 3),
-    (["t/missing.txt;C01;2;d;D;s;R;conum;;"], HEADER, "E112", 2),
-    (["t/a.txt;C01;2;d;D;s;R;conum;;", "t/b.txt;C01;2;d;D;s;R;conum;;"], HEADER, "E114", 3),
-    (["t/a.txt;C01;2;d;D;s;R;astronaute;;"], HEADER, "E115", 2),
+    (["t/a.txt;C01;2;2023-05-02;D;s;R;conum;;"], "file;interview_id;wave;date\n", "E111", 1),
+    (["t/a.txt;C01;2;2023-05-02;D;s;R;conum;;", ";C02;2;2023-05-02;D;s;R;conum;;"], HEADER, "E112", 3),
+    (["t/missing.txt;C01;2;2023-05-02;D;s;R;conum;;"], HEADER, "E112", 2),
+    (["t/a.txt;C01;2;2023-05-02;D;s;R;conum;;", "t/b.txt;C01;2;2023-05-02;D;s;R;conum;;"], HEADER, "E114", 3),
+    (["t/a.txt;C01;2;2023-05-02;D;s;R;astronaute;;"], HEADER, "E115", 2),
 ])
 def test_metadata_errors(tmp_path, rows, header, code, line):
     p = _sheet(tmp_path, rows, header=header)
@@ -147,8 +147,31 @@ def test_metadata_errors(tmp_path, rows, header, code, line):
         assert "metadata.csv" in ei.value.detail and f"line {line}" in ei.value.detail
 
 
+def test_sheet_roles_in_feminine_or_french_spellings(tmp_path):
+    rows = ["t/a.txt;C01;2;2023-05-02;D;s;R;usagère;;", "t/b.txt;C02;2;2023-05-02;D;s;R;Conseillère numérique;;"]
+    metas = read_metadata(_sheet(tmp_path, rows), known_roles=KNOWN_ROLES)
+    assert [m.role for m in metas] == ["usager", "conum"]
+
+
+@pytest.mark.parametrize("written, stored", [
+    ("2023-05-02", "2023-05-02"), ("02/05/2023", "2023-05-02"), ("2.5.2023", "2023-05-02"), ("2023-5", "2023-05"),
+    ("2023", "2023"), ("", None),
+])
+def test_sheet_dates_are_stored_as_iso(tmp_path, written, stored):
+    (meta,) = read_metadata(_sheet(tmp_path, [f"t/a.txt;C01;2;{written};D;s;R;conum;;"]), known_roles=KNOWN_ROLES)
+    assert meta.date == stored
+
+
+@pytest.mark.parametrize("written", ["2012-13-45", "31/02/2023", "printemps 2023"])
+def test_an_impossible_date_names_its_line(tmp_path, written):
+    rows = ["t/a.txt;C01;2;2023-05-02;D;s;R;conum;;", f"t/b.txt;C02;2;{written};D;s;R;conum;;"]
+    with pytest.raises(TextmineError) as ei:
+        read_metadata(_sheet(tmp_path, rows), known_roles=KNOWN_ROLES)
+    assert ei.value.code == "E111" and ei.value.line == 3 and written in str(ei.value) and "YYYY-MM-DD" in str(ei.value)
+
+
 def test_match_metadata_missing_row(tmp_path):
-    p = _sheet(tmp_path, ["t/a.txt;C01;2;d;D;s;R;conum;;"])
+    p = _sheet(tmp_path, ["t/a.txt;C01;2;2023-05-02;D;s;R;conum;;"])
     metas = read_metadata(p, known_roles=KNOWN_ROLES)
     with pytest.raises(TextmineError) as ei:
         match_metadata([tmp_path / "t" / "a.txt", tmp_path / "t" / "b.txt"], metas)

@@ -159,6 +159,20 @@ def test_run_wave_takes_an_encoder_object(baseline_project, tmp_path):
     assert e.value.code == "E301"
 
 
+def test_a_wave_the_sheet_contradicts_is_said_and_the_run_takes_the_sheets(baseline_project, tmp_path):
+    """--wave 2031 with a sheet that says 2022: the sheet's wave wins (as documented), the run
+    says so, and the run is recorded under the wave its interviews have."""
+    project = copy_project(baseline_project, tmp_path / "p")
+    said = []
+    res = run_wave(project, DEMO / "vague1", wave="2031", metadata=DEMO / "vague1" / "metadata.csv",
+                   report=lambda stage, msg: said.append((stage, msg)))
+    assert any(st == "ingest" and "--wave 2031" in m and "gives wave 2022 to all" in m for st, m in said), said
+    assert ("ingest", "this run is recorded as wave 2022") in said
+    assert res.wave == "2022" and res.manifest["wave"] == "2022" and res.manifest["run_id"].endswith("-w2022")
+    with Store(project, read_only=True) as s:
+        assert set(s.interviews_frame()["wave"]) == {"2022"}
+
+
 def test_a_failed_lemmatiser_worker_is_said_and_its_texts_still_analysed(baseline_project, tmp_path, monkeypatch):
     """The run lemmatises at the topics stage in worker processes (here from one text); workers
     that cannot start are said in the run's progress, and the topic words are the same."""

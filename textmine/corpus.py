@@ -84,6 +84,7 @@ class IngestReport:
     stale: list[str] = field(default_factory=list)            # other interviews derived with other settings
     segments: int = 0
     words: int = 0
+    waves: list[str] = field(default_factory=list)            # the waves of the interviews read (sheet's or --wave)
 
     @property
     def changed(self) -> list[str]:
@@ -325,6 +326,8 @@ def _validate(store: Store, paths: Sequence[str | Path], wave: str | None,
                 raise TextmineError(E.E114, path=f, line=meta.sheet_line if given is not None else None,
                                     detail=f"{iid!r} is used by {ids[iid]} and {f}")
             ids[iid] = f
+            if w is not None and str(w) not in report.waves:
+                report.waves.append(str(w))
             p = _check_item(store, f, meta, iid, w, data, given, existing, settings, errors, twins)
             if p is None:
                 unchanged.append(iid)
@@ -640,6 +643,11 @@ def ingest_paths(store: Store, paths: Sequence[str | Path], *, wave: str | None 
 
     report = IngestReport()
     parsed, report.unchanged = _validate(store, paths, wave, metadata, speakers, skip_invalid, report, replace)
+    other = [w for w in report.waves if w != str(wave)]
+    if wave is not None and other and note is not None:
+        note(f"--wave {wave}: the metadata sheet gives wave {', '.join(other)} to "
+             f"{'some' if str(wave) in report.waves else 'all'} of these interviews, and the sheet's wave wins "
+             f"(fix the sheet's `wave` column or --wave if that is not what you meant)")
     report.stale = stale_interviews(store, {p.interview_id for p in parsed} | set(report.unchanged))
     if on_start is not None:
         on_start(len(parsed))

@@ -160,6 +160,7 @@ class Pipeline:
                            skip_invalid=skip_invalid, replace=replace, note=lambda msg: self.say("ingest", msg),
                            **self._bar("ingest"))
         return {"added": rep.added, "replaced": rep.replaced, "updated": rep.updated, "reasons": rep.reasons,
+                "waves": rep.waves,
                 "unchanged": len(rep.unchanged), "skipped_files": rep.skipped,
                 "no_interviewer": rep.no_interviewer, "stale": rep.stale, "segments": rep.segments, "words": rep.words,
                 "skipped": not rep.changed}
@@ -371,6 +372,11 @@ def _run_wave(project, corpus_dir: Path, *, wave, metadata, refit_topics, model_
                                                 Path(speakers) if speakers else None, skip_invalid, replace))
             if store.counts()["segments"] == 0:
                 raise TextmineError(E.E006, detail=f"no segments after ingesting {corpus_dir}")
+            read = stages["ingest"].get("waves") or []
+            if wave is not None and read and wave not in read:      # the sheet's wave won (ingest said so)
+                wave = read[0] if len(read) == 1 else None
+                say("ingest", f"this run is recorded as wave {wave}" if wave else
+                    "this run is recorded without a wave (its interviews are in several)")
             chash = corpus_hash(store)
             shash = segments_hash(store)
             stage("embed", lambda: pipe.embed(shash))

@@ -46,5 +46,7 @@ ROLE_LABELS: dict[str, dict[str, str]] = {"fr": {r: v.fr for r, v in ROLES.items
 ROLE_ALIASES: dict[str, str] = {
     "elue": "elu", "conseiller_numerique": "conum", "conseillere_numerique": "conum",
     "coordinatrice": "coordinateur", "usagere": "usager", "responsable": "responsable_structure",
-    "responsable_de_structure": "responsable_structure",
+    "responsable_de_structure": "responsable_structure", "agente_france_services": "agent_france_services",
+    "travailleuse_sociale": "travailleur_social", "partenaires": "partenaire", "usagers": "usager",
+    "elus": "elu",
 }

@@ -18,7 +18,7 @@ from .topics import topic_notes
 def run(
     corpus_dir: Path = typer.Argument(..., help="Folder of the wave's transcripts."),
     project: Optional[Path] = typer.Option(None, "--project", "-p", help="Project folder (or the global --project)."),
-    wave: Optional[str] = typer.Option(None, "--wave", "-w", help="Wave label, e.g. 2023."),
+    wave: Optional[str] = typer.Option(None, "--wave", "-w", help="Wave label, e.g. 2023 (a metadata sheet's `wave` column wins; the run says so)."),
     metadata: Optional[Path] = typer.Option(None, "--metadata", "-m", help="Metadata sheet (CSV/XLSX) of this wave: "
                                             "exactly the files it lists are ingested."),
     speakers: Optional[Path] = SpeakersOpt,

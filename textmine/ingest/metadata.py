@@ -27,6 +27,7 @@ from ..errors import E, TextmineError
 from ..french import fold_label
 from ..records import INTERVIEWER, OTHER, RESPONDENT, InterviewMeta, SpeakerMeta
 from ..safeio import SafeZip
+from ..vocabulary import ROLE_ALIASES
 from .encoding import decode_text, read_bytes, sniff_binary
 from .tabular import csv_rows
 
@@ -160,9 +161,49 @@ def _role(value: str | None, valid: list[str], path: Path, line: int) -> str | N
         return None
     role = norm_role(value)
     if role not in valid:
+        role = ROLE_ALIASES.get(role, role)        # "usagère", "élue", "coordinatrice" ...
+    if role not in valid:
         raise TextmineError(E.E115, path=path, line=line,
                             detail=f"{value!r} ({path.name} line {line}); valid roles: {', '.join(valid)}")
     return role
+
+
+_ISO_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+
+
+def norm_date(value: str | None) -> str | None:
+    """A sheet's date as ISO text: ``2023-05-02``, ``2023-05`` or ``2023`` as written (a time
+    is dropped), ``02/05/2023`` (day first, as written in France; also ``.`` or ``-``) ->
+    ``2023-05-02``. ValueError for anything else or an impossible date."""
+    if value is None or not str(value).strip():
+        return None
+    v = str(value).strip()
+    m = _ISO_DATE.fullmatch(v)
+    if m:
+        y, mo, d = m.group(1), m.group(2), m.group(3)
+    else:
+        m = _DAY_FIRST.fullmatch(v)
+        if not m:
+            raise ValueError(v)
+        d, mo, y = m.groups()
+    if d is not None:
+        return _dt.date(int(y), int(mo), int(d)).isoformat()      # ValueError: day 45, month 13 ...
+    if mo is not None:
+        if not 1 <= int(mo) <= 12:
+            raise ValueError(v)
+        return f"{int(y):04d}-{int(mo):02d}"
+    return f"{int(y):04d}"
+
+
+def _date(value: str | None, path: Path, line: int) -> str | None:
+    try:
+        return norm_date(value)
+    except ValueError:
+        raise TextmineError(E.E111, path=path, line=line,
+                            detail=f"{path.name} line {line}: date {value!r} is not a date",
+                            fix="Write the date as YYYY-MM-DD (or DD/MM/YYYY, YYYY-MM, YYYY), or leave the cell "
+                                "empty.") from None
 
 
 def read_metadata(path: str | Path, *, known_roles: Iterable[str],
@@ -200,8 +241,9 @@ def read_metadata(path: str | Path, *, known_roles: Iterable[str],
                                 detail=f"{iid!r} on lines {seen[iid]} and {line} of {path.name}")
         seen[iid] = line
         role = _role(get("role"), valid, path, line)
+        date = _date(get("date"), path, line)
         attrs = {name: (vals[i] if i < len(vals) else None) for i, name in extra}
-        out.append(InterviewMeta(file=str(fpath), interview_id=iid, wave=get("wave"), date=get("date"),
+        out.append(InterviewMeta(file=str(fpath), interview_id=iid, wave=get("wave"), date=date,
                                  territory=get("territory"), structure_type=get("structure_type"),
                                  respondent_id=get("respondent_id"), role=role, attrs=attrs,
                                  public=public, sheet=str(path), sheet_line=line))
