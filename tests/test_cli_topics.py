@@ -88,6 +88,10 @@ def test_topics_by_change_and_apply(project, capsys):
     assert rc == 0 and {r["role"] for r in json.loads(out)} >= {"conum", "elu"}
     rc, _, err = _run(capsys, "--project", p, "topics", "by", "--by", "colour")
     assert rc == 1 and "E501" in err
+    rc, out2, _ = _run(capsys, "--project", p, "topics", "by", "role", "--format", "json")   # positional too
+    assert rc == 0 and json.loads(out2) == json.loads(out)
+    rc, _, err = _run(capsys, "--project", p, "topics", "by", "role", "--by", "wave")
+    assert rc == 1 and "E005" in err
     rc, out, _ = _run(capsys, "--project", p, "topics", "change", "--format", "json")
     assert rc == 0 and {"topic", "share_a", "share_b", "delta_pts"} <= set(json.loads(out)[0])
     # config topics.mode = apply (default): `topics fit` applies the existing model

@@ -147,6 +147,13 @@ def test_metadata_errors(tmp_path, rows, header, code, line):
         assert "metadata.csv" in ei.value.detail and f"line {line}" in ei.value.detail
 
 
+def test_a_misspelt_column_is_named_with_its_near_match(tmp_path):
+    p = _sheet(tmp_path, ["t/a.txt;C01;2;2023-05-02;D;s;R;conum;;"], header=HEADER.replace("territory", "teritory"))
+    with pytest.raises(TextmineError) as ei:
+        read_metadata(p, known_roles=KNOWN_ROLES)
+    assert ei.value.code == "E111" and "is 'teritory' meant to be 'territory'?" in str(ei.value)
+
+
 def test_sheet_roles_in_feminine_or_french_spellings(tmp_path):
     rows = ["t/a.txt;C01;2;2023-05-02;D;s;R;usagère;;", "t/b.txt;C02;2;2023-05-02;D;s;R;Conseillère numérique;;"]
     metas = read_metadata(_sheet(tmp_path, rows), known_roles=KNOWN_ROLES)

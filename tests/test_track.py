@@ -196,6 +196,9 @@ def test_cli_changes_and_panel(project, capsys):
     code, out = _json(capsys, ["--project", str(project), "track", "panel", "--view", "transitions",
                                "--format", "csv"])
     assert code == 0 and "faire_a_la_place,faire_avec" in out.out
+    assert "changed dominant posture" in out.err
+    code, out = _json(capsys, ["--project", str(project), "track", "panel", "--view", "themes"])
+    assert code == 0 and "mean_delta can be corrected" in out.err
 
 
 def test_cli_errors(project, capsys):

@@ -276,13 +276,33 @@ _Packed = tuple  # (lemmas, parts of speech, offsets, lengths, flags): see _pack
 _TOKENS: dict[tuple[str, str], _Packed] = {}
 
 
+#: fixes made to spaCy's lemmas (:func:`_lemmas`); stores of lemmas (the lexicon's tokens, the
+#: search index) are made again when it changes. 2: the pronoun "tu" is not the verb "taire"
+LEMMA_RULES = 2
+_AUX = frozenset({"être", "avoir"})
+
+
+def _lemmas(doc) -> list[str]:
+    """spaCy's lemmas, with the pronoun "tu" that ``fr_core_news_*`` reads as the participle of
+    "taire" ("tu vois" -> taire) given back its own lemma; after an auxiliary ("il s'est tu",
+    "je me suis tu") it stays the verb."""
+    lemmas = [t.lemma_ for t in doc]
+    prev = ""
+    for i, t in enumerate(doc):
+        if lemmas[i] == "taire" and t.lower_ == "tu" and prev not in _AUX:
+            lemmas[i] = "tu"
+        if not t.is_space:
+            prev = lemmas[i]
+    return lemmas
+
+
 def _pack(doc) -> _Packed:
     """A doc's tokens in five compact values (some 20 bytes a token, against about 200 for a
     Python object per token): the lemmas joined by a unit separator (a tuple in the odd text
     that holds one), the parts of speech joined by spaces, offsets and lengths (int32 arrays:
     a token's text is a slice of the doc's text), one flag character per token (``p``
     punctuation, ``s`` space, ``-`` neither)."""
-    lemmas = [t.lemma_ for t in doc]
+    lemmas = _lemmas(doc)
     joined = _SEP.join(lemmas)
     return (joined if joined.count(_SEP) == max(0, len(lemmas) - 1) else tuple(lemmas),
             " ".join(t.pos_ or "_" for t in doc), array("i", (t.idx for t in doc)),

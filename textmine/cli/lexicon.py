@@ -148,7 +148,8 @@ def crosstab_cmd(fmt: str = FormatOpt) -> None:
         return
     cell = df.assign(v=[f"{n} ({s:.0%}){'+' if c >= 3.84 else ''}" for n, s, c in
                         zip(df["n"], df["share_of_class"], df["chi2"])])
-    piv = cell.pivot_table(index=["kind", "item", "label"], columns="class", values="v", aggfunc="first")
+    piv = cell.pivot_table(index=["kind", "item", "label"], columns="class", values="v", aggfunc="first",
+                           sort=False)     # the items in their order (topic:2 before topic:10)
     piv.columns = [f"class {c}" for c in piv.columns]
     emit(piv.reset_index(), fmt, title="Classes x topics x themes: segments (share of the class), + = chi2 > 3.84",
          max_width=40)

@@ -96,7 +96,7 @@ def topic_notes(store, waves: Optional[list[str]] = None) -> list[str]:
     cfg = store.config.topics
     lines = []
     for r in catch_all_topics(store).itertuples():
-        lines.append(f"topic {r.topic} ({r.label}) holds {r.share:.0%} of wave {r.wave}'s segments (more than "
+        lines.append(f"topic {r.topic} ({r.label}) holds {r.share:.1%} of wave {r.wave}'s segments (more than "
                      f"topics.max_share {cfg.max_share:.0%}): it may gather several subjects; split it with "
                      "`textmine topics fit --refit --split-large` (or topics.split_large: true)")
     nov = novelty_by_wave(store)
@@ -146,11 +146,17 @@ def show_cmd(
 
 @topics_app.command("by")
 def by_cmd(
-    by: str = typer.Option("wave", "--by", help="wave, role, territory, structure_type or interview."),
+    attribute: Optional[str] = typer.Argument(None, help="wave, role, territory, structure_type or interview "
+                                                         "(or --by; default: wave)."),
+    by: Optional[str] = typer.Option(None, "--by", help="wave, role, territory, structure_type or interview."),
     fmt: str = FormatOpt,
 ) -> None:
     """Segments per topic and wave/role/territory, with the topic's share of each group."""
+    from ..errors import E, TextmineError
     from ..topics import topics_by
+    if attribute and by and attribute != by:
+        raise TextmineError(E.E005, detail=f"`topics by {attribute} --by {by}`: two attributes; give one")
+    by = attribute or by or "wave"
     check_format(fmt)
     with require_project(read_only=True) as store:
         df = topics_by(store, by)

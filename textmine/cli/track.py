@@ -132,24 +132,31 @@ def panel_cmd(wave_from: Optional[str] = typer.Option(None, "--from", help="Earl
     views = ("movers", "transitions", "respondents", "themes", "summary")
     if view not in views:
         raise TextmineError(E.E005, detail=f"--view {view!r}; valid: {', '.join(views)}")
+    from ..themes.codebook import load_codebook
     with require_project(read_only=True) as store:
         res = panel(store, wave_from, wave_to, reveal=reveal, language=lang, estimator=estimator, coder=coder,
                     sample=sample)
+        posture = load_codebook(store.config.codebook_path(), compile_cues=False).posture_theme is not None
     df = {"movers": res.movers, "transitions": res.transitions, "respondents": res.respondents,
           "themes": res.themes, "summary": res.theme_summary}[view]
-    info(f"panel {res.wave_from} → {res.wave_to}: {len(res.respondents)} respondent(s) in both waves, "
-         f"{int(res.respondents['moved'].sum()) if len(res.respondents) else 0} changed dominant posture")
+    moved = int(res.respondents["moved"].sum()) if len(res.respondents) else 0
+    info(f"panel {res.wave_from} → {res.wave_to}: {len(res.respondents)} respondent(s) in both waves"
+         + (f", {moved} changed dominant posture" if posture else " (the codebook has no posture theme)"))
     if df.empty and fmt == "table":     # said above; an empty table would add nothing
         if res.respondents.empty:
             info("no respondent_id is in both waves: a panel needs the same respondent_id in the metadata "
                  "sheets of both waves (or per speaker in a speakers sheet)")
+        else:
+            info(f"nothing to show in the {view} view"
+                 + (" (nobody changed dominant posture)" if view == "movers" and posture else "")
+                 + ": `--view themes` or `--view summary` give each respondent's theme changes")
         return
     if view == "summary" and len(df) and (df["estimator"] == "calibrated").any():
         info("mean_delta is corrected with human calibration codes where estimator=calibrated; n_up/n_down/n_same, "
              "postures and transitions are always the coder's raw output")
     elif view != "summary":
         info("per-respondent figures, postures and transitions are the coder's raw output (not correctable from a "
-             "sample); the summary view's mean_delta can be")
+             "sample); the summary view's mean_delta can be corrected")
     _emit(df, fmt, f"Panel {res.wave_from} → {res.wave_to} ({view})")
 
 

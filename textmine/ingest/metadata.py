@@ -19,6 +19,7 @@ the metadata row of their file (:attr:`InterviewMeta.speakers`).
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import re
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -147,8 +148,15 @@ def _columns(path: Path, header: list, synonyms: dict[str, set[str]], required: 
                 break
     missing = [c for c in required if c not in col]
     if missing:
+        unused = {_key(h): str(h) for i, h in enumerate(header) if h and i not in col.values()}
+        near = []
+        for c in missing:       # a header one or two letters off: "teritory", "strucure_type"
+            close = difflib.get_close_matches(c, list(unused), n=1, cutoff=0.8)
+            if close:
+                near.append(f"is {unused[close[0]]!r} meant to be {c!r}?")
         raise TextmineError(E.E111, path=path, line=1, detail=f"missing column(s) {', '.join(missing)} "
-                                                              f"(found: {', '.join(str(h) for h in header if h)})")
+                                                              f"(found: {', '.join(str(h) for h in header if h)})"
+                                                              + (f"; {'; '.join(near)}" if near else ""))
     return col
 
 

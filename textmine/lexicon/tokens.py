@@ -31,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import E, TextmineError
-from ..french import fold, is_stop, lemma_tokens, prepare_lemma_tokens
+from ..french import LEMMA_RULES, fold, is_stop, lemma_tokens, prepare_lemma_tokens
 from ..store import Store
 
 VERSION = 1
@@ -99,7 +99,8 @@ def _other_lemmatiser(store: Store) -> bool:
     """Were the stored tokens made by another lemmatiser (spaCy model or token version)? Then all
     of them are made again."""
     state = store.get_kv(KV_KEY) or {}
-    return state.get("spacy_model") != store.config.segment.spacy_model or state.get("version") != VERSION
+    return state.get("spacy_model") != store.config.segment.spacy_model or state.get("version") != VERSION \
+        or state.get("lemma_rules", 1) != LEMMA_RULES
 
 
 def pending_texts(store: Store) -> list[str]:
@@ -129,7 +130,7 @@ def update_tokens(store: Store, *, batch: int = 2000,
             advance(len(chunk))
     total = int(store.query(f"SELECT count(*) AS n FROM {TABLE}")["n"].iloc[0])
     if len(todo) or state.get("segments") != total or state.get("spacy_model") != model:
-        store.set_kv(KV_KEY, {"version": VERSION, "spacy_model": model, "segments": total,
+        store.set_kv(KV_KEY, {"version": VERSION, "lemma_rules": LEMMA_RULES, "spacy_model": model, "segments": total,
                               "updated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
     return {"analysed": len(todo), "segments": total}
 

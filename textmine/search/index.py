@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..embed import embed_texts, encoder_key, text_hash
-from ..french import prepare_lemma_tokens
+from ..french import LEMMA_RULES, prepare_lemma_tokens
 from ..store import Store
 from .text import analyse, single_blas
 
@@ -93,7 +93,8 @@ def _todo(store: Store, everything: bool = False) -> pd.DataFrame:
 def _other_lemmatiser(store: Store) -> bool:
     """Was the index made by another lemmatiser (spaCy model or index version)? Then it is made again."""
     state = store.get_kv(KV_KEY) or {}
-    return state.get("spacy_model") != _spacy_model(store) or state.get("version") != INDEX_VERSION
+    return state.get("spacy_model") != _spacy_model(store) or state.get("version") != INDEX_VERSION \
+        or state.get("lemma_rules", 1) != LEMMA_RULES
 
 
 def pending_texts(store: Store) -> list[str]:
@@ -142,7 +143,7 @@ def update_index(store: Store, *, batch: int = 2000, advance: Callable[[int], No
     unchanged = not len(todo) and not removed_n and not other and state.get("segments") == total
     if unchanged:
         return {"lemmatised": 0, "removed": 0, "segments": total}
-    store.set_kv(KV_KEY, {"version": INDEX_VERSION, "spacy_model": model, "segments": total,
+    store.set_kv(KV_KEY, {"version": INDEX_VERSION, "lemma_rules": LEMMA_RULES, "spacy_model": model, "segments": total,
                           "updated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")})
     return {"lemmatised": len(todo), "removed": removed_n, "segments": total}
 
