@@ -186,6 +186,8 @@ def test_cli_changes_and_panel(project, capsys):
     rows = {r["theme"]: r for r in json.loads(out.out)}
     assert {"delta", "ci_low", "ci_high", "p_value", "q_value", "correction"} <= set(rows["precarite"])
     assert rows["precarite"]["ci_low"] > 0 and "benjamini" in out.err.lower()
+    few = min(min(r["n_interviews_from"], r["n_interviews_to"]) for r in rows.values()) < 10
+    assert ("fewer than 10 interviews" in out.err) == few
     code, out = _json(capsys, ["--project", str(project), "track", "changes", "--from", "2022", "--to", "2023",
                                "--by", "role", "--format", "json"])
     assert code == 0 and {r["role"] for r in json.loads(out.out)} >= {"conum", "elu"}
@@ -208,6 +210,13 @@ def test_cli_errors(project, capsys):
     assert code == 1 and "E501" in out.err and "structure_type" in out.err
     code, out = _json(capsys, ["--project", str(project), "track", "--measure", "mots"])
     assert code == 1 and "E005" in out.err
+
+
+def test_cli_changes_say_when_few_interviews_make_the_interval_too_narrow(tmp_path, capsys):
+    build_store(tmp_path / "p", topics=False, n_per_wave=4, segs_per_interview=6).close()
+    code, out = _json(capsys, ["--project", str(tmp_path / "p"), "track", "changes", "--from", "2022", "--to", "2023",
+                               "--format", "json"])
+    assert code == 0 and "compare waves with fewer than 10 interviews" in out.err
 
 
 def test_cli_no_codings_e407(tmp_path, capsys):

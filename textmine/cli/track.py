@@ -91,6 +91,10 @@ def track_cmd(ctx: typer.Context, by: Optional[str] = ByOpt, measure: str = Meas
     _emit(df, fmt, "Prévalence (IC 95 % bootstrap par entretien)")
 
 
+#: below this many interviews in a wave, a bootstrap over interviews underestimates the spread
+FEW_CLUSTERS = 10
+
+
 @track_app.command("changes")
 def changes_cmd(wave_from: str = typer.Option(..., "--from", help="Earlier wave."),
                 wave_to: str = typer.Option(..., "--to", help="Later wave."),
@@ -106,6 +110,11 @@ def changes_cmd(wave_from: str = typer.Option(..., "--from", help="Earlier wave.
                      estimator=estimator, coder=coder, sample=sample)
         info(f"p-values: permutation test over interviews ({store.config.track.n_perm} permutations), bootstrap "
              f"({store.config.track.n_boot} replicates) for calibrated rows; multiple testing: {CORRECTION}")
+        if {"n_interviews_from", "n_interviews_to"} <= set(df.columns) and len(df):
+            few = int(df[["n_interviews_from", "n_interviews_to"]].min(axis=1).lt(FEW_CLUSTERS).sum())
+            if few:
+                info(f"{few} row(s) compare waves with fewer than {FEW_CLUSTERS} interviews: the bootstrap, which "
+                     "resamples interviews, then gives too narrow an interval; read their p and q values")
         _calibration_info(df)
         if estimator != "raw" and "estimator" in df.columns and (df["estimator"] == "calibrated").any():
             from ..calibrate.drift import coder_drift   # scikit-learn's metrics: only when there is drift to check
