@@ -143,7 +143,7 @@ def write_tokens(store: Store, pool: list[str]) -> None:
     """The lexicon's token cache, as the run's lexicon stage leaves it: a segment's tokens are
     its pool sentences' tokens (each sentence analysed once with spaCy)."""
     nlp = load_lemmatizer(store.config.segment.spacy_model)
-    by_sentence = dict(zip(pool, analyse_text(nlp.pipe(pool, batch_size=256))))
+    by_sentence = dict(zip(pool, analyse_text(nlp.pipe(pool, batch_size=256), pool)))
     segs = store.query("SELECT segment_id, text_pseudo AS text, md5(text_pseudo) AS h FROM segments ORDER BY 1")
     rows = []
     for text in segs["text"]:

@@ -97,6 +97,32 @@ def test_project_specificities_by_wave(tmp_path):
     store.close()
 
 
+def test_tokens_read_the_text_the_search_index_reads_and_no_placeholder(tmp_path, monkeypatch):
+    """The lexicon reads the pseudonymised text as it is (as the topic words and the search index
+    do), so a run lemmatises each text once; the pieces spaCy cuts a placeholder into are no words."""
+    from textmine import french
+    from textmine.lexicon import update_tokens
+    from textmine.lexicon.tokens import TABLE, analyse_text
+    from textmine.search import update_index
+    store, _ = build_lexicon_store(tmp_path / "p")
+    french.forget_lemma_tokens()
+    try:
+        update_index(store)
+        monkeypatch.setattr(french, "load_lemmatizer", lambda *a, **k: pytest.fail("a text lemmatised twice"))
+        assert update_tokens(store)["analysed"] > 0
+    finally:
+        french.forget_lemma_tokens()
+    rows = store.query(f"SELECT t.forms, t.lemmas, s.text_pseudo FROM {TABLE} t JOIN segments s USING (segment_id)")
+    with_name = rows[rows["text_pseudo"].str.contains("[PERSONNE_1]", regex=False)]
+    assert len(with_name) and not rows["forms"].str.contains("personne|\\[|_1", regex=True).any()
+    assert with_name["forms"].str.contains("aidée").all()
+    text = "J'ai vu [PERSONNE_12] avec [ORGANISATION_3]. Merci"
+    monkeypatch.undo()
+    (forms, _, _), = analyse_text(french.lemma_tokens([text]), [text])
+    assert forms.split() == ["j'", "ai", "vu", "avec", "merci"]
+    store.close()
+
+
 def test_partitions_theme_topic_class_and_errors(tmp_path):
     store, truth = build_lexicon_store(tmp_path / "p")
     with pytest.raises(TextmineError) as e:

@@ -34,7 +34,7 @@ from ..errors import E, TextmineError
 from ..french import LEMMA_RULES, fold, is_stop, lemma_tokens, prepare_lemma_tokens
 from ..store import Store
 
-VERSION = 1
+VERSION = 2     # 2: the text read as the topics and the search index read it, placeholders left out after
 KV_KEY = "lexicon.tokens"
 TABLE = "lexicon_tokens"
 _RESPONDENT = "s.role NOT IN ('interviewer', 'other')"
@@ -45,14 +45,18 @@ FULL_POS = frozenset({"NOUN", "VERB", "ADJ", "ADV"})
 UNITS = ("lemma", "form")
 
 
-def analyse_text(docs) -> list[tuple[str, str, str]]:
+def analyse_text(docs, texts: Sequence[str] | None = None) -> list[tuple[str, str, str]]:
     """``(forms, lemmas, pos)`` strings of spaCy docs, or of :func:`~textmine.french.lemma_tokens`'s
-    token lists (word tokens only)."""
+    token lists (word tokens only); with the ``texts`` they analyse, tokens that are part of a
+    pseudonymisation placeholder (``[PERSONNE_3]``: spaCy cuts it in pieces) are left out."""
     out = []
-    for doc in docs:
+    for k, doc in enumerate(docs):
+        spans = [m.span() for m in _PLACEHOLDER.finditer(texts[k])] if texts is not None and "[" in texts[k] else []
         f, l, p = [], [], []
         for t in doc:
             if t.is_space or not _LETTER.search(t.text):
+                continue
+            if spans and any(a < t.idx + len(t.text) and t.idx < b for a, b in spans):
                 continue
             form = t.text.lower().replace(" ", "")
             f.append(form)
@@ -106,7 +110,7 @@ def _other_lemmatiser(store: Store) -> bool:
 def pending_texts(store: Store) -> list[str]:
     """The texts :func:`update_tokens` would lemmatise now (``textmine run`` lemmatises them with
     the other stages' in one pass of worker processes)."""
-    return [_PLACEHOLDER.sub(" ", t) for t in _todo(store, everything=_other_lemmatiser(store))["text"]]
+    return _todo(store, everything=_other_lemmatiser(store))["text"].tolist()
 
 
 def update_tokens(store: Store, *, batch: int = 2000,
@@ -121,10 +125,11 @@ def update_tokens(store: Store, *, batch: int = 2000,
         con.execute(f"DELETE FROM {TABLE} WHERE segment_id NOT IN "
                     f"(SELECT segment_id FROM segments s WHERE {_RESPONDENT})").fetchall()
     todo = _todo(store)
-    prepare_lemma_tokens([_PLACEHOLDER.sub(" ", t) for t in todo["text"]], model)   # all at once: in workers when many
+    prepare_lemma_tokens(todo["text"].tolist(), model)   # all at once: in workers when many
     for i in range(0, len(todo), batch):
         chunk = todo.iloc[i:i + batch]
-        rows = analyse_text(lemma_tokens([_PLACEHOLDER.sub(" ", t) for t in chunk["text"]], model))
+        texts = chunk["text"].tolist()
+        rows = analyse_text(lemma_tokens(texts, model), texts)
         save_tokens(store, chunk, rows)
         if advance:
             advance(len(chunk))
@@ -179,7 +184,7 @@ def load_tokens(store: Store, segments: pd.DataFrame, *, update: bool = True,
 
 def _analyse(store: Store, texts: list[str], advance: Callable[[int], None] | None) -> list[tuple[str, str, str]]:
     """``(forms, lemmas, pos)`` of texts the cache lacks (spaCy, in memory)."""
-    out = analyse_text(lemma_tokens([_PLACEHOLDER.sub(" ", t) for t in texts], store.config.segment.spacy_model))
+    out = analyse_text(lemma_tokens(texts, store.config.segment.spacy_model), texts)
     if advance:
         advance(len(texts))
     return out
