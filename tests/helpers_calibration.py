@@ -51,8 +51,10 @@ def calibrated_project(path: Path, *, n: int = 40, seed: int = 3, unit: str = "s
     return path
 
 
-def store_codes(store: Store, coder: str, segment_ids=None) -> pd.DataFrame:
-    u = tables.units(store)
+def store_codes(store: Store, coder: str, segment_ids=None, sample: str | None = None) -> pd.DataFrame:
+    """Store ``coder``'s planted codes of ``segment_ids`` (default: every sampled segment) as if
+    imported from ``sample``'s sheet (default: the first sample that drew each segment)."""
+    u = tables.units(store, None if sample is None else [sample])
     ids = u["segment_id"] if segment_ids is None else segment_ids
     h = human_codes(store, ids).merge(u[["segment_id", "sample_id", "text_hash"]].drop_duplicates("segment_id"),
                                       on="segment_id")

@@ -188,8 +188,13 @@ def read_codes(store: Store, path: str | Path, *, coder: str | None = None, mapp
         raise _bad(path, r["where"], f"segment {r['segment_id']!r} is not in this project (removed or renumbered by a "
                                      "re-ingest?)", "Delete the row, or draw a new sample of the current segments.")
     units = tables.units(store)
+    if not meta.get("sample_id"):          # a CSV does not name its sample: find it (the estimates count each
+        meta["sample_id"] = _sheet_sample(units, rows, path, notes)   # sample's own sheet's codes only)
     if meta.get("sample_id"):
         units = units[units["sample_id"] == meta["sample_id"]]
+    else:                                  # rows of several samples: each to the latest sample that drew it
+        order = {s: k for k, s in enumerate(tables.samples(store)["sample_id"])}
+        units = units.assign(_k=units["sample_id"].map(order)).sort_values("_k", kind="stable")
     drawn = units.drop_duplicates("segment_id", keep="last").set_index("segment_id")
     missing = ~rows["segment_id"].isin(drawn.index)
     if missing.any():
@@ -218,6 +223,26 @@ def read_codes(store: Store, path: str | Path, *, coder: str | None = None, mapp
                         "posture": rows["posture"].fillna(""), "text_hash": rows["segment_id"].map(current),
                         "source": path.name, "row": rows["where"]})
     return Imported(out, coder, sorted(out["sample_id"].unique()), notes)
+
+
+def _sheet_sample(units: pd.DataFrame, rows: pd.DataFrame, path: Path, notes: list[str]) -> str | None:
+    """The sample whose sheet this is, for a sheet that does not say (CSV): the one sample that drew
+    exactly its segments, else the one that drew all of them; E408 when several did (samples drawn
+    with the same seed nest: give --sample); None when no sample drew them all (rows of several)."""
+    ids = set(rows["segment_id"])
+    drawn = {str(s): set(g["segment_id"]) for s, g in units.groupby("sample_id", sort=False)}
+    exact = [s for s, u in drawn.items() if u == ids]
+    holders = [s for s, u in drawn.items() if ids <= u]
+    pick = exact if len(exact) == 1 else holders
+    if len(pick) == 1:
+        return pick[0]
+    if len(pick) > 1:
+        raise _bad(path, "sheet", f"it does not name its sample, and samples {', '.join(sorted(pick))} all drew its "
+                                  "segments", "Import it with --sample NAME (the sample whose sheet this is).")
+    if ids & set().union(*drawn.values()) and len(drawn) > 1:
+        notes.append("the sheet holds segments of several samples: each code is stored with the latest sample that "
+                     "drew its segment")
+    return None
 
 
 def _dedupe(rows: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:

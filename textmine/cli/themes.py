@@ -490,16 +490,24 @@ def samples_cmd(fmt: str = FormatOpt) -> None:
         smp = cal_tables.samples(store)
         units = cal_tables.units(store)
         cod = cal_tables.codes(store)
+
+    def per_coder(c: pd.DataFrame) -> str:
+        return "; ".join(f"{k}: {v}" for k, v in c.groupby("coder")["segment_id"].nunique().items())
+
     rows = []
-    for r in smp.itertuples():
+    for r in smp.itertuples():      # coded: from this sample's own sheet (what corrects the figures with it)
         u = units[units["sample_id"] == r.sample_id]
         c = cod[cod["segment_id"].isin(set(u["segment_id"]))]
+        mine = c["sample_id"].astype(str) == str(r.sample_id)
         rows.append({"sample_id": r.sample_id, "unit": r.unit, "waves": ",".join(r.waves),
                      "strata": ",".join(r.strata), "seed": r.seed, "created": r.created,
                      "units": int(u["unit_id"].nunique()), "segments": len(u),
-                     "coded": "; ".join(f"{k}: {v}" for k, v in c.groupby("coder")["segment_id"].nunique().items())})
+                     "coded": per_coder(c[mine]), "coded_via_other_samples": per_coder(c[~mine])})
     emit(pd.DataFrame(rows, columns=["sample_id", "unit", "waves", "strata", "seed", "created", "units", "segments",
-                                     "coded"]), fmt, title="calibration samples")
+                                     "coded", "coded_via_other_samples"]), fmt, title="calibration samples")
+    if any(r["coded_via_other_samples"] for r in rows):
+        info("coded: segments coded in the sample's own sheet (only these correct the figures with that sample); "
+             "coded_via_other_samples: its segments coded in another sample's sheet")
 
 
 @themes_app.command("calibrate")
@@ -508,7 +516,7 @@ def calibrate_cmd(
     coder: Optional[str] = typer.Option(None, "--coder", help="Who coded it (default: human). A new import by the "
                                         "same coder replaces their earlier codes of the same segments."),
     sample: Optional[str] = typer.Option(None, "--sample", help="The sample the sheet belongs to (only needed for "
-                                         "a .qdpx that does not name it)."),
+                                         "a .qdpx or .csv that does not name it, when textmine cannot tell)."),
     allow_empty: bool = typer.Option(False, "--allow-empty", help="Accept a sheet where no segment has any theme."),
     mapping: Optional[Path] = MappingOpt,
     fmt: str = FormatOpt,
@@ -542,7 +550,8 @@ def calibrate_cmd(
     for r in pairs.itertuples():
         info(f"agreement {r.coder_a} / {r.coder_b} on {r.n} segments: macro kappa {r.kappa:.2f}, F1 {r.f1:.2f} "
              "(the estimates use the coders' mean; --coder NAME for one)")
-    summary = (units.assign(coded=units["segment_id"].isin(set(cod["segment_id"])))
+    own = set(zip(cod["sample_id"].astype(str), cod["segment_id"]))      # coded in the sample's own sheet
+    summary = (units.assign(coded=[k in own for k in zip(units["sample_id"].astype(str), units["segment_id"])])
                .groupby(["sample_id", "wave"], sort=True)
                .agg(drawn=("segment_id", "size"), coded=("coded", "sum")).reset_index())
     emit(summary, fmt, title="calibration codes")

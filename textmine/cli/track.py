@@ -23,8 +23,8 @@ EstimatorOpt = typer.Option("auto", "--estimator", help="calibrated | raw. Defau
                             "`estimator` column says which.")
 CoderOpt = typer.Option(None, "--coder", help="Correct with this human coder's codes (default: the mean of all "
                         "coders).")
-SampleOpt = typer.Option(None, "--sample", help="Correct with this calibration sample (default: the latest usable "
-                         "one of each wave).")
+SampleOpt = typer.Option(None, "--sample", help="Correct with this calibration sample (default: in each wave, "
+                         "the latest sample whose own coded sheet was imported).")
 RevealAttrOpt = typer.Option(False, "--reveal", help="Allow --by on metadata columns the sheet did not declare "
                                                      "public (their real values are shown: personal data!).")
 _TABLE_DROP = {"label", "correction", "kind", "measure", "n_hits", "n_interviews_hit", "wave_from", "wave_to",
@@ -48,11 +48,13 @@ def _calibration_info(df: pd.DataFrame) -> None:
     if "estimator" not in df.columns or df.empty:
         return
     smp = df.attrs.get("calibration_samples", {})
+    units = df.attrs.get("calibration_sample_units", {})
     n_cal = int((df["estimator"] == "calibrated").sum())
     if n_cal:
-        info(f"{n_cal} of {len(df)} figures corrected with human calibration codes (samples: "
-             + ", ".join(f"{w}: {s}" for w, s in smp.items()) + "); estimator=raw rows are the coder's output")
-    elif smp:
+        used = ", ".join(f"{w}: {s} ({units.get(s, 'segments')[:-1]} sample)" for w, s in smp.items())
+        info(f"{n_cal} of {len(df)} figures corrected with human calibration codes (samples used: {used}); "
+             "estimator=raw rows are the coder's output")
+    elif df.attrs.get("calibration_ready", bool(smp)):
         info("no figure corrected: the groups shown have too few coded units or are topics; all rows are raw")
 
 

@@ -26,8 +26,14 @@ in a cell whose segments all belong to waves whose sample is usable and that hol
 the raw coder output, labelled ``raw``.
 
 A wave's sample is usable when its segments are still those it was drawn from (fingerprint) and
-every stratum has at least one coded unit. Sampled units left uncoded are treated as missing at
-random within their stratum: the coded units' probabilities become ``π_i × coded_h / drawn_h``.
+every stratum has at least one coded unit. Its coded units are those coded in its OWN sheet
+(``calibration_codes.sample_id``): a wave uses the latest usable sample whose sheet was imported
+there (or ``sample=``), so drawing a sample changes nothing until it is coded. A unit coded only
+through another sample's sheet counts as uncoded: whether it was coded depends on that other
+sample's design, not on a random part of this one. Sampled units left uncoded are treated as
+missing at random within their stratum: the coded units' probabilities become
+``π_i × coded_h / drawn_h``. The human code ``Y_i`` of a counted unit is the mean of every code of
+the coders in use (a code of the same segment from another sheet included).
 Several coders: a segment's human code is the mean of its coders' codes (two coders who disagree
 give 0.5), or one coder's with ``coder=``. When the coder was trained on calibration codes
 (``themes train --coded calibration:...``), ``Ŷ`` are its cross-fitted predictions (each from a
@@ -68,13 +74,19 @@ class Calibration:
     samples: dict[str, str] = field(default_factory=dict)       # wave -> sample (segments, words)
     itv_samples: dict[str, str] = field(default_factory=dict)   # wave -> sample (interviews)
     notes: list[str] = field(default_factory=list)
+    sample_units: dict[str, str] = field(default_factory=dict)  # sample -> its unit (segments | interviews)
 
     def subset(self, mask: np.ndarray) -> "Calibration":
         """The same view restricted to the segments of ``mask`` (e.g. two waves)."""
         return Calibration(self.yhat[mask], [h[mask] for h in self.human], [c[mask] for c in self.coded_by],
                            self.coded[mask], self.pi[mask], self.covered[mask], self.itv_coded[mask],
                            self.itv_pi[mask], self.itv_covered[mask], self.item_ok, self.min_coded,
-                           self.samples, self.itv_samples, self.notes)
+                           self.samples, self.itv_samples, self.notes, self.sample_units)
+
+    def used(self, measure: str, waves=None) -> dict[str, str]:
+        """``wave -> sample`` that corrects ``measure`` in each wave (of ``waves``, default all)."""
+        m = self.samples if measure in SEGMENT_MEASURES else self.itv_samples
+        return {w: s for w, s in m.items() if waves is None or w in set(waves)}
 
     @property
     def y(self) -> np.ndarray:
@@ -256,11 +268,15 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
         H, c = human_matrix(data, g)
         human.append(H)
         coded_by.append(c)
-    any_coded = np.any(coded_by, axis=0) if coded_by else np.zeros(n, dtype=bool)
-    coded_ids = set(seg["segment_id"][any_coded])
+    in_data = set(seg["segment_id"])
+    # codes imported from each sample's own sheet (coders in use, current text): a sample counts only these
+    own = {str(s): set(g["segment_id"]) & in_data for s, g in use_codes.groupby("sample_id", sort=False)}
+    any_ids = set(use_codes["segment_id"]) & in_data
     prints = tables.frame_fingerprints(current)
     smp = tables.samples(store)
     units = tables.units(store)
+    unit_of = dict(zip(smp["sample_id"].astype(str), smp["unit"].astype(str)))
+    order = list(smp["sample_id"].astype(str))
     waves = seg["wave"].astype(str).to_numpy()
     pos = pd.Index(seg["segment_id"])
     itv_of = seg["interview_id"].to_numpy()
@@ -269,6 +285,13 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
     chosen: dict[str, str] = {}
     chosen_itv: dict[str, str] = {}
     machine = codings.machine_coded_waves(store, data.run_id)
+
+    pending: dict[str, list[str]] = {}                          # sample -> waves it would correct once coded
+
+    def note(text: str) -> None:
+        if text not in notes:
+            notes.append(text)
+
     for w in data.waves():
         if w not in machine:
             if any(w in ws for ws in smp["waves"]):
@@ -279,18 +302,26 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
         fresh = np.array([fr.get(w) == prints.get(w) for fr in smp["frames"]], dtype=bool)
         pool = smp[has_w & fresh & ((smp["sample_id"] == sample) if sample is not None else True)]
         in_wave = waves == w
+        waiting: list[str] = []                                  # samples whose own sheet is not imported here
         for target, interviews in ((chosen, False), (chosen_itv, True)):
-            for s in reversed(list(pool["sample_id"])):          # the latest usable sample
-                if interviews and str(pool.loc[pool["sample_id"] == s, "unit"].iloc[0]) != "interviews":
+            for s in reversed(list(pool["sample_id"])):          # the latest sample whose own coding has started
+                if interviews and unit_of.get(s) != "interviews":
                     continue
                 u = units[(units["sample_id"] == s) & (units["wave"] == w)]
-                if not u["segment_id"].isin(coded_ids).any():
+                mine = own.get(s, set())
+                if not u["segment_id"].isin(mine).any():
+                    if not interviews and s not in waiting:
+                        waiting.append(s)
                     continue
-                adj, empty = (adjusted_interviews if interviews else adjusted_segments)(u, coded_ids)
+                adj, empty = (adjusted_interviews if interviews else adjusted_segments)(u, mine)
                 if empty is not None:
-                    notes.append(f"wave {w}: stratum {empty!r} of sample {s} has no coded "
-                                 f"{'interview' if interviews else 'unit'} yet: not corrected from it")
+                    note(f"wave {w}: stratum {empty!r} of sample {s} has no coded "
+                         f"{'interview' if interviews else 'unit'} yet: not corrected from it")
                     continue
+                other = int((u["segment_id"].isin(any_ids) & ~u["segment_id"].isin(mine)).sum())
+                if other:
+                    note(f"wave {w}: {other} segment(s) of sample {s} are coded only through other samples' "
+                         f"sheets: they count as not coded in {s} (code {s}'s own sheet to use them)")
                 target[w] = s
                 if interviews:
                     done = np.isin(itv_of, adj.index.to_numpy()) & in_wave
@@ -303,11 +334,23 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
                     coded[p[p >= 0]] = True
                     covered |= in_wave
                 break
+        for s in waiting:
+            used = chosen.get(w) or chosen_itv.get(w)
+            if sample is not None or (used is not None and order.index(s) > order.index(used)):
+                pending.setdefault(s, []).append(f"{w}: {used}" if used else w)
         if w not in chosen and (has_w & ~fresh).any():
             notes.append(f"wave {w}: its segments changed since sample {smp['sample_id'][has_w & ~fresh].iloc[-1]} "
                          "was drawn (re-ingest?): draw a new sample")
+    for s, where in sorted(pending.items(), key=lambda kv: order.index(kv[0])):
+        if sample is not None:
+            notes.append(f"sample {s} (--sample) has no codes imported from its own sheet for wave(s) "
+                         f"{', '.join(where)} yet (`textmine themes calibrate --coded SHEET`): not corrected from it")
+        else:
+            notes.append(f"sample {s} has no codes imported from its own sheet in wave(s) "
+                         f"{', '.join(w.split(':')[0] for w in where)} yet: still corrected from the earlier sample "
+                         f"({', '.join(where)}) until its sheet is imported")
     if not chosen and not chosen_itv and not notes:
-        notes.append("no calibration sample with codes covers these waves")
+        notes.append("no calibration sample with codes imported from its own sheet covers these waves")
     yhat = _crossfit(store, data, notes)
     if yhat is None:
         covered[:] = False
@@ -315,7 +358,21 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
         yhat = data.X.astype(float)
     coded &= covered
     return Calibration(yhat, human, coded_by, coded, pi, covered, itv_coded & itv_cov, itv_pi, itv_cov, item_ok,
-                       store.config.calibration.min_coded, chosen, chosen_itv, notes)
+                       store.config.calibration.min_coded, chosen, chosen_itv, notes, unit_of)
+
+
+def sample_attrs(cal: "Calibration | None", measure: str, corrected_waves) -> dict:
+    """The frame attributes saying which sample corrected which wave: only the waves with at least
+    one corrected figure, from the samples that correct ``measure`` there (segment and interview
+    samples are told apart by ``calibration_sample_units``)."""
+    if cal is None:
+        return {"calibration_notes": [], "calibration_samples": {}, "calibration_sample_units": {},
+                "calibration_ready": False}
+    avail = cal.used(measure)
+    used = {w: s for w, s in avail.items() if w in set(corrected_waves)}
+    return {"calibration_notes": list(cal.notes), "calibration_samples": used,
+            "calibration_sample_units": {s: cal.sample_units.get(s, "segments") for s in used.values()},
+            "calibration_ready": bool(avail)}
 
 
 def labels_for(use: np.ndarray) -> list[str]:

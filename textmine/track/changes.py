@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..store import Store
 from ..stats import bh_qvalues, change_interval, cluster_sums, permutation_pvalues, rng_for, share
-from .calibrated import boot_pvalue, calibration, labels_for
+from .calibrated import boot_pvalue, calibration, labels_for, sample_attrs
 from .data import KINDS, TrackData, check_by, check_waves, load_items
 from .prevalence import _cell_groups, _clean_key, check_measure, clusters
 
@@ -109,8 +109,8 @@ def changes(store: Store, wave_from: str, wave_to: str, by: Sequence[str] | None
                 row["segment_ids"] = seg_ids[in_cell & X[:, j]].tolist()
             rows.append(row)
     df = pd.DataFrame(rows)
-    df.attrs["calibration_notes"] = list(cal.notes) if cal is not None else []
-    df.attrs["calibration_samples"] = dict(cal.samples) if cal is not None else {}
+    any_cal = bool(len(df)) and bool((df["estimator"] == "calibrated").any())
+    df.attrs.update(sample_attrs(cal, measure, [wave_from, wave_to] if any_cal else []))
     if df.empty:
         return df
     df["q_value"] = np.nan

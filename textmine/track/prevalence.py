@@ -21,7 +21,7 @@ from ..errors import E, TextmineError
 from ..records import wave_key
 from ..store import Store
 from ..stats import MEASURES, boot_shares, cluster_sums, percentile_ci, rng_for, share
-from .calibrated import calibration, labels_for
+from .calibrated import calibration, labels_for, sample_attrs
 from .data import KINDS, TrackData, check_by, load_items
 
 
@@ -79,12 +79,16 @@ def prevalence(store: Store, by: Sequence[str] | None = ("wave",), measure: str 
         num_cal, n_cal, cov_cal = cal.cluster_terms(codes, len(cl), seg["n_words"].to_numpy(), measure)
     seg_ids = seg["segment_id"].to_numpy()
     itv_code = pd.factorize(cl["interview_id"])[0]        # -1: a missing id (nunique leaves it out)
+    cl_wave = np.empty(len(cl), dtype=object)             # a cluster is one interview: one wave
+    cl_wave[codes] = seg["wave"].astype(str).to_numpy()
+    corrected_waves: set[str] = set()
     rows = []
     for key, cidx in _cell_groups(cl, by):
         num, den = num_all[cidx], den_all[cidx]
         use = cal.use(n_cal[cidx], cov_cal[cidx]) if cal is not None else np.zeros(len(data.items), dtype=bool)
         if use.any():
             num = np.where(use[None, :], num_cal[cidx], num)
+            corrected_waves |= set(cl_wave[cidx])
         reps = boot_shares(num, den, cfg.n_boot, rng_for(rs, "prevalence", measure, key))
         lo, hi = percentile_ci(reps, cfg.alpha)
         sh = share(num, den)
@@ -113,6 +117,5 @@ def prevalence(store: Store, by: Sequence[str] | None = ("wave",), measure: str 
             "n_interviews", "n_hits", "n_interviews_hit", "small_cell", "estimator", "n_calibration"] + \
         (["segment_ids"] if explain else [])
     out = pd.DataFrame(rows, columns=cols)
-    out.attrs["calibration_notes"] = list(cal.notes) if cal is not None else []
-    out.attrs["calibration_samples"] = dict(cal.samples) if cal is not None else {}
+    out.attrs.update(sample_attrs(cal, measure, corrected_waves))
     return out
