@@ -19,7 +19,7 @@ from ..errors import E, TextmineError
 from ..export.cells import to_csv
 from ..export.files import check_writable
 from ..export.sheet import write_sheet
-from ..themes.codebook import load_codebook
+from ..themes.codebook import few_examples_note, load_codebook
 from ..themes.codings import current_run_record, theme_codings
 from ..track import cache as track_cache
 from ..track.calibrated import calibration
@@ -87,6 +87,7 @@ def classify_cmd(
                             fix="Add a role column (conum, responsable_structure, ...) or drop --use-role.")
     cb = _codebook(codebook)
     m = load_model(model, cb, config=current_config())
+    _warn_few_examples(cb)
     with progress("classifying", None):
         res = classify_texts(df["text"].tolist(), model=m, roles=df["role"].tolist() if use_role else None)
 
@@ -147,6 +148,7 @@ def train_cmd(
     cfg = current_config()
     seed = config_seed(seed, cfg)
     model = SupervisedThemeClassifier(cb, encoder=resolve_encoder(encoder, cfg), random_state=seed)
+    _warn_few_examples(cb)      # the zero-shot coder is the prior of rare themes
     one = single_class_themes(label_matrix(df, cb), cb.ids)
     if one and len(one) < len(cb.ids):
         info(f"warning: {len(one)} theme(s) coded in all rows or in none, nothing to learn for them (they keep "
@@ -364,7 +366,6 @@ def codebook_notes(store, first: bool = False) -> list[str]:
     """Which codebook the project codes with, and a warning when it codes almost nothing of
     the corpus (``first``: also how to choose another, for a project's first run)."""
     from ..themes.codings import LOW_COVERAGE, coverage
-    from ..themes.codebook import load_codebook
     cfg = store.config
     cb = load_codebook(cfg.codebook_path())
     name = cfg.codebook_name()
@@ -373,6 +374,9 @@ def codebook_notes(store, first: bool = False) -> list[str]:
     todo = [t.id for t in cb.themes if t.to_write]
     if todo:
         lines.append(f"{len(todo)} theme(s) still have no definition or criteria (`themes list` shows which)")
+    few = few_examples_note(cb)
+    if few:
+        lines.append(f"warning: {few}")
     if first:
         lines.append("  to code with your own themes: set themes.codebook: FILE in the project's textmine.yaml "
                      "(README, 'Your own codebook'); `textmine themes draft --output codebook.yaml` starts one "
@@ -398,6 +402,14 @@ def list_cmd(codebook: Optional[Path] = CodebookOpt, fmt: str = FormatOpt) -> No
          title=f"codebook {cb.hash}")
     todo = sum(1 for t in cb.themes if t.to_write)
     info(f"{len(cb.themes)} themes, valid" + (f"; {todo} with fields still to write (to_write)" if todo else ""))
+    _warn_few_examples(cb)
+
+
+def _warn_few_examples(cb) -> None:
+    """The warning of :func:`~textmine.themes.codebook.few_examples_note`, if any (stderr)."""
+    note = few_examples_note(cb)
+    if note:
+        info(f"warning: {note}")
 
 
 @themes_app.command("draft")

@@ -37,6 +37,9 @@ _REQUIRED = ("id", "label", "definition", "include", "exclude", "cues", "example
 TO_WRITE = ("definition", "include", "exclude")
 _SUB_KEYS = {"label", "definition", "cues", "examples"}
 _TOP_KEYS = {"version", "language", "themes", "posture_theme"}
+#: fewer examples than this per theme and the zero-shot coder's calibration is rough
+#: (:func:`few_examples_note`; the coder then gives such a theme the global threshold)
+MIN_EXAMPLES = 3
 
 
 def normalise(text: str) -> str:
@@ -169,6 +172,22 @@ class Codebook:
             for i, kept in first_matches_many(th.patterns, norms).items():
                 out[i, j] = len(kept)
         return out
+
+
+def few_examples_note(codebook: Codebook, min_examples: int = MIN_EXAMPLES) -> str | None:
+    """A warning naming the themes with fewer than ``min_examples`` examples, or ``None``.
+
+    The zero-shot coder is calibrated on the codebook's own examples (each one a positive for
+    its theme and a negative for the others, compared with its theme's *other* examples): with
+    one or two examples per theme that calibration rests on a handful of points."""
+    few = [t for t in codebook.themes if len(t.examples) < min_examples]
+    if not few:
+        return None
+    return (f"{len(few)} theme(s) with fewer than {min_examples} examples: "
+            + ", ".join(f"{t.id} ({len(t.examples)})" for t in few)
+            + ". The zero-shot coder calibrates its scores and thresholds on the codebook's examples, so with "
+            f"so few its codes are rough; add examples to these themes ({min_examples} or more each: short "
+            "segments in the corpus's own style, see README 'Your own codebook')")
 
 
 def dump_codebook(data: dict, header: str = "") -> str:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -135,15 +136,27 @@ class Prototypes:
 
 
 def _top_mean(S: np.ndarray, k: int = 2) -> np.ndarray:
-    k = min(k, S.shape[1])
-    return np.sort(S, axis=1)[:, -k:].mean(axis=1)
+    """Mean of the ``k`` largest values of each row; NaN entries (examples left out) are skipped,
+    so a row with one value left has that value, and a row with none is NaN."""
+    missing = np.isnan(S)
+    if not missing.any():
+        k = min(k, S.shape[1])
+        return np.sort(S, axis=1)[:, -k:].mean(axis=1)
+    top = -np.sort(-np.where(missing, -np.inf, S), axis=1)[:, :k]        # largest first
+    kk = np.minimum(k, (~missing).sum(axis=1))
+    kept = np.arange(top.shape[1])[None, :] < kk[:, None]
+    out = (np.where(kept, top, 0).sum(axis=1, dtype=S.dtype) / np.maximum(kk, 1)).astype(S.dtype)
+    out[kk == 0] = np.nan
+    return out
 
 
 def similarity_features(X: np.ndarray, protos: Prototypes, texts: Sequence[str] | None = None) -> np.ndarray:
     """``(n, 3*T)``: centred similarities to definitions, include criteria and examples.
 
-    When ``texts`` are given, an example identical to the text is ignored (leave-one-out
-    when calibrating on the codebook's own examples).
+    When ``texts`` are given, an example identical to the text is left out (leave-one-out
+    when calibrating on the codebook's own examples): the example similarity is then the mean
+    of the (up to) two closest *other* examples, and NaN where the theme has no other example
+    (a theme with a single example, for that example). The centring skips NaN.
     """
     T = protos.definition.shape[0]
     s_def = X @ protos.definition.T
@@ -155,10 +168,13 @@ def similarity_features(X: np.ndarray, protos: Prototypes, texts: Sequence[str] 
             for i, t in enumerate(texts):
                 for k, e in enumerate(protos.example_texts[j]):
                     if e == t:
-                        S[i, k] = -1.0
+                        S[i, k] = np.nan
         cols.append(_top_mean(S))
     s_ex = np.column_stack(cols)
-    blocks = [b - b.mean(axis=1, keepdims=True) for b in (s_def, s_inc, s_ex)]
+    with warnings.catch_warnings():          # a row with no example left at all stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        blocks = [b - (np.nanmean(b, axis=1, keepdims=True) if np.isnan(b).any() else b.mean(axis=1, keepdims=True))
+                  for b in (s_def, s_inc, s_ex)]
     return np.hstack(blocks).astype(np.float32)
 
 

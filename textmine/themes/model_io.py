@@ -4,7 +4,8 @@ version, training data hash, parameters, calibration samples...).
 
 :func:`save_coder` writes the coder's :meth:`~.SupervisedThemeClassifier.fitted_state`;
 :func:`load_coder` checks the model against the current codebook and encoder (E404 when it was
-built for others, E405 when the folder is not a model) and :meth:`~.SupervisedThemeClassifier.restore`
+built for others, or holds a zero-shot calibration with a negative weight, as an earlier textmine
+fitted on codebooks with one or two examples per theme; E405 when the folder is not a model) and :meth:`~.SupervisedThemeClassifier.restore`
 builds the coder again.
 """
 from __future__ import annotations
@@ -95,6 +96,16 @@ def load_coder(folder: str | Path, codebook: Codebook | None = None, encoder: st
             state = {k: w[k] for k in w.files}
     except (OSError, ValueError) as exc:
         raise TextmineError(E.E405, path=folder / "weights.npz", detail=str(exc)) from exc
+    zs_coef = state.get("zs_coef")
+    if zs_coef is not None and (np.asarray(zs_coef) < 0).any():
+        # textmine before the fix of the zero-shot calibration (codebooks with 1-2 examples per
+        # theme): today's calibration never has a negative weight, so such a model is one of those
+        raise TextmineError(E.E404, path=folder,
+                            detail="its zero-shot calibration gives a negative weight to a theme's evidence (an earlier "
+                                   "textmine did this for codebooks with fewer than 3 examples per theme): the model "
+                                   "would rank themes backwards and give rare themes to every segment",
+                            fix="Train it again with `textmine themes train` (same --coded files); adding examples "
+                                "to the themes that `textmine themes list` warns about helps too.")
     model = SupervisedThemeClassifier.restore(state, codebook, enc, **meta["params"])
     model.theme_ids_, model.data_hash_, model.n_train_ = meta["theme_ids"], meta["training_data_hash"], meta["n_train"]
     model.model_id_ = meta["model_id"]

@@ -23,7 +23,7 @@ from ..config import seed
 from ..embed import Encoder, encoder_key, resolve_encoder
 from ..errors import E, TextmineError
 from .base import ThemeCoderBase
-from .codebook import Codebook, load_codebook
+from .codebook import MIN_EXAMPLES, Codebook, load_codebook
 from .features import Prototypes, content_words, encode, similarity_features, sublabel_similarity
 from .posture import posture_cue_counts, rule_posture
 
@@ -40,6 +40,77 @@ def best_threshold(p: np.ndarray, y: np.ndarray, grid: np.ndarray | None = None)
         if f1 > best[1] + 1e-9:
             best = (float(t), f1)
     return best
+
+
+#: evidence features per (segment, theme) pair: definition, include criteria, examples, cues
+N_EVIDENCE = 4
+_EXAMPLES = 2          # column of the example similarity in the evidence
+
+
+def impute_example_similarity(F: np.ndarray) -> np.ndarray:
+    """``F`` (pairs, 4) with the undefined leave-one-out example similarities filled in.
+
+    A theme with a single example has no other example to compare that example with, so the
+    pair (its example, the theme) has no example similarity. Leaving it out of the fit is not
+    possible (it is the theme's only positive), and any constant would say something about
+    membership. It gets its expected value given the pair's definition and criteria
+    similarities: a least-squares line fitted on the pairs where the example similarity is
+    defined. An imputed value is evidence only as far as the definition is, never more."""
+    F = F.copy()
+    gap = np.isnan(F[:, _EXAMPLES])
+    if not gap.any():
+        return F
+    A = np.column_stack([np.ones(len(F)), F[:, 0], F[:, 1]])
+    ok = ~gap & ~np.isnan(A).any(axis=1)
+    if ok.sum() >= A.shape[1] + 1:
+        beta = np.linalg.lstsq(A[ok], F[ok, _EXAMPLES], rcond=None)[0]
+        F[gap, _EXAMPLES] = A[gap] @ beta
+    else:
+        F[gap, _EXAMPLES] = 0.0          # centred similarity: the average theme
+    return F
+
+
+def fit_monotone(F: np.ndarray, y: np.ndarray, random_state: int) -> tuple[np.ndarray, float]:
+    """Logistic calibration ``(coef, intercept)`` of evidence ``F`` against 0/1 ``y`` whose
+    weights are all >= 0.
+
+    Every feature is evidence *for* the theme (a closer definition, criterion or example, more of
+    its cues), so a negative weight can only come from a degenerate calibration set (one or two
+    examples per theme: its "more evidence, less theme" would rank the themes backwards). A
+    feature whose weight comes out negative is dropped (weight 0) and the rest refitted, until
+    none is negative. The definition similarity is never dropped (a negative weight of its own,
+    which no real codebook has shown, is read as 0)."""
+    keep = np.ones(F.shape[1], dtype=bool)
+    while True:
+        lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=random_state)
+        lr.fit(F[:, keep], y)
+        coef = np.zeros(F.shape[1])
+        coef[keep] = lr.coef_[0]
+        coef[0] = max(coef[0], 0.0)
+        if (coef >= 0).all():
+            return coef, float(lr.intercept_[0])
+        keep[int(np.argmin(coef))] = False        # the most negative weight goes first
+
+
+def calibrated_thresholds(P: np.ndarray, Y: np.ndarray, n_examples: np.ndarray, shrink: float) -> np.ndarray:
+    """Per-theme thresholds: each theme's F1-optimal threshold on its examples, shrunk by
+    ``shrink`` towards the global F1-optimal one.
+
+    A theme with fewer than :data:`~textmine.themes.codebook.MIN_EXAMPLES` examples takes the
+    global threshold: one or two positives put the optimum anywhere (at the grid floor when
+    its example scores low, so the theme would be given to every text). So does a theme whose
+    own optimum gives it to every example. Should even the global optimum give every theme to
+    every example (evidence that separates nothing), the global threshold is 0.5, the decision
+    point of the balanced calibration, rather than one that codes everything."""
+    t_glob, _ = best_threshold(P.reshape(-1), Y.reshape(-1))
+    if t_glob <= P.min():
+        t_glob = 0.5
+    out = np.full(Y.shape[1], t_glob)
+    for j in range(Y.shape[1]):
+        t_j, _ = best_threshold(P[:, j], Y[:, j])
+        if n_examples[j] >= MIN_EXAMPLES and t_j > P[:, j].min():
+            out[j] = (1 - shrink) * t_j + shrink * t_glob
+    return out
 
 
 class ZeroShotThemeClassifier(ThemeCoderBase):
@@ -69,7 +140,8 @@ class ZeroShotThemeClassifier(ThemeCoderBase):
     def evidence(self, texts: list[str], X: np.ndarray, exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """``(sims, cues)`` of texts with passage vectors ``X``: centred similarities to every
         theme's definition, include criteria and examples ``(n, 3T)`` and codebook cue counts
-        ``(n, T)`` (``exclude_self``: an example identical to the text is left out)."""
+        ``(n, T)`` (``exclude_self``: an example identical to the text is left out; the example
+        similarity is NaN where that leaves its theme no example)."""
         self._check()
         sims = similarity_features(X, self.prototypes_, texts if exclude_self else None)
         cues = self.codebook_.cue_counts(texts)
@@ -134,17 +206,11 @@ class ZeroShotThemeClassifier(ThemeCoderBase):
         lc = np.log1p(cues)
         # background cue rate of each theme: its cues on the other themes' examples
         self.cue_background_ = np.array([lc[owner != j, j].mean() for j in range(T)], dtype=np.float32)
-        sims = similarity_features(Xe, self.prototypes_, texts)
-        F = self._pair_features(sims, cues)
-        lr = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000,
-                                random_state=seed(self.random_state))
-        lr.fit(F.reshape(-1, F.shape[2]), Y.reshape(-1))
-        self.coef_ = lr.coef_[0].astype(np.float64)
-        self.intercept_ = float(lr.intercept_[0])
-        P = self._proba_from_features(F)
-        t_glob, _ = best_threshold(P.reshape(-1), Y.reshape(-1))
-        self.thresholds_ = np.array([
-            (1 - self.shrink) * best_threshold(P[:, j], Y[:, j])[0] + self.shrink * t_glob for j in range(T)])
+        sims = similarity_features(Xe, self.prototypes_, texts)    # NaN: a theme's only example vs that theme
+        F = impute_example_similarity(self._pair_features(sims, cues).reshape(-1, N_EVIDENCE))
+        self.coef_, self.intercept_ = fit_monotone(F, Y.reshape(-1), seed(self.random_state))
+        P = self._proba_from_features(F.reshape(len(texts), T, N_EVIDENCE))
+        self.thresholds_ = calibrated_thresholds(P, Y, np.bincount(owner, minlength=T), self.shrink)
         self.theme_ids_ = list(self.codebook_.ids)
         return self
 
