@@ -254,8 +254,10 @@ def evaluate_cmd(
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
     else:
         emit(table, fmt, title=f"agreement ({meta['mode']}, n={n})")
-        info(f"posture sub-label: n={pa['n']}, accuracy={pa['accuracy']:.3f}, kappa={pa['kappa']:.3f}"
-             + (f"; folds grouped by {meta.get('grouped_by')}" if meta["mode"] == "cv" else ""))
+        if pa["n"]:            # no line when nothing carries a posture (a codebook without a posture theme)
+            info(f"posture sub-label: n={pa['n']}, accuracy={pa['accuracy']:.3f}, kappa={pa['kappa']:.3f}")
+        if meta["mode"] == "cv":
+            info(f"folds grouped by {meta.get('grouped_by')}")
 
 
 def _order_agreement(table: pd.DataFrame) -> pd.DataFrame:
@@ -288,7 +290,8 @@ def _evaluate_calibration(coder: Optional[str], sample: Optional[str], bootstrap
         emit(_order_agreement(r["table"]), fmt, title=f"coder vs human codes, wave {w} (sample {r['sample']}, "
                                                       f"n={r['n']})")
         pa = r["posture"]
-        info(f"wave {w}, posture sub-label: n={pa['n']}, accuracy={pa['accuracy']:.3f}, kappa={pa['kappa']:.3f}")
+        if pa["n"]:
+            info(f"wave {w}, posture sub-label: n={pa['n']}, accuracy={pa['accuracy']:.3f}, kappa={pa['kappa']:.3f}")
     if len(drift_df):
         emit(drift_df, fmt, title="coder error rate between waves (weighted to the wave)")
         for row in drift_df[drift_df["significant"]].itertuples():
@@ -371,9 +374,10 @@ def codebook_notes(store, first: bool = False) -> list[str]:
     name = cfg.codebook_name()
     what = "the packaged codebook of the Conseiller numérique study" if name == "conum" else name
     lines = [f"codebook: {what} ({len(cb.themes)} themes)"]
-    todo = [t.id for t in cb.themes if t.to_write]
+    todo = [f"{t.id} ({', '.join(t.to_write)})" for t in cb.themes if t.to_write]
     if todo:
-        lines.append(f"{len(todo)} theme(s) still have no definition or criteria (`themes list` shows which)")
+        shown = ", ".join(todo[:5]) + (f" and {len(todo) - 5} more" if len(todo) > 5 else "")
+        lines.append(f"{len(todo)} theme(s) of the codebook still have empty fields: {shown}")
     few = few_examples_note(cb)
     if few:
         lines.append(f"warning: {few}")
