@@ -79,6 +79,28 @@ def test_filter_values_ignore_case(store):
     assert len(a) > 0 and list(a["segment_id"]) == list(b["segment_id"])
 
 
+def test_an_index_made_by_older_lemma_rules_is_made_again(tmp_path, monkeypatch):
+    """A project indexed before a lemma correction (french.LEMMA_RULES) gets its lemmas made again
+    at the next search, though its content did not change."""
+    from textmine.search import index as search_index
+    st = make_store(tmp_path)
+    try:
+        before = search(st, "formulaire", mode="keyword")
+        search_index._CACHE.clear()
+        assert search_index.SearchIndex.load(st, search_index.content_signature(st)) is not None
+        monkeypatch.setattr(search_index, "LEMMA_RULES", search_index.LEMMA_RULES + 1)
+        assert search_index.SearchIndex.load(st, search_index.content_signature(st)) is None
+        calls = []
+        real = search_index.update_index
+        monkeypatch.setattr(search_index, "update_index", lambda s, **kw: calls.append(1) or real(s, **kw))
+        after = search(st, "formulaire", mode="keyword")
+        assert calls and list(after["segment_id"]) == list(before["segment_id"])
+        assert (st.get_kv(search_index.KV_KEY) or {})["lemma_rules"] == search_index.LEMMA_RULES
+    finally:
+        search_index._CACHE.clear()
+        st.close()
+
+
 def test_theme_filter_uses_assigned_codings(store):
     hits = search(store, "financement démarche faire", mode="keyword", themes=["financement_renouvellement"])
     assert len(hits) == 3 and all("financement" in t for t in hits["text"])

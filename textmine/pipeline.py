@@ -54,8 +54,9 @@ from .embed import Encoder, encoder_key, register, resolve_encoder
 from .errors import E, TextmineError
 from .export.qdpx import write_qdpx
 from .export.quotes import select_quotes, write_quotes
-from .french import collect_lemma_pool, forget_lemma_tokens, pool_stats, start_lemma_pool
+from .french import LEMMA_RULES, collect_lemma_pool, forget_lemma_tokens, pool_stats, start_lemma_pool
 from .lexicon import fit_classes
+from .lexicon.tokens import VERSION as LEXICON_TOKENS_VERSION
 from .lexicon.tokens import pending_texts as lexicon_pending
 from .records import safe_name, sort_waves
 from .recovery import backups, store_error
@@ -253,7 +254,8 @@ class Pipeline:
         cfg = self.cfg.lexicon
         if not cfg.in_run:
             return {"skipped": True, "note": "lexicon.in_run is false"}
-        fp = _fp("lexicon", shash, cfg.model_dump(), self.cfg.segment.spacy_model, self.cfg.random_state)
+        fp = _fp("lexicon", shash, cfg.model_dump(), self.cfg.segment.spacy_model, self.cfg.random_state,
+                 LEXICON_TOKENS_VERSION, LEMMA_RULES)      # tokens made again: the classes too
         if self._done("lexicon", fp):
             return {"skipped": True}
         try:

@@ -268,7 +268,8 @@ class SearchIndex:
     def load(cls, store: Store, signature: str) -> "SearchIndex | None":
         """The saved snapshot when it matches ``signature``, else None."""
         snap = store.load_arrays(SNAPSHOT)
-        if snap is None or snap[0].get("signature") != signature or snap[0].get("version") != INDEX_VERSION:
+        if snap is None or snap[0].get("signature") != signature or snap[0].get("version") != INDEX_VERSION \
+                or snap[0].get("lemma_rules", 1) != LEMMA_RULES:     # lemmas made by other rules: made again
             return None
         info, arr = snap
         return cls(segment_ids=arr["segment_ids"], codes={c: arr[f"codes:{c}"] for c in info["categories"]},
@@ -300,7 +301,7 @@ class SearchIndex:
         arrays = {"segment_ids": ids, **{f"codes:{c}": v for c, v in codes.items()},
                   **{f"bm25:{k}": v for k, v in bm25.items()}}
         if len(ids) and not store.read_only:
-            store.save_arrays(SNAPSHOT, arrays, {"version": INDEX_VERSION, "signature": signature,
+            store.save_arrays(SNAPSHOT, arrays, {"version": INDEX_VERSION, "lemma_rules": LEMMA_RULES, "signature": signature,
                                                  "categories": categories, "vocab": vocab})
         return idx
 
