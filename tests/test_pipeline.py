@@ -173,6 +173,29 @@ def test_a_wave_the_sheet_contradicts_is_said_and_the_run_takes_the_sheets(basel
         assert set(s.interviews_frame()["wave"]) == {"2022"}
 
 
+def test_a_file_saved_again_with_the_same_text_gets_its_topics_and_codings_back(tmp_path):
+    """Re-ingesting a file whose text did not change (saved again: its bytes differ) replaces
+    the interview, which drops its topics and codings: the next stages must derive them again
+    (they were skipped: their fingerprint only saw the unchanged segments, and later runs said
+    "nothing new" while the interview was missing from the quotes and the figures)."""
+    import shutil
+
+    from textmine.integrity import check_store
+    corpus = tmp_path / "vague1"
+    shutil.copytree(DEMO / "vague1", corpus)
+    project = tmp_path / "p"
+    run_wave(project, corpus, wave="2022", metadata=corpus / "metadata.csv", config_path=TEST_ENCODER_CONFIG)
+    txt = corpus / "entretien_01_conum_A.txt"
+    txt.write_bytes(txt.read_bytes() + b"\n\n")                 # saved again: same turns, other bytes
+    res = run_wave(project, corpus, wave="2022", metadata=corpus / "metadata.csv")
+    assert res.stages["ingest"]["replaced"] == ["V1-A-CONUM-01"]
+    assert not res.stages["topics"].get("skipped") and not res.stages["themes"].get("skipped")
+    with Store(project, read_only=True) as s:
+        pending = check_store(s)
+    assert not pending[pending["check"].isin(["segments without a topic", "segments without codings"])
+                       ]["rows"].any(), pending
+
+
 def test_a_failed_lemmatiser_worker_is_said_and_its_texts_still_analysed(baseline_project, tmp_path, monkeypatch):
     """The run lemmatises at the topics stage in worker processes (here from one text); workers
     that cannot start are said in the run's progress, and the topic words are the same."""

@@ -7,7 +7,7 @@ or refit) -> themes apply -> lexicon (word tokens, Reinert classes) -> track -> 
 * Incremental: every stage has an input *fingerprint*: what it reads and the settings that
   matter to it. Ingest compares each interview's inputs (file, metadata row, speakers rows,
   roles/segment/pseudonymise settings: :class:`textmine.corpus.Inputs`); embed, topics and
-  themes depend on the stored segments (:func:`segments_hash`: ids, roles and texts) plus
+  themes depend on the stored segments (:func:`segments_hash`: ids, roles, texts, when stored) plus
   their own settings; outputs on the corpus (metadata included), topics, themes and report
   settings. A stage whose fingerprint equals the one recorded after its last successful
   completion is skipped: an unchanged re-run does nothing costly, and a changed setting or
@@ -122,10 +122,14 @@ def corpus_hash(store: Store) -> str:
 
 
 def segments_hash(store: Store) -> str:
-    """Hash of what embed, topics and themes read: each segment's id, role and texts (a
-    metadata fix that changes no segment leaves it as it was)."""
+    """Hash of what embed, topics and themes read: each segment's id, role and texts, and when
+    each interview was stored. A re-ingested interview (a file saved again, same text) drops
+    its topics and codings with its segments, so its new ``ingested_at`` makes the stages
+    derive them again; a metadata fix that changes no segment updates the interview in place
+    and leaves the hash as it was."""
     n, digest = store.segments_digest()
-    return f"{n}-{digest[:16]}"
+    stored = store.row_digest("SELECT interview_id, ingested_at FROM interviews")
+    return f"{n}-{digest[:16]}-{hashlib.sha256(stored.encode()).hexdigest()[:8]}"
 
 
 def _fp(*parts: Any) -> str:
