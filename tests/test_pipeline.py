@@ -173,6 +173,24 @@ def test_a_wave_the_sheet_contradicts_is_said_and_the_run_takes_the_sheets(basel
         assert set(s.interviews_frame()["wave"]) == {"2022"}
 
 
+def test_a_first_wave_too_small_for_topics_still_gets_its_themes_figures_and_quotes(tmp_path):
+    corpus = tmp_path / "petite"
+    corpus.mkdir()
+    for k, (who, said) in enumerate([("Conum", "On accompagne les usagers pour leurs démarches en ligne à la mairie."),
+                                     ("Élu", "Le financement du poste de conseiller numérique nous inquiète beaucoup.")]):
+        (corpus / f"entretien_{k}.txt").write_text(
+            f"Enquêtrice : Comment ça se passe ?\n{who} : {said}\nEnquêtrice : Et ensuite ?\n"
+            f"{who} : Les gens reviennent souvent, ils sont en grande difficulté avec les papiers.\n", encoding="utf-8")
+    said = []
+    res = run_wave(tmp_path / "p", corpus, wave="2024", config_path=TEST_ENCODER_CONFIG,
+                   report=lambda stage, msg: said.append((stage, msg)))
+    assert res.stages["topics"]["model_id"] is None and "E306" not in str(res.stages["themes"])
+    assert any(st == "topics" and "no topic model yet" in m for st, m in said), said
+    assert not res.stages["themes"].get("skipped") and res.outputs
+    for path in res.outputs.values():
+        assert Path(path).exists(), path
+
+
 def test_a_file_saved_again_with_the_same_text_gets_its_topics_and_codings_back(tmp_path):
     """Re-ingesting a file whose text did not change (saved again: its bytes differ) replaces
     the interview, which drops its topics and codings: the next stages must derive them again

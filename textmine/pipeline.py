@@ -228,7 +228,15 @@ class Pipeline:
         if skip:
             return {"skipped": True, "model_id": current, **self._lemmas_done()}
         if fit:
-            res = topics.fit_topics(self.store)
+            try:
+                res = topics.fit_topics(self.store)
+            except TextmineError as exc:
+                if exc.code != "E306" or current:
+                    raise
+                # a first wave too small for topics: the other stages still run; the next run retries
+                self.say("topics", f"no topic model yet: {exc.message}; the themes, figures and quotes do "
+                                   "not need one (the next run fits topics once there are enough segments)")
+                return {"model_id": None, "note": exc.message, **self._lemmas_done()}
             out = {"action": "fit", "model_id": res.model_id, "n_topics": res.n_topics,
                    "outlier_share": round(float(res.outlier_share), 4)}
         else:

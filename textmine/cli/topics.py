@@ -92,9 +92,11 @@ def topic_notes(store, waves: Optional[list[str]] = None) -> list[str]:
     """What a researcher should know about the current topics: catch-all topics (above
     topics.max_share of a wave) and waves far from every topic (with the remedy)."""
     from ..topics import catch_all_topics, novelty_by_wave
-    from ..topics.query import NOVEL_SHARE
+    from ..topics.query import NOVEL_SHARE, current_model_id
     cfg = store.config.topics
     lines = []
+    if current_model_id(store, required=False) is None:       # a first wave too small for topics
+        return lines
     for r in catch_all_topics(store).itertuples():
         lines.append(f"topic {r.topic} ({r.label}) holds {r.share:.1%} of wave {r.wave}'s segments (more than "
                      f"topics.max_share {cfg.max_share:.0%}): it may gather several subjects; split it with "
