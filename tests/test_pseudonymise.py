@@ -376,3 +376,61 @@ def test_streets_masked_by_default_kept_on_request(cfg, nlp):
     keep = _ps(cfg.model_copy(update={"streets": "keep"}), nlp)
     out = keep.pseudonymise(texts[:1] + ["Victor Hugo habite à côté"])
     assert out[0] == texts[0] and out[1].startswith("[PERSONNE_")      # the street as written, the person not
+
+
+def test_place_after_a_la_is_a_square_unless_the_idiom():
+    from textmine.pseudonymise import street_spans
+
+    def streets(t):
+        return [t[a:b] for a, b in street_spans(t)]
+    assert streets("le marché se tient à la place du Martray le samedi") == ["place du Martray"]
+    assert streets("on s'est donné rendez-vous à la place Vendôme") == ["place Vendôme"]
+    assert streets("À la place des Tilleuls-Moreaux, il y a un banc") == ["place des Tilleuls-Moreaux"]
+    for idiom in ("elle a signé à la place de Ysolde", "ils décident à la place du Département",
+                  "on remplit à la place de la CAF", "à ma place Jeanne aurait refusé",
+                  "en lieu et place du Code de la consommation", "au cours de l'année"):
+        assert streets(idiom) == [], idiom
+
+
+# ------------------------------------------------------------------ @handles
+@pytest.mark.slow
+def test_handles_masked_consistently_across_texts_and_waves(tmp_path, cfg, nlp):
+    store = Store(tmp_path / "proj", create=True)
+    w1 = _ps(cfg, nlp, store.pseudonym_map())
+    a, b = w1.pseudonymise(["Je rejoins @oriane_kervadec sur ce point, et @CoopéRivage aussi.",
+                            "Comme l'écrit @Oriane.Kervadec, écrivez à oriane.kervadec@exemple.fr."], source="w1-01")
+    store.add_pseudonyms(w1.new_rows())
+    rows = store.pseudonym_map().set_index("key")
+    ph, coop = rows.loc["@oriane_kervadec", "placeholder"], rows.loc["@coope_rivage", "placeholder"]
+    assert ph.startswith("[PERSONNE_") and coop.startswith("[PERSONNE_") and ph != coop
+    assert a == f"Je rejoins {ph} sur ce point, et {coop} aussi."
+    assert b == f"Comme l'écrit {ph}, écrivez à [EMAIL]."                 # the e-mail is still [EMAIL]
+    assert "@" not in a + b and "kervadec" not in (a + b).lower()
+    # wave 2: a new instance from the stored map gives the handles the same placeholders
+    w2 = _ps(cfg, nlp, store.pseudonym_map())
+    c = w2.pseudonymise(["Réponse à @ORIANE_KERVADEC et à @coope_rivage : merci @Tiphaine-Le_Goff."],
+                        source="w2-01")[0]
+    new = w2.new_rows().set_index("key")
+    assert list(new.index) == ["@tiphaine_le_goff"]
+    assert c == f"Réponse à {ph} et à {coop} : merci {new.loc['@tiphaine_le_goff', 'placeholder']}."
+    assert w2.pseudonymise([c]) == [c]                                  # placeholders are not handles
+    store.close()
+
+
+@pytest.mark.slow
+def test_handle_of_a_known_name_keep_list_and_not_handles(cfg, nlp):
+    ps = _ps(cfg, nlp)
+    ps.add_names(["Maëlle Quintrec"])
+    out = ps.pseudonymise(["Merci @MaelleQuintrec, @maelle_quintrec et @maellequintrec, Maëlle Quintrec a raison.",
+                           "voir @FranceServices ; rdv @ 14h, le @2024 ; écrire à m.quintrec@exemple.org"])
+    assert out[0] == "Merci [PERSONNE_1], [PERSONNE_1] et [PERSONNE_1], [PERSONNE_1] a raison."
+    assert out[1] == "voir @FranceServices ; rdv @ 14h, le @2024 ; écrire à [EMAIL]"
+
+
+@pytest.mark.slow
+def test_square_and_handle_placeholders_survive_cleaning(cfg, nlp):
+    ps = _ps(cfg, nlp)
+    once = ps.pseudonymise(["On se retrouve à la place du Martray, au 12 rue Victor Hugo, "
+                            "avec @gaetan_morvel [rires]."])[0]
+    assert once.startswith("On se retrouve à la [VOIE_1], au 12 [VOIE_2], avec [PERSONNE_1]")
+    assert clean_for_analysis(once) == "On se retrouve à la [VOIE_1], au 12 [VOIE_2], avec [PERSONNE_1]."

@@ -197,3 +197,24 @@ def test_cfpp_real_file(nlp):
     assert not seg.text.str.contains(r"\[|\]|\+|\beuh\b", regex=True).any()
     assert (seg.start <= seg.end).all()
     assert set(seg.role) == {"interviewer", "respondent"}
+
+
+# ------------------------------------------------------------------ placeholders of a pseudonymised text
+def test_every_placeholder_kind_survives_cleaning():
+    from textmine.pseudonymise_lex import FIXED_PLACEHOLDERS, PLACEHOLDER_KINDS
+    assert {"PERSONNE", "LIEU", "COMMUNE", "ORGANISATION", "VOIE"} <= set(PLACEHOLDER_KINDS)
+    for ph in [f"[{k}_12]" for k in PLACEHOLDER_KINDS] + [f"[{k}]" for k in FIXED_PLACEHOLDERS]:
+        assert clean(f"on est au 12 {ph} [rires], vous pouvez") == f"on est au 12 {ph}, vous pouvez", ph
+    assert clean("[VOIX_1] [Personne_1] [PERSONNE_] [inaudible] oui") == "oui"   # not placeholders
+
+
+@pytest.mark.slow
+def test_pseudonymised_text_segments_again_with_its_placeholders(nlp):
+    text = ("Alors on est au 12 [VOIE_1], vous pouvez demander [PERSONNE_2] [rires] ou écrire à [EMAIL]. "
+            "C'est à côté de [ORGANISATION_3], à [COMMUNE_1].")
+    seg = segment_interview("W2-03", make_turns([("CONUM1", "conum", text)], interview_id="W2-03"),
+                            SegmentConfig(min_segment_words=3), nlp)
+    joined = " ".join(seg.text)
+    for ph in ("[VOIE_1]", "[PERSONNE_2]", "[EMAIL]", "[ORGANISATION_3]", "[COMMUNE_1]"):
+        assert ph in joined, ph
+    assert "au 12 [VOIE_1], vous pouvez" in joined and "[rires]" not in joined

@@ -3,7 +3,9 @@
 Names of people, places and organisations in analysis texts become placeholders
 ``[PERSONNE_n]``, ``[LIEU_n]``, ``[COMMUNE_n]``, ``[ORGANISATION_n]``, ``[VOIE_n]`` (streets);
 e-mail addresses and
-phone numbers become ``[EMAIL]`` / ``[TELEPHONE]``. The mapping lives in the store's
+phone numbers become ``[EMAIL]`` / ``[TELEPHONE]``; ``@handles`` become ``[PERSONNE_n]``. The
+placeholders' syntax is :data:`textmine.pseudonymise_lex.PLACEHOLDER_PATTERN` (the segmenter keeps
+them when it reads a pseudonymised text). The mapping lives in the store's
 ``pseudonym_map`` table (the only link between originals and placeholders). A
 :class:`Pseudonymiser` is built from that map, so a name seen in wave 1 keeps its placeholder
 in wave 2. Keys are normalised (:func:`normalise_key`: casefold, accents stripped, hyphens,
@@ -42,8 +44,14 @@ Detectors, by priority:
    ``impasse``... followed by capitalised words: ``rue Victor Hugo``, ``avenue du Général
    Leclerc``) become ``[VOIE_n]`` as a whole (``pseudonymise.streets: mask``, the default;
    ``keep`` keeps them as written, person names in them included). A street, with an age
-   and a sex, can re-identify someone.
-5. **Glued names**: a known person's name glued to the next word by the transcription
+   and a sex, can re-identify someone. ``à la place de``, ``au cours de``, ``en lieu et place
+   de`` are idioms, not streets; ``à la place du Martray`` is a square (:func:`_square`).
+5. **Handles**: a social-network or forum handle (``@jeanne_dupont``, ``@SociétéXYZ``; not an
+   e-mail address) is a person: ``[PERSONNE_n]``, the same for the same handle across the
+   project and waves (map key ``@jeanne_dupont``, :meth:`Pseudonymiser._handle`), the known
+   person's placeholder when its words are a known name (``@MarieDurand``), kept when they are
+   a ``pseudonymise.keep`` name (``@FranceServices``).
+6. **Glued names**: a known person's name glued to the next word by the transcription
    (``Sandrinene``, ``Sandrineétait``) is replaced in that token when the rest is a French
    word and the whole token is not one (``années`` never loses ``Anne``).
 
@@ -67,17 +75,17 @@ import pandas as pd
 from .config import PseudonymiseConfig
 from .errors import E, TextmineError
 from .french import fold, load_nlp
-from .pseudonymise_lex import (DISCOURSE, HONORIFICS, PARTICLES, clean_label, is_common_word,
-                               names_from_filename, normalise_key, stop_words)
+from .pseudonymise_lex import (DISCOURSE, HONORIFICS, PARTICLES, PLACEHOLDER, PLACEHOLDER_KINDS, clean_label,
+                               is_common_word, names_from_filename, normalise_key, stop_words)
 from .vocabulary import ROLE_PREFIX
 
 __all__ = ["Pseudonymiser", "names_from_filename", "normalise_key", "clean_label", "load_user_list",
            "speaker_pseudo", "KINDS", "MAP_COLUMNS"]
 
-KINDS = ("PERSONNE", "LIEU", "COMMUNE", "ORGANISATION", "VOIE")
+KINDS = PLACEHOLDER_KINDS
 MAP_COLUMNS = ["kind", "key", "original", "placeholder", "first_seen"]
 _NER_KIND = {"PER": "PERSONNE", "LOC": "LIEU", "ORG": "ORGANISATION", "MISC": "PERSONNE"}
-_PLACEHOLDER = re.compile(r"\[(?:PERSONNE|LIEU|COMMUNE|ORGANISATION|VOIE)_\d+\]|\[(?:EMAIL|TELEPHONE)\]")
+_PLACEHOLDER = PLACEHOLDER     # pseudonymise_lex owns the placeholders' syntax (the segmenter reads it too)
 _CAP_WORD = r"[A-ZÀ-ÖØ-Þ][\w’'-]*"
 #: street types: with the capitalised words after them, a street name (``rue Victor Hugo``)
 _STREET = re.compile(
@@ -95,6 +103,11 @@ _PERSON_CUE = re.compile(
 _SAINT = re.compile(r"^(?:saint|sainte|st|ste)[\s-]", re.IGNORECASE)
 _NON_FRENCH_LETTER = re.compile(r"[äöüßåøñãõæ]", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+#: a social-network or forum handle (``@jeanne_dupont``, ``@SociétéXYZ``): ``@`` then letters (accents
+#: included), digits, ``_``, ``.``, ``-``, ending on a letter or digit, with a letter in it; an ``@``
+#: glued to a word (an e-mail address, ``jean@exemple``) starts none
+_HANDLE = re.compile(r"(?<![\w.+@-])@(?=[\w.-]*[^\W\d_])(\w(?:[\w.-]*\w)?)")
+_CAMEL = re.compile(r"(?<=[^\W\d_])(?<![A-ZÀ-ÖØ-Þ])(?=[A-ZÀ-ÖØ-Þ])")
 _PHONE = re.compile(r"(?<![\d\w])(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}(?![\d\w])")
 _TOKEN = re.compile(r"\w+")
 _SEP_OK = re.compile(r"[\s\-'’]*")
@@ -354,7 +367,7 @@ class Pseudonymiser:
         """Accepted NER and person-cue hits of one doc: ``[(surface text, kind)]`` (see the module doc)."""
         out = []
         text = doc.text
-        streets = street_spans(text)
+        streets = street_spans(text) + [m.span() for m in _HANDLE.finditer(text)]   # and handles
 
         def in_street(a: int, b: int) -> bool:
             return any(x < b and a < y for x, y in streets)
@@ -368,7 +381,7 @@ class Pseudonymiser:
                 continue
             s, e = ent.start_char, ent.end_char
             if in_street(s, e):
-                continue                                   # a street is replaced (or kept) as a whole
+                continue                                   # a street or a handle is replaced (or kept) as a whole
             inner = self._scan(text[s:e], keep_only=True)     # keep-list words split the hit
             pieces, pos = [], 0
             for a, b, _ in inner:
@@ -425,6 +438,26 @@ class Pseudonymiser:
                     self.add_names([surface], _clean=False, _origin="ner")
         return [self._replace(t) for t in texts]
 
+    def _handle(self, handle: str) -> str | None:
+        """Placeholder of the handle ``@handle`` (None: a keep-list name, kept as written).
+
+        Its map key is ``@`` and its words joined by ``_`` (``@Jeanne.Dupont``, ``@jeanne_dupont``
+        and ``@JeanneDupont`` are one key, never matched as a name in running text), so the same
+        handle keeps its placeholder across texts and waves. A new handle whose words are a known
+        name (``@MarieDurand``, ``@marie_durand`` or ``@mariedurand`` when "Marie Durand" is known)
+        takes that name's placeholder; any other handle is a new person."""
+        words = tuple(normalise_key(_CAMEL.sub(" ", handle)).split())
+        hkey = ("@" + "_".join(words),)
+        if hkey in self._entries:
+            return self._entries[hkey].placeholder
+        joined = "".join(words)
+        if words in self._keep or any("".join(k) == joined for k in self._keep):
+            return None
+        known = {e.placeholder: e.kind for k, e in self._entries.items()
+                 if (k == words or (len(k) > 1 and "".join(k) == joined)) and not k[0].startswith("@")}
+        ph, kind = next(iter(known.items())) if len(known) == 1 else (None, "PERSONNE")
+        return self._register(hkey, "@" + handle, kind, placeholder=ph, origin="handle")
+
     def _sole_bearer(self, key: tuple[str, ...], batch: dict[str, dict]) -> str | None:
         """Placeholder of the one person whose full name starts with the single word ``key``
         ("Sandrine" -> "Sandrine Vautrin"), among the known names and the full names NER found
@@ -449,6 +482,8 @@ class Pseudonymiser:
         fixed = [(m.start(), m.end(), None) for m in _PLACEHOLDER.finditer(text)]
         fixed += [(m.start(), m.end(), "[EMAIL]") for m in _EMAIL.finditer(text)]
         fixed += [(m.start(), m.end(), "[TELEPHONE]") for m in _PHONE.finditer(text)]
+        if "@" in text:
+            fixed += [(m.start(), m.end(), self._handle(m.group(1))) for m in _HANDLE.finditer(text)]
         streets = []
         for a, b in street_spans(text):                 # before the names they may contain
             if self.cfg.streets == "keep":
@@ -471,8 +506,11 @@ class Pseudonymiser:
         return "".join(out)
 
 
-_IDIOM_BEFORE = re.compile(r"(?:\bà\s+(?:la|ma|sa|ta|leur|votre|notre)|\bau|\ben|\bsur\s+le|\bdu|\bdans\s+le)\s+$",
-                           re.IGNORECASE)
+_IDIOM_BEFORE = re.compile(r"(?:\bà\s+(?:la|ma|sa|ta|leur|votre|notre)|\bau|\ben|\bsur\s+le|\bdu|\bdans\s+le|"
+                           r"\blieu\s+et)\s+$", re.IGNORECASE)
+_A_LA = re.compile(r"\bà\s+la\s+$", re.IGNORECASE)
+#: the words after ``place``: the link (``du``, ``de la``...) and the first word of the name
+_PLACE_NAME = re.compile(r"\S+\s+(?:(de\s+la|des|du|de)\s+|(de\s+l|d)['’]\s*)?(\w[\w-]*)", re.IGNORECASE)
 _IDIOM_TYPES = {"place", "cours", "passage", "chemin", "route", "voie", "cite", "villa", "square"}
 
 
@@ -482,10 +520,24 @@ def street_spans(text: str) -> list[tuple[int, int]]:
     out = []
     for m in _STREET.finditer(text):
         kind = fold(m.group().split()[0], keep_length=True).lower()
-        if kind in _IDIOM_TYPES and _IDIOM_BEFORE.search(text, 0, m.start()):
+        if kind in _IDIOM_TYPES and _IDIOM_BEFORE.search(text, 0, m.start()) and not _square(text, m):
             continue
         out.append(m.span())
     return out
+
+
+def _square(text: str, m: re.Match) -> bool:
+    """``à la place du Martray``, ``à la place Vendôme``: a square after ``à la``, not the idiom
+    ``à la place de`` ("instead of": ``à la place de Ysolde``, ``à la place du Département``,
+    ``à la place de la CAF``). It is a square when the name is not linked by a bare ``de``/``d'``
+    (that is the idiom before a person) and its first word is no common French word and no acronym."""
+    if fold(m.group().split()[0], keep_length=True).lower() != "place" or not _A_LA.search(text, 0, m.start()):
+        return False
+    p = _PLACE_NAME.match(m.group())
+    if p is None or (p.group(1) or p.group(2) or "").lower() in ("de", "d"):
+        return False
+    word = p.group(3)
+    return not word.isupper() and not is_common_word(word)
 
 
 def is_saint_place(name: str) -> bool:

@@ -1,5 +1,11 @@
-"""Lexical helpers of :mod:`textmine.pseudonymise`: key normalisation, French common-word
-lexicon, speaker-label cleaning and names from file names."""
+"""Lexical helpers of :mod:`textmine.pseudonymise`: the placeholders' syntax, key normalisation,
+French common-word lexicon, speaker-label cleaning and names from file names.
+
+:data:`PLACEHOLDER_PATTERN` is the one definition of what a pseudonymisation placeholder looks
+like (``[PERSONNE_3]``, ``[VOIE_1]``, ``[EMAIL]``). It lives here, below :mod:`textmine.segment`
+in the import layers, so that the segmenter (which keeps placeholders when it cleans a text
+that was already pseudonymised) and the pseudonymiser read the same list: a new kind added to
+:data:`PLACEHOLDER_KINDS` is recognised everywhere."""
 from __future__ import annotations
 
 import re
@@ -9,6 +15,15 @@ from pathlib import Path
 from .french import fold, spacy_stop_words
 
 _TOKEN = re.compile(r"\w+")
+
+#: kinds of numbered placeholders (``[PERSONNE_3]``), the kinds of the ``pseudonym_map`` table
+PLACEHOLDER_KINDS = ("PERSONNE", "LIEU", "COMMUNE", "ORGANISATION", "VOIE")
+#: placeholders without a number: e-mail addresses and phone numbers (``[EMAIL]``)
+FIXED_PLACEHOLDERS = ("EMAIL", "TELEPHONE")
+#: a pseudonymisation placeholder (regular expression source, to build other patterns from)
+PLACEHOLDER_PATTERN = (r"\[(?:" + "|".join(PLACEHOLDER_KINDS) + r")_\d+\]"
+                       r"|\[(?:" + "|".join(FIXED_PLACEHOLDERS) + r")\]")
+PLACEHOLDER = re.compile(PLACEHOLDER_PATTERN)
 
 #: discourse markers, fillers and interjections (folded) that NER mistakes for names
 DISCOURSE = frozenset({

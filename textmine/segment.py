@@ -21,6 +21,7 @@ import pandas as pd
 from .config import SegmentConfig
 from .french import ANALYSIS_FILLER_PATTERN as _FILLER
 from .french import count_words, load_nlp
+from .pseudonymise_lex import PLACEHOLDER_PATTERN
 from .records import INTERVIEWER, SEGMENT_COLUMNS
 
 # ------------------------------------------------------------------ cleaning with an origin map
@@ -70,8 +71,9 @@ _RULES: list[tuple[re.Pattern, Any]] = [
     # 1. question/exclamation marks noted in brackets carry sentence boundaries: keep the mark
     (re.compile(r"\[\s*([?!])\s*\]"), lambda m: " " + m.group(1) + " "),
     # 2. any other bracketed event, comment, backchannel or marker: [rires] [pause] [oui] [lex=NP] [+];
-    #    pseudonymisation placeholders of an already pseudonymised text ([PERSONNE_3]) are kept
-    (re.compile(r"\[(?!(?:PERSONNE|LIEU|COMMUNE|ORGANISATION)_\d+\]|(?:EMAIL|TELEPHONE)\])[^\[\]\n]*\]"), " "),
+    #    pseudonymisation placeholders of an already pseudonymised text ([PERSONNE_3], [VOIE_1], [EMAIL]:
+    #    pseudonymise_lex.PLACEHOLDER_PATTERN, the one list of their kinds) are kept
+    (re.compile(r"(?!" + PLACEHOLDER_PATTERN + r")\[[^\[\]\n]*\]"), " "),
     # 3. <...> tags and comments
     (re.compile(r"<[^<>\n]*>"), " "),
     # 4. parenthesised noise: (inaudible), (rires), (inaudible 00:12:03), (...), (00:12:03)
