@@ -177,7 +177,7 @@ def test_bad_csv_sheets_are_refused_and_nothing_is_stored(proj, tmp_path, cli, c
     expect = {"unknown_segment": ("E408", "line 4", "not in this project"),
               "not_drawn": ("E408", "line 3", "was not drawn"),
               "duplicate": ("E408", "line 2 and line 22", "coded twice"),
-              "unknown_theme": ("E408", "line 5", "unknown theme id 'precarity'"),
+              "unknown_theme": ("E408", "line 5", "unknown theme id 'precarity' (did you mean 'precarite'?"),
               "bad_posture": ("E408", "line 2", "unknown posture"),
               "empty": ("E408", "sheet", "no theme in any"),
               "other_project": ("E410", "", "none of its"),

@@ -32,7 +32,7 @@ LAYERS: list[list[str]] = [
     ["textmine.french", "textmine.safeio", "textmine.i18n"],           # the shared text and IO layer
     ["textmine.records"],
     ["textmine.config", "textmine.pseudonymise_lex", "textmine.attribution", "textmine.runlock",
-     "textmine.recovery", "textmine.stats"],
+     "textmine.recovery", "textmine.stats", "textmine.diversity"],
     ["textmine.store"],
     ["textmine.ingest", "textmine.segment", "textmine.embed"],
     ["textmine.roles", "textmine.pseudonymise"],
@@ -48,6 +48,7 @@ LAYERS: list[list[str]] = [
     ["textmine.report"],
     ["textmine.pipeline"],
     ["textmine.cli"],
+    ["textmine.__main__"],                                              # `python -m textmine`
 ]
 
 #: function-level internal imports outside the CLI, each an optional heavy import

@@ -197,3 +197,20 @@ def test_docx_with_entity_declaration_is_refused(tmp_path):
     (tmp_path / "evil.docx").write_bytes(buf.getvalue())
     e = _err(tmp_path / "evil.docx")
     assert e.code == "E106" and "word/document.xml" in e.detail
+
+
+def test_a_folder_without_transcripts_says_what_it_holds_and_how_to_convert(tmp_path):
+    """A consultation exported as JSON is no transcript: the error counts what was passed over
+    and says how to convert it (it said "ingest transcripts first" to the user who just did)."""
+    from textmine.corpus import ingest_paths
+    from textmine.store import Store
+    data = tmp_path / "opinions"
+    data.mkdir()
+    for k in range(3):
+        (data / f"avis_{k}.json").write_text('{"body": "Je propose un droit à la connexion."}', encoding="utf-8")
+    (data / "notes.pdf").write_bytes(b"%PDF-1.4")
+    with Store(tmp_path / "p", create=True) as store, pytest.raises(TextmineError) as ei:
+        ingest_paths(store, [data])
+    msg = str(ei.value)
+    assert ei.value.code == "E006" and "3 .json file(s), 1 .pdf file(s)" in msg and "CSV" in msg
+    assert "Ingest transcripts first" not in msg

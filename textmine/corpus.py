@@ -309,8 +309,17 @@ def _validate(store: Store, paths: Sequence[str | Path], wave: str | None,
     report = report if report is not None else IngestReport()
     files, metas = _files_and_metas(store, paths, metadata, speakers, report.skipped)
     if not files:
+        kinds: dict[str, int] = {}
+        for f, _ in report.skipped:
+            ext = Path(f).suffix.lower() or "(no extension)"
+            kinds[ext] = kinds.get(ext, 0) + 1
+        seen = ", ".join(f"{n} {ext} file(s)" for ext, n in sorted(kinds.items(), key=lambda kv: -kv[1])[:6])
         raise TextmineError(E.E006, detail=f"no transcript ({', '.join(sorted(FORMATS))}) under "
-                                           f"{', '.join(str(p) for p in paths)}")
+                                           f"{', '.join(str(p) for p in paths)}"
+                                           + (f"; passed over: {seen}" if seen else ""),
+                            fix="Give a folder of transcripts in one of the formats listed (README 'Formats'); "
+                                "convert other files to CSV, one row per speaker turn (speaker,text columns), "
+                                "or to an IRaMuTeQ corpus (one text per `****` line).")
     existing = store.interview_hashes()
     twins = _Twins.of(store, replace)
     settings = _settings_parts(store)

@@ -19,6 +19,7 @@ accepts it); a sheet from another project (E410).
 """
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,7 +80,10 @@ def parse_sheet(sheet: Sheet, codebook: Codebook, path: Path) -> pd.DataFrame:
         themes: list[str] = []
         for t in _split(row.get("themes", "")):
             if t.lower() not in ids:
-                raise _bad(path, sheet.at(where, "themes"), f"unknown theme id {t!r} (codebook: {', '.join(codebook.ids)})",
+                near = difflib.get_close_matches(t.lower(), list(ids), n=1, cutoff=0.75)
+                hint = f"did you mean {ids[near[0]]!r}? " if near else ""
+                raise _bad(path, sheet.at(where, "themes"), f"unknown theme id {t!r} ({hint}codebook: "
+                                                            f"{', '.join(codebook.ids)})",
                            "Use the theme ids of the codebook (sheet « consignes »), separated by ';'.")
             themes.append(ids[t.lower()])
         for tid, colname in sheet.theme_columns.items():

@@ -115,8 +115,9 @@ def changes_cmd(wave_from: str = typer.Option(..., "--from", help="Earlier wave.
         if {"n_interviews_from", "n_interviews_to"} <= set(df.columns) and len(df):
             few = int(df[["n_interviews_from", "n_interviews_to"]].min(axis=1).lt(FEW_CLUSTERS).sum())
             if few:
-                info(f"{few} row(s) compare waves with fewer than {FEW_CLUSTERS} interviews: the bootstrap, which "
-                     "resamples interviews, then gives too narrow an interval; read their p and q values")
+                info(f"{few} row(s) compare waves with fewer than {FEW_CLUSTERS} interviews: with so few interviews "
+                     "to resample, their bootstrap interval is too narrow; judge those rows by their p and q values "
+                     "(permutation test), not by whether the interval excludes 0")
         _calibration_info(df)
         if estimator != "raw" and "estimator" in df.columns and (df["estimator"] == "calibrated").any():
             from ..calibrate.drift import coder_drift   # scikit-learn's metrics: only when there is drift to check
