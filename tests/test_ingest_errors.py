@@ -214,3 +214,24 @@ def test_a_folder_without_transcripts_says_what_it_holds_and_how_to_convert(tmp_
     msg = str(ei.value)
     assert ei.value.code == "E006" and "3 .json file(s), 1 .pdf file(s)" in msg and "CSV" in msg
     assert "Ingest transcripts first" not in msg
+
+
+def test_new_pseudonymisation_rules_pseudonymise_stored_interviews_again(tmp_path, monkeypatch):
+    """Rules that mask more (``@handles``) reach interviews stored before them: ingesting their
+    folder again derives them again; other folders are listed as stale."""
+    from textmine import pseudonymise_lex
+    from textmine.corpus import ingest_paths, stale_interviews
+    from textmine.store import Store
+    folder = tmp_path / "w"
+    folder.mkdir()
+    (folder / "e1.txt").write_text("Enquêtrice : Vous suivez qui ?\nConum : Je suis @lea_martin sur le forum.\n",
+                                   encoding="utf-8")
+    with Store(tmp_path / "p", create=True) as store:
+        assert ingest_paths(store, [folder], wave="1").added
+        assert not ingest_paths(store, [folder], wave="1").changed
+        monkeypatch.setattr(pseudonymise_lex, "RULES", pseudonymise_lex.RULES + 1)
+        assert stale_interviews(store)
+        rep = ingest_paths(store, [folder], wave="1")
+        assert rep.replaced and set(rep.reasons.values()) == {"segment/pseudonymise settings or rules changed"}
+        assert not stale_interviews(store)
+        assert "@lea_martin" not in " ".join(store.segments_frame()["text_pseudo"].fillna(""))

@@ -50,6 +50,7 @@ from .ingest import FORMATS, bounded, count_words, match_metadata, parse_file, r
 from .ingest.iramuteq import is_iramuteq, parse_iramuteq, text_metadata, text_transcript
 from .ingest.metadata import check_speakers
 from .pseudonymise import Pseudonymiser, entity_spans
+from . import pseudonymise_lex
 from .pseudonymise_lex import names_from_filename
 from .records import OTHER, InterviewMeta, Transcript
 from .roles import NO_INTERVIEWER, assign_roles
@@ -167,8 +168,9 @@ def _settings_parts(store: Store) -> tuple[str, str]:
         ul = Path(cfg.pseudonymise.user_list)
         ul = ul if ul.is_absolute() else store.root / ul
         user_list = hashlib.sha256(ul.read_bytes()).hexdigest() if ul.is_file() else str(ul)
-    return (_h(cfg.roles.model_dump()),
-            _h(cfg.segment.model_dump(), cfg.pseudonymise.model_dump(), user_list))
+    text = (cfg.segment.model_dump(), cfg.pseudonymise.model_dump(), user_list)
+    rules = pseudonymise_lex.RULES
+    return _h(cfg.roles.model_dump()), _h(*text) if rules == 1 else _h(*text, rules)   # 1: as before rules had a version
 
 
 def _inputs(data: bytes, meta: InterviewMeta | None, wave: str | None, settings: tuple[str, str]) -> Inputs:
@@ -398,7 +400,7 @@ def _check_item(store: Store, f: Path, meta: InterviewMeta | None, iid: str, w: 
     if old is not None and before is not None and not diff & {"file", "text"} and not drop:
         p.update_only, p.reason = True, "metadata changed"
     elif old is not None:
-        p.reason = "file changed" if "file" in diff or before is None else "segment/pseudonymise settings changed"
+        p.reason = "file changed" if "file" in diff or before is None else "segment/pseudonymise settings or rules changed"
     try:
         if not p.update_only or "roles" in diff:
             p.transcript = given if given is not None else parse_file(f)

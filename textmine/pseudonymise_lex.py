@@ -16,6 +16,11 @@ from .french import fold, spacy_stop_words
 
 _TOKEN = re.compile(r"\w+")
 
+#: version of the pseudonymisation rules: part of the settings an interview is derived with
+#: (:func:`textmine.corpus.ingest_paths` pseudonymises an interview again when it changes).
+#: 2: ``@handles`` masked; "à la place du Martray" is a square
+RULES = 2
+
 #: kinds of numbered placeholders (``[PERSONNE_3]``), the kinds of the ``pseudonym_map`` table
 PLACEHOLDER_KINDS = ("PERSONNE", "LIEU", "COMMUNE", "ORGANISATION", "VOIE")
 #: placeholders without a number: e-mail addresses and phone numbers (``[EMAIL]``)
