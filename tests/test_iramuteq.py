@@ -10,8 +10,9 @@ from helpers_lexicon import build_lexicon_store
 from textmine.corpus import ingest_paths
 from textmine.errors import TextmineError
 from textmine.export.iramuteq import iramuteq_corpus
-from textmine.ingest.iramuteq import clean_text, is_iramuteq, modality, parse_iramuteq, star_line, variable
-from textmine.store import Store
+from textmine.ingest.iramuteq import (clean_text, group_texts, is_iramuteq, modality, parse_iramuteq, star_line,
+                                      text_metadata, text_transcript, variable)
+from textmine.store import Store, public_attrs
 
 CORPUS = """**** *vague_2023 *role_conum *territoire_A *id_V3-A-01 *milieu_rural
 Le matin je tiens la permanence à la médiathèque, les gens viennent pour leurs démarches en ligne.
@@ -108,7 +109,8 @@ def test_export_format(tmp_path):
     lines = text.splitlines()
     stars = [l for l in lines if l.startswith("****")]
     assert len(stars) == n_itv == 12
-    assert stars[0] == "**** *vague_2022 *role_conum *territoire_A *structure_association *enquete_R00 *id_I00 *milieu_urbain"
+    assert stars[0] == ("**** *vague_2022 *date_2022-05-01 *role_conum *territoire_A *structure_association "
+                        "*enquete_R00 *id_I00 *milieu_urbain")
     assert "*role_responsable-structure" in text
     assert "nom" not in text.lower().split("*")[1] and "Secret" not in text          # name-like attributes left out
     assert "Marie Durand" not in text and "[PERSONNE_1]" in text                     # pseudonymised text
@@ -150,3 +152,139 @@ def test_cli_export_and_round_trip(tmp_path, cli):
             a = " ".join(before[before["interview_id"] == iid]["text_pseudo"]).split()
             b = " ".join(after[after["interview_id"] == iid]["text_pseudo"]).split()
             assert a == b, iid
+
+
+# ---- what round-trips: dates, several interviewees with their own roles and ids, public attributes
+SHEET = ("file,interview_id,wave,date,territory,structure_type,respondent_id,role,nom,public:genre\n"
+         "solo.txt,S01,2023,2023-05-12,A,association,P03,conum,Ferrand,F\n"
+         "duo.txt,D07,2023,2023-06-02,B,commune,P07,usager,Marchand,H\n")
+SPEAKERS = ("file,speaker,role,respondent_id\n"
+            "duo.txt,Paul Marchand,conum,P07a\n"
+            "duo.txt,Lucie Bernard,responsable_structure,P07b\n")
+SOLO = ("Enquêtrice : Comment se passent les permanences à la médiathèque ?\n"
+        "Nadia Ferrand : Plutôt bien. Le mardi matin les gens arrivent avec leurs papiers de la caisse de retraite.\n"
+        "Enquêtrice : Et les ateliers ?\n"
+        "Nadia Ferrand : Les ateliers du jeudi sont complets. Nous apprenons à envoyer un courriel avec une pièce jointe.\n")
+DUO = ("Enquêteur : Vous pouvez me raconter comment le poste a été créé ?\n"
+       "Paul Marchand : Au début je faisais surtout de l'accompagnement individuel sur les démarches en ligne.\n"
+       "Paul Marchand : Ensuite la mairie a voulu des ateliers collectifs pour les personnes âgées.\n"
+       "Lucie Bernard : Oui, et nous avons dû trouver une salle et des tablettes pour ces ateliers.\n"
+       "Enquêteur : Et le financement ?\n"
+       "Lucie Bernard : La subvention couvre deux ans. Après, personne ne sait ce qui se passera.\n"
+       "Paul Marchand : Moi je voudrais rester, avec Lucie Bernard on connaît bien les habitants du quartier.\n")
+REAL_NAMES = ("Nadia", "Ferrand", "Paul", "Marchand", "Lucie", "Bernard")
+
+
+def _by_speaker(seg):
+    """Per interview and (role, respondent id): the pseudonymised words, in order."""
+    seg = seg.sort_values(["interview_id", "turn_index", "seg_index"])
+    return {key: " ".join(g["text_pseudo"]).split()
+            for key, g in seg.groupby(["interview_id", "role", "respondent_id"], sort=True)}
+
+
+@pytest.mark.slow
+def test_round_trip_dates_speakers_and_public_attributes(tmp_path, cli):
+    d = tmp_path / "vague"
+    d.mkdir()
+    (d / "solo.txt").write_text(SOLO, encoding="utf-8")
+    (d / "duo.txt").write_text(DUO, encoding="utf-8")
+    (d / "metadata.csv").write_text(SHEET, encoding="utf-8")
+    (d / "speakers.csv").write_text(SPEAKERS, encoding="utf-8")
+    with Store(tmp_path / "p", create=True) as store:
+        ingest_paths(store, [d], metadata=d / "metadata.csv", speakers=d / "speakers.csv")
+        before = store.segments_frame(roles="respondents")
+        itv_before = store.interviews_frame().set_index("interview_id")
+    duo = before[before["interview_id"] == "D07"]
+    assert set(zip(duo["role"], duo["respondent_id"])) == {("conum", "P07a"), ("responsable_structure", "P07b")}
+    out = tmp_path / "rt.txt"
+    res = cli("--project", tmp_path / "p", "segments", "export", "--format", "iramuteq", "--output", out)
+    assert res.exit_code == 0, res
+    text = out.read_text(encoding="utf-8")
+    stars = [l for l in text.splitlines() if l.startswith("****")]
+    assert stars[0].startswith("**** *vague_2023 *date_2023-06-02 *role_conum *territoire_B *structure_commune "
+                               "*enquete_P07a *locuteur_CONUM1 *id_D07")
+    assert "*role_usager" not in text and "*enquete_P07 " not in text      # no speaker has the nominal ones
+    assert len(stars) == 4 and "*genre_H" in stars[0] and "*nom_" not in text
+    assert not any(name in text for name in REAL_NAMES), text              # pseudonymised, labels included
+    assert "avec [PERSONNE_" in text
+    with Store(tmp_path / "p") as store:
+        revealed = iramuteq_corpus(store, reveal=True)[0]
+    assert "avec Lucie Bernard" in revealed                                  # --reveal: the real text...
+    assert [l.split("*locuteur_")[1].split()[0] for l in revealed.splitlines() if "*locuteur_" in l] == \
+        ["CONUM1", "RESP1", "CONUM1"]                                      # ...but pseudonymous speakers
+    # the corpus ingested into a new project gives back the same interviews, speakers and text
+    res = cli("--project", tmp_path / "q", "ingest", out)
+    assert res.exit_code == 0, res
+    with Store(tmp_path / "q") as q:
+        itv = q.interviews_frame().set_index("interview_id")
+        after = q.segments_frame(roles="respondents")
+        assert sorted(ingest_paths(q, [out]).unchanged) == ["D07", "S01"]      # read again: nothing changed
+    assert sorted(itv.index) == ["D07", "S01"]
+    for col in ("wave", "date", "territory", "structure_type"):
+        assert (itv[col] == itv_before.loc[itv.index, col]).all(), col
+    assert itv.loc["S01", "role"] == "conum" and itv.loc["S01", "respondent_id"] == "P03"
+    assert _by_speaker(after) == _by_speaker(before)
+    for iid in itv.index:               # the same words in the same order, speakers interleaved as before
+        a = " ".join(before[before["interview_id"] == iid].sort_values(["turn_index", "seg_index"])["text_pseudo"])
+        b = " ".join(after[after["interview_id"] == iid].sort_values(["turn_index", "seg_index"])["text_pseudo"])
+        assert a.split() == b.split(), iid
+    for iid in itv.index:               # the public attribute stays public, the withheld one stays out
+        assert public_attrs(itv.loc[iid, "attrs"], itv.loc[iid, "attrs_public"]) == \
+            public_attrs(itv_before.loc[iid, "attrs"], itv_before.loc[iid, "attrs_public"])
+    assert json.loads(itv.loc["D07", "attrs"]) == {"genre": "H"}
+    res = cli("--project", tmp_path / "q", "segments", "export", "--format", "iramuteq", "--output", tmp_path / "rt2.txt")
+    assert res.exit_code == 0 and (tmp_path / "rt2.txt").read_text(encoding="utf-8") == text   # a fixed point
+
+
+def test_import_speaker_texts_as_one_interview(tmp_path):
+    f = tmp_path / "corpus.txt"
+    f.write_text("**** *vague_2023 *role_conum *enquete_P1a *locuteur_CONUM1 *id_X1 *genre_F *nom_Dupont\n"
+                 "Je tiens la permanence du lundi.\n"
+                 "**** *vague_2023 *role_elu *enquete_P1b *locuteur_ELU1 *id_X1 *genre_F *nom_Dupont\n"
+                 "Moi : je signe la convention avec la préfecture.\n"
+                 "**** *vague_2023 *role_conum *enquete_P1a *locuteur_CONUM1 *id_X1 *genre_F *nom_Dupont\n"
+                 "Et le mardi je vais au village voisin.\n"
+                 "**** *vague_2022 *role_usager *id_X2 *genre_H\n"
+                 "Je viens pour ma carte grise.\n", encoding="utf-8")
+    texts, enc = parse_iramuteq(f)
+    groups = group_texts(texts)
+    assert [[t.line for t in g] for g in groups] == [[1, 3, 5], [7]]
+    meta = text_metadata(f, groups[0], known_roles=["conum", "elu", "usager"])
+    assert meta.interview_id == "X1" and meta.role is None and meta.respondent_id is None   # speakers differ
+    assert [(s.speaker, s.role, s.respondent_id, s.sheet_line) for s in meta.speakers] == \
+        [("CONUM1", "conum", "P1a", 1), ("ELU1", "elu", "P1b", 3)]
+    assert meta.attrs == {"genre": "F", "nom": "Dupont"} and meta.public == ["genre"]   # a name stays withheld
+    tr = text_transcript(f, groups[0], enc)
+    assert [(t.speaker, t.line) for t in tr.turns] == [("CONUM1", 2), ("ELU1", 4), ("CONUM1", 6)]
+    assert tr.turns[1].text.startswith("Moi :")                 # a text of one speaker is never split on tags
+    solo = text_metadata(f, groups[1], known_roles=["usager"])
+    assert solo.role == "usager" and solo.speakers == [] and solo.public == ["genre"]
+    # the texts of one interview must agree on its interview variables, a speaker on its role
+    f.write_text("**** *vague_2023 *locuteur_A *id_X1\nUn.\n**** *vague_2024 *locuteur_B *id_X1\nDeux.\n",
+                 encoding="utf-8")
+    with pytest.raises(TextmineError) as e:
+        text_metadata(f, group_texts(parse_iramuteq(f)[0])[0], known_roles=[])
+    assert e.value.code == "E110" and e.value.line == 3 and "wave" in str(e.value)
+    f.write_text("**** *role_conum *locuteur_A *id_X1\nUn.\n**** *role_elu *locuteur_A *id_X1\nDeux.\n",
+                 encoding="utf-8")
+    with pytest.raises(TextmineError) as e:
+        text_metadata(f, group_texts(parse_iramuteq(f)[0])[0], known_roles=["conum", "elu"])
+    assert e.value.code == "E110" and e.value.line == 3
+
+
+def test_bad_star_lines_name_file_and_line(tmp_path, cli):
+    d = tmp_path / "corpus"
+    d.mkdir()
+    (d / "a.txt").write_text("**** *vague_2023 *role_conum\nUn texte.\n**** *vague_2023 role_elu\nDeux.\n",
+                             encoding="utf-8")
+    (d / "b.txt").write_text("**** *vague_2023 *role_conum\nUn texte.\n\n**** *id_B *genre F\nTrois.\n",
+                             encoding="utf-8")
+    res = cli("--project", tmp_path / "p", "ingest", d / "a.txt")
+    assert res.exit_code == 1 and f"[E110] {d / 'a.txt'}:3:" in res.stderr + res.stdout, res
+    res = cli("--project", tmp_path / "p", "ingest", d)
+    out = res.stderr + res.stdout
+    assert res.exit_code == 1 and "[E117]" in out, res
+    listed = [l.strip() for l in out.splitlines() if "[E110]" in l]
+    assert len(listed) == 2, out                                    # one line per bad file
+    assert listed[0].startswith(f"{d / 'a.txt'}:3: [E110]") and "'role_elu'" in listed[0]
+    assert listed[1].startswith(f"{d / 'b.txt'}:4: [E110]") and "'F'" in listed[1]

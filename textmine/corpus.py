@@ -47,7 +47,7 @@ import pandas as pd
 from .errors import E, TextmineError
 from .french import fold_label, load_nlp
 from .ingest import FORMATS, bounded, count_words, match_metadata, parse_file, read_metadata
-from .ingest.iramuteq import is_iramuteq, parse_iramuteq, text_metadata, text_transcript
+from .ingest.iramuteq import group_texts, is_iramuteq, parse_iramuteq, text_metadata, text_transcript
 from .ingest.metadata import check_speakers
 from .pseudonymise import Pseudonymiser, entity_spans
 from . import pseudonymise_lex
@@ -367,16 +367,19 @@ def _file_items(store: Store, f: Path, meta: InterviewMeta | None, wave: str | N
 
 
 def _iramuteq_items(store: Store, path: Path, wave: str | None) -> list[tuple]:
-    """:func:`_file_items` of an IRaMuTeQ corpus. Without an ``*id_`` variable a text is
-    ``<default id of the file>-<n>``; its input bytes are its variables and lines."""
+    """:func:`_file_items` of an IRaMuTeQ corpus: one per interview of
+    :func:`~textmine.ingest.iramuteq.group_texts` (a text, or the texts of one interview's
+    speakers). Without an ``*id_`` variable an interview is ``<default id of the file>-<n>``;
+    its input bytes are its texts' variables and lines."""
     texts, enc = parse_iramuteq(path)
     out = []
-    for n, item in enumerate(texts, start=1):
-        meta = text_metadata(path, item, known_roles=store.config.roles.known)
+    for n, group in enumerate(group_texts(texts), start=1):
+        meta = text_metadata(path, group, known_roles=store.config.roles.known)
         w = str(meta.wave) if meta.wave not in (None, "") else wave
         meta.interview_id = meta.interview_id or f"{default_interview_id(path, w)}-{n:03d}"
-        data = json.dumps([item.variables, [t for _, t, _ in item.lines]], ensure_ascii=False).encode("utf-8")
-        out.append((meta, meta.interview_id, w, data, bounded(text_transcript(path, item, enc), path, item.line)))
+        parts = [[item.variables, [t for _, t, _ in item.lines]] for item in group]
+        data = json.dumps(parts[0] if len(parts) == 1 else parts, ensure_ascii=False).encode("utf-8")
+        out.append((meta, meta.interview_id, w, data, bounded(text_transcript(path, group, enc), path, group[0].line)))
     return out
 
 
@@ -441,9 +444,9 @@ def _invalid_files(errors: list[TextmineError], n_files: int) -> TextmineError:
         if n_files > 1:
             err.fix += " Or pass --skip-invalid to ingest the other files."
         return err
-    listing = "; ".join(f"{Path(e.path).name if e.path else '?'}: [{e.code}] {e.message}" for e in errors[:MAX_LISTED])
-    more = f"; and {len(errors) - MAX_LISTED} more" if len(errors) > MAX_LISTED else ""
-    return TextmineError(E.E117, detail=f"{len(errors)} of {n_files} files: {listing}{more}")
+    listing = "".join(f"\n  {e.where() or '?'}: [{e.code}] {e.message}" for e in errors[:MAX_LISTED])
+    more = f"\n  and {len(errors) - MAX_LISTED} more" if len(errors) > MAX_LISTED else ""
+    return TextmineError(E.E117, detail=f"{len(errors)} of {n_files} files:{listing}{more}")
 
 
 def _speaker_frames(p: _Parsed, roles: dict, pseudo) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:

@@ -74,7 +74,8 @@ def speakers(fmt: str = FormatOpt, reveal: bool = RevealOpt) -> None:
 def segments_export(
     output: Path = typer.Option(..., "--output", "-o", help="Output file."),
     fmt: str = typer.Option("csv", "--format", "-f", help="csv, jsonl, parquet or iramuteq (an IRaMuTeQ/Alceste "
-                            "corpus: one **** line of starred variables per interview, then its respondent text)."),
+                            "corpus: one **** line of starred variables per interview, one per speaker's run of turns "
+                            "when it has several respondents, then its respondent text)."),
     all_roles: bool = typer.Option(False, "--all-roles", help="Include interviewer and other speakers "
                                    "(not with --format iramuteq, which holds respondent text only)."),
     reveal: bool = RevealOpt,
