@@ -38,12 +38,18 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+#: the proportional set size is read every this many samples (1 s): reading it 20 times a second
+#: slowed the embed stage by a third
+PSS_EVERY = 20
+
+
 class StagePeaks:
     """Peak RSS per stage of a run: a thread samples /proc/self/statm every ``every`` seconds and
     charges it to the stage the run reported last (nothing on systems without /proc)."""
 
     def __init__(self, every: float = 0.05) -> None:
-        self.stage, self.peaks, self.with_workers, self.every = "start", {}, {}, every
+        self.stage, self.peaks, self.with_workers, self.pss, self.every = "start", {}, {}, {}, every
+        self._ticks = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -71,6 +77,29 @@ class StagePeaks:
                     pass
         return total
 
+    @staticmethod
+    def pss_mb() -> float | None:
+        """Proportional set size of this process and its children (``/proc/*/smaps_rollup``): a
+        page shared by several processes (the libraries the workers load too) counts once in
+        all, where the sum of RSS counts it in each process."""
+        total = 0.0
+        pids = ["self"]
+        for task in Path("/proc/self/task").iterdir():
+            try:
+                pids += (task / "children").read_text().split()
+            except OSError:
+                continue
+        for pid in pids:
+            try:
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) / 1024
+                        break
+            except (OSError, ValueError, IndexError):
+                if pid == "self":
+                    return None
+        return total
+
     def _sample(self) -> None:
         while not self._stop.is_set():
             r = self.rss_mb()
@@ -79,6 +108,11 @@ class StagePeaks:
             self.peaks[self.stage] = max(self.peaks.get(self.stage, 0.0), r)
             w = r + self.workers_mb()
             self.with_workers[self.stage] = max(self.with_workers.get(self.stage, 0.0), w)
+            self._ticks += 1
+            if self._ticks % PSS_EVERY == 0:     # smaps_rollup walks the page tables: costly at 20 Hz
+                p = self.pss_mb()
+                if p is not None:
+                    self.pss[self.stage] = max(self.pss.get(self.stage, 0.0), p)
             self._stop.wait(self.every)
 
     def report(self, stage: str, msg: str) -> None:
@@ -109,6 +143,7 @@ def _run(project: Path, corpus: Path, wave: str, cfg: Path) -> tuple[float, dict
     manifest = dict(res.manifest)
     manifest["_peaks"] = peaks.peaks
     manifest["_with_workers"] = peaks.with_workers
+    manifest["_pss"] = peaks.pss
     return time.perf_counter() - t0, manifest
 
 
@@ -130,6 +165,9 @@ def _print(label: str, wall: float, manifest: dict) -> None:
     if any(v > manifest.get("_peaks", {}).get(k, 0) + 1 for k, v in manifest.get("_with_workers", {}).items()):
         print("  with its worker processes (sum of RSS, MB): "
               + ", ".join(f"{k} {v:.0f}" for k, v in manifest["_with_workers"].items()), flush=True)
+        if manifest.get("_pss"):
+            print("  with its worker processes, proportional set size (shared pages counted once, MB): "
+                  + ", ".join(f"{k} {v:.0f}" for k, v in manifest["_pss"].items()), flush=True)
 
 
 def bench_cfpp(encoder: str, limit: int | None) -> None:
