@@ -168,9 +168,8 @@ def _settings_parts(store: Store) -> tuple[str, str]:
         ul = Path(cfg.pseudonymise.user_list)
         ul = ul if ul.is_absolute() else store.root / ul
         user_list = hashlib.sha256(ul.read_bytes()).hexdigest() if ul.is_file() else str(ul)
-    text = (cfg.segment.model_dump(), cfg.pseudonymise.model_dump(), user_list)
-    rules = pseudonymise_lex.RULES
-    return _h(cfg.roles.model_dump()), _h(*text) if rules == 1 else _h(*text, rules)   # 1: as before rules had a version
+    return (_h(cfg.roles.model_dump()),
+            _h(cfg.segment.model_dump(), cfg.pseudonymise.model_dump(), user_list, pseudonymise_lex.RULES))
 
 
 def _inputs(data: bytes, meta: InterviewMeta | None, wave: str | None, settings: tuple[str, str]) -> Inputs:
