@@ -176,3 +176,32 @@ def test_project_keeps_the_config_it_was_created_with(tmp_path, cli):
     res = cli("--config", tmp_path / "absent.yaml", "--project", proj, "corpus")
     assert res.exit_code == 1 and "E001" in res.stderr and "absent.yaml" in res.stderr
     assert res.stderr.startswith("error [E001]") and "[bold" not in res.stderr   # markup rendered, not printed
+
+
+def test_a_failed_first_command_leaves_no_empty_project_folder(tmp_path, cli, monkeypatch):
+    """A command that created the project folder and failed before storing anything removes it;
+    a folder that existed is kept; a run that stored interviews before failing keeps them."""
+    from conftest import TEST_ENCODER_CONFIG
+    from textmine.errors import E, TextmineError
+    from textmine.pipeline import Pipeline
+    junk = tmp_path / "exports"
+    junk.mkdir()
+    (junk / "avis.json").write_text("{}", encoding="utf-8")
+    for cmd in ("ingest", "run"):
+        res = cli("--project", tmp_path / "new", cmd, junk)
+        assert res.exit_code == 1 and "E006" in res.stderr and not (tmp_path / "new").exists(), cmd
+        assert "was removed: nothing was stored" in res.stderr
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("à garder", encoding="utf-8")
+    assert cli("--project", tmp_path / "mine", "ingest", junk).exit_code == 1
+    assert (tmp_path / "mine" / "notes.txt").exists()
+    corpus = tmp_path / "w"
+    corpus.mkdir()
+    (corpus / "e1.txt").write_text("Enquêtrice : Comment ça va ?\nConum : Bien, on accompagne les usagers.\n",
+                                   encoding="utf-8")
+
+    def broken(self, shash):
+        raise TextmineError(E.E701, detail="embed: broken on purpose")
+    monkeypatch.setattr(Pipeline, "embed", broken)
+    res = cli("--project", tmp_path / "run", "--config", TEST_ENCODER_CONFIG, "run", corpus, "--wave", "1")
+    assert res.exit_code == 1 and "E701" in res.stderr and (tmp_path / "run" / "textmine.duckdb").exists()

@@ -91,7 +91,7 @@ def test_unbalanced_quote_in_a_metadata_sheet_names_the_sheet_and_line(tmp_path,
     res = cli("--project", tmp_path / "p", "ingest", d, "--metadata", d / "metadata.csv")
     assert_coded(res, "E111")                                  # was E113 on beta.txt
     assert "metadata.csv:2" in res.stderr
-    assert_clean(cli, tmp_path / "p")
+    assert not (tmp_path / "p").exists()        # nothing stored: the new project folder is removed
 
 
 @pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf\n\n"])
@@ -102,7 +102,7 @@ def test_empty_metadata_sheet_is_e111(tmp_path, cli, content):
     res = cli("--project", tmp_path / "p", "ingest", d, "--metadata", d / "metadata.csv")
     assert_coded(res, "E111")
     assert "sheet is empty" in res.stderr and "Transcript" not in res.stderr
-    assert_clean(cli, tmp_path / "p")
+    assert not (tmp_path / "p").exists()        # nothing stored: the new project folder is removed
 
 
 def test_doctype_in_odt_styles_is_refused(tmp_path):

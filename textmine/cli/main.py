@@ -125,10 +125,42 @@ def _root(
     state.project = project
     state.quiet = quiet
     state.config = config
+    state.new_project = project is not None and not project.exists()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status (tests call this in-process)."""
+    state.new_project = False
+    rc = _main(argv)
+    if rc not in (0, 2) and state.new_project:
+        _remove_empty_new_project()
+    return rc
+
+
+def _remove_empty_new_project() -> None:
+    """A command that failed on a project folder it created leaves no folder behind when nothing
+    was stored in it (an interrupted run that stored interviews keeps them, to resume)."""
+    import shutil
+    root = Path(state.project)
+    from ..recovery import DB_NAME
+    from ..store import Store
+    db = root / DB_NAME
+    if not root.is_dir():
+        return
+    if db.exists():
+        try:
+            with Store(root, read_only=True) as store:
+                if store.counts()["interviews"]:
+                    return
+        except Exception:   # noqa: BLE001 - unreadable or without the table: nothing of value stored
+            pass
+    shutil.rmtree(root, ignore_errors=True)
+    if not state.quiet:
+        console.print(f"the new project folder {root} was removed: nothing was stored in it", markup=False,
+                      highlight=False, soft_wrap=True)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         rv = app(args=argv, prog_name="textmine", standalone_mode=False)
         return rv if isinstance(rv, int) else 0

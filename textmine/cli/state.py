@@ -18,6 +18,7 @@ class State:
     project: Path | None = None
     quiet: bool = False
     config: Path | None = None
+    new_project: bool = False      # --project named a folder that did not exist when the command started
 
 
 state = State()
