@@ -210,7 +210,7 @@ def test_unterminated_csv_quote_is_refused_with_its_line(tmp_path, cli):
     res = cli("--project", tmp_path / "p", "ingest", d, "--wave", "1")       # balanced, but a row swallowed
     assert_coded(res, "E110")
     assert "line 3" in res.stderr and "Conum" in res.stderr
-    assert_clean(cli, tmp_path / "p")
+    assert not (tmp_path / "p").exists()        # nothing stored: the new project folder is removed
 
 
 def test_utf16_without_bom_is_text_not_binary(tmp_path, cli):
