@@ -32,13 +32,13 @@ import scipy.sparse as sp
 
 from ..errors import E, TextmineError
 from ..french import LEMMA_RULES, fold, is_stop, lemma_tokens, prepare_lemma_tokens
+from ..pseudonymise_lex import PLACEHOLDER as _PLACEHOLDER     # the one definition of a placeholder
 from ..store import Store
 
 VERSION = 2     # 2: the text read as the topics and the search index read it, placeholders left out after
 KV_KEY = "lexicon.tokens"
 TABLE = "lexicon_tokens"
 _RESPONDENT = "s.role NOT IN ('interviewer', 'other')"
-_PLACEHOLDER = re.compile(r"\[[A-ZÉ]+(?:_\d+)?\]")
 _LETTER = re.compile(r"[^\W\d_]")
 _REPORTABLE = re.compile(r"^[^\W\d_][^\W\d_'’-]*[^\W\d_]$")
 FULL_POS = frozenset({"NOUN", "VERB", "ADJ", "ADV"})
