@@ -63,6 +63,11 @@ def test_manifest_written_and_listed(baseline_project, cli):
     assert missing.exit_code == 1 and "E702" in missing.stderr
     for name in ("report.html", "quotes.docx", "quotes.xlsx", "quotes.md", "project.qdpx"):
         assert (project / "outputs" / name).stat().st_size > 0, name
+    # the run's manifest names the coder as the codings and the quote banks' provenance do
+    with Store(project, read_only=True) as s:
+        (model_id,) = s.query("SELECT DISTINCT model_id FROM theme_codings")["model_id"]
+    assert model_id.startswith("zeroshot-") and m["theme_model"] == model_id
+    assert m["stages"]["themes"]["model"] == model_id
 
 
 def test_run_leaves_the_search_index_ready(baseline_project, tmp_path, cli, monkeypatch):

@@ -66,6 +66,7 @@ from .search.index import pending_texts as search_pending
 from .search.index import refresh_index
 from .store import Store
 from .themes import load_codebook
+from .themes.codings import current_run_record
 from .topics.query import current_model_id
 from .topics.segments import embed_segments, fit_texts
 from .track import cache as track_cache
@@ -258,7 +259,7 @@ class Pipeline:
             bar["on_start"](None)
         run_id = apply_themes(self.store, model_dir=model, advance=bar.get("advance"))
         self._record("themes", fp)
-        return {"run_id": run_id, "model": model or "zero-shot"}
+        return {"run_id": run_id, "model": model or theme_model_id(self.store)}
 
     def lexicon(self, shash: str) -> dict[str, Any]:
         """Word tokens and Reinert classes (config ``lexicon``; fewer classes than ``k`` when the
@@ -415,6 +416,13 @@ def _run_wave(project, corpus_dir: Path, *, wave, metadata, refit_topics, model_
             return result
 
 
+def theme_model_id(store: Store) -> str | None:
+    """The id of the coder behind the current theme codings (``zeroshot-<codebook hash>`` for
+    the zero-shot coder), as the quote banks' provenance names it; None before any theme run."""
+    rec = current_run_record(store)
+    return None if rec is None else rec.get("model_id")
+
+
 def build_manifest(store: Store, *, wave: str | None, corpus_dir: Path, chash: str,
                    stages: dict, durations: dict, started: _dt.datetime,
                    model_dir: str | None) -> dict[str, Any]:
@@ -429,7 +437,7 @@ def build_manifest(store: Store, *, wave: str | None, corpus_dir: Path, chash: s
         "config": cfg.model_dump(), "config_hash": cfg.hash(),
         "codebook": str(cfg.codebook_path()), "codebook_hash": _codebook_hash(store),
         "encoder": encoder_key(resolve_encoder(None, cfg)),
-        "theme_model": model_dir or cfg.themes.model or "zero-shot",
+        "theme_model": model_dir or cfg.themes.model or theme_model_id(store),
         "topic_model": current_model_id(store, required=False),
         "seeds": {"random_state": cfg.random_state},
         "counts": {k: int(v) for k, v in counts.items()},
