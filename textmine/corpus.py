@@ -48,7 +48,7 @@ from .errors import E, TextmineError
 from .french import fold_label, load_nlp
 from .ingest import FORMATS, bounded, count_words, match_metadata, parse_file, read_metadata
 from .ingest.iramuteq import group_texts, is_iramuteq, parse_iramuteq, text_metadata, text_transcript
-from .ingest.metadata import check_speakers
+from .ingest.metadata import NAME_ATTRS, check_speakers
 from .pseudonymise import Pseudonymiser, entity_spans
 from . import pseudonymise_lex
 from .pseudonymise_lex import names_from_filename
@@ -62,8 +62,6 @@ from .workers import Pool, worker_count
 SKIP_PREFIXES = ("_", ".")
 SKIP_STEMS = ("readme", "metadata", "metadonnees", "métadonnées", "answer_key", "licence", "license",
               "speakers", "locuteurs")
-#: metadata attributes whose values are names (they feed the pseudonymiser)
-NAME_ATTRS = ("nom", "name", "prenom", "prénom", "enqueteur", "enquêteur")
 _INPUTS_KV = "ingest.inputs."
 MAX_LISTED = 20          # unreadable files named one by one in E117 (then a count)
 #: a transcript with more words than this gets a progress note (segmenting and NER take minutes)

@@ -40,6 +40,7 @@ from ..errors import E, TextmineError
 from ..french import count_words, expand_ligatures, fold_label, strip_accents
 from ..records import INTERVIEWER, OTHER, RESPONDENT, InterviewMeta, SpeakerMeta, Transcript, Turn
 from .encoding import decode_text, read_bytes
+from .metadata import NAME_ATTRS as METADATA_NAME_ATTRS
 from .metadata import norm_role
 from .tags import Unit, split_turns
 
@@ -57,9 +58,11 @@ IMPORT_VARIABLES = {
 #: the speaker variable: the (pseudonymous) speaker label of a text of one speaker
 SPEAKER_VARIABLE = "locuteur"
 SPEAKER_VARIABLES = frozenset({"locuteur", "speaker"})
-#: metadata attributes that may hold real names: never exported without --reveal, and
-#: imported as withheld attributes
-NAME_ATTRS = frozenset({"nom", "name", "prenom", "prénom", "enqueteur", "enquêteur", "interviewer", "fichier", "file"})
+#: variables that may hold real names: never exported without --reveal, and imported as withheld
+#: attributes. A metadata sheet's name columns (:data:`.metadata.NAME_ATTRS`) plus those a sheet
+#: reads otherwise: its ``interviewer`` column names a speaker label and its file column is
+#: matched to the files, while in IRaMuTeQ they are free variables (a name, a real file name).
+NAME_ATTRS = METADATA_NAME_ATTRS | {"interviewer", "fichier", "file"}
 #: interview columns the texts of one interview must agree on (the others are the speaker's)
 _INTERVIEW_COLUMNS = ("wave", "date", "territory", "structure_type")
 _STAR = re.compile(r"^(?:\*{4}|\d{4})(?=\s|$)")

@@ -28,6 +28,11 @@ from ..errors import E, TextmineError
 from ..french import fold_label
 from ..records import INTERVIEWER, OTHER, RESPONDENT, InterviewMeta, SpeakerMeta
 from ..safeio import SafeZip
+
+#: sheet columns whose values are people's names: withheld (never exported without --reveal)
+#: and given to the pseudonymiser as names to mask. The one list: :mod:`.iramuteq` adds the
+#: variables that may hold names in an IRaMuTeQ corpus.
+NAME_ATTRS = frozenset({"nom", "name", "prenom", "prénom", "enqueteur", "enquêteur"})
 from ..vocabulary import ROLE_ALIASES
 from .encoding import decode_text, read_bytes, sniff_binary
 from .tabular import csv_rows
