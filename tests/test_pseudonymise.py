@@ -392,6 +392,20 @@ def test_place_after_a_la_is_a_square_unless_the_idiom():
         assert streets(idiom) == [], idiom
 
 
+def test_street_type_then_a_name_is_a_street_even_after_au():
+    from textmine.pseudonymise import street_spans
+
+    def streets(t):
+        return [t[a:b] for a, b in street_spans(t)]
+    assert streets("on se retrouvait au cours Mirabeau le samedi") == ["cours Mirabeau"]
+    assert streets("la permanence est au passage Pommeraye") == ["passage Pommeraye"]
+    assert streets("en cours Delvaux-Arnaud on révisait") == ["cours Delvaux-Arnaud"]
+    for idiom in ("au cours du Moyen Âge", "au cours de la Révolution", "au passage, Sylvie a appelé",
+                  "en cours d'Histoire", "au cours des Trente Glorieuses",
+                  "au cours CAF on explique"):
+        assert streets(idiom) == [], idiom
+
+
 # ------------------------------------------------------------------ @handles
 @pytest.mark.slow
 def test_handles_masked_consistently_across_texts_and_waves(tmp_path, cfg, nlp):

@@ -45,7 +45,8 @@ Detectors, by priority:
    Leclerc``) become ``[VOIE_n]`` as a whole (``pseudonymise.streets: mask``, the default;
    ``keep`` keeps them as written, person names in them included). A street, with an age
    and a sex, can re-identify someone. ``à la place de``, ``au cours de``, ``en lieu et place
-   de`` are idioms, not streets; ``à la place du Martray`` is a square (:func:`_square`).
+   de`` are idioms, not streets; ``à la place du Martray`` is a square (:func:`_square`) and
+   ``au cours Mirabeau`` a street (:func:`_bare_name`).
 5. **Handles**: a social-network or forum handle (``@jeanne_dupont``, ``@SociétéXYZ``; not an
    e-mail address) is a person: ``[PERSONNE_n]``, the same for the same handle across the
    project and waves (map key ``@jeanne_dupont``, :meth:`Pseudonymiser._handle`), the known
@@ -520,7 +521,8 @@ def street_spans(text: str) -> list[tuple[int, int]]:
     out = []
     for m in _STREET.finditer(text):
         kind = fold(m.group().split()[0], keep_length=True).lower()
-        if kind in _IDIOM_TYPES and _IDIOM_BEFORE.search(text, 0, m.start()) and not _square(text, m):
+        if (kind in _IDIOM_TYPES and _IDIOM_BEFORE.search(text, 0, m.start()) and not _square(text, m)
+                and not _bare_name(m, kind)):
             continue
         out.append(m.span())
     return out
@@ -538,6 +540,20 @@ def _square(text: str, m: re.Match) -> bool:
         return False
     word = p.group(3)
     return not word.isupper() and not is_common_word(word)
+
+
+def _bare_name(m: re.Match, kind: str) -> bool:
+    """``au cours Mirabeau``, ``au passage Pommeraye``: a street type other than ``place`` followed
+    directly by a name is a street even after ``au``/``en``; the idioms link their complement
+    (``au cours de l'année``, ``au cours du Moyen Âge``) or take no capitalised word
+    (``au passage, ...``). ``place`` has its own rule (:func:`_square`: ``à ma place Jeanne...``)."""
+    if kind == "place":
+        return False
+    p = _PLACE_NAME.match(m.group())
+    if p is None or p.group(1) or p.group(2):
+        return False
+    word = p.group(3)
+    return word[:1].isupper() and not word.isupper() and not is_common_word(word)
 
 
 def is_saint_place(name: str) -> bool:

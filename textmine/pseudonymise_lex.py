@@ -19,7 +19,8 @@ _TOKEN = re.compile(r"\w+")
 #: version of the pseudonymisation rules: part of the settings an interview is derived with
 #: (:func:`textmine.corpus.ingest_paths` pseudonymises an interview again when it changes).
 #: 2: ``@handles`` masked; "à la place du Martray" is a square
-RULES = 2
+#: 3: "au cours Mirabeau", "au passage Pommeraye" are streets (a name right after the type)
+RULES = 3
 
 #: kinds of numbered placeholders (``[PERSONNE_3]``), the kinds of the ``pseudonym_map`` table
 PLACEHOLDER_KINDS = ("PERSONNE", "LIEU", "COMMUNE", "ORGANISATION", "VOIE")
