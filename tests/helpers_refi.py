@@ -18,9 +18,12 @@ generators rebuild the traits that matter, with French text written for these te
 - :func:`maxqda_style`: documents and document variables (unnamed cases with one source
   reference, as MAXQDA writes them) and no coded selection at all.
 - :func:`qualcoder_reexport`: what QualCoder 3.x/4.x does to a project it imports and
-  exports again: every GUID regenerated, one selection per coding named by its text, the
-  creating user kept by name, file attributes as source variables, case-to-source links
-  dropped. Optionally a human coder adds a coding.
+  exports again (``RefiExport`` in ``refi.py``): every GUID regenerated, a lower-case
+  ``sources/`` folder, text files written as UTF-8 with a BOM, one selection per coding
+  named by its text, the creating user kept by name, file attributes as source variables,
+  case-to-source links dropped. Optionally a human coder adds a coding, and ``crlf=True``
+  is its "line ending character for MAXQDA" option: ``\r\n`` in the files, positions
+  unchanged (counted on ``\n`` line ends).
 """
 from __future__ import annotations
 
@@ -241,7 +244,8 @@ def maxqda_style(path: Path) -> Path:
 
 
 # ---------------------------------------------------------------------------- QualCoder round trip
-def qualcoder_reexport(src: Path, dst: Path, human: tuple[str, str] | None = None, seed: int = 4) -> Path:
+def qualcoder_reexport(src: Path, dst: Path, human: tuple[str, str] | None = None, seed: int = 4,
+                       crlf: bool = False) -> Path:
     """``src`` as QualCoder exports it again after importing it (see the module doc).
 
     ``human=(text, code name)``: a QualCoder user "Camille" also codes that passage."""
@@ -294,9 +298,10 @@ def qualcoder_reexport(src: Path, dst: Path, human: tuple[str, str] | None = Non
     new_files: dict[str, bytes] = {}
     for s in root.iter(Q + "TextSource"):
         g = _guid(rng)
-        old_member = "Sources/" + s.get("plainTextPath").split("://", 1)[1]
-        text = files[old_member].decode("utf-8")
-        new_files[f"Sources/{g}.txt"] = text.encode("utf-8")
+        old_member = ("sources/" + s.get("plainTextPath").split("://", 1)[1]).lower()
+        text = next(data for n, data in files.items() if n.lower() == old_member).decode("utf-8-sig")
+        written = text.replace("\n", "\r\n") if crlf else text
+        new_files[f"sources/{g}.txt"] = written.encode("utf-8-sig")
         ns = _el(sources, "TextSource", plainTextPath=f"internal://{g}.txt",
                  creatingUser=user_guid[users.get(s.get("creatingUser"), "textmine")] if s.get("creatingUser") else None,
                  creationDateTime="2024-05-02T10:00:00Z", guid=g, name=s.get("name"))

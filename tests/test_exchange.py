@@ -374,3 +374,151 @@ def test_demo_project_round_trip(demo_project, tmp_path):
     assert len(before) == n_coded and set(before["id"]) == set(after["id"])
     assert dict(zip(before["id"], before["segment_id"])) == dict(zip(after["id"], after["segment_id"]))
     assert (after["role"] != "").all() and (after["wave"] != "").all()
+
+
+# ---------------------------------------------------------------- 9. what QualCoder's own import does with the export
+def test_source_and_case_variables_are_apart(exported):
+    """QualCoder keeps one kind per variable name: a variable that a named case carries becomes
+    a case attribute, and its values on the sources disappear from the file manager and file
+    filters. The source variables (file attributes) and the case variables are therefore
+    distinct variables, with distinct names."""
+    root = _root(exported)
+    var = {v.get("guid"): v.get("name") for v in root.iter(f"{NS}Variable")}
+    assert len(set(var.values())) == len(var)
+    on_sources = {vv.find(f"{NS}VariableRef").get("targetGUID")
+                  for s in root.iter(f"{NS}TextSource") for vv in s.findall(f"{NS}VariableValue")}
+    on_cases = {vv.find(f"{NS}VariableRef").get("targetGUID")
+                for c in root.iter(f"{NS}Case") if c.get("name") for vv in c.findall(f"{NS}VariableValue")}
+    assert on_sources and on_cases and not on_sources & on_cases
+    assert {var[g] for g in on_sources} == {"wave", "territory", "role", "respondent", "structure_type"}
+    assert {var[g] for g in on_cases} == {"Cases:wave", "Cases:territory", "Cases:role", "Cases:respondent",
+                                          "Cases:structure_type"}
+
+
+def test_case_variables_alone_give_role_wave_territory(project, exported, tmp_path):
+    """A program that keeps only the case variables (NVivo classifications) still gives each
+    passage its role, wave and territory: ``Cases:wave`` is read as ``wave``."""
+    import defusedxml.ElementTree as DET
+    import xml.etree.ElementTree as ET
+    with zipfile.ZipFile(exported) as z:
+        root = DET.fromstring(z.read("project.qde"))
+        files = {n: z.read(n) for n in z.namelist() if n != "project.qde"}
+    for src in root.iter(f"{NS}TextSource"):
+        for vv in src.findall(f"{NS}VariableValue"):
+            src.remove(vv)
+    ET.register_namespace("", NS[1:-1])
+    out = tmp_path / "cases_only.qdpx"
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("project.qde", ET.tostring(root, encoding="utf-8", xml_declaration=True))
+        for n, data in files.items():
+            z.writestr(n, data)
+    validate(out)
+    df = read_qdpx_codings(out)
+    itv = project.interviews_frame().set_index("interview_id")
+    assert len(df) == 14
+    for r in df.itertuples():
+        assert (r.role, r.wave, r.territory) == tuple(itv.loc[r.interview_id, ["role", "wave", "territory"]])
+
+
+def test_qualcoder_export_with_windows_line_ends(exported, round_trip, tmp_path):
+    """QualCoder's "line ending character for MAXQDA" export writes ``\\r\\n`` (and a BOM) to the
+    text files but keeps positions counted on ``\\n``: the passages are the same as without it."""
+    crlf = qualcoder_reexport(exported, tmp_path / "crlf.qdpx", crlf=True,
+                              human=("on a appris à accueillir le public",
+                                     "Précarité de l'emploi des conseillers numériques"))
+    validate(crlf)
+    with zipfile.ZipFile(crlf) as z:
+        text = [z.read(n) for n in z.namelist() if n.startswith("sources/")][0]
+    assert text.startswith(b"\xef\xbb\xbf") and b"\r\n" in text
+    lf, windows = read_qdpx_codings(round_trip), read_qdpx_codings(crlf)
+    assert len(lf) == 15
+    assert sorted(zip(windows["id"], windows["text"], windows["themes"])) == \
+        sorted(zip(lf["id"], lf["text"], lf["themes"]))
+
+
+# ---------------------------------------------------------------- 10. the same words twice in one interview
+REPEATED = """<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="nvivo" origin="NVivo 14">
+ <CodeBook><Codes>
+  <Code guid="00000000-0000-0000-0000-000000000001" name="precarite" isCodable="true"/>
+  <Code guid="00000000-0000-0000-0000-000000000002" name="financement_renouvellement" isCodable="true"/>
+ </Codes></CodeBook>
+ <Sources>
+  <TextSource guid="00000000-0000-0000-0000-0000000000a1" name="V3-B-07.txt" plainTextPath="internal://a1.txt">
+   {selections}
+  </TextSource>
+ </Sources>
+</Project>"""
+REPEATED_TEXT = ("ENQ1: Et votre contrat ?\nCONUM1: On verra bien en juin.\nENQ1: Et le budget de l'association ?\n"
+                 "CONUM1: On verra bien en juin.\n")
+
+
+def _sel(n: int, text: str, passage: str, occurrence: int, code: int) -> str:
+    a = -1
+    for _ in range(occurrence + 1):
+        a = text.index(passage, a + 1)
+    return (f'<PlainTextSelection guid="00000000-0000-0000-0000-0000000001{n:02d}" startPosition="{a}" '
+            f'endPosition="{a + len(passage)}"><Coding guid="00000000-0000-0000-0000-0000000002{n:02d}">'
+            f'<CodeRef targetGUID="00000000-0000-0000-0000-00000000000{code}"/></Coding></PlainTextSelection>')
+
+
+def test_same_words_twice_in_one_interview_are_two_passages(tmp_path):
+    """"On verra bien en juin." answers two questions: coded precarite the first time and
+    financement the second, they are two passages with their own themes and ids (they were one
+    passage with both themes). One place coded under two codes (NVivo writes a selection per
+    code) stays one passage."""
+    from textmine.export.qdpx_import import _passage_id
+    passage = "On verra bien en juin."
+    sels = [_sel(1, REPEATED_TEXT, passage, 0, 1), _sel(2, REPEATED_TEXT, passage, 1, 2),
+            _sel(3, REPEATED_TEXT, passage, 1, 1)]
+    p = tmp_path / "repeated.qdpx"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("project.qde", REPEATED.format(selections="\n   ".join(sels)))
+        z.writestr("Sources/a1.txt", REPEATED_TEXT)
+    validate(p)
+    segments = pd.DataFrame({"segment_id": ["V3-B-07:0001:00", "V3-B-07:0003:00"], "interview_id": "V3-B-07",
+                             "text_pseudo": passage, "text": passage})
+    df = read_qdpx_codings(p, segments=segments)
+    assert df["text"].tolist() == [passage, passage]
+    assert df["themes"].tolist() == ["precarite", "precarite;financement_renouvellement"]
+    assert df["id"].iloc[0] == _passage_id("V3-B-07", passage) and df["id"].nunique() == 2
+    assert df["segment_id"].tolist() == ["V3-B-07:0001:00", "V3-B-07:0003:00"]
+    assert df.attrs["sources"][0]["passages"] == 2
+    # the order of the selections in the file does not change the ids
+    with zipfile.ZipFile(tmp_path / "reordered.qdpx", "w") as z:
+        z.writestr("project.qde", REPEATED.format(selections="\n   ".join(reversed(sels))))
+        z.writestr("Sources/a1.txt", REPEATED_TEXT)
+    again = read_qdpx_codings(tmp_path / "reordered.qdpx", segments=segments)
+    assert dict(zip(again["id"], again["themes"])) == dict(zip(df["id"], df["themes"]))
+
+
+# ---------------------------------------------------------------- 11. texts a QDA program must count as we do
+def test_emoji_combining_accents_and_line_ends_in_the_export(project, tmp_path):
+    """Positions are Unicode code points of the source text, which has ``\\n`` line ends only: an
+    emoji with a skin tone, decomposed accents and a Windows line end inside a segment's text
+    keep every selection on its text, the project validates and reads back."""
+    import unicodedata
+    from helpers_search import make_store as _make
+    st = _make(tmp_path / "p")
+    odd = {"itv-a1:0001:00": "Ça marche 👍🏽 tr\u00e8s bien, l\u2019\u00e9quipe « caf\u00e9 » est ravie.",
+           "itv-a1:0003:00": unicodedata.normalize("NFD", "Élodie a été très aidée, à côté\r\nde chez elle."),
+           "itv-b1:0001:00": "Première ligne\r\nseconde ligne\rtroisième\u2028quatrième 🇫🇷."}
+    with st.transaction() as con:
+        for sid, text in odd.items():
+            con.execute("UPDATE segments SET text_pseudo = ? WHERE segment_id = ?", [text, sid])
+    path = write_qdpx(st, tmp_path / "odd.qdpx")
+    root = _root(path)
+    with zipfile.ZipFile(path) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    seen = {}
+    for src in root.iter(f"{NS}TextSource"):
+        raw = files["Sources/" + src.get("plainTextPath").split("://", 1)[1]]
+        body = raw.decode("utf-8")
+        assert b"\r" not in raw and not raw.startswith(b"\xef\xbb\xbf")
+        for sel in src.iter(f"{NS}PlainTextSelection"):
+            seen[sel.get("name")] = body[int(sel.get("startPosition")):int(sel.get("endPosition"))]
+    for sid, text in odd.items():
+        assert seen[sid] == " ".join(text.split())
+    back = read_qdpx_codings(path)
+    assert set(" ".join(t.split()) for t in odd.values()) <= set(back["text"])
+    st.close()

@@ -79,7 +79,7 @@ def test_codebook_cases_and_topics(qdpx):
     vars_ = {v.get("guid"): v.get("name") for v in root.iter(f"{NS}Variable")}
     vals = {vars_[vv.find(f"{NS}VariableRef").get("targetGUID")]: vv.find(f"{NS}TextValue").text
             for vv in cases[0].findall(f"{NS}VariableValue")}
-    assert set(vals) == {"wave", "territory", "role", "respondent", "structure_type"}
+    assert set(vals) == {"Cases:wave", "Cases:territory", "Cases:role", "Cases:respondent", "Cases:structure_type"}
 
 
 def test_round_trip_codings(project, qdpx):

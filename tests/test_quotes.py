@@ -196,3 +196,15 @@ def test_xlsx_quote_starting_with_equals_stays_text(tmp_path):
     df = pd.DataFrame([{c: None for c in QUOTE_COLUMNS}]).assign(quote="=SOMME(A1) c'est ce qu'il a dit", theme="t")
     path = write_quotes(df, tmp_path / "f.xlsx")
     assert "<f>" not in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_timecode_never_after_the_quote_start():
+    """A quote starting at 23.5 s is cited 00:00:23: a player set to the cited time starts
+    before its first words (rounding gave 00:00:24, after them; 59 min 59.6 s gave 01:00:00)."""
+    from textmine.attribution import source_ref
+    row = {"source_pseudo": "itv-5.srt", "start": 23.5, "line": 9}
+    assert source_ref(row) == "itv-5.srt, 00:00:23"
+    assert source_ref({**row, "start": 3599.6}) == "itv-5.srt, 00:59:59"
+    assert source_ref({**row, "start": 62.0}) == "itv-5.srt, 00:01:02"
+    assert source_ref({**row, "start": 12.9999999}) == "itv-5.srt, 00:00:13"      # float noise, not a second early
+    assert source_ref({**row, "start": None}) == "itv-5.srt, l. 9"

@@ -41,9 +41,11 @@ def attribution(row: Mapping[str, Any], language: str = "fr") -> str:
 
 
 def format_time(seconds: float | None) -> str | None:
+    """``hh:mm:ss`` of a start time, rounded down: a player set to the timecode starts at or
+    before the quote, never after its first words (23.5 s is ``00:00:23``)."""
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
         return None
-    s = int(round(float(seconds)))
+    s = int(math.floor(float(seconds) + 1e-6))
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 

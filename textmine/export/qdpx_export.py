@@ -10,9 +10,13 @@ end exclusive. The codebook gives one code per theme (the posture sub-labels are
 codes of the posture theme) plus a "Topics" group with one code per topic of the current
 topic model.
 
-The variables wave, territory, role, respondent and structure_type are written twice:
-on each interview's case (linked to its source) and on the source itself, which QualCoder
-reads as file attributes (it drops the case-to-source link). Every source, selection and
+The variables wave, territory, role, respondent and structure_type are written twice, as two
+sets of variables: ``wave``... on the source itself (file or document variables: QualCoder's
+file attributes, MAXQDA's document variables) and ``Cases:wave``... on each interview's case
+(linked to its source). They are apart because QualCoder keeps one kind per variable name: a
+variable that any named case carries becomes a case attribute there, and its values on the
+sources are hidden from the file manager and the file filters (QualCoder also drops the
+case-to-source link, so case attributes alone select no text). Every source, selection and
 coding names its creator, the user ``textmine (<coder model>)``, and a creation date (the
 theme run's date for codings, the ingestion date for sources), so a QDA program keeps them
 apart from human coders.
@@ -42,6 +46,8 @@ _NS_UUID = uuid.UUID("5b0c1d2e-7a1f-4c55-9f0e-3e7f6a2b9c10")
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
           "#bcbd22", "#17becf", "#aec7e8", "#ffbb78"]
 CASE_VARIABLES = ("wave", "territory", "role", "respondent", "structure_type")
+#: prefix of the case variables' names (``Cases:wave``), as NVivo names a classification's attributes
+CASE_PREFIX = "Cases:"
 THEME_DESC = "textmine theme id: "
 POSTURE_DESC = "textmine posture: "
 
@@ -154,9 +160,11 @@ def build_project(store: Store, reveal: bool = False, *, segment_ids: set[str] |
             _el(tg, "Code", guid=topic_code[int(r.topic)], name=f"Topic {int(r.topic)}: {r.label}", isCodable="true")
     # ---- variables
     variables = _el(root, "Variables")
-    var_guid = {v: guid("variable", v) for v in CASE_VARIABLES}
-    for v, g in var_guid.items():
-        _el(variables, "Variable", guid=g, name=v, typeOfVariable="Text")
+    var_guid = {v: guid("variable", v) for v in CASE_VARIABLES}          # on the sources
+    case_guid = {v: guid("case variable", v) for v in CASE_VARIABLES}    # on the cases
+    for names, prefix in ((var_guid, ""), (case_guid, CASE_PREFIX)):
+        for v, g in names.items():
+            _el(variables, "Variable", guid=g, name=prefix + v, typeOfVariable="Text")
     # ---- codings per segment
     cod = pd.DataFrame(columns=["segment_id", "theme", "posture"])
     if codings:
@@ -205,7 +213,7 @@ def build_project(store: Store, reveal: bool = False, *, segment_ids: set[str] |
                   "respondent": itv.respondent_id, "structure_type": itv.structure_type}
         _variable_values(src, values, var_guid)
         case = _el(cases, "Case", guid=guid("case", iid), name=iid)
-        _variable_values(case, values, var_guid)
+        _variable_values(case, values, case_guid)
         _el(case, "SourceRef", targetGUID=sg)
     for section in (cases, sources, variables):
         if len(section) == 0:

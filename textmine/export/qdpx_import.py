@@ -22,7 +22,9 @@ territory, segment_id`` (themes are codebook ids joined by ``;``).
   (``CONUM1``, ``Élue :``) gives the passage's role.
 - **Ids** do not depend on GUIDs, which QDA programs regenerate: ``id`` hashes the
   interview id (the source name without its extensions) and the passage text, so the same
-  passage gets the same id after any round trip. ``segment_id`` names the stored segment
+  passage gets the same id after any round trip. A text said word for word more than once in
+  one source is one passage per place: the second and later ones add their rank of occurrence
+  to the hash (the first keeps the plain hash). ``segment_id`` names the stored segment
   the passage belongs to: the textmine selection name when the project came from
   ``export qdpx``, else the segment (of ``segments``, when given) whose text contains it.
 
@@ -234,6 +236,15 @@ def _source_text(z: SafeZip, src, path) -> str | None:
     return data.decode("latin-1")
 
 
+def _one_char_line_ends(origin: str) -> bool:
+    """Whether the program counts a Windows line end of a source text as one character: ATLAS.ti
+    does; QualCoder's positions are always on its text with ``\n`` line ends, and its export
+    option "line ending character for MAXQDA" writes ``\r\n`` to the file without moving them.
+    NVivo counts two (the default)."""
+    origin = origin.lower()
+    return "atlas" in origin or "qualcoder" in origin
+
+
 def interview_id_of(name: str) -> str:
     """The interview id a source name stands for: ``V1-A-01.docx.txt`` -> ``V1-A-01``."""
     p = PurePosixPath(str(name).replace("\\", "/")).name
@@ -249,12 +260,23 @@ def _value(vv) -> str | None:
     return None
 
 
+def variable_key(name: str | None) -> str | None:
+    """The passage field a variable name stands for (``wave``, ``role``, ``territory``) or None.
+    A classification prefix is dropped: ``Cases:Vague`` (NVivo, textmine's case variables) is
+    ``vague``."""
+    name = (name or "").strip().lower()
+    key = VARIABLE_NAMES.get(name)
+    if key is None and ":" in name:
+        key = VARIABLE_NAMES.get(name.rsplit(":", 1)[1].strip())
+    return key
+
+
 def _variables(el, var_names: dict[str, str]) -> dict[str, str]:
     out = {}
     for vv in _children(el, "VariableValue"):
         ref = _children(vv, "VariableRef")
         name = var_names.get(ref[0].get("targetGUID")) if ref else None
-        key = VARIABLE_NAMES.get((name or "").strip().lower())
+        key = variable_key(name)
         val = _value(vv)
         if key and val is not None:
             out[key] = val
@@ -345,17 +367,46 @@ class _SegmentIndex:
             texts = [" ".join(str(getattr(r, c)).split()) for c in cols if isinstance(getattr(r, c), str)]
             self.by_itv.setdefault(str(r.interview_id), []).append((str(r.segment_id), texts))
 
-    def find(self, iid: str, text: str) -> str:
+    def find(self, iid: str, text: str, occurrence: int = 0, total: int = 1) -> str:
+        """The segment holding ``text``. Several segments of exactly that text: the
+        ``occurrence``-th, when the source has the text ``total`` times, each a whole segment
+        (else "": ambiguous)."""
         cands = self.by_itv.get(iid, [])
         exact = [sid for sid, texts in cands if text in texts]
         if len(exact) == 1:
             return exact[0]
+        if len(exact) > 1:
+            return exact[occurrence] if len(exact) == total and occurrence < total else ""
         inside = [sid for sid, texts in cands if any(text in t for t in texts)]
         return inside[0] if len(inside) == 1 else ""
 
 
-def _passage_id(iid: str, text: str) -> str:
-    return "qdpx-" + hashlib.sha1(f"{iid}\x1f{text}".encode("utf-8")).hexdigest()[:12]
+class _Occurrences:
+    """Which occurrence of a passage text a selection is, in its source: the same words said
+    twice in one interview are two passages."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self._norm: str | None = None
+
+    def of(self, body: str, start: int) -> tuple[int, int]:
+        """``(occurrence, total)``: occurrences of ``body`` in the source text (whitespace
+        collapsed) before the one at raw offset ``start``, and in all."""
+        if self._norm is None:
+            self._norm = " ".join(self.text.split())
+        norm, found, i = self._norm, [], self._norm.find(body)
+        while i >= 0:
+            found.append(i)
+            i = norm.find(body, i + 1)
+        if len(found) < 2:
+            return 0, len(found)
+        here = len(" ".join(self.text[:start].split()))
+        return sum(q < here for q in found), len(found)
+
+
+def _passage_id(iid: str, text: str, occurrence: int = 0) -> str:
+    key = f"{iid}\x1f{text}" + (f"\x1f{occurrence}" if occurrence else "")
+    return "qdpx-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
 
 
 # ---------------------------------------------------------------------------- reading
@@ -399,7 +450,7 @@ def read_qdpx_codings(path: str | Path, mapping: str | Path | dict | None = None
                                 fix="Correct the code names in the mapping (names or Parent/Child paths, any case), "
                                     "or remove those rows.")
         order = {t.id: i for i, t in enumerate(codebook.themes)} if codebook else {}
-        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        rows: dict[tuple[str, str, int], dict[str, Any]] = {}
         report, skipped, spans = [], [], []
         for sources in _children(root, "Sources"):
             for src in _children(sources, "TextSource"):
@@ -409,18 +460,18 @@ def read_qdpx_codings(path: str | Path, mapping: str | Path | dict | None = None
                 if text is None:
                     skipped.append(name)
                     continue
-                if "atlas" in origin.lower():
-                    text = text.replace("\r\n", "\n")   # ATLAS.ti counts a Windows line end as one character
+                if _one_char_line_ends(origin):
+                    text = text.replace("\r\n", "\n")
                 iid = interview_id_of(name)
                 meta = {**case_vars.get(src.get("guid"), {}), **_variables(src, var_names)}
                 rep = {"source": name, "interview_id": iid, "selections": len(sels), "mapped": 0, "unmapped": 0,
                        "split": 0, "interviewer_only": 0, "passages": 0}
                 report.append(rep)
                 spans.append({"source": name, "interview_id": iid, "length": len(text), "coded": []})
-                turns = _Turns(text)
+                turns, occurrences = _Turns(text), _Occurrences(text)
                 for sel in sels:
                     _read_selection(sel, text, name, path, res, turns, iid, meta, rep, rows, seg_index,
-                                    spans[-1]["coded"])
+                                    spans[-1]["coded"], occurrences)
     out = pd.DataFrame([{**r, "themes": ";".join(sorted(r["themes"], key=lambda t: (order.get(t, 999), t))),
                          "posture": r["posture"] or ""} for r in rows.values()], columns=CODED_COLUMNS)
     desc = _children(root, "Description")
@@ -431,7 +482,7 @@ def read_qdpx_codings(path: str | Path, mapping: str | Path | dict | None = None
 
 
 def _read_selection(sel, text, name, path, res: _Resolver, turns: _Turns, iid: str, meta: dict,
-                    rep: dict, rows: dict, seg_index: _SegmentIndex, coded: list) -> None:
+                    rep: dict, rows: dict, seg_index: _SegmentIndex, coded: list, occurrences: _Occurrences) -> None:
     try:
         a, b = int(sel.get("startPosition")), int(sel.get("endPosition"))
     except (TypeError, ValueError):
@@ -457,21 +508,22 @@ def _read_selection(sel, text, name, path, res: _Resolver, turns: _Turns, iid: s
         body = " ".join(" ".join(text[s:e] for s, e in spans).split())
         if role in (INTERVIEWER, OTHER) or not body:
             continue
-        kept.append((role, body))
+        kept.append((role, body, spans[0][0]))
     if not kept:
         rep["interviewer_only"] += 1
         return
     sel_name = sel.get("name") or ""
     own_segment = sel_name if len(kept) == 1 and re.fullmatch(re.escape(iid) + r":\d{4}:\d{2}", sel_name) else ""
-    for role, body in kept:
-        key = (iid, body)
+    for role, body, start in kept:
+        occurrence, total = occurrences.of(body, start)
+        key = (iid, body, occurrence)      # one passage coded under several codes is one row
         row = rows.get(key)
         if row is None:
             rep["passages"] += 1
-            row = rows[key] = {"id": _passage_id(iid, body), "text": body, "themes": set(), "posture": None,
-                               "interview_id": iid, "role": role or meta.get("role", ""),
+            row = rows[key] = {"id": _passage_id(iid, body, occurrence), "text": body, "themes": set(),
+                               "posture": None, "interview_id": iid, "role": role or meta.get("role", ""),
                                "wave": meta.get("wave", ""), "territory": meta.get("territory", ""),
-                               "segment_id": own_segment or seg_index.find(iid, body)}
+                               "segment_id": own_segment or seg_index.find(iid, body, occurrence, total)}
         row["themes"] |= themes
         row["posture"] = row["posture"] or posture
 
