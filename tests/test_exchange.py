@@ -286,7 +286,7 @@ def test_xlsx_prints_on_landscape_pages_one_wide(tmp_path, page_size, paper):
     assert wb.sheetnames == ["citations", "technique", "provenance"]
     ws = wb["citations"]
     assert [c.value for c in ws[1]] == ["Réf.", "Thème", "Vague", "Rôle", "Citation", "Attribution", "Source"]
-    assert ws.max_row == len(df) + 1 and ws.cell(2, 6).value == "CONUM1 (Conum, association, territoire A, vague 2023)"
+    assert ws.max_row == len(df) + 1 and ws.cell(2, 6).value == "V2-A-CONUM-00/CONUM1 (Conum, association, territoire A, vague 2023)"
     ps = ws.page_setup
     assert ps.orientation == "landscape" and int(ps.paperSize) == paper
     assert int(ps.fitToWidth) == 1 and int(ps.fitToHeight) == 0 and ws.sheet_properties.pageSetUpPr.fitToPage
@@ -313,8 +313,10 @@ def test_docx_page_size_contents_and_attribution(tmp_path, page_size, cm):
     doc = docx.Document(str(path))
     sec = doc.sections[0]
     assert (round(sec.page_width.cm, 2), round(sec.page_height.cm, 2)) == cm
-    attributions = [p.text for p in doc.paragraphs if p.text.startswith("CONUM1 (Conum, association")]
-    assert len(attributions) == 12
+    attributions = [p.text for p in doc.paragraphs if "/CONUM1 (Conum, association" in p.text]
+    # speaker labels are numbered per interview: the attribution names the interview with the label
+    assert len(attributions) == 12 and len({a.split(" ")[0] for a in attributions}) == 12
+    assert attributions[0].startswith("V2-A-CONUM-00/CONUM1 (Conum, association, territoire A, vague 2023)")
     toc = [p.text for p in doc.paragraphs if p.style.name.startswith("toc")]
     heads = [p.text for p in doc.paragraphs if p.style.name in ("Heading 1", "Heading 2")]
     assert toc == heads[:-1] and toc[:2] == ["Financement", "Vague 2023"]     # filled; the appendix is not listed

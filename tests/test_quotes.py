@@ -1,6 +1,7 @@
 """Quote banks: spans, MMR selection, grouping, the four formats, no leak of real names."""
 from __future__ import annotations
 
+import re
 import zipfile
 from functools import partial
 
@@ -149,7 +150,7 @@ def test_docx_structure(project, quotes, tmp_path):
     assert ("Heading 2", "Vague 1") in heads and ("Heading 3", "Conum") in heads
     cited = [p.text for p in doc.paragraphs if p.style.name == "Citation textmine"]
     assert len(cited) == len(quotes) and all(t.startswith("« ") and t.endswith(" »") for t in cited)
-    assert any(p.text.startswith("Conum_1 (Conum, association, territoire A, vague 1)") for p in doc.paragraphs)
+    assert any(re.match(r"itv-\S+/Conum_1 \(Conum, association, territoire A, vague 1\)", p.text) for p in doc.paragraphs)
     xml = zipfile.ZipFile(path).read("word/document.xml").decode()
     assert 'TOC \\o "1-2"' in xml and 'w:fldCharType="begin"' in xml
     toc = [p.text for p in doc.paragraphs if p.style.name == "toc 1"]
@@ -169,7 +170,8 @@ def test_xlsx_structure(project, quotes, tmp_path):
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
     assert ws.max_row == len(quotes) + 1
     assert [ws.cell(row=r, column=1).value for r in range(2, ws.max_row + 1)] == quotes["quote_id"].tolist()
-    assert ws.cell(row=2, column=7).value == f"{quotes.speaker.iloc[0]} {quotes.attribution.iloc[0]}"
+    q = quotes.iloc[0]
+    assert ws.cell(row=2, column=7).value == f"{q.interview_id}/{q.speaker} {q.attribution}"
     assert wb.sheetnames == ["citations", "technique", "provenance"]
     tech = wb["technique"]
     assert [c.value for c in tech[1]][:3] == ["quote_id", "theme", "role"] and tech.max_row == len(quotes) + 1

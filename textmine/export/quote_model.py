@@ -40,12 +40,19 @@ def _is_local_path(text: str) -> bool:
     return text.startswith(("/", "~")) or bool(re.match(r"^[A-Za-z]:[\\/]|^\\\\", text))
 
 
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
+
+
 def attributed(row: Any) -> str:
-    """The attribution a quote bank prints: the speaker's pseudonym (``CONUM1``), then the
-    study-style attribution ``(Conum, association, territoire D, vague 2)``."""
-    speaker = getattr(row, "speaker", None)
-    speaker = "" if speaker is None or (isinstance(speaker, float) and speaker != speaker) else str(speaker).strip()
-    return f"{speaker} {row.attribution}" if speaker else str(row.attribution)
+    """The attribution a quote bank prints: who, then the study-style attribution ``(Conum,
+    association, territoire D, vague 2)``. Who is the speaker's pseudonym within its interview,
+    ``itv-3f2a/CONUM1``: speaker labels are numbered per interview, so ``CONUM1`` alone would
+    stand for a different person in each interview (the interview id is pseudonymous, the one
+    the source reference names)."""
+    speaker, interview = _text(getattr(row, "speaker", None)), _text(getattr(row, "interview_id", None))
+    who = f"{interview}/{speaker}" if speaker and interview else speaker
+    return f"{who} {row.attribution}" if who else str(row.attribution)
 
 
 def grouped(df: pd.DataFrame):
