@@ -524,3 +524,13 @@ def test_emoji_combining_accents_and_line_ends_in_the_export(project, tmp_path):
     back = read_qdpx_codings(path)
     assert set(" ".join(t.split()) for t in odd.values()) <= set(back["text"])
     st.close()
+
+
+def test_markdown_bank_escapes_emphasis_marks_but_not_placeholders(tmp_path):
+    """A transcript's ``*rires*`` or a stray ``*`` would turn the rest of a quote into italics in
+    the Markdown bank; placeholders and words joined by ``_`` stay as written."""
+    df = _quotes(2)
+    df.loc[0, "quote"] = "Alors *rires* on a vu [PERSONNE_3] pour le mot_de_passe, _bref_ 2*3 `fin"
+    md = write_quotes(df, tmp_path / "q.md", "md").read_text(encoding="utf-8")
+    assert ("« Alors \\*rires\\* on a vu [PERSONNE_3] pour le mot_de_passe, \\_bref\\_ 2\\*3 \\`fin »"
+            in md), md[:600]

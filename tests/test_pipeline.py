@@ -68,6 +68,8 @@ def test_manifest_written_and_listed(baseline_project, cli):
         (model_id,) = s.query("SELECT DISTINCT model_id FROM theme_codings")["model_id"]
     assert model_id.startswith("zeroshot-") and m["theme_model"] == model_id
     assert m["stages"]["themes"]["model"] == model_id
+    md = (project / "outputs" / "quotes.md").read_text(encoding="utf-8")
+    assert "| run_wave | 2022 |" in md and "| waves | 2022 |" in md and "| wave |" not in md
 
 
 def test_run_leaves_the_search_index_ready(baseline_project, tmp_path, cli, monkeypatch):

@@ -11,6 +11,7 @@ import pytest
 
 from helpers_search import REAL_FILES, REAL_NAMES, add_interviews, all_output_text, make_store
 from textmine.errors import TextmineError
+from textmine.records import sort_waves
 from textmine.diversity import mmr
 from textmine.export.quotes import (LAMBDA, NEAR_DUPLICATE, QUOTE_COLUMNS, SAME_INTERVIEW_PENALTY, quote_id,
                                      select_quotes, write_quotes)
@@ -107,6 +108,9 @@ def test_selection_grouped_and_attributed(project, quotes):
     # codebook order of themes, waves sorted inside a theme
     first = quotes.drop_duplicates("theme")["theme"].tolist()
     assert first[0] == "posture_faire_avec_vs_a_la_place"
+    # the provenance names the waves the bank quotes, in wave order
+    assert quotes.attrs["provenance"]["waves"] == ", ".join(sort_waves(set(quotes["wave"])))
+    assert len(set(quotes["wave"])) > 1
     row = quotes[(quotes.role == "coordinateur") & (quotes.theme == "financement_renouvellement")].iloc[0]
     assert row["attribution"] == "(Coordinateur, intercommunalité, territoire D, vague 2)"
     assert row["citation"].startswith("« Le financement") and row["citation"].endswith("vague 2)")

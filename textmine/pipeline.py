@@ -301,8 +301,11 @@ class Pipeline:
             return {"skipped": True}, {k: str(v) for k, v in paths.items()}
         from .report import write_report     # heavy: matplotlib and SciPy's statistics, only when outputs are due
         quotes = select_quotes(self.store)
+        # the bank quotes every wave: the run's own wave is named as such, beside the waves quoted
+        prov = {("run_wave" if k == "wave" else k): v for k, v in manifest.items()}
+        prov["waves"] = quotes.attrs.get("provenance", {}).get("waves")
         for key, fmt in (("quotes_docx", "docx"), ("quotes_xlsx", "xlsx"), ("quotes_md", "md")):
-            write_quotes(quotes, paths[key], fmt, provenance=manifest, language=self.cfg.report.language,
+            write_quotes(quotes, paths[key], fmt, provenance=prov, language=self.cfg.report.language,
                          page_size=self.cfg.report.page_size)
         write_qdpx(self.store, paths["qdpx"])
         write_report(self.store, paths["report"], language=self.cfg.report.language)

@@ -29,7 +29,7 @@ from ..attribution import attribution, display_text, role_label, source_ref
 from ..diversity import mmr
 from ..embed import embed_texts, encoder_key, resolve_encoder
 from ..errors import E, TextmineError
-from ..records import KNOWN_ROLES
+from ..records import KNOWN_ROLES, sort_waves
 from ..search import filters as F
 from ..search.index import passage_matrix
 from ..store import Store
@@ -136,6 +136,7 @@ def select_quotes(store: Store, themes: Iterable[str] | None = None, waves: Iter
                 "n_words": span.n_words,
             })
     out = pd.DataFrame(rows, columns=QUOTE_COLUMNS)
+    provenance["waves"] = ", ".join(sort_waves({str(w) for w in out["wave"]}))    # the waves it quotes
     out.attrs["provenance"] = provenance
     return out
 

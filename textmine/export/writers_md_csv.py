@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -10,12 +11,17 @@ from ..i18n import QUOTE_BANK, strings
 from .cells import to_csv
 from .quote_model import QUOTE_COLUMNS, attributed, grouped
 
+#: Markdown emphasis and code marks: ``*``, `` ` ``, ``~``, and ``_`` unless inside a word
+#: (``[PERSONNE_3]``, ``mot_de_passe`` stay as written: CommonMark makes no emphasis there)
+_MD_MARKS = re.compile(r"[*`~]|(?<!\w)_|_(?!\w)")
 
 
 def _md_escape(text) -> str:
     """Text safe in a Markdown line or table cell: HTML (``<img onerror=…>`` from metadata)
-    escaped, newlines folded, pipes escaped."""
-    return html.escape(str(text), quote=False).replace("\n", " ").replace("|", "\\|")
+    escaped, newlines folded, pipes and emphasis marks escaped (a transcript's ``*rires*`` or an
+    unbalanced ``*`` would turn the rest of a quote into italics)."""
+    text = html.escape(str(text), quote=False).replace("\n", " ").replace("|", "\\|")
+    return _MD_MARKS.sub(lambda m: "\\" + m.group(), text)
 
 
 def write_md(df: pd.DataFrame, path: Path, prov: list[tuple[str, str]], language: str = "fr",
