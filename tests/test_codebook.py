@@ -51,6 +51,18 @@ def _theme(tid: str, **over) -> dict:
     return d
 
 
+def test_two_themes_with_one_label_is_e401(tmp_path):
+    """Tables, reports and QDA software name themes by their label: two themes labelled alike
+    (case and accents aside) could not be told apart, and QualCoder merges their codes."""
+    p = _write(tmp_path, {"themes": [_theme("alpha", label="Précarité"), _theme("beta", label="Isolement"),
+                                     _theme("gamma", label="precarite ")]})
+    with pytest.raises(TextmineError) as ei:
+        load_codebook(p)
+    e = ei.value
+    assert e.code == "E401" and "also the label of theme 'alpha'" in e.detail, e.detail
+    assert "gamma" in p.read_text(encoding="utf-8").splitlines()[e.line - 1]       # the third theme's line
+
+
 def test_duplicate_id_is_e401_with_file_and_line(tmp_path):
     p = _write(tmp_path, {"themes": [_theme("alpha"), _theme("beta"), _theme("alpha")]})
     with pytest.raises(TextmineError) as ei:
