@@ -96,3 +96,50 @@ def test_a_census_adds_nothing_and_many_disagreements_add_little():
     # units outside the cell do not count
     assert few_errors_variance((np.ones(100, dtype=int), d0, np.ones(100), np.full(100, 0.1)),
                                np.array([0]))[0] == 0.0
+
+
+def test_tables_state_the_level_the_intervals_have():
+    """``track.alpha`` sets the intervals' level: a 90 % interval must not be headed "95 % CI"."""
+    from textmine.cli.common import human_table
+    store, data, _ = _setup(_agreeing_sample, pi_value=30 / 1200)
+    store.config.track.alpha = 0.10
+    prev = prevalence(store, by=["wave"], data=data)
+    ch = changes(store, "1", "2", data=data)
+    assert prev.attrs["alpha"] == ch.attrs["alpha"] == 0.10
+    assert "90 % CI (%)" in human_table(prev).columns
+    assert "90 % CI (pts)" in human_table(ch).columns
+    assert not any("95" in c for c in human_table(prev).columns)
+    store.config.track.alpha = 0.05
+    assert "95 % CI (%)" in human_table(prevalence(store, by=["wave"], data=data)).columns
+
+
+def test_alpha_outside_its_range_is_refused():
+    from textmine.config import TrackConfig
+    with pytest.raises(ValueError):
+        TrackConfig(alpha=0.95)
+    assert TrackConfig(alpha=0.1).alpha == 0.1
+
+
+def test_report_figures_mark_the_uncorrected_figures():
+    """The report's figures (also written as PNG/SVG for publication) mix corrected and raw rows:
+    the raw ones must be told apart in the figure itself, not only in the report's tables."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from textmine.report import plots
+    prev = pd.DataFrame({"kind": "theme", "theme": ["a", "b", "a", "b"], "label": ["A", "B", "A", "B"],
+                         "wave": ["1", "1", "2", "2"], "share": [0.1, 0.2, 0.15, 0.25],
+                         "ci_low": [0.05, 0.15, 0.1, 0.2], "ci_high": [0.15, 0.25, 0.2, 0.3],
+                         "small_cell": False, "estimator": ["calibrated", "raw", "calibrated", "raw"],
+                         "territory": ["t1", "t1", "t2", "t2"]})
+    mark = "raw: not corrected"
+    fig = plots.prevalence_by_wave(prev, "t", "x", raw_label=mark)
+    assert mark in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ch = prev[prev["wave"] == "2"].assign(delta=[0.05, 0.05], significant=[True, False])
+    fig = plots.forest(ch, "t", "x", "significant", raw_label=mark)
+    assert mark in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    fig = plots.heatmap(prev, "territory", "t", "small", raw_label=mark)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert sum(t.endswith("*") for t in texts) == 2 and any(mark in t for t in texts)
+    all_corrected = prev.assign(estimator="calibrated")
+    fig = plots.prevalence_by_wave(all_corrected, "t", "x", raw_label=mark)
+    assert mark not in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]

@@ -55,6 +55,8 @@ from .data import POSTURE_PREFIX, TrackData
 ESTIMATORS = ("auto", "calibrated", "raw")
 CALIBRATED, RAW = "calibrated", "raw"
 SEGMENT_MEASURES = ("segments", "words")
+#: pseudo-disagreements added per stratum (Laplace: 1, and as many agreements) for the intervals
+PSEUDO = 1.0
 
 
 @dataclass
@@ -189,7 +191,7 @@ def few_errors_variance(units: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
         n = float(g.sum())
         k = (d[g] ** 2).sum(axis=0)                       # disagreements (fractional with several coders)
         seen = ((w[g, None] * d[g]) ** 2).sum(axis=0)
-        smooth = float((w[g] ** 2).mean()) * n * (k + 1.0) / (n + 2.0)
+        smooth = float((w[g] ** 2).mean()) * n * (k + PSEUDO) / (n + 2.0 * PSEUDO)
         add += (1.0 - p) / p ** 2 * np.maximum(smooth - seen, 0.0)
     return add
 

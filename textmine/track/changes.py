@@ -119,6 +119,7 @@ def changes(store: Store, wave_from: str, wave_to: str, by: Sequence[str] | None
     df = pd.DataFrame(rows)
     any_cal = bool(len(df)) and bool((df["estimator"] == "calibrated").any())
     df.attrs.update(sample_attrs(cal, measure, [wave_from, wave_to] if any_cal else []))
+    df.attrs["alpha"] = cfg.alpha             # the intervals' level is 1 - alpha (tables say so)
     if df.empty:
         return df
     df["q_value"] = np.nan

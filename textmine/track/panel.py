@@ -148,4 +148,5 @@ def panel(store: Store, wave_from: str | None = None, wave_to: str | None = None
     mcols = ["respondent_id", "role", "posture_from", "posture_to", "quote_from", "attribution_from", "source_from",
              "segment_id_from", "quote_to", "attribution_to", "source_to", "segment_id_to"]
     movers = pd.DataFrame(mover_rows).reindex(columns=mcols)
+    summ.attrs["alpha"] = store.config.track.alpha
     return PanelResult(wave_from, wave_to, resp, th, summ, trans, movers)

@@ -122,4 +122,5 @@ def prevalence(store: Store, by: Sequence[str] | None = ("wave",), measure: str 
         (["segment_ids"] if explain else [])
     out = pd.DataFrame(rows, columns=cols)
     out.attrs.update(sample_attrs(cal, measure, corrected_waves))
+    out.attrs["alpha"] = cfg.alpha            # the intervals' level is 1 - alpha (tables say so)
     return out
