@@ -27,7 +27,7 @@ def _wave(rng, wave: str, n_itv: int = 60, per: int = 20, rate: float = 0.03, fp
     return pd.DataFrame({"segment_id": [f"{wave}s{k:05d}" for k in range(len(itv))],
                          "interview_id": [f"{wave}i{i:03d}" for i in itv], "wave": wave, "role": "r",
                          "territory": None, "structure_type": None, "date": None,
-                         "respondent_id": [f"{wave}i{i:03d}" for i in itv], "n_words": 20, "y": y.astype(float),
+                         "respondent_id": [f"r{i:03d}" for i in itv], "n_words": 20, "y": y.astype(float),
                          "x": x})
 
 
@@ -143,3 +143,14 @@ def test_report_figures_mark_the_uncorrected_figures():
     all_corrected = prev.assign(estimator="calibrated")
     fig = plots.prevalence_by_wave(all_corrected, "t", "x", raw_label=mark)
     assert mark not in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
+def test_panel_mean_delta_interval_also_carries_the_correction():
+    """The panel summary's corrected mean change per respondent: same widening as the shares."""
+    from textmine.track.panel import panel
+    store, data, _ = _setup(_agreeing_sample, pi_value=30 / 1200)
+    cor = panel(store, "1", "2", data=data).theme_summary.iloc[0]
+    raw = panel(store, "1", "2", data=data, estimator="raw").theme_summary.iloc[0]
+    assert cor["estimator"] == "calibrated" and raw["estimator"] == "raw"
+    assert cor["mean_delta"] == pytest.approx(raw["mean_delta"])
+    assert cor["ci_high"] - cor["ci_low"] > 2 * (raw["ci_high"] - raw["ci_low"])
