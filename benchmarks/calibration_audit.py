@@ -22,9 +22,9 @@ proportional allocation with at least 2 per stratum. Truth: the super-population
 estimated once from 40,000 interviews per wave (its Monte Carlo error is below 0.05 points), and
 the replication's own census of the human codes.
 
-Partial coding (``--partial``): half of each sheet coded, in the sheet's row order, with
-interviews numbered by territory (so that the first half of a sheet sorted by interview is
-mostly one territory) -- against half of the sheet coded in a random order.
+Partial coding (``--partial``): the first half of each sheet coded, interviews numbered by
+territory (so that the first half of a sheet sorted by interview name is mostly one territory):
+the old sheet (interviews by name) against the new one (interviews in a seeded random order).
 
 Run: .venv/bin/python benchmarks/calibration_audit.py [--reps 300] [--seed 7]
 """
@@ -243,12 +243,14 @@ def partial(reps: int, seed: int, n: int = 200) -> pd.DataFrame:
         cen = census(pop)
         units = draw_units(rng, pop, n)
         sheet = units.sort_values(["wave", "interview_id", "segment_id"])   # the sheet's order before the fix
-        for how in ("sheet order", "random order"):
+        for how in ("old sheet: interviews by name", "new sheet: interviews shuffled"):
             keep = []
             for _, g in sheet.groupby("wave", sort=True):
+                if how.startswith("new"):           # sample.sheet_rows: interviews in a seeded random order
+                    itv = g["interview_id"].unique()
+                    rank = dict(zip(itv, rng.permutation(len(itv))))
+                    g = g.assign(_r=g["interview_id"].map(rank)).sort_values(["_r", "segment_id"])
                 ids = g["segment_id"].to_numpy()
-                if how == "random order":
-                    ids = rng.permutation(ids)
                 keep.extend(ids[: len(ids) // 2])
             cal = calibration_for(pop, data, units, set(keep))
             for f in figures(store, data, cal):
