@@ -1,6 +1,6 @@
 """The intervals of corrected figures when the calibration sample holds few disagreements.
 
-``benchmarks/calibration_audit.py`` found that the cluster bootstrap alone covers 0.15 to 0.85
+``benchmarks/calibration_audit.py`` found that the cluster bootstrap alone covers 0.15 to 0.92
 of the time with a rare theme or 10 to 30 coded units: the sample sees too few disagreements
 between the coder and the humans for the bootstrap to see the correction's spread. These tests
 pin the invariants of the adjustment (Laplace's (k + 1)/(n + 2) disagreement rate per stratum)."""

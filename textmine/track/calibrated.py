@@ -173,7 +173,7 @@ def few_errors_variance(units: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
 
     The bootstrap sees the correction's spread only through the disagreements (``Y ≠ Ŷ``) the
     sample holds: with none or a handful (a rare theme, a small cell, a sample of 10 to 30 units)
-    it is far too narrow (coverage 0.15 to 0.85 in ``benchmarks/calibration_audit.py``). Within
+    it is far too narrow (coverage 0.15 to 0.92 in ``benchmarks/calibration_audit.py``). Within
     each group of coded units of the cell with the same probability ``π`` (a stratum), the
     disagreement rate ``k/n`` is replaced by Laplace's ``(k + 1)/(n + 2)``, as a Wilson or
     Agresti–Coull interval does for a proportion, and the difference of the Horvitz–Thompson
