@@ -182,3 +182,20 @@ def test_a_csv_sheet_goes_to_its_own_sample(tmp_path, cli):
     assert res.exit_code == 0, res
     with Store(p, read_only=True) as st:
         assert set(tables.codes(st, "dina")["sample_id"]) == {"s3"}
+
+
+def test_sheet_lists_interviews_in_a_seeded_random_order(proj):
+    """Half a sheet coded from the top must be a random part of the sample (the estimator takes
+    uncoded units as missing at random): sorted by interview name it was the first interviews
+    (a territory, a date), which biased the shares in benchmarks/calibration_audit.py --partial."""
+    with Store(proj, read_only=True) as st:
+        rows = cal_sample.sheet_rows(st, "s1")
+        again = cal_sample.sheet_rows(st, "s1")
+        frame = st.segments_frame(roles="respondents")
+    assert list(rows["segment_id"]) == list(again["segment_id"])           # the same sheet every time
+    order = list(dict.fromkeys(rows["interview_id"]))
+    assert order != sorted(order)                                           # not by interview name
+    assert rows["interview_id"].ne(rows["interview_id"].shift()).sum() == len(order)   # interviews kept whole
+    pos = {sid: k for k, sid in enumerate(frame["segment_id"])}
+    for _, g in rows.groupby("interview_id", sort=False):                   # speech order inside each
+        assert list(g["segment_id"].map(pos)) == sorted(g["segment_id"].map(pos))

@@ -93,6 +93,13 @@ class TrackConfig(_Model):
     min_interviews: int = 3
     alpha: float = 0.05
 
+    @field_validator("alpha")
+    @classmethod
+    def _alpha(cls, v: float) -> float:
+        if not 0.0 < v < 0.5:
+            raise ValueError("alpha must be between 0 and 0.5 (exclusive): intervals have level 1 - alpha")
+        return v
+
 
 class CalibrationConfig(_Model):
     min_coded: int = 10

@@ -139,6 +139,7 @@ REPORT: dict[str, dict[str, str]] = {
                      "moins de {min_itv} entretiens, non interprétables.",
         "heat_merged": "Territoires regroupés faute d'entretiens (moins de {min_itv} chacun) : {groups}.",
         "estimator": "Estimation", "calibrated": "corrigé", "raw": "brut",
+        "raw_mark": "brut : sortie du codeur, non corrigée par l'échantillon humain",
         "calibration": "Calibration humaine du codage",
         "calibration_none": "Aucun échantillon de calibration codé à la main : tous les chiffres de ce rapport sont la "
                             "sortie brute du codeur automatique (« brut »), dont les erreurs peuvent différer d'une "
@@ -248,6 +249,7 @@ REPORT: dict[str, dict[str, str]] = {
                      "than {min_itv} interviews, not interpretable.",
         "heat_merged": "Territories pooled for lack of interviews (fewer than {min_itv} each): {groups}.",
         "estimator": "Estimator", "calibrated": "corrected", "raw": "raw",
+        "raw_mark": "raw: the coder's output, not corrected with the human sample",
         "calibration": "Human calibration of the coding",
         "calibration_none": "No hand-coded calibration sample: every figure of this report is the automatic coder's "
                             "raw output (\u201craw\u201d), whose errors can differ from one wave to the next. For "

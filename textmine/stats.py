@@ -80,6 +80,11 @@ def change_interval(num_f: np.ndarray, den_f: np.ndarray, num_t: np.ndarray, den
     return share(num_t, den_t) - share(num_f, den_f), lo, hi, reps
 
 
+def ci_label(alpha: float) -> str:
+    """The level of the intervals computed with ``alpha`` as tables write it: ``0.05`` -> ``95 %``."""
+    return f"{100 * (1 - float(alpha)):g} %"
+
+
 def share(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     d = den.sum()
     return num.sum(axis=0) / d if d > 0 else np.full(num.shape[1], np.nan)

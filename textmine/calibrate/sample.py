@@ -184,10 +184,19 @@ def save(store: Store, drawn: Drawn) -> None:
 
 def sheet_rows(store: Store, sample_id: str, reveal: bool = False) -> pd.DataFrame:
     """The coding sheet's rows: ``segment_id, interview_id, wave, role, text, themes, posture``
-    (pseudonymised text unless ``reveal``), in interview and speech order, themes left empty."""
+    (pseudonymised text unless ``reveal``), themes left empty. The interviews come in a random
+    order (seeded by the sample's seed: the same sheet every time), each interview's segments in
+    speech order: a sheet coded from the top and imported half-way is then a random part of the
+    sample, as the estimator assumes (missing at random within a stratum), not the first
+    interviews by name (a territory, a date ...)."""
     u = tables.units(store, [sample_id])
     seg = store.segments_frame(roles="respondents")
     seg = seg[seg["segment_id"].isin(set(u["segment_id"]))]
+    seed = pd.to_numeric(u["seed"], errors="coerce").dropna()
+    itv = sorted(seg["interview_id"].astype(str).unique())
+    rank = dict(zip(itv, np.random.default_rng([int(seed.iloc[0]) if len(seed) else 0, 7]).permutation(len(itv))))
+    seg = (seg.assign(_rank=seg["interview_id"].astype(str).map(rank), _pos=np.arange(len(seg)))
+           .sort_values(["_rank", "_pos"], kind="stable").drop(columns=["_rank", "_pos"]))
     text = seg["text"] if reveal else seg["text_pseudo"].fillna(seg["text"])
     out = pd.DataFrame({"segment_id": seg["segment_id"], "interview_id": seg["interview_id"],
                         "wave": seg["wave"].astype(str), "role": seg["role"], "text": text, "themes": "",

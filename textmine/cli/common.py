@@ -163,7 +163,10 @@ def item_name(kind: Any, item: Any, label: Any) -> str:
 def human_table(df: pd.DataFrame) -> pd.DataFrame:
     """A tracking/topic frame as people read it: shares in %, changes in percentage points
     (column names say so), the 95 % interval in one column, topics named by their label.
-    JSON and CSV keep the library's columns (proportions 0-1; see the README)."""
+    JSON and CSV keep the library's columns (proportions 0-1; see the README). The interval's
+    level is ``1 - alpha`` of the frame (``track.alpha``; 95 % by default)."""
+    from ..stats import ci_label
+    level = ci_label(df.attrs.get("alpha", 0.05))
     df = df.copy()
     if {"kind", "theme", "label"} <= set(df.columns):
         df["theme"] = [item_name(k, t, lb) for k, t, lb in zip(df["kind"], df["theme"], df["label"])]
@@ -173,7 +176,7 @@ def human_table(df: pd.DataFrame) -> pd.DataFrame:
         ci = [f"[{fmt(lo)}, {fmt(hi)}]" if lo == lo and hi == hi else "" for lo, hi in zip(df["ci_low"], df["ci_high"])]
         at = list(df.columns).index("ci_low")
         df = df.drop(columns=["ci_low", "ci_high"])
-        df.insert(at, "95 % CI (pts)" if change else "95 % CI (%)", ci)
+        df.insert(at, f"{level} CI (pts)" if change else f"{level} CI (%)", ci)
     ren = {}
     for c in PCT_COLUMNS:
         if c in df.columns:

@@ -91,15 +91,17 @@ def print_summary(res, project: Path, seconds: float, notes: list[str]) -> None:
     for line in notes:
         say(line)
     if res.changes is not None and not res.changes.empty:
+        from ..stats import ci_label
+        alpha = res.changes.attrs.get("alpha", 0.05)
         ch = res.changes.copy()
         ch["abs"] = ch["delta"].abs()
         top = ch.sort_values("abs", ascending=False).head(5)
         say(f"top changes since the previous wave ({res.stages['track'].get('from')} -> {res.wave}), "
-            "in percentage points [95 % CI]:")
+            f"in percentage points [{ci_label(alpha)} CI]:")
         width = max(len(item_name(r.kind, r.theme, r.label)) for r in top.itertuples())
         for r in top.itertuples():
             q = r.q_value if r.q_value == r.q_value else None
-            sig = "significant" if q is not None and q < 0.05 else "n.s."
+            sig = "significant" if q is not None and q < alpha else "n.s."
             name = item_name(r.kind, r.theme, r.label)
             say(f"  {name:<{width}}  {pts(r.delta)} pts  [{pts(r.ci_low)}, {pts(r.ci_high)}]  "
                 f"q={'' if q is None else f'{q:.3f}'} ({sig}, {getattr(r, 'estimator', 'raw')})")

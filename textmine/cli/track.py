@@ -90,7 +90,8 @@ def track_cmd(ctx: typer.Context, by: Optional[str] = ByOpt, measure: str = Meas
         if n_small:
             info(f"{n_small} cell(s) have fewer than {store.config.track.min_interviews} interviews "
                  "(small_cell: true): not meaningful")
-    _emit(df, fmt, "Prévalence (IC 95 % bootstrap par entretien)")
+    from ..stats import ci_label
+    _emit(df, fmt, f"Prévalence (IC {ci_label(df.attrs.get('alpha', 0.05))} bootstrap par entretien)")
 
 
 #: below this many interviews in a wave, a bootstrap over interviews underestimates the spread

@@ -11,6 +11,7 @@ from .. import __version__
 from ..errors import E, TextmineError
 from ..export.files import atomic_write, check_writable
 from ..i18n import REPORT
+from ..stats import ci_label
 from ..store import Store
 from ..track import prevalence
 from ..track.data import load_items
@@ -22,6 +23,9 @@ def build_html(store: Store, language: str = "fr", fig_dir: Path | None = None) 
     if language not in REPORT:
         raise TextmineError(E.E005, detail=f"language {language!r}; valid: {', '.join(REPORT)}")
     t = REPORT[language]
+    if store.config.track.alpha != 0.05:      # the texts say "95 %": the intervals' level is 1 - alpha
+        t = {k: (v.replace("95 %", ci_label(store.config.track.alpha)) if isinstance(v, str) else v)
+             for k, v in t.items()}
     data = load_items(store, require_codings=False)
     c = S.Ctx(store, data, language, t, fig_dir)
     secs = [S.overview(c)]

@@ -95,15 +95,23 @@ def save(fig: plt.Figure, name: str, out_dir: Path | None) -> str:
     return svg.replace("<svg ", f'<svg class="chart" data-figure="{name}" role="img" ', 1)
 
 
+def _raw(df: pd.DataFrame) -> np.ndarray:
+    """Rows that are the coder's raw output (``estimator == "raw"``) among themes and postures."""
+    if "estimator" not in df.columns:
+        return np.zeros(len(df), dtype=bool)
+    return df["estimator"].astype(str).eq("raw").to_numpy()
+
+
 def prevalence_by_wave(prev: pd.DataFrame, title: str, xlabel: str, small_label: str = "small cell",
-                       lang: str = "en") -> plt.Figure:
-    """Dot + 95 % interval per item, one colour per wave (rows = items)."""
+                       lang: str = "en", raw_label: str | None = None) -> plt.Figure:
+    """Dot + interval (level 1 - track.alpha) per item, one colour per wave (rows = items). With
+    ``raw_label``, the coder's uncorrected figures are diamonds, named by that legend entry."""
     items = list(dict.fromkeys(prev["theme"]))
     labels = {r.theme: r.label for r in prev.itertuples()}
     waves = list(dict.fromkeys(prev["wave"]))
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(items) + 1.2))
     off = np.linspace(-0.25, 0.25, len(waves)) if len(waves) > 1 else np.zeros(1)
-    small_shown = False
+    small_shown = raw_shown = False
     for k, w in enumerate(waves):
         sub = prev[prev["wave"] == w].set_index("theme").reindex(items)
         y = np.arange(len(items)) + off[k]
@@ -112,8 +120,14 @@ def prevalence_by_wave(prev: pd.DataFrame, title: str, xlabel: str, small_label:
         x = sub["share"].to_numpy(dtype=float)
         err = np.vstack([x - sub["ci_low"].to_numpy(dtype=float), sub["ci_high"].to_numpy(dtype=float) - x])
         err = np.clip(np.nan_to_num(err), 0, None)
-        ok = ~small
+        raw = _raw(sub.reset_index()) if raw_label else np.zeros(len(items), dtype=bool)
+        ok = ~small & ~raw
         ax.errorbar(x[ok], y[ok], xerr=err[:, ok], fmt="o", color=color, ms=5, capsize=2, label=str(w))
+        if (raw & ~small).any():
+            m = raw & ~small
+            ax.errorbar(x[m], y[m], xerr=err[:, m], fmt="D", color=color, mfc="white", ms=5, capsize=2,
+                        label=None if raw_shown else raw_label)
+            raw_shown = True
         if small.any():
             ax.errorbar(x[small], y[small], xerr=err[:, small], fmt="o", color=SMALL, mfc="white", ms=5,
                         capsize=2, label=None if small_shown else small_label)
@@ -125,12 +139,14 @@ def prevalence_by_wave(prev: pd.DataFrame, title: str, xlabel: str, small_label:
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     _margins(fig, bottom=1.0)
-    _legend_below(fig, ax, ncol=len(waves) + small_shown)
+    _legend_below(fig, ax, ncol=len(waves) + small_shown + raw_shown)
     return fig
 
 
-def forest(ch: pd.DataFrame, title: str, xlabel: str, sig_label: str, lang: str = "en") -> plt.Figure:
-    """Change between waves: delta with 95 % interval; significant (q < alpha) in colour."""
+def forest(ch: pd.DataFrame, title: str, xlabel: str, sig_label: str, lang: str = "en",
+           raw_label: str | None = None) -> plt.Figure:
+    """Change between waves: delta with its interval (level 1 - track.alpha); significant (q <
+    alpha) in colour. With ``raw_label``, uncorrected changes are hollow diamonds, so named."""
     ch = ch.reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(8, 0.38 * len(ch) + 1.2))
     y = np.arange(len(ch))
@@ -139,10 +155,15 @@ def forest(ch: pd.DataFrame, title: str, xlabel: str, sig_label: str, lang: str 
                                            ch["ci_high"].to_numpy(dtype=float) - d])), 0, None)
     sig = ch["significant"].to_numpy(dtype=bool)
     small = ch["small_cell"].to_numpy(dtype=bool)
+    raw = _raw(ch) if raw_label else np.zeros(len(ch), dtype=bool)
     for mask, color, lab in ((sig & ~small, "#d62728", sig_label), (~sig & ~small, "#555555", None),
                              (small, SMALL, None)):
-        if mask.any():
-            ax.errorbar(d[mask], y[mask], xerr=err[:, mask], fmt="o", color=color, capsize=2, ms=5, label=lab)
+        for shape, part in (("o", mask & ~raw), ("D", mask & raw)):
+            if part.any():
+                ax.errorbar(d[part], y[part], xerr=err[:, part], fmt=shape, color=color, capsize=2, ms=5,
+                            mfc="white" if shape == "D" else color, label=lab if shape == "o" else None)
+    if raw.any():
+        ax.errorbar([], [], fmt="D", color="#555555", mfc="white", ms=5, label=raw_label)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, [_wrap(s) for s in ch["label"]])
     ax.invert_yaxis()
@@ -150,19 +171,23 @@ def forest(ch: pd.DataFrame, title: str, xlabel: str, sig_label: str, lang: str 
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
-    _margins(fig, bottom=1.0 if sig.any() else 0.6)
-    if sig.any():
-        _legend_below(fig, ax, ncol=1)
+    _margins(fig, bottom=1.0 if (sig.any() or raw.any()) else 0.6)
+    if sig.any() or raw.any():
+        _legend_below(fig, ax, ncol=1 + int(sig.any() and raw.any()))
     return fig
 
 
-def heatmap(prev: pd.DataFrame, col: str, title: str, small_label: str, lang: str = "en") -> plt.Figure:
-    """Items x groups of ``col``; small cells hatched grey with no value."""
+def heatmap(prev: pd.DataFrame, col: str, title: str, small_label: str, lang: str = "en",
+            raw_label: str | None = None) -> plt.Figure:
+    """Items x groups of ``col``; small cells hatched grey with no value. With ``raw_label``, the
+    coder's uncorrected shares carry a ``*`` and the caption says what it means."""
     items = list(dict.fromkeys(prev["theme"]))
     labels = {r.theme: r.label for r in prev.itertuples()}
     groups = list(dict.fromkeys(prev[col].fillna("?").astype(str)))
     p = prev.assign(_g=prev[col].fillna("?").astype(str))
     share = p.pivot_table(index="theme", columns="_g", values="share", aggfunc="first").reindex(index=items, columns=groups)
+    rawm = (p.assign(_raw=_raw(p)).pivot_table(index="theme", columns="_g", values="_raw", aggfunc="first")
+            .reindex(index=items, columns=groups).fillna(False).astype(bool).to_numpy()) if raw_label else None
     small = p.pivot_table(index="theme", columns="_g", values="small_cell", aggfunc="first").reindex(
         index=items, columns=groups).fillna(True).astype(bool)
     fig, ax = plt.subplots(figsize=(1.0 * len(groups) + 4, 0.4 * len(items) + 1.4))
@@ -175,13 +200,16 @@ def heatmap(prev: pd.DataFrame, col: str, title: str, small_label: str, lang: st
                                            edgecolor=SMALL, lw=0))
             else:
                 v = vals[i, j]
-                ax.text(j, i, _percent(lang)(round(float(v), 2)), ha="center", va="center", fontsize=7,
+                star = "*" if rawm is not None and rawm[i, j] else ""
+                ax.text(j, i, _percent(lang)(round(float(v), 2)) + star, ha="center", va="center", fontsize=7,
                         color="white" if v > 0.6 * im.norm.vmax else "black")
     ax.set_xticks(range(len(groups)), [_wrap(g, 14) for g in groups], rotation=0)
     ax.set_yticks(range(len(items)), [_wrap(labels[i]) for i in items])
     ax.set_title(title)
     ax.spines[:].set_visible(False)
     fig.colorbar(im, ax=ax, fraction=0.04, pad=0.03, format=_percent(lang))
+    if rawm is not None and rawm.any():
+        small_label = f"{small_label} * {raw_label}"
     ax.text(0.0, -0.6 / max(len(items), 1) - 0.04, small_label, transform=ax.transAxes, ha="left", va="top", fontsize=7, color="#666666")
     _margins(fig, right=1.0, bottom=0.75)
     return fig

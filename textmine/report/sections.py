@@ -76,7 +76,7 @@ def _themes_only(df: pd.DataFrame) -> pd.DataFrame:
 def prevalence_section(c: Ctx, prev: pd.DataFrame) -> tuple[str, str, str]:
     p = _themes_only(prev)
     svg = plots.save(plots.prevalence_by_wave(p, c.t["prevalence_fig"], c.t["share_segments"],
-                                                c.fmt("small_cells"), lang=c.lang),
+                                                c.fmt("small_cells"), lang=c.lang, raw_label=c.t["raw_mark"]),
                      "prevalence_by_wave", c.fig_dir)
     body = f'<p class="note">{esc(c.fmt("prevalence_note"))}</p>' + figure(svg, c.fmt("prevalence_read"))
     rows = [(r.label, r.wave, c.pct(r.share), f"{c.pct(r.ci_low)} – {c.pct(r.ci_high)}", c.est(r.estimator),
@@ -94,7 +94,8 @@ def changes_section(c: Ctx, waves: list[str]) -> tuple[tuple[str, str, str], lis
         frames.append(ch)
         th = _themes_only(ch)
         title = c.fmt("changes_fig", a=a, b=b)
-        svg = plots.save(plots.forest(th, title, "Δ", c.fmt("significant"), lang=c.lang), f"changes_{a}_{b}", c.fig_dir)
+        svg = plots.save(plots.forest(th, title, "Δ", c.fmt("significant"), lang=c.lang, raw_label=c.t["raw_mark"]),
+                         f"changes_{a}_{b}", c.fig_dir)
         body += f"<h3>{esc(a)} → {esc(b)}</h3>" + figure(svg, c.fmt("changes_read"))
         body += f'<p class="note">{esc(c.fmt("changes_note", a=a, b=b))}</p>'
         rows = [(r.label, c.pct(r.share_from), c.pct(r.share_to), c.spct(r.delta),
@@ -145,8 +146,8 @@ def heatmaps(c: Ctx) -> tuple[str, str, str]:
             continue
         if col == "role":
             prev = prev.assign(role=prev["role"].map(c.role))
-        svg = plots.save(plots.heatmap(prev, col, c.t[key], c.fmt("small_cells"), lang=c.lang), f"heatmap_{col}",
-                         c.fig_dir)
+        svg = plots.save(plots.heatmap(prev, col, c.t[key], c.fmt("small_cells"), lang=c.lang,
+                                       raw_label=c.t["raw_mark"]), f"heatmap_{col}", c.fig_dir)
         body += figure(svg, c.fmt("heat_read") + note)
         n_cal = int((prev["estimator"] == "calibrated").sum())
         if n_cal:

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..store import Store
-from ..stats import bh_qvalues, change_interval, cluster_sums, permutation_pvalues, rng_for, share
-from .calibrated import boot_pvalue, calibration, labels_for, sample_attrs
+from ..stats import bh_qvalues, change_interval, cluster_sums, percentile_ci, permutation_pvalues, rng_for, share
+from .calibrated import boot_pvalue, calibration, few_errors_variance, labels_for, sample_attrs, widen
 from .data import KINDS, TrackData, check_by, check_waves, load_items
 from .prevalence import _cell_groups, _clean_key, check_measure, clusters
 
@@ -54,7 +54,9 @@ def changes(store: Store, wave_from: str, wave_to: str, by: Sequence[str] | None
     hits_all, _ = cluster_sums(codes, len(cl), X, seg["n_words"].to_numpy(), "segments")
     T = len(data.items)
     if cal is not None:
-        num_cal, n_cal, cov_cal = cal.subset(mask).cluster_terms(codes, len(cl), seg["n_words"].to_numpy(), measure)
+        sub = cal.subset(mask)
+        num_cal, n_cal, cov_cal = sub.cluster_terms(codes, len(cl), seg["n_words"].to_numpy(), measure)
+        units = sub.coded_units(codes, len(cl), seg["n_words"].to_numpy(), measure)
     is_to_all = (cl["wave"] == wave_to).to_numpy()
     seg_ids = seg["segment_id"].to_numpy()
     rows = []
@@ -75,7 +77,13 @@ def changes(store: Store, wave_from: str, wave_to: str, by: Sequence[str] | None
                                               rng_for(rs, "chg", measure, key, wave_to))
             p = permutation_pvalues(num_all[cidx], den_all[cidx], is_to_all[cidx], cfg.n_perm,
                                     rng_for(rs, "perm", measure, key, wave_from, wave_to))
-            if use.any():
+            if use.any():      # few disagreements in either wave's sample: the bootstrap alone is too narrow
+                extra = (few_errors_variance(units, f_idx) / max(float(den_all[f_idx].sum()), 1e-12) ** 2
+                         + few_errors_variance(units, t_idx) / max(float(den_all[t_idx].sum()), 1e-12) ** 2)
+                reps = widen(reps, np.where(use, extra, 0.0), rng_for(rs, "chg-widen", measure, key, wave_from,
+                                                                       wave_to))
+                lo_w, hi_w = percentile_ci(reps, cfg.alpha)
+                lo, hi = np.where(use, lo_w, lo), np.where(use, hi_w, hi)
                 p = np.where(use, boot_pvalue(reps), p)
         else:
             lo = hi = p = np.full(len(data.items), np.nan)
@@ -111,6 +119,7 @@ def changes(store: Store, wave_from: str, wave_to: str, by: Sequence[str] | None
     df = pd.DataFrame(rows)
     any_cal = bool(len(df)) and bool((df["estimator"] == "calibrated").any())
     df.attrs.update(sample_attrs(cal, measure, [wave_from, wave_to] if any_cal else []))
+    df.attrs["alpha"] = cfg.alpha             # the intervals' level is 1 - alpha (tables say so)
     if df.empty:
         return df
     df["q_value"] = np.nan

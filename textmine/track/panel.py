@@ -23,7 +23,7 @@ from ..attribution import attribution, display_text, source_ref
 from ..errors import E, TextmineError
 from ..store import Store
 from ..stats import percentile_ci, resample_weights, rng_for
-from .calibrated import calibration, labels_for
+from .calibrated import calibration, few_errors_variance, labels_for, widen
 from .data import KINDS, POSTURE_PREFIX, TrackData, check_waves, load_items
 
 NONE = "none"
@@ -135,8 +135,19 @@ def panel(store: Store, wave_from: str | None = None, wave_to: str | None = None
         D = np.array([delta_cal[t] for t in summ["theme"]]).T           # respondents x themes
         W = resample_weights(len(D), store.config.track.n_boot, rng_for(store.config.random_state, "panel",
                                                                           wave_from, wave_to))
-        lo, hi = percentile_ci(W @ D / len(D), store.config.track.alpha)
         use = np.array([corrected[data.items.index(t)] for t in summ["theme"]])
+        reps = W @ D / len(D)
+        if use.any():        # few disagreements in the sample: the bootstrap alone is too narrow
+            cols = [data.items.index(t) for t in summ["theme"]]
+            in_panel = np.zeros(len(s), dtype=bool)
+            in_panel[np.concatenate([np.asarray(g, dtype=int) for g in groups.values()])] = True
+            per = pd.Series(key).map(pd.Series(key).value_counts()).to_numpy(dtype=float)  # segments of r in w
+            m = sub.coded & in_panel
+            units = (np.zeros(int(m.sum()), dtype=int), (sub.y - sub.yhat)[m][:, cols], 1.0 / per[m], sub.pi[m])
+            extra = few_errors_variance(units, np.array([0])) / len(D) ** 2
+            reps = widen(reps, np.where(use, extra, 0.0), rng_for(store.config.random_state, "panel-widen",
+                                                                   wave_from, wave_to))
+        lo, hi = percentile_ci(reps, store.config.track.alpha)
         summ = summ.assign(mean_delta=D.mean(axis=0), ci_low=lo, ci_high=hi, estimator=labels_for(use),
                            n_calibration=np.where(use, int(sub.coded.sum()) if sub is not None else 0, 0))
     if resp.empty:
@@ -148,4 +159,5 @@ def panel(store: Store, wave_from: str | None = None, wave_to: str | None = None
     mcols = ["respondent_id", "role", "posture_from", "posture_to", "quote_from", "attribution_from", "source_from",
              "segment_id_from", "quote_to", "attribution_to", "source_to", "segment_id_to"]
     movers = pd.DataFrame(mover_rows).reindex(columns=mcols)
+    summ.attrs["alpha"] = store.config.track.alpha
     return PanelResult(wave_from, wave_to, resp, th, summ, trans, movers)

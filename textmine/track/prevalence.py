@@ -21,7 +21,7 @@ from ..errors import E, TextmineError
 from ..records import wave_key
 from ..store import Store
 from ..stats import MEASURES, boot_shares, cluster_sums, percentile_ci, rng_for, share
-from .calibrated import calibration, labels_for, sample_attrs
+from .calibrated import calibration, few_errors_variance, labels_for, sample_attrs, widen
 from .data import KINDS, TrackData, check_by, load_items
 
 
@@ -77,6 +77,7 @@ def prevalence(store: Store, by: Sequence[str] | None = ("wave",), measure: str 
     hits_all, _ = cluster_sums(codes, len(cl), data.X, seg["n_words"].to_numpy(), "segments")
     if cal is not None:
         num_cal, n_cal, cov_cal = cal.cluster_terms(codes, len(cl), seg["n_words"].to_numpy(), measure)
+        units = cal.coded_units(codes, len(cl), seg["n_words"].to_numpy(), measure)
     seg_ids = seg["segment_id"].to_numpy()
     itv_code = pd.factorize(cl["interview_id"])[0]        # -1: a missing id (nunique leaves it out)
     cl_wave = np.empty(len(cl), dtype=object)             # a cluster is one interview: one wave
@@ -90,6 +91,9 @@ def prevalence(store: Store, by: Sequence[str] | None = ("wave",), measure: str 
             num = np.where(use[None, :], num_cal[cidx], num)
             corrected_waves |= set(cl_wave[cidx])
         reps = boot_shares(num, den, cfg.n_boot, rng_for(rs, "prevalence", measure, key))
+        if use.any():          # few disagreements in the sample: the bootstrap alone is too narrow
+            extra = few_errors_variance(units, cidx) / max(float(den.sum()), 1e-12) ** 2
+            reps = widen(reps, np.where(use, extra, 0.0), rng_for(rs, "prevalence-widen", measure, key))
         lo, hi = percentile_ci(reps, cfg.alpha)
         sh = share(num, den)
         if use.any():
@@ -118,4 +122,5 @@ def prevalence(store: Store, by: Sequence[str] | None = ("wave",), measure: str 
         (["segment_ids"] if explain else [])
     out = pd.DataFrame(rows, columns=cols)
     out.attrs.update(sample_attrs(cal, measure, corrected_waves))
+    out.attrs["alpha"] = cfg.alpha            # the intervals' level is 1 - alpha (tables say so)
     return out
