@@ -113,6 +113,16 @@ class Calibration:
             n_coded = np.bincount(codes, weights=self.coded.astype(float), minlength=n_clusters)
             cov = np.bincount(codes, weights=(~self.covered).astype(float), minlength=n_clusters) == 0
             return num, n_coded, cov
+        yhat_c, y_c, r, pi = self._interviews(codes, n_clusters)
+        num = yhat_c + (r / pi)[:, None] * (y_c - yhat_c)
+        cov = np.bincount(codes, weights=(~self.itv_covered).astype(float), minlength=n_clusters) == 0
+        return num, r.astype(float), cov
+
+    def _interviews(self, codes: np.ndarray, n_clusters: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The interviews measure's terms per cluster: ``(Ŷ, Y, R, π)``. ``Ŷ``/``Y``: did the coder /
+        the humans find the item anywhere in the cluster (``Y`` averaged over the coders who coded
+        all of it); ``R``: wholly coded; ``π``: its inclusion probability (1 when never drawn)."""
         T = self.yhat.shape[1]
         yhat_c = np.zeros((n_clusters, T))
         np.add.at(yhat_c, codes, self.yhat)
@@ -126,12 +136,10 @@ class Calibration:
             y_den += full
         r = (np.bincount(codes, weights=(~self.itv_coded).astype(float), minlength=n_clusters) == 0) & (y_den > 0)
         first = np.full(n_clusters, -1)
-        first[codes[::-1]] = np.arange(n)[::-1]
+        first[codes[::-1]] = np.arange(len(codes))[::-1]
         pi = np.where(first >= 0, np.nan_to_num(self.itv_pi, nan=1.0)[np.maximum(first, 0)], 1.0)
         y_c = np.where(y_den[:, None] > 0, y_num / np.maximum(y_den, 1)[:, None], 0.0)
-        num = yhat_c + (r / pi)[:, None] * (y_c - yhat_c)
-        cov = np.bincount(codes, weights=(~self.itv_covered).astype(float), minlength=n_clusters) == 0
-        return num, r.astype(float), cov
+        return yhat_c, y_c, r, pi
 
     def coded_units(self, codes: np.ndarray, n_clusters: int, n_words: np.ndarray,
                     measure: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -142,22 +150,7 @@ class Calibration:
             sel = self.coded
             w = n_words.astype(float)[sel] if measure == "words" else np.ones(int(sel.sum()))
             return codes[sel], (self.y - self.yhat)[sel], w, self.pi[sel]
-        T = self.yhat.shape[1]
-        yhat_c = np.zeros((n_clusters, T))
-        np.add.at(yhat_c, codes, self.yhat)
-        yhat_c = (yhat_c > 0).astype(float)
-        y_num, y_den = np.zeros((n_clusters, T)), np.zeros(n_clusters)
-        for h, c in zip(self.human, self.coded_by):
-            any_c = np.zeros((n_clusters, T))
-            np.maximum.at(any_c, codes, h)
-            full = np.bincount(codes, weights=(~c).astype(float), minlength=n_clusters) == 0
-            y_num += full[:, None] * any_c
-            y_den += full
-        r = (np.bincount(codes, weights=(~self.itv_coded).astype(float), minlength=n_clusters) == 0) & (y_den > 0)
-        first = np.full(n_clusters, -1)
-        first[codes[::-1]] = np.arange(len(codes))[::-1]
-        pi = np.where(first >= 0, np.nan_to_num(self.itv_pi, nan=1.0)[np.maximum(first, 0)], 1.0)
-        y_c = np.where(y_den[:, None] > 0, y_num / np.maximum(y_den, 1)[:, None], 0.0)
+        yhat_c, y_c, r, pi = self._interviews(codes, n_clusters)
         idx = np.flatnonzero(r)
         return idx, (y_c - yhat_c)[idx], np.ones(len(idx)), pi[idx]
 
