@@ -159,6 +159,10 @@ def test_trs_speakers_overlap_sync_events_topics(name, enc):
     t = tr.turns[1]
     assert t.text == "depuis deux mille vingt-deux j'étais médiatrice avant à la bibliothèque"
     assert (t.start, t.end) == (6.0, 14.0) and not t.overlap and t.line == 26
+    # marks: each line of words (offset, time of the last <Sync>, line), where a <Sync> starts a span
+    assert t.marks == [(0, 6.0, 27), (29, 6.0, 29), (54, 10.0, 31)]
+    assert t.text[29:].startswith("j'étais") and t.text[54:].startswith("à la bibliothèque")
+    assert tr.turns[0].marks == [(0, 1.2, 21), (29, 3.4, 23)]
     assert [x.overlap for x in tr.turns[2:4]] == [True, True]
     assert tr.turns[2].text == "voilà c'est ça" and tr.turns[3].text == "d'accord"
     assert tr.attrs["events"] == {"rire": 1, "pi": 2} and tr.attrs["comments"] == 1
@@ -197,6 +201,9 @@ def test_srt_prefixes_and_continuation_cues():
     assert tr.format == "srt"
     assert speakers(tr) == ["Enquêtrice", "Conum", "Enquêtrice"]
     assert (tr.turns[1].start, tr.turns[1].end) == (4.6, 12.0)          # cue 3 continues Conum
+    # each text line is a mark: (offset in the turn text, its cue's start, its line in the file)
+    assert tr.turns[1].marks == [(0, 4.6, 7), (22, 4.6, 8), (46, 9.1, 12)]
+    assert tr.turns[1].text[46:].startswith("et j'interviens")
     assert tr.turns[1].text.endswith("en itinérance.")
     assert tr.turns[2].text == "Quels publics recevez-vous ?"            # <i> removed
     assert words_of_turns(tr) == tr.source_words == 5 + 13 + 3
