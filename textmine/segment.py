@@ -4,7 +4,8 @@ Two texts are kept for every segment: ``text_raw`` (exactly as transcribed, nois
 included) and ``text`` (the *analysis text*, :func:`clean_for_analysis`). Sentences are
 found with spaCy's French pipeline on the analysis text and mapped back to raw-text spans
 through a character origin map, so a segment's ``text_raw``, ``char_start``/``char_end``,
-``line`` and interpolated times point at the right place of the source.
+``line`` and times point at the right place of the source (times and lines: from the marks of
+the turn, :func:`provenance`).
 
 Public API (called by the ingestion orchestrator): :func:`clean_for_analysis`,
 :func:`segment_interview`; the spaCy loader and the word counts are :mod:`textmine.french`'s
