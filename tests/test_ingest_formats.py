@@ -253,3 +253,16 @@ def test_letter_codes_are_tags(tmp_path):
     p = tmp_path / "ab.txt"
     p.write_text("A : Bonjour, on commence ?\nB : Oui allons-y.\nA : Parfait.\nB : Je vous écoute.\n", encoding="utf-8")
     assert speakers(parse_file(p)) == ["A", "B", "A", "B"]
+
+
+def test_trs_marks_of_a_one_letter_line_before_a_repeated_sync(tmp_path):
+    """A <Sync> repeating the time in force after a one-letter line keeps that line's own mark."""
+    p = tmp_path / "x.trs"
+    p.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<Trans>\n<Speakers>\n'
+                 '<Speaker id="spk1" name="MD4"/>\n</Speakers>\n<Episode>\n<Section type="report" startTime="0" '
+                 'endTime="9">\n<Turn speaker="spk1" startTime="0" endTime="9">\n<Sync time="0"/>\nbon\n'
+                 '<Sync time="2"/>\na\n<Sync time="2"/>\nvoilà\n</Turn>\n</Section>\n</Episode>\n</Trans>\n',
+                 encoding="utf-8")
+    t = parse_file(p).turns[0]
+    assert t.text == "bon a voilà"
+    assert t.marks == [(0, 0.0, 10), (4, 2.0, 12), (6, 2.0, 14)]      # "a" keeps its line 12

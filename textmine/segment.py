@@ -258,7 +258,8 @@ def marks_json(marks: list, start: Any, line: Any) -> str | None:
     return json.dumps([list(m) for m in marks])
 
 
-def provenance(raw: str, marks: list[Mark], first: int, stop: int, end: Any) -> tuple[Any, Any, Any]:
+def provenance(raw: str, marks: list[Mark], first: int, stop: int, end: Any,
+               offs: list[int] | None = None) -> tuple[Any, Any, Any]:
     """``(start, end, line)`` of the text ``raw[first:stop]`` of a turn with ``marks``
     (:func:`turn_marks`) and end time ``end``.
 
@@ -269,8 +270,10 @@ def provenance(raw: str, marks: list[Mark], first: int, stop: int, end: Any) -> 
     - end: the time of the first mark at or after ``stop`` that opens a later span (a later
       ``<Sync>``, the next cue), else the turn's ``end``: a bound the text was spoken within;
     - line: the line of the last mark at or before ``first`` that has one, plus the line breaks
-      of the turn text between that mark and ``first``."""
-    offs = [m[0] for m in marks]
+      of the turn text between that mark and ``first``.
+
+    ``offs``: the marks' offsets (computed once per turn by the caller)."""
+    offs = [m[0] for m in marks] if offs is None else offs
     k = bisect_right(offs, first) - 1
     start = next((marks[j][1] for j in range(k, -1, -1) if marks[j][1] is not None), None)
     line = None
@@ -280,8 +283,8 @@ def provenance(raw: str, marks: list[Mark], first: int, stop: int, end: Any) -> 
             break
     last = bisect_right(offs, max(stop - 1, first)) - 1
     in_force = next((marks[j][1] for j in range(last, -1, -1) if marks[j][1] is not None), None)
-    stop_t = next((m[1] for m in marks[bisect_left(offs, stop):]
-                   if m[1] is not None and (in_force is None or m[1] > in_force)), end)
+    stop_t = next((marks[j][1] for j in range(bisect_left(offs, stop), len(marks))
+                   if marks[j][1] is not None and (in_force is None or marks[j][1] > in_force)), end)
     if start is not None and stop_t is not None and stop_t < start:
         stop_t = end if end is not None and end >= start else start
     return start, stop_t, line
@@ -351,6 +354,7 @@ def segment_interview(interview_id: str, turns: pd.DataFrame, cfg: SegmentConfig
             line, c0 = _opt(r.get("line")), _opt(r.get("char_start"))
             c1 = _opt(r.get("char_end"))
             marks = turn_marks(r.get("marks"), t0, line)
+            offs = [m[0] for m in marks]
             seg_index = 0
             for text, rs, re_, nw in _split_turn(raw, clean, origin, sents.get(i), cfg):
                 if nw < cfg.min_segment_words:
@@ -358,7 +362,7 @@ def segment_interview(interview_id: str, turns: pd.DataFrame, cfg: SegmentConfig
                 span = raw[rs:re_]
                 lead = len(span) - len(span.lstrip())
                 rs2, re2 = rs + lead, rs + len(span.rstrip())
-                s0, s1, sline = provenance(raw, marks, rs2, re2, t1)
+                s0, s1, sline = provenance(raw, marks, rs2, re2, t1, offs)
                 out.append({
                     "segment_id": f"{interview_id}:{int(r['turn_index']):04d}:{seg_index:02d}",
                     "interview_id": interview_id, "turn_index": int(r["turn_index"]), "seg_index": seg_index,

@@ -51,6 +51,7 @@ class _Piece:
         self.chunks: list[str] = []
         self.n = 0                       # length of the text so far
         self.marks: list[tuple[int, float | None, int | None]] = []
+        self.syncs: set[int] = set()     # indices in ``marks`` of the <Sync> marks
 
     def add(self, text: str, time: float | None, line: int | None) -> None:
         # ``line``: where the element before the text starts; the text's k-th line is ``line + k``
@@ -65,14 +66,16 @@ class _Piece:
             self.n = off + len(chunk)
 
     def sync(self, time: float | None, line: int | None) -> None:
+        self.syncs.add(len(self.marks))
         self.marks.append((self.n, time, line))
 
     def finished(self) -> list[tuple[int, float | None, int | None]]:
-        """The marks, less a <Sync>'s mark that its own words' mark repeats (same time, next offset)."""
+        """The marks, less a <Sync>'s mark that the mark of its own words repeats (same time,
+        next offset)."""
         out = []
         for k, m in enumerate(self.marks):
             nxt = self.marks[k + 1] if k + 1 < len(self.marks) else None
-            if nxt is not None and nxt[1] == m[1] and nxt[0] - m[0] <= 1:
+            if k in self.syncs and nxt is not None and nxt[1] == m[1] and nxt[0] - m[0] <= 1:
                 continue
             out.append(m)
         return out
