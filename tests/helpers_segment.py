@@ -6,6 +6,7 @@ it is not the product's parser (textmine.ingest is).
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -52,11 +53,13 @@ def read_textgrid_turns(path: Path, interview_id: str = "itv") -> tuple[pd.DataF
 
 
 def make_turns(rows: list[tuple], interview_id: str = "itv1") -> pd.DataFrame:
-    """rows: (speaker, role, text[, start, end, line, char_start, char_end])."""
+    """rows: (speaker, role, text[, start, end, line, char_start, char_end, marks]); ``marks``: the
+    ``turns.marks`` JSON or a list of ``(offset, time, line)``."""
     out = []
     for i, r in enumerate(rows):
-        r = list(r) + [None] * (8 - len(r))
+        r = list(r) + [None] * (9 - len(r))
+        marks = r[8] if r[8] is None or isinstance(r[8], str) else json.dumps([list(m) for m in r[8]])
         out.append({"interview_id": interview_id, "turn_index": i, "speaker": r[0], "role": r[1], "text": r[2],
                     "start": r[3], "end": r[4], "line": r[5], "char_start": r[6], "char_end": r[7],
-                    "overlap": False})
+                    "overlap": False, "marks": marks})
     return pd.DataFrame(out, columns=TURN_COLUMNS)

@@ -159,6 +159,10 @@ def test_trs_speakers_overlap_sync_events_topics(name, enc):
     t = tr.turns[1]
     assert t.text == "depuis deux mille vingt-deux j'étais médiatrice avant à la bibliothèque"
     assert (t.start, t.end) == (6.0, 14.0) and not t.overlap and t.line == 26
+    # marks: each line of words (offset, time of the last <Sync>, line), where a <Sync> starts a span
+    assert t.marks == [(0, 6.0, 27), (29, 6.0, 29), (54, 10.0, 31)]
+    assert t.text[29:].startswith("j'étais") and t.text[54:].startswith("à la bibliothèque")
+    assert tr.turns[0].marks == [(0, 1.2, 21), (29, 3.4, 23)]
     assert [x.overlap for x in tr.turns[2:4]] == [True, True]
     assert tr.turns[2].text == "voilà c'est ça" and tr.turns[3].text == "d'accord"
     assert tr.attrs["events"] == {"rire": 1, "pi": 2} and tr.attrs["comments"] == 1
@@ -197,6 +201,9 @@ def test_srt_prefixes_and_continuation_cues():
     assert tr.format == "srt"
     assert speakers(tr) == ["Enquêtrice", "Conum", "Enquêtrice"]
     assert (tr.turns[1].start, tr.turns[1].end) == (4.6, 12.0)          # cue 3 continues Conum
+    # each text line is a mark: (offset in the turn text, its cue's start, its line in the file)
+    assert tr.turns[1].marks == [(0, 4.6, 7), (22, 4.6, 8), (46, 9.1, 12)]
+    assert tr.turns[1].text[46:].startswith("et j'interviens")
     assert tr.turns[1].text.endswith("en itinérance.")
     assert tr.turns[2].text == "Quels publics recevez-vous ?"            # <i> removed
     assert words_of_turns(tr) == tr.source_words == 5 + 13 + 3
@@ -246,3 +253,16 @@ def test_letter_codes_are_tags(tmp_path):
     p = tmp_path / "ab.txt"
     p.write_text("A : Bonjour, on commence ?\nB : Oui allons-y.\nA : Parfait.\nB : Je vous écoute.\n", encoding="utf-8")
     assert speakers(parse_file(p)) == ["A", "B", "A", "B"]
+
+
+def test_trs_marks_of_a_one_letter_line_before_a_repeated_sync(tmp_path):
+    """A <Sync> repeating the time in force after a one-letter line keeps that line's own mark."""
+    p = tmp_path / "x.trs"
+    p.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<Trans>\n<Speakers>\n'
+                 '<Speaker id="spk1" name="MD4"/>\n</Speakers>\n<Episode>\n<Section type="report" startTime="0" '
+                 'endTime="9">\n<Turn speaker="spk1" startTime="0" endTime="9">\n<Sync time="0"/>\nbon\n'
+                 '<Sync time="2"/>\na\n<Sync time="2"/>\nvoilà\n</Turn>\n</Section>\n</Episode>\n</Trans>\n',
+                 encoding="utf-8")
+    t = parse_file(p).turns[0]
+    assert t.text == "bon a voilà"
+    assert t.marks == [(0, 0.0, 10), (4, 2.0, 12), (6, 2.0, 14)]      # "a" keeps its line 12

@@ -1,6 +1,8 @@
 """Tests of textmine.segment: cleaning rules, segmentation, offsets, real CFPP speed/shape."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -159,8 +161,45 @@ def test_times_lines_and_offsets_follow_the_raw_text(nlp):
     assert a.line == 7 and b.line == 8
     assert raw[a.char_start - 500:a.char_end - 500] == a.text_raw
     assert raw[b.char_start - 500:b.char_end - 500] == b.text_raw
-    assert a.start == 100.0 and b.end == 120.0 and a.end == pytest.approx(b.start, abs=1.0)
-    assert 100 < a.end < 120
+    # no time inside the turn: both segments get its span (never a time spread by characters,
+    # which may fall after the segment's first words)
+    assert (a.start, a.end, b.start, b.end) == (100.0, 120.0, 100.0, 120.0)
+
+
+@pytest.mark.slow
+def test_times_and_lines_come_from_the_turns_marks(nlp):
+    """A turn with time points inside (Transcriber <Sync>, subtitle cues): each segment gets the
+    time and line of the mark at or before its first character, and ends at the next later time
+    (was: times spread evenly by characters over the turn, lines counted from the turn's line)."""
+    cfg = SegmentConfig(min_words=8, max_words=16, min_segment_words=3)
+    parts = ["Au début on recevait surtout des retraités du quartier pour leurs papiers.",
+             "Puis les jeunes sont venus pour les candidatures en ligne et les stages.",
+             "Maintenant nous accueillons aussi des familles entières le samedi matin."]
+    raw = " ".join(parts)
+    o1, o2 = len(parts[0]) + 1, len(parts[0]) + len(parts[1]) + 2
+    # a long first span (0-30 s): an even spread would put the 2nd sentence near 27 s, not 31.5 s
+    marks = [(0, 0.0, 12), (o1 - 1, 30.0, 14), (o1, 31.5, 15), (o2, 40.0, 18)]
+    seg = segment_interview("i", make_turns([("A", "conum", raw, 0.0, 45.0, 11, None, None, marks)]), cfg, nlp)
+    assert seg.text_raw.tolist() == parts
+    assert seg.start.tolist() == [0.0, 31.5, 40.0]
+    assert seg.end.tolist() == [30.0, 40.0, 45.0]
+    assert seg.line.tolist() == [12, 15, 18]
+    # the stored form of the marks (turns.marks JSON) gives the same segments
+    again = segment_interview("i", make_turns([("A", "conum", raw, 0.0, 45.0, 11, None, None,
+                                                json.dumps([list(m) for m in marks]))]), cfg, nlp)
+    pd.testing.assert_frame_equal(seg, again)
+
+
+def test_provenance_rule_without_spacy():
+    from textmine.segment import provenance, turn_marks
+    raw = "un deux\ntrois quatre\ncinq six"
+    marks = turn_marks(json.dumps([[8, 5.0, 20], [14, 5.0, 21], [21, 9.0, None]]), 1.0, 3)
+    assert marks[0] == (0, 1.0, 3)                                  # the turn's own start and line
+    assert provenance(raw, marks, 0, 7, 12.0) == (1.0, 5.0, 3)
+    assert provenance(raw, marks, 8, 13, 12.0) == (5.0, 9.0, 20)    # same-time line mark skipped for the end
+    assert provenance(raw, marks, 14, 26, 12.0) == (5.0, 12.0, 21)
+    assert provenance(raw, marks, 21, 26, 12.0) == (9.0, 12.0, 22)  # no line at the mark: the previous one + breaks
+    assert turn_marks(None, None, None) == [(0, None, None)] and turn_marks(float("nan"), 2.0, 4) == [(0, 2.0, 4)]
 
 
 @pytest.mark.slow

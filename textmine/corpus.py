@@ -54,7 +54,8 @@ from . import pseudonymise_lex
 from .pseudonymise_lex import names_from_filename
 from .records import OTHER, InterviewMeta, Transcript
 from .roles import NO_INTERVIEWER, assign_roles
-from .segment import segment_interview
+from . import segment as segmenter
+from .segment import marks_json, segment_interview
 from .store import Store
 from .workers import Pool, worker_count
 
@@ -167,7 +168,8 @@ def _settings_parts(store: Store) -> tuple[str, str]:
         ul = ul if ul.is_absolute() else store.root / ul
         user_list = hashlib.sha256(ul.read_bytes()).hexdigest() if ul.is_file() else str(ul)
     return (_h(cfg.roles.model_dump()),
-            _h(cfg.segment.model_dump(), cfg.pseudonymise.model_dump(), user_list, pseudonymise_lex.RULES))
+            _h(cfg.segment.model_dump(), cfg.pseudonymise.model_dump(), user_list, pseudonymise_lex.RULES,
+               segmenter.PROVENANCE))
 
 
 def _inputs(data: bytes, meta: InterviewMeta | None, wave: str | None, settings: tuple[str, str]) -> Inputs:
@@ -454,7 +456,7 @@ def _speaker_frames(p: _Parsed, roles: dict, pseudo) -> tuple[pd.DataFrame, pd.D
         rows.append({"interview_id": p.interview_id, "turn_index": i, "speaker": t.speaker,
                      "role": d.role if d else OTHER, "text": t.text, "start": t.start, "end": t.end,
                      "line": t.line, "char_start": t.char_start, "char_end": t.char_end,
-                     "overlap": bool(t.overlap)})
+                     "overlap": bool(t.overlap), "marks": marks_json(t.marks, t.start, t.line)})
     turns_df = pd.DataFrame(rows)
     # speakers in order of first appearance; pseudonymous labels numbered per role
     order = list(dict.fromkeys([t.speaker for t in turns] + [s.label for s in p.transcript.speakers]))

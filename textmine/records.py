@@ -33,6 +33,14 @@ class Turn:
     formats), ``char_start``/``char_end`` are offsets of the turn text in the decoded
     source text (None when not meaningful, e.g. .docx paragraphs: then ``line`` is the
     paragraph number).
+
+    ``marks`` are the time points and source lines the file gives *inside* the turn, in text
+    order: ``(offset, time, line)`` says that the turn's text from character ``offset`` on was
+    spoken from ``time`` seconds and is written from source line ``line`` (either may be None).
+    Transcriber ``<Sync>`` points and the lines of a ``.trs`` turn, the cues and lines of a
+    subtitle turn made of several cues. Empty when the turn has none beyond ``start``/``line``
+    (segments then take the turn's). :func:`textmine.segment.segment_interview` gives each
+    segment the time and line of the mark at or before its first character.
     """
 
     speaker: str
@@ -43,6 +51,7 @@ class Turn:
     char_start: int | None = None
     char_end: int | None = None
     overlap: bool = False  # spoken over another speaker (Transcriber <Who>, overlapping TextGrid intervals)
+    marks: list[tuple[int, float | None, int | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -158,8 +167,10 @@ TABLES: dict[str, TableSchema] = {t.name: t for t in (
     #: the speaker's own id from the ``speakers`` sheet (segments take it over the interview's).
     _table("speakers", f"interview_id {_V}, speaker {_V}, role {_V}, role_method {_V}, role_confidence {_D}, "
                        f"turns {_I}, words {_I}, speaker_pseudo {_V}, role_evidence {_V}, respondent_id {_V}"),
+    #: one row per turn as the file gives it. ``marks``: JSON list of the turn's internal time points
+    #: and source lines, ``[[offset, time, line], ...]`` (:attr:`Turn.marks`), or NULL when it has none.
     _table("turns", f"interview_id {_V}, turn_index {_I}, speaker {_V}, role {_V}, text {_V}, start {_D}, end {_D}, "
-                    f"line {_I}, char_start {_I}, char_end {_I}, overlap {_L}"),
+                    f"line {_I}, char_start {_I}, char_end {_I}, overlap {_L}, marks {_V}"),
     #: the analysis unit. ``text_raw``: as transcribed; ``text``: analysis text (noise, fillers and
     #: backchannels removed); ``text_pseudo``: ``text`` pseudonymised (what every export shows by
     #: default). ``prev_question``: pseudonymised text of the interviewer turn just before (or ""),

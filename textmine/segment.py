@@ -4,7 +4,8 @@ Two texts are kept for every segment: ``text_raw`` (exactly as transcribed, nois
 included) and ``text`` (the *analysis text*, :func:`clean_for_analysis`). Sentences are
 found with spaCy's French pipeline on the analysis text and mapped back to raw-text spans
 through a character origin map, so a segment's ``text_raw``, ``char_start``/``char_end``,
-``line`` and interpolated times point at the right place of the source.
+``line`` and times point at the right place of the source (times and lines: from the marks of
+the turn, :func:`provenance`).
 
 Public API (called by the ingestion orchestrator): :func:`clean_for_analysis`,
 :func:`segment_interview`; the spaCy loader and the word counts are :mod:`textmine.french`'s
@@ -12,8 +13,10 @@ Public API (called by the ingestion orchestrator): :func:`clean_for_analysis`,
 """
 from __future__ import annotations
 
+import json
 import math
 import re
+from bisect import bisect_left, bisect_right
 from typing import Any
 
 import pandas as pd
@@ -23,6 +26,13 @@ from .french import ANALYSIS_FILLER_PATTERN as _FILLER
 from .french import count_words, load_nlp
 from .pseudonymise_lex import PLACEHOLDER_PATTERN
 from .records import INTERVIEWER, SEGMENT_COLUMNS
+
+#: version of the rule that gives segments their time and line (:func:`segment_interview`): part
+#: of the settings an interview is derived with (:func:`textmine.corpus.ingest_paths` derives an
+#: interview stored under an older version again).
+#: 2: the time and line of the turn's mark at or before the segment's first character (Transcriber
+#: ``<Sync>``, subtitle cues and lines), no interpolation (was: spread by characters over the turn)
+PROVENANCE = 2
 
 # ------------------------------------------------------------------ cleaning with an origin map
 # A text under cleaning is (text, origin): origin[i] = index in the raw text of text[i].
@@ -225,6 +235,61 @@ def _group(units: list[tuple[int, int, int]], cfg: SegmentConfig) -> list[list[t
     return groups
 
 
+Mark = tuple[int, Any, Any]     # (offset in the turn text, time or None, source line or None)
+
+
+def turn_marks(value: Any, start: Any, line: Any) -> list[Mark]:
+    """A turn's marks (:attr:`textmine.records.Turn.marks`: a list, or the ``turns.marks`` JSON;
+    None or NaN when it has none), in offset order, opening with the turn's own ``start``/``line``
+    at offset 0 when the file gave no mark there."""
+    value = _opt(value)
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip() else None
+    marks = sorted(((int(o), _opt(t), _opt(ln)) for o, t, ln in (value or [])), key=lambda m: m[0])
+    if not marks or marks[0][0] > 0:
+        marks.insert(0, (0, start, line))
+    return marks
+
+
+def marks_json(marks: list, start: Any, line: Any) -> str | None:
+    """``turns.marks`` of a turn: None when its marks say no more than its ``start`` and ``line``."""
+    if not marks or [tuple(m) for m in marks] == [(0, start, line)]:
+        return None
+    return json.dumps([list(m) for m in marks])
+
+
+def provenance(raw: str, marks: list[Mark], first: int, stop: int, end: Any,
+               offs: list[int] | None = None) -> tuple[Any, Any, Any]:
+    """``(start, end, line)`` of the text ``raw[first:stop]`` of a turn with ``marks``
+    (:func:`turn_marks`) and end time ``end``.
+
+    - start: the time of the last mark at or before ``first`` (the last one with a time): the
+      time the file gives for the span holding the first word. Never interpolated inside a
+      span: speech rate varies and pauses fall anywhere, so an interpolated time may fall after
+      the first words, and a player set to it would miss them;
+    - end: the time of the first mark at or after ``stop`` that opens a later span (a later
+      ``<Sync>``, the next cue), else the turn's ``end``: a bound the text was spoken within;
+    - line: the line of the last mark at or before ``first`` that has one, plus the line breaks
+      of the turn text between that mark and ``first``.
+
+    ``offs``: the marks' offsets (computed once per turn by the caller)."""
+    offs = [m[0] for m in marks] if offs is None else offs
+    k = bisect_right(offs, first) - 1
+    start = next((marks[j][1] for j in range(k, -1, -1) if marks[j][1] is not None), None)
+    line = None
+    for j in range(k, -1, -1):
+        if marks[j][2] is not None:
+            line = int(marks[j][2]) + raw.count("\n", marks[j][0], first)
+            break
+    last = bisect_right(offs, max(stop - 1, first)) - 1
+    in_force = next((marks[j][1] for j in range(last, -1, -1) if marks[j][1] is not None), None)
+    stop_t = next((marks[j][1] for j in range(bisect_left(offs, stop), len(marks))
+                   if marks[j][1] is not None and (in_force is None or marks[j][1] > in_force)), end)
+    if start is not None and stop_t is not None and stop_t < start:
+        stop_t = end if end is not None and end >= start else start
+    return start, stop_t, line
+
+
 def _split_turn(raw: str, clean: str, origin: list[int], sents: list[tuple[int, int]] | None,
                 cfg: SegmentConfig) -> list[tuple[str, int, int, int]]:
     """-> [(analysis text, raw start, raw end, words)]; raw spans partition the turn text."""
@@ -254,8 +319,10 @@ def segment_interview(interview_id: str, turns: pd.DataFrame, cfg: SegmentConfig
     ``cfg.min_segment_words`` analysis words are dropped. Raw spans of a turn's segments
     partition the turn text (noise between two segments goes with the first one).
 
-    ``start``/``end`` are interpolated inside timed turns in proportion to characters;
-    ``line`` is the turn's line plus the newlines before the segment in the turn text;
+    ``start``, ``end`` and ``line`` come from the turn's marks (``turns.marks``: the time points
+    and lines the file gives inside the turn, :func:`turn_marks`), see :func:`provenance`: the
+    time and line of the mark at or before the segment's first character (the turn's own start
+    and line when it has no other mark), the line breaks of the turn text after that mark added;
     ``char_start``/``char_end`` are source offsets when the turn has them.
     ``prev_question`` is the analysis text of the closest preceding interviewer turn having
     at least ``min_segment_words`` words ("" if none). ``text_pseudo``/``speaker_pseudo`` are
@@ -286,6 +353,8 @@ def segment_interview(interview_id: str, turns: pd.DataFrame, cfg: SegmentConfig
             t0, t1 = _opt(r.get("start")), _opt(r.get("end"))
             line, c0 = _opt(r.get("line")), _opt(r.get("char_start"))
             c1 = _opt(r.get("char_end"))
+            marks = turn_marks(r.get("marks"), t0, line)
+            offs = [m[0] for m in marks]
             seg_index = 0
             for text, rs, re_, nw in _split_turn(raw, clean, origin, sents.get(i), cfg):
                 if nw < cfg.min_segment_words:
@@ -293,16 +362,13 @@ def segment_interview(interview_id: str, turns: pd.DataFrame, cfg: SegmentConfig
                 span = raw[rs:re_]
                 lead = len(span) - len(span.lstrip())
                 rs2, re2 = rs + lead, rs + len(span.rstrip())
-                n = max(len(raw), 1)
-                timed = t0 is not None and t1 is not None
+                s0, s1, sline = provenance(raw, marks, rs2, re2, t1, offs)
                 out.append({
                     "segment_id": f"{interview_id}:{int(r['turn_index']):04d}:{seg_index:02d}",
                     "interview_id": interview_id, "turn_index": int(r["turn_index"]), "seg_index": seg_index,
                     "speaker": r.get("speaker"), "speaker_pseudo": None, "role": role,
                     "text_raw": raw[rs2:re2], "text": text, "text_pseudo": None, "n_words": nw,
-                    "start": round(t0 + (t1 - t0) * rs2 / n, 3) if timed else t0,
-                    "end": round(t0 + (t1 - t0) * re2 / n, 3) if timed else t1,
-                    "line": int(line) + raw[:rs2].count("\n") if line is not None else None,
+                    "start": s0, "end": s1, "line": sline,
                     "char_start": min(int(c0) + rs2, int(c1)) if c0 is not None and c1 is not None
                     else (int(c0) + rs2 if c0 is not None else None),
                     "char_end": min(int(c0) + re2, int(c1)) if c0 is not None and c1 is not None

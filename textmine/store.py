@@ -83,7 +83,8 @@ SEGMENT_INPUT_TABLES: list[tuple[str, str]] = [
 _SCHEMA = "\n".join(TABLES[t].ddl() for t in INGEST_TABLES)     # the one definition: textmine.records
 #: columns added after a table's first release (stores written before get them when opened for writing)
 _ADDED_COLUMNS = (("speakers", "role_evidence", "VARCHAR"), ("speakers", "respondent_id", "VARCHAR"),
-                  ("interviews", "content_hash", "VARCHAR"), ("interviews", "attrs_public", "VARCHAR"))
+                  ("interviews", "content_hash", "VARCHAR"), ("interviews", "attrs_public", "VARCHAR"),
+                  ("turns", "marks", "VARCHAR"))
 
 
 def public_attrs(attrs: Any, public: Any = None, *, reveal: bool = False) -> dict[str, Any]:

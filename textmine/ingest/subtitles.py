@@ -3,7 +3,9 @@
 Cue timecodes give ``start``/``end``. The speaker comes from a ``Label :`` / ``- Label:``
 prefix on a cue line or from a WebVTT voice tag ``<v Label>``; a cue without one continues
 the previous speaker (its text is appended and the turn's end extended). Other markup
-(``<i>``, ``<c.x>``, inline timestamps) is removed from the text.
+(``<i>``, ``<c.x>``, inline timestamps) is removed from the text. Each text line of a turn is
+a mark (``Turn.marks``: its offset in the turn text, its cue's start, its line in the file),
+so a segment cut from a turn of several cues gets its own cue's time and line.
 """
 from __future__ import annotations
 
@@ -92,9 +94,11 @@ def parse_subtitles(path: str | Path) -> Transcript:
                 current = speaker
                 continue
             if new or not turns or turns[-1].speaker != speaker:
-                turns.append(Turn(speaker=speaker, text=speech, start=start, end=end, line=lineno))
+                turns.append(Turn(speaker=speaker, text=speech, start=start, end=end, line=lineno,
+                                  marks=[(0, start, lineno)]))
             else:
                 t = turns[-1]
+                t.marks.append((len(t.text) + 1, start, lineno))
                 t.text = f"{t.text}\n{speech}"
                 t.end = max(t.end or end, end)
             current = speaker

@@ -5,6 +5,9 @@
   ``DE744``), the ``spkN`` id is kept in ``Speaker.attrs["id"]``;
 - ``<Turn speaker="spk2 spk1">`` with ``<Who nb="1"/>``/``<Who nb="2"/>`` -> one Turn per
   speaker, ``overlap=True``; ``<Sync time>`` gives the start of each such piece;
+- inside a turn, every ``<Sync time>`` and every line of words is a mark (``Turn.marks``):
+  a segment cut from a long turn gets the time of the last ``<Sync>`` before its first word
+  and the line of that word;
 - ``<Event>``/``<Comment>`` are annotations, not speech: they are left out of the turn text
   and counted in ``attrs["events"]``/``attrs["comments"]`` (no speech word is dropped);
 - ``<Topics>``/``<Section topic>`` -> ``attrs["topics"]`` and ``attrs["turn_topics"]``
@@ -35,6 +38,47 @@ def _f(el, name: str, path) -> float | None:
 def _line(el) -> int | None:
     v = el.get(LINE_ATTR)
     return int(v) if v else None
+
+
+class _Piece:
+    """One speaker's text in a ``<Turn>``, built with its marks (:attr:`Turn.marks`): each line
+    of words in the file gives ``(offset in the turn text, time of the last <Sync>, line)``; a
+    ``<Sync>`` after some text gives ``(end of that text, its time, its line)``, where that text
+    stops being spoken. The text is the words with single spaces (line breaks collapsed)."""
+
+    def __init__(self, start: float | None, line: int | None) -> None:
+        self.start, self.line = start, line
+        self.chunks: list[str] = []
+        self.n = 0                       # length of the text so far
+        self.marks: list[tuple[int, float | None, int | None]] = []
+        self.syncs: set[int] = set()     # indices in ``marks`` of the <Sync> marks
+
+    def add(self, text: str, time: float | None, line: int | None) -> None:
+        # ``line``: where the element before the text starts; the text's k-th line is ``line + k``
+        # (Transcriber writes <Sync/>, <Event/>, <Who/> and the <Turn> tag on one line each)
+        for k, ln in enumerate(text.split("\n")):
+            chunk = " ".join(ln.split())
+            if not chunk:
+                continue
+            off = self.n + 1 if self.chunks else 0
+            self.marks.append((off, time, None if line is None else line + k))
+            self.chunks.append(chunk)
+            self.n = off + len(chunk)
+
+    def sync(self, time: float | None, line: int | None) -> None:
+        self.syncs.add(len(self.marks))
+        self.marks.append((self.n, time, line))
+
+    def finished(self) -> list[tuple[int, float | None, int | None]]:
+        """The marks, less a <Sync>'s mark that the mark of its own words repeats (same time,
+        next offset)."""
+        out = []
+        for k, m in enumerate(self.marks):
+            nxt = self.marks[k + 1] if k + 1 < len(self.marks) else None
+            if k in self.syncs and nxt is not None and nxt[1] == m[1] and nxt[0] - m[0] <= 1:
+                continue
+            out.append(m)
+        return out
 
 
 def parse_trs(path: str | Path) -> Transcript:
@@ -72,20 +116,20 @@ def parse_trs(path: str | Path) -> Transcript:
                 ids = ["?"]
             who = 0
             time = t0
-            # pieces[i] = [texts, start, line]
-            pieces: dict[int, list] = {}
+            pieces: dict[int, _Piece] = {}
 
             def add(text: str | None, line: int | None) -> None:
                 nonlocal source_words
                 if text and text.strip():
                     source_words += count_words(text)
-                    p = pieces.setdefault(who, [[], time, line])
-                    p[0].append(text)
+                    pieces.setdefault(who, _Piece(time, line)).add(text, time, line)
 
             add(tu.text, _line(tu))
             for ch in tu:
                 if ch.tag == "Sync":
                     time = _f(ch, "time", path)
+                    for p in pieces.values():      # where the text said so far stops (the end of a segment)
+                        p.sync(time, _line(ch))
                 elif ch.tag == "Who":
                     try:
                         who = max(int(ch.get("nb", "1")) - 1, 0)
@@ -98,14 +142,14 @@ def parse_trs(path: str | Path) -> Transcript:
                     comments += 1
                 add(ch.tail, _line(ch))
             overlap = len(ids) > 1
-            for idx in sorted(pieces, key=lambda i: (pieces[i][1] or 0.0, i)):
-                texts, start, line = pieces[idx]
+            for idx in sorted(pieces, key=lambda i: (pieces[i].start or 0.0, i)):
+                p = pieces[idx]
                 sid = ids[idx] if idx < len(ids) else ids[-1]
                 if sid == "?" or sid not in names:
                     unknown = True
                 label = names.get(sid, "inconnu" if sid == "?" else sid)
-                text = " ".join(" ".join(texts).split())
-                turns.append(Turn(speaker=label, text=text, start=start, end=t1, line=line, overlap=overlap))
+                turns.append(Turn(speaker=label, text=" ".join(p.chunks), start=p.start, end=t1, line=p.line,
+                                  overlap=overlap, marks=p.finished()))
                 turn_topics.append(topic)
     if not turns:
         raise TextmineError(E.E109, path=path, detail="no <Turn> with transcribed speech")
