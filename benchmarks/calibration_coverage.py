@@ -2,7 +2,12 @@
 segments must be coded per wave?
 
 Two parts, both through textmine's own code (design.allocate/draw, pseudo_outcomes, the cluster
-bootstrap's change_interval):
+bootstrap's change_interval, and the widening for few coder/human disagreements that ``track
+changes`` applies to a corrected change: few_errors_variance on each wave's coded units divided by
+the wave's squared segment count, added to the bootstrap replicates by widen, then the percentile
+interval). The bootstrap alone (without the widening) is printed beside it for comparison: it is
+what this benchmark measured before the widening; the populations and samples are the same for
+the same seed (the widening's noise has its own generator, per cell as in ``track``).
 
 A. Simulation (the sizes a real study codes). Each replication draws a new population per wave
    from a known super-population: 200 interviews per wave, 15 + Poisson(5) segments each (about
@@ -43,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "corpus" / "demo" / "_build"))
 
 from textmine.calibrate.design import allocate, draw, inclusion_probabilities  # noqa: E402
-from textmine.stats import change_interval  # noqa: E402
-from textmine.track.calibrated import human_matrix, pseudo_outcomes  # noqa: E402
+from textmine.stats import change_interval, percentile_ci, rng_for  # noqa: E402
+from textmine.track.calibrated import few_errors_variance, human_matrix, pseudo_outcomes, widen  # noqa: E402
 
 NS = (50, 100, 200, 400)
 N_BOOT, ALPHA = 1000, 0.05
@@ -92,6 +97,9 @@ def sums(itv, values):
 
 
 def corrected(rng, itv, strata, y, yhat, n, design="stratified"):
+    """Per-interview sums of the pseudo-outcomes (numerators, segment counts) and the coded units
+    ``(interview, d = Y - Ŷ, weight 1, π)`` that ``track`` hands to ``few_errors_variance`` for the
+    segments measure (an interview sample's segments carry their interview's π)."""
     if design == "interviews":             # whole interviews, stratified by role, n / 20 of them
         first = np.unique(itv, return_index=True)[1]
         s_itv = strata[first]
@@ -99,7 +107,7 @@ def corrected(rng, itv, strata, y, yhat, n, design="stratified"):
         n_h = allocate(sizes, max(1, n // 20))
         picked = draw(s_itv, n_h, rng)[itv]
         pi = inclusion_probabilities(s_itv, sizes, n_h)[itv]
-        return sums(itv, pseudo_outcomes(yhat, y, picked, pi))
+        return sums(itv, pseudo_outcomes(yhat, y, picked, pi)), coded_units(itv, y, yhat, picked, pi)
     weights = None
     if design == "oversampled":            # the coder's positives form strata drawn 3 times as often
         strata = strata * 2 + yhat.astype(int)
@@ -108,7 +116,31 @@ def corrected(rng, itv, strata, y, yhat, n, design="stratified"):
     n_h = allocate(sizes, n, weights)
     picked = draw(strata, n_h, rng)
     pi = inclusion_probabilities(strata, sizes, n_h)
-    return sums(itv, pseudo_outcomes(yhat, y, picked, pi))
+    return sums(itv, pseudo_outcomes(yhat, y, picked, pi)), coded_units(itv, y, yhat, picked, pi)
+
+
+def coded_units(itv, y, yhat, picked, pi):
+    """What ``Calibration.coded_units`` gives for the segments measure: the coded segments'
+    interview (cluster), ``d = Y - Ŷ`` (units x items), weight 1 and probability π."""
+    sel = np.asarray(picked, dtype=bool)
+    d = (np.asarray(y, dtype=float) - np.asarray(yhat, dtype=float))[sel]
+    return itv[sel], d.reshape(int(sel.sum()), -1), np.ones(int(sel.sum())), np.asarray(pi, dtype=float)[sel]
+
+
+def corrected_change(cor, rng_f, rng_t, rng_widen, n_boot=N_BOOT, alpha=ALPHA):
+    """A corrected change as ``track changes`` computes it (tests/test_calibration_intervals.py
+    checks that both give the same interval from the same generators): independent cluster
+    bootstraps of the two waves, then ``widen`` by each wave's ``few_errors_variance`` over its
+    squared segment count. ``(delta, lo, hi, reps)`` widened, and ``(lo, hi, reps)`` of the
+    bootstrap alone."""
+    (num_f, den_f), units_f = cor[0]
+    (num_t, den_t), units_t = cor[1]
+    d, lo0, hi0, reps0 = change_interval(num_f, den_f, num_t, den_t, n_boot, alpha, rng_f, rng_t)
+    extra = (few_errors_variance(units_f, np.arange(len(den_f))) / max(float(den_f.sum()), 1e-12) ** 2
+             + few_errors_variance(units_t, np.arange(len(den_t))) / max(float(den_t.sum()), 1e-12) ** 2)
+    reps = widen(reps0, extra, rng_widen)
+    lo, hi = percentile_ci(reps, alpha)
+    return d, lo, hi, reps, (lo0, hi0, reps0)
 
 
 def simulate(reps: int, seed: int) -> pd.DataFrame:
@@ -121,7 +153,8 @@ def simulate(reps: int, seed: int) -> pd.DataFrame:
             census = pops[1][2].mean() - pops[0][2].mean()
             raw = [sums(itv, yh) for itv, _, _, yh in pops]
             d, lo, hi, reps_ = change_interval(raw[0][0], raw[0][1], raw[1][0], raw[1][1], N_BOOT, ALPHA, rng, rng)
-            rows.append((name, "raw", 0, truth, census, d[0], lo[0], hi[0], reps_[:, 0].std()))
+            rows.append((name, "raw", 0, truth, census, d[0], lo[0], hi[0], reps_[:, 0].std(), lo[0], hi[0],
+                         reps_[:, 0].std()))
             designs = [("corrected", "stratified", NS)]
             if name == "change":
                 designs += [("corrected, over-sampled x3", "oversampled", (100, 400)),
@@ -129,21 +162,27 @@ def simulate(reps: int, seed: int) -> pd.DataFrame:
             for label, design, ns in designs:
                 for n in ns:
                     cor = [corrected(rng, itv, s, y, yh, n, design) for itv, s, y, yh in pops]
-                    d, lo, hi, reps_ = change_interval(cor[0][0], cor[0][1], cor[1][0], cor[1][1], N_BOOT, ALPHA,
-                                                       rng, rng)
-                    rows.append((name, label, n, truth, census, d[0], lo[0], hi[0], reps_[:, 0].std()))
-    return pd.DataFrame(rows, columns=["scenario", "estimator", "n", "truth", "census", "delta", "lo", "hi", "se"])
+                    d, lo, hi, reps_, (lo0, hi0, reps0) = corrected_change(
+                        cor, rng, rng, rng_for(seed, "chg-widen", name, r, design, n))
+                    rows.append((name, label, n, truth, census, d[0], lo[0], hi[0], reps_[:, 0].std(), lo0[0],
+                                 hi0[0], reps0[:, 0].std()))
+    return pd.DataFrame(rows, columns=["scenario", "estimator", "n", "truth", "census", "delta", "lo", "hi", "se",
+                                       "lo0", "hi0", "se0"])
 
 
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
     g = df.assign(cover=(df["lo"] <= df["truth"]) & (df["truth"] <= df["hi"]),
                   cover_census=(df["lo"] <= df["census"]) & (df["census"] <= df["hi"]),
-                  width=df["hi"] - df["lo"], err=df["delta"] - df["truth"], excl0=(df["lo"] > 0) | (df["hi"] < 0))
+                  width=df["hi"] - df["lo"], err=df["delta"] - df["truth"], excl0=(df["lo"] > 0) | (df["hi"] < 0),
+                  cover0=(df["lo0"] <= df["truth"]) & (df["truth"] <= df["hi0"]), width0=df["hi0"] - df["lo0"],
+                  excl00=(df["lo0"] > 0) | (df["hi0"] < 0))
     out = g.groupby(["scenario", "estimator", "n"], sort=False).agg(
         truth=("truth", "first"), bias=("err", "mean"), coverage=("cover", "mean"),
         coverage_census=("cover_census", "mean"), width=("width", "mean"), excludes_0=("excl0", "mean"),
-        se=("se", "mean"), sd=("delta", "std"), reps=("cover", "size")).reset_index()
+        se=("se", "mean"), sd=("delta", "std"), reps=("cover", "size"), coverage0=("cover0", "mean"),
+        width0=("width0", "mean"), excludes_00=("excl00", "mean"), se0=("se0", "mean")).reset_index()
     out["se_ratio"] = out["se"] / out["sd"]          # bootstrap SE / actual SD of the estimate: ~1 is right
+    out["se_ratio0"] = out["se0"] / out["sd"]
     return out
 
 
@@ -175,23 +214,26 @@ def demo(project: Path, reps: int, seed: int) -> pd.DataFrame | None:
     raw = [sums(itv, x) for itv, _, _, x in parts]
     d_raw, lo_raw, hi_raw, _ = change_interval(raw[0][0], raw[0][1], raw[1][0], raw[1][1], N_BOOT, ALPHA, rng, rng)
     rows = [(it, "raw", 0, truth[j], d_raw[j] - truth[j], float(lo_raw[j] <= truth[j] <= hi_raw[j]),
-             hi_raw[j] - lo_raw[j]) for j, it in enumerate(items)]
+             hi_raw[j] - lo_raw[j], np.nan, np.nan) for j, it in enumerate(items)]
     sizes = [len(p[0]) for p in parts]
     for n in (50, 100):
         if n > min(sizes):
             continue
         res = []
-        for _ in range(reps):
+        for r in range(reps):
             cor = [corrected(rng, itv, s, y, x, n) for itv, s, y, x in parts]
-            d, lo, hi, _ = change_interval(cor[0][0], cor[0][1], cor[1][0], cor[1][1], N_BOOT, ALPHA, rng, rng)
-            res.append((d, lo, hi))
-        d, lo, hi = (np.array([r[k] for r in res]) for k in range(3))
+            d, lo, hi, _, (lo0, hi0, _) = corrected_change(cor, rng, rng, rng_for(seed, "demo-widen", n, r))
+            res.append((d, lo, hi, lo0, hi0))
+        d, lo, hi, lo0, hi0 = (np.array([r[k] for r in res]) for k in range(5))
         for j, it in enumerate(items):
             rows.append((it, "corrected", n, truth[j], float((d[:, j] - truth[j]).mean()),
                          float(((lo[:, j] <= truth[j]) & (truth[j] <= hi[:, j])).mean()),
-                         float((hi[:, j] - lo[:, j]).mean())))
+                         float((hi[:, j] - lo[:, j]).mean()),
+                         float(((lo0[:, j] <= truth[j]) & (truth[j] <= hi0[:, j])).mean()),
+                         float((hi0[:, j] - lo0[:, j]).mean())))
     print(f"\nB. demo answer key ({project}): respondent segments per wave {sizes}, {reps} replications")
-    return pd.DataFrame(rows, columns=["item", "estimator", "n", "truth", "bias", "coverage", "width"])
+    return pd.DataFrame(rows, columns=["item", "estimator", "n", "truth", "bias", "coverage", "width", "coverage0",
+                                       "width0"])
 
 
 def pts(v: float) -> str:
@@ -210,12 +252,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"A. simulation: {args.reps} replications per scenario, {M_ITV} interviews (~4,000 segments) per wave, "
           f"{N_BOOT} bootstrap replicates; {t_sim:.0f} s")
     print("| scenario | estimator | coded per wave | true change, pts | bias, pts | coverage | coverage (census) "
-          "| 95 % CI width, pts | bootstrap SE / actual SD | CI excludes 0 |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| 95 % CI width, pts | interval SE / actual SD | CI excludes 0 | bootstrap alone: coverage, width, "
+          "SE / SD, excludes 0 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in sim.itertuples():
+        alone = "–" if r.estimator == "raw" else (f"{r.coverage0:.3f}, {100 * r.width0:.1f}, {r.se_ratio0:.2f}, "
+                                                  f"{r.excludes_00:.2f}")
         print(f"| {r.scenario} | {r.estimator} | {r.n if r.n else '–'} | {pts(r.truth)} | {pts(r.bias)} | "
               f"{r.coverage:.3f} | {r.coverage_census:.3f} | {100 * r.width:.1f} | {r.se_ratio:.2f} | "
-              f"{r.excludes_0:.2f} |")
+              f"{r.excludes_0:.2f} | {alone} |")
     print(f"Monte Carlo standard error of a coverage near 0.95: {np.sqrt(0.95 * 0.05 / args.reps):.3f}")
     cor = sim[sim["estimator"].str.startswith("corrected")]
     print(f"lowest corrected coverage: {cor['coverage'].min():.3f} (aim >= 0.93)")
@@ -223,16 +268,18 @@ def main(argv: list[str] | None = None) -> int:
     ch = cor[cor["scenario"] == "change"]
     print("minimum detectable change with 80 % power (2.8 standard errors; SE = width / 3.92):")
     for r in ch.itertuples():
-        print(f"  code {r.n} segments per wave -> a change of about {100 * 2.8 * r.width / 3.92:.0f} points")
+        print(f"  code {r.n} segments per wave -> a change of about {100 * 2.8 * r.width / 3.92:.0f} points "
+              f"(bootstrap alone: {100 * 2.8 * r.width0 / 3.92:.0f})")
     t1 = time.perf_counter()
     dm = demo(args.project, args.reps, args.seed)
     if dm is not None:
         print("| item | estimator | coded per wave | true change (key census), pts | bias, pts | coverage "
-              "| width, pts |")
-        print("|---|---|---|---|---|---|---|")
+              "| width, pts | bootstrap alone: coverage, width |")
+        print("|---|---|---|---|---|---|---|---|")
         for r in dm.itertuples():
+            alone = "–" if r.estimator == "raw" else f"{r.coverage0:.3f}, {100 * r.width0:.1f}"
             print(f"| {r.item} | {r.estimator} | {r.n if r.n else '–'} | {pts(r.truth)} | {pts(r.bias)} | "
-                  f"{r.coverage:.3f} | {100 * r.width:.1f} |")
+                  f"{r.coverage:.3f} | {100 * r.width:.1f} | {alone} |")
         print(f"({time.perf_counter() - t1:.0f} s; raw has no sampling: its coverage is 1 or 0)")
     print(f"total {time.perf_counter() - t0:.0f} s")
     return 0

@@ -154,3 +154,57 @@ def test_panel_mean_delta_interval_also_carries_the_correction():
     assert cor["estimator"] == "calibrated" and raw["estimator"] == "raw"
     assert cor["mean_delta"] == pytest.approx(raw["mean_delta"])
     assert cor["ci_high"] - cor["ci_low"] > 2 * (raw["ci_high"] - raw["ci_low"])
+
+
+def test_the_coverage_benchmark_computes_the_interval_track_changes_gives():
+    """README "How many segments to code" (parts A and B) comes from
+    ``benchmarks/calibration_coverage.py``, which calls the pseudo-outcome and bootstrap helpers
+    directly. It measured the bootstrap alone after ``track changes`` gained the widening for few
+    disagreements, so its table no longer described what a user gets. From the same population,
+    sample and generators, its corrected change must be ``changes()``'s, interval included."""
+    import importlib.util
+    from textmine.calibrate.design import allocate, draw, inclusion_probabilities
+    from textmine.stats import rng_for
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "calibration_coverage.py"
+    spec = importlib.util.spec_from_file_location("calibration_coverage_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rng = np.random.default_rng(11)
+    pops = [bench.population(rng, p, w) for w, p in ((1, 0.10), (2, 0.16))]
+    draws = [np.random.default_rng(100 + w) for w in (1, 2)]
+    cor = [bench.corrected(g, itv, s, y, yh, 60) for g, (itv, s, y, yh) in zip(draws, pops)]
+    # the same population and sample as textmine's own tables
+    frames, coded, pi = [], [], []
+    for w, (itv, strata, y, yh) in zip((1, 2), pops):
+        frames.append(pd.DataFrame({"segment_id": [f"w{w}s{k:06d}" for k in range(len(itv))],
+                                    "interview_id": [f"w{w}i{j:04d}" for j in itv], "wave": str(w),
+                                    "role": [f"r{s}" for s in strata], "territory": None, "structure_type": None,
+                                    "date": None, "respondent_id": [f"w{w}i{j:04d}" for j in itv], "n_words": 20,
+                                    "y": y, "x": yh.astype(bool)}))
+    for g, (itv, strata, y, yh) in zip([np.random.default_rng(100 + w) for w in (1, 2)], pops):
+        sizes = np.bincount(strata, minlength=int(strata.max()) + 1)
+        n_h = allocate(sizes, 60)
+        coded.append(np.asarray(draw(strata, n_h, g), dtype=bool))
+        pi.append(inclusion_probabilities(strata, sizes, n_h))
+    pop = pd.concat(frames, ignore_index=True)
+    coded, pi = np.concatenate(coded), np.concatenate(pi)
+    X = pop[["x"]].to_numpy(dtype=bool)
+    data = TrackData(pop.drop(columns=["y", "x"]), ["t"], ["theme"], {"t": "t"}, X, np.full(X.shape, np.nan),
+                     run_id="t")
+    n = len(pop)
+    Y = pop[["y"]].to_numpy(dtype=float)
+    data.cache[("calibration", None, None)] = Calibration(
+        X.astype(float), [np.where(coded[:, None], Y, 0.0)], [coded], coded, np.where(coded, pi, np.nan),
+        np.ones(n, dtype=bool), np.zeros(n, dtype=bool), np.full(n, np.nan), np.zeros(n, dtype=bool),
+        np.ones(1, dtype=bool), 10, {"1": "s1", "2": "s1"}, {}, [], {"s1": "segments"})
+    cfg = defaults()
+    cfg.track.n_perm = 20
+    row = changes(SimpleNamespace(config=cfg, root=Path(".")), "1", "2", data=data).iloc[0]
+    assert row["estimator"] == "calibrated"
+    rs = cfg.random_state
+    d, lo, hi, _, (lo0, hi0, _) = bench.corrected_change(
+        cor, rng_for(rs, "chg", "segments", (), "1"), rng_for(rs, "chg", "segments", (), "2"),
+        rng_for(rs, "chg-widen", "segments", (), "1", "2"), cfg.track.n_boot, cfg.track.alpha)
+    assert d[0] == pytest.approx(row["delta"], abs=1e-12)
+    assert (lo[0], hi[0]) == pytest.approx((row["ci_low"], row["ci_high"]), abs=1e-12)
+    assert hi[0] - lo[0] > hi0[0] - lo0[0]          # with 60 coded per wave the widening is not nil
