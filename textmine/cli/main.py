@@ -139,22 +139,33 @@ def main(argv: list[str] | None = None) -> int:
 
 def _remove_empty_new_project() -> None:
     """A command that failed on a project folder it created leaves no folder behind when nothing
-    was stored in it (an interrupted run that stored interviews keeps them, to resume)."""
+    was stored in it (an interrupted run that stored interviews keeps them, to resume).
+
+    The folder is removed only under the project's lock: another command started at the same
+    moment on the same new folder (it holds the lock, or its store cannot be opened) may be
+    storing interviews in it, and its folder is never removed."""
     import shutil
     root = Path(state.project)
     from ..recovery import DB_NAME
+    from ..runlock import holder, project_lock
     from ..store import Store
     db = root / DB_NAME
-    if not root.is_dir():
+    if not root.is_dir() or holder(root) is not None:
         return
-    if db.exists():
-        try:
-            with Store(root, read_only=True) as store:
-                if store.counts()["interviews"]:
+    try:
+        with project_lock(root):
+            if db.exists():
+                try:
+                    with Store(root, read_only=True) as store:
+                        if store.counts()["interviews"]:
+                            return
+                except TextmineError:   # busy (another process writes it: E007) or cannot be opened: kept
                     return
-        except Exception:   # noqa: BLE001 - unreadable or without the table: nothing of value stored
-            pass
-    shutil.rmtree(root, ignore_errors=True)
+                except Exception:   # noqa: BLE001 - without the table: nothing of value stored
+                    pass
+            shutil.rmtree(root, ignore_errors=True)
+    except TextmineError:           # E003: another command works in the folder now; E011: cannot tell
+        return
     if not state.quiet:
         console.print(f"the new project folder {root} was removed: nothing was stored in it", markup=False,
                       highlight=False, soft_wrap=True)

@@ -1,0 +1,59 @@
+"""Interruptions and concurrent commands: what a user meets when a command is stopped (Ctrl-C,
+SIGTERM from a scheduler or a closed session) or when two commands start on one project."""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from .hostile_helpers import flat
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("other", ["run", "ingest"])
+def test_a_refused_command_never_removes_the_project_another_command_is_building(
+        other, ingested, corpus3, tmp_path, cli, monkeypatch):
+    """Two commands started at once on a new folder: the second is refused (E003 when the other
+    is a `run` holding the lock, E007 or E004 when it is an `ingest` holding the store) and, as
+    the folder did not exist when it started, it used to remove it "as nothing was stored" (it
+    could not open the store the other holds), deleting the other's interviews while it worked.
+    The refused command must leave the folder alone."""
+    import textmine.pipeline as pipeline
+    from textmine.runlock import LOCK_NAME
+
+    project = tmp_path / "nouveau"
+    held = []
+    real_lock = pipeline.project_lock
+
+    def other_run_got_there_first(root):
+        # the other run created the folder, holds its lock and its store, and stored interviews
+        shutil.copytree(ingested, project)
+        if other == "run":
+            fh = open(project / LOCK_NAME, "a+", encoding="utf-8")
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fh.write(f"pid {os.getpid()} started now\n")
+            fh.flush()
+            held.append(fh)
+        held.append(duckdb.connect(str(project / "textmine.duckdb")))
+        return real_lock(root)
+
+    monkeypatch.setattr(pipeline, "project_lock", other_run_got_there_first)
+    try:
+        res = cli("--project", project, "run", corpus3, "--wave", "2022")
+        assert res.exit_code == 1 and "Traceback" not in res.stderr, res
+        assert ("[E003]" if other == "run" else "[E00") in res.stderr, res
+        assert "was removed" not in res.stderr, res
+        assert (project / "textmine.duckdb").is_file()
+    finally:
+        for h in held:
+            h.close()
+    with duckdb.connect(str(project / "textmine.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM interviews").fetchone()[0] == 3
