@@ -57,3 +57,36 @@ def test_a_refused_command_never_removes_the_project_another_command_is_building
             h.close()
     with duckdb.connect(str(project / "textmine.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM interviews").fetchone()[0] == 3
+
+
+def _run(project: Path, corpus: Path, kill_at: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "TEXTMINE_KILL_AT"}
+    env["PYTHONPATH"] = str(ROOT)
+    if kill_at:
+        env["TEXTMINE_KILL_AT"] = kill_at
+    return subprocess.run([sys.executable, "-m", "textmine", "--project", str(project), "--config",
+                           str(ROOT / "tests" / "fixtures" / "test_encoder.yaml"), "run", str(corpus), "--wave", "2022"],
+                          env=env, capture_output=True, text=True, timeout=300,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def test_ctrl_c_and_sigterm_say_so_and_the_next_run_resumes(corpus3, tmp_path):
+    """Ctrl-C (SIGINT) used to end a command with exit status 130 and not a word (the "interrupted"
+    message was never reached), and SIGTERM (a scheduler's time limit, a closed session) killed it
+    at once: no message, no cleanup. Both now say what happened and how to go on; the next run
+    resumes where the stopped one was."""
+    project = tmp_path / "proj"
+    for kill_at, rc in (("ingest:2:INT", 130), ("topics:0:TERM", 143)):
+        res = _run(project, corpus3, kill_at)
+        err = flat(res.stderr)
+        assert res.returncode == rc, (kill_at, res.returncode, res.stderr[-2000:])
+        assert "interrupted" in err and "run the same command again to resume" in err, (kill_at, err[-800:])
+        assert "Traceback" not in res.stderr + res.stdout, res.stderr
+        assert not list(project.rglob("*.tmp")), kill_at
+        assert project.is_dir(), kill_at                      # interviews were stored: kept, to resume
+        if kill_at.startswith("topics"):                      # it stored the interview the first one had left
+            assert "ingest: 1/1" in err, err[-1500:]
+    res = _run(project, corpus3)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = flat(res.stdout + res.stderr)
+    assert "0 added, 0 replaced, 0 updated in place, 3 unchanged" in out, out[-1500:]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -171,9 +172,16 @@ def _remove_empty_new_project() -> None:
                       highlight=False, soft_wrap=True)
 
 
+#: exit status of a command stopped by Ctrl-C (SIGINT), as shells report it
+INTERRUPTED = 130
+_INTERRUPTED_MSG = "interrupted: nothing half-written was kept; run the same command again to resume"
+
+
 def _main(argv: list[str] | None) -> int:
     try:
         rv = app(args=argv, prog_name="textmine", standalone_mode=False)
+        if rv == INTERRUPTED:   # typer turns Ctrl-C into this return value, without a word
+            console.print(_INTERRUPTED_MSG, markup=False, highlight=False, soft_wrap=True)
         return rv if isinstance(rv, int) else 0
     except TextmineError as exc:
         return _fail(exc)
@@ -190,8 +198,8 @@ def _main(argv: list[str] | None) -> int:
         exc.show()
         return exc.exit_code
     except (usage.Abort, KeyboardInterrupt):
-        console.print("interrupted: nothing half-written was kept; run the same command again to resume")
-        return 130
+        console.print(_INTERRUPTED_MSG, markup=False, highlight=False, soft_wrap=True)
+        return INTERRUPTED
     except Exception as exc:         # the store failed mid-command: damaged (E009) or unusable (E004)
         if not is_store_failure(exc):
             raise
@@ -203,6 +211,25 @@ def _fail(exc: TextmineError) -> int:
     return 1
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's time limit, a closed session), unwound like Ctrl-C: the store is
+    closed, temporary files removed, the lock released."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)     # a second SIGTERM ends the process at once
+    raise _Terminated()
+
+
 def run() -> None:
-    """Console-script entry point: the one place errors become exit codes."""
-    sys.exit(main())
+    """Console-script entry point: the one place errors become exit codes. SIGTERM stops a
+    command as Ctrl-C does (message, cleanup), with exit status 143."""
+    terminated = []
+
+    def on_sigterm(signum, frame) -> None:
+        terminated.append(signum)
+        _on_sigterm(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    rc = main()
+    sys.exit(128 + signal.SIGTERM if terminated and rc == INTERRUPTED else rc)
