@@ -413,8 +413,11 @@ def _run_wave(project, corpus_dir: Path, *, wave, metadata, refit_topics, model_
             manifest["outputs"] = outputs
             save_manifest(store, manifest)
             result = RunResult(manifest["run_id"], wave, manifest, stages, outputs, ch, created=store.created)
-            if not result.did_nothing or not backups(store.root):
-                store.backup(manifest["run_id"])
+            if (not result.did_nothing or not backups(store.root)) and store.backup(manifest["run_id"]) is None:
+                older = backups(store.root)
+                say("backup", f"no copy of the store could be written to {store.root / 'backups'} (disk full or "
+                              "not writable?): " + (f"the newest copy there, {older[0].name}, is from an earlier run"
+                                                    if older else "there is no copy to restore if the store is damaged"))
             return result
 
 

@@ -90,3 +90,22 @@ def test_ctrl_c_and_sigterm_say_so_and_the_next_run_resumes(corpus3, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     out = flat(res.stdout + res.stderr)
     assert "0 added, 0 replaced, 0 updated in place, 3 unchanged" in out, out[-1500:]
+
+
+def test_a_run_whose_backup_cannot_be_written_says_so(corpus3, tmp_path, monkeypatch):
+    """On a nearly full disk (or a file-size limit) the run's copy of the store in backups/ failed
+    and the run said nothing: the user believed a copy of this run existed to restore."""
+    import errno
+    import textmine.store
+    from textmine.pipeline import run_wave
+
+    def disk_full(src, dst, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(textmine.store.shutil, "copyfile", disk_full)
+    said = []
+    res = run_wave(tmp_path / "p", corpus3, wave="2022", config_path=ROOT / "tests" / "fixtures" / "test_encoder.yaml",
+                   report=lambda stage, msg: said.append((stage, msg)))
+    assert res.outputs and not list((tmp_path / "p" / "backups").glob("*.duckdb"))
+    assert any(st == "backup" and "no copy of the store could be written" in m and "no copy to restore" in m
+               for st, m in said), said
