@@ -109,3 +109,27 @@ def test_a_run_whose_backup_cannot_be_written_says_so(corpus3, tmp_path, monkeyp
     assert res.outputs and not list((tmp_path / "p" / "backups").glob("*.duckdb"))
     assert any(st == "backup" and "no copy of the store could be written" in m and "no copy to restore" in m
                for st, m in said), said
+
+
+def test_a_disk_that_fills_up_during_a_command_is_e011_and_the_next_run_resumes(corpus3, tmp_path):
+    """A file-size limit (as a full disk or a quota) reached while DuckDB commits said "[E004] The
+    project store could not be opened ... Fix: Check the file is a textmine DuckDB store and not
+    opened by another program", about a store that opened well. It is now E011 saying the disk
+    refused the write, and the same run, with room again, resumes."""
+    import resource
+    project = tmp_path / "p"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("TEXTMINE_KILL_AT", None)
+    cmd = [sys.executable, "-m", "textmine", "--project", str(project), "--config",
+           str(ROOT / "tests" / "fixtures" / "test_encoder.yaml"), "run", str(corpus3), "--wave", "2022"]
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))
+
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, preexec_fn=small_files)
+    err = flat(res.stderr)
+    assert res.returncode == 1 and "[E011]" in err and "the disk refused a write" in err, err[-1500:]
+    assert "Free space" in err and "Traceback" not in res.stderr
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-1500:]
+    assert project.is_dir()
