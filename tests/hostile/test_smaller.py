@@ -148,3 +148,19 @@ def test_a_sheet_whose_rows_name_files_outside_the_folder_says_so(tmp_path, cli)
     out = " ".join(res.stderr.split())
     assert "meta.csv:2" in out and "none of the 1 file(s) meta.csv lists is under" in out, out
     assert not (tmp_path / "p").exists()
+
+
+def test_segments_export_jsonl_is_strict_json(project, tmp_path, cli):
+    """Segments of a .txt transcript have no start or end time: the JSON Lines export wrote
+    `"start": NaN`, which JSON does not have (JavaScript's JSON.parse, Python's strict readers and
+    most JSON tools refuse the file). Missing values are null."""
+    import json
+
+    out = tmp_path / "segments.jsonl"
+    assert cli("--project", project, "segments", "export", "--format", "jsonl", "--output", out).exit_code == 0
+
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    rows = [json.loads(line, parse_constant=refuse) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows and all(r["start"] is None and r["end"] is None for r in rows)
