@@ -73,7 +73,8 @@ def test_zip_checks(tmp_path):
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("content.xml", "<a/>")
     (tmp_path / "nodoc.docx").write_bytes(buf.getvalue())
-    assert _err(tmp_path / "nodoc.docx").code == "E110"
+    e = _err(tmp_path / "nodoc.docx")      # the fix said "Fix the line given", for a file without lines
+    assert e.code == "E110" and "word/document.xml" in e.detail and "save or export it again" in e.fix
     (tmp_path / "sheet.odt").write_bytes(buf.getvalue())   # content.xml without office:text
     assert _err(tmp_path / "sheet.odt").code == "E110"
     (tmp_path / "garbage.odt").write_bytes(b"PK\x03\x04" + b"\x00" * 50)
