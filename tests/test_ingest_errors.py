@@ -73,7 +73,8 @@ def test_zip_checks(tmp_path):
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("content.xml", "<a/>")
     (tmp_path / "nodoc.docx").write_bytes(buf.getvalue())
-    assert _err(tmp_path / "nodoc.docx").code == "E110"
+    e = _err(tmp_path / "nodoc.docx")      # the fix said "Fix the line given", for a file without lines
+    assert e.code == "E110" and "word/document.xml" in e.detail and "save or export it again" in e.fix
     (tmp_path / "sheet.odt").write_bytes(buf.getvalue())   # content.xml without office:text
     assert _err(tmp_path / "sheet.odt").code == "E110"
     (tmp_path / "garbage.odt").write_bytes(b"PK\x03\x04" + b"\x00" * 50)
@@ -135,6 +136,9 @@ def test_read_metadata_xlsx(tmp_path):
     (["t/missing.txt;C01;2;2023-05-02;D;s;R;conum;;"], HEADER, "E112", 2),
     (["t/a.txt;C01;2;2023-05-02;D;s;R;conum;;", "t/b.txt;C01;2;2023-05-02;D;s;R;conum;;"], HEADER, "E114", 3),
     (["t/a.txt;C01;2;2023-05-02;D;s;R;astronaute;;"], HEADER, "E115", 2),
+    # the same transcript on two rows: the second row used to replace the first, whose interview vanished
+    (["t/a.txt;C01;2;2023-05-02;D;s;R;conum;;", "t/b.txt;C02;2;2023-05-02;D;s;R;conum;;",
+      "./t/a.txt;C03;2;2023-05-02;D;s;R;elu;;"], HEADER, "E111", 4),
 ])
 def test_metadata_errors(tmp_path, rows, header, code, line):
     p = _sheet(tmp_path, rows, header=header)
@@ -145,6 +149,8 @@ def test_metadata_errors(tmp_path, rows, header, code, line):
         assert "conum" in ei.value.detail and "interviewer" in ei.value.detail
     if code in ("E112",):
         assert "metadata.csv" in ei.value.detail and f"line {line}" in ei.value.detail
+    if code == "E111" and len(rows) > 1:
+        assert "t/a.txt is listed on lines 2 and 4" in ei.value.detail and "one row" in ei.value.fix
 
 
 def test_a_misspelt_column_is_named_with_its_near_match(tmp_path):

@@ -296,6 +296,13 @@ def _files_and_metas(store: Store, paths: Sequence[str | Path], metadata: str | 
     skipped += [(f, why) for f, why in passed_over if Path(f).resolve() not in listed]   # the sheet decides
     files += sorted((f for f in listed if any(f.is_relative_to(d) for d in folders)
                      and not any(f == g.resolve() for g in files)), key=str)
+    if not files and listed:    # every row names a file outside the folders given: say so, not "no transcript"
+        first = min(listed.values(), key=lambda m: m.sheet_line or 0)
+        raise TextmineError(E.E112, path=metadata, line=first.sheet_line,
+                            detail=f"none of the {len(listed)} file(s) {Path(metadata).name} lists is under "
+                                   f"{', '.join(str(p) for p in given)} (line {first.sheet_line}: {first.file})",
+                            fix="Give the folder that holds the transcripts the sheet lists, or write their "
+                                "`file` relative to the sheet's folder.")
     metas = {Path(k).resolve(): v for k, v in match_metadata(files, rows).items()}
     return files, metas
 

@@ -28,6 +28,7 @@ or refit) -> themes apply -> lexicon (word tokens, Reinert classes) -> track -> 
   SIGKILLs itself at the ``k``-th progress event of ``<stage>`` (``0``: as the stage starts;
   then each ``advance`` of its progress, e.g. each interview committed by ingest). The resume
   tests kill a run at a known point with it instead of sleeping and hoping.
+  ``<stage>:<k>:INT`` or ``:TERM`` sends that signal instead (Ctrl-C, a scheduler's stop).
 """
 from __future__ import annotations
 
@@ -82,13 +83,15 @@ KILL_ENV = "TEXTMINE_KILL_AT"
 def _kill_point(stage: str) -> int | None:
     """The progress event of ``stage`` at which ``TEXTMINE_KILL_AT`` asks to die, if any."""
     spec = os.environ.get(KILL_ENV, "")
-    name, _, k = spec.partition(":")
+    name, _, rest = spec.partition(":")
+    k = rest.partition(":")[0]
     return int(k or 0) if name == stage and (k or "0").isdigit() else None
 
 
 def _maybe_kill(stage: str, event: int) -> None:
     if _kill_point(stage) == event:
-        os.kill(os.getpid(), signal.SIGKILL)
+        sig = os.environ.get(KILL_ENV, "").split(":")[2:3] or ["KILL"]
+        os.kill(os.getpid(), getattr(signal, f"SIG{sig[0].upper()}", signal.SIGKILL))
 
 
 @dataclass
@@ -414,8 +417,11 @@ def _run_wave(project, corpus_dir: Path, *, wave, metadata, refit_topics, model_
             manifest["outputs"] = outputs
             save_manifest(store, manifest)
             result = RunResult(manifest["run_id"], wave, manifest, stages, outputs, ch, created=store.created)
-            if not result.did_nothing or not backups(store.root):
-                store.backup(manifest["run_id"])
+            if (not result.did_nothing or not backups(store.root)) and store.backup(manifest["run_id"]) is None:
+                older = backups(store.root)
+                say("backup", f"no copy of the store could be written to {store.root / 'backups'} (disk full or "
+                              "not writable?): " + (f"the newest copy there, {older[0].name}, is from an earlier run"
+                                                    if older else "there is no copy to restore if the store is damaged"))
             return result
 
 

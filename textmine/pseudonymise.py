@@ -507,6 +507,21 @@ class Pseudonymiser:
         return "".join(out)
 
 
+def mask_known(text: str, existing: pd.DataFrame | None, cfg: PseudonymiseConfig) -> str:
+    """``text`` (a search query) with what the project masks replaced as in its texts: every name
+    of the map ``existing`` in any case (names that are also common words only when
+    capitalised, as in the transcripts), e-mails, phone numbers, handles and streets. No NER runs
+    and nothing is added to the map. A query is compared with embeddings of the analysis text,
+    which holds the real names: a name left in the query would rank first the passages that
+    name that person, whose text is shown pseudonymised (an oracle for "who is in the corpus")."""
+    if not cfg.enabled or not text:
+        return text
+    p = Pseudonymiser(existing, cfg, nlp=None)
+    for key, entry in p._entries.items():
+        entry.cap = is_common_word(" ".join(key))
+    return p._replace(text)
+
+
 _IDIOM_BEFORE = re.compile(r"(?:\bà\s+(?:la|ma|sa|ta|leur|votre|notre)|\bau|\ben|\bsur\s+le|\bdu|\bdans\s+le|"
                            r"\blieu\s+et)\s+$", re.IGNORECASE)
 _A_LA = re.compile(r"\bà\s+la\s+$", re.IGNORECASE)

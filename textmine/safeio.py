@@ -172,7 +172,10 @@ class SafeZip:
         by its declared size."""
         info = self.names.get(name)
         if info is None:
-            raise TextmineError(E.E110, path=self.path, detail=f"the archive has no {name} part")
+            raise TextmineError(E.E110, path=self.path, detail=f"the archive has no {name} part",
+                                fix="The file is a zip archive but not a whole document of its type: open it in "
+                                    "the program that made it (Word, LibreOffice, your QDA software) and save or "
+                                    "export it again.")
         if not self.readable(name):
             raise self._refuse(f"{name}: not a part textmine reads")
         try:

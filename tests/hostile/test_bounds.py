@@ -160,3 +160,28 @@ def test_iramuteq_text_above_the_limit_is_refused_with_its_line(tmp_path, cli):
     assert "corpus.txt:3" in flat(res.stderr), res.stderr
     assert time.perf_counter() - t0 < 60
     assert not (tmp_path / "p").exists()        # nothing stored (not even the short text): folder removed
+
+
+def test_a_csv_turn_or_sheet_cell_longer_than_128_kib_is_read(tmp_path):
+    """The csv module refuses a cell over 128 KiB: a CSV transcript with one long turn (a written
+    contribution, about 20,000 words) or a sheet with a long note was refused as "a quote opened
+    there and not closed?", though no quote was open. A cell may be as long as the file, which
+    is bounded (E120); a quote left open is still refused."""
+    import csv
+
+    from textmine.ingest import parse_file, read_metadata
+    from textmine.records import KNOWN_ROLES
+    said = "le conseiller numérique aide les usagers avec leurs démarches en ligne chaque semaine "
+    (tmp_path / "long.csv").write_text(f"speaker;text\nEnquêtrice;Bonjour ?\nConum;{said * 2500}\n", encoding="utf-8")
+    tr = parse_file(tmp_path / "long.csv")
+    assert [t.speaker for t in tr.turns] == ["Enquêtrice", "Conum"] and len(tr.turns[1].text) > 200_000
+    assert csv.field_size_limit() == 131072                  # the module's limit is put back
+    (tmp_path / "e.txt").write_text("Enquêtrice : Bonjour ?\nConum : on aide les gens.\n", encoding="utf-8")
+    (tmp_path / "metadata.csv").write_text(
+        "file,interview_id,wave,date,territory,structure_type,respondent_id,role,notes\n"
+        f"e.txt,I1,2023,2023-01-01,A,asso,R1,conum,{'x' * 200_000}\n", encoding="utf-8")
+    assert read_metadata(tmp_path / "metadata.csv", known_roles=KNOWN_ROLES)[0].interview_id == "I1"
+    (tmp_path / "open.csv").write_text(f'speaker;text\nEnquêtrice;"Bonjour ?\nConum;{said * 2500}\n', encoding="utf-8")
+    with pytest.raises(TextmineError) as ei:
+        parse_file(tmp_path / "open.csv")
+    assert ei.value.code == "E110" and ei.value.line == 2

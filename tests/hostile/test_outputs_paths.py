@@ -313,3 +313,21 @@ def test_moved_project_names_the_config_path_to_fix(tmp_path, cli):
     assert "noms.txt" in res.stderr
     res = cli("--project", tmp_path / "proj", "corpus")            # in place, it still works
     assert res.exit_code == 0, res
+
+
+def test_a_store_on_a_read_only_disk_or_a_full_one_says_which(tmp_path):
+    """DuckDB's refusals to write said "[E004] The project store could not be opened ... Fix: Check
+    the file is a textmine DuckDB store": a project on a read-only disk (a shared folder, a
+    mounted archive) now gets E011 with the way on (copy it; the read-only commands), a full disk
+    E011 with "free space"; a damaged file stays E009."""
+    import duckdb
+
+    from textmine.recovery import store_error
+    ro = store_error(duckdb.IOException('IO Error: Cannot open file "p/textmine.duckdb": Read-only file system'),
+                     tmp_path)
+    assert ro.code == "E011" and "read-only" in ro.detail and "Copy the project folder" in ro.fix
+    full = store_error(duckdb.IOException('Could not write file "p/textmine.duckdb.wal": No space left on device'),
+                       tmp_path)
+    assert full.code == "E011" and "Free space" in full.fix
+    bad = store_error(duckdb.Error("Corrupt database file: computed checksum 1 does not match"), tmp_path)
+    assert bad.code == "E009"

@@ -132,3 +132,35 @@ def test_mapping_row_matching_no_code_is_e605(tmp_path, cli):
     res = cli("import", "qdpx", p, "--mapping", tmp_path / "map.csv")
     assert_coded(res, "E605")
     assert "'argnet'" in res.stderr and "Argent" in res.stderr
+
+
+def test_a_sheet_whose_rows_name_files_outside_the_folder_says_so(tmp_path, cli):
+    """Every row of the sheet names a file outside the folder given (``../``, an absolute path):
+    the command said "no transcript under c; passed over: 1 .txt file(s)", about a folder that
+    holds a transcript. It now names the sheet's row and why it is not ingested."""
+    write_itv(tmp_path / "c", "alpha.txt")
+    write_itv(tmp_path / "dehors", "beta.txt")
+    sheet = tmp_path / "c" / "meta.csv"
+    sheet.write_text("file,interview_id,wave,date,territory,structure_type,respondent_id,role\n"
+                     "../dehors/beta.txt,B1,2023,2023-01-02,A,association,R1,conum\n", encoding="utf-8")
+    res = cli("--project", tmp_path / "p", "ingest", tmp_path / "c", "--metadata", sheet)
+    assert_coded(res, "E112")
+    out = " ".join(res.stderr.split())
+    assert "meta.csv:2" in out and "none of the 1 file(s) meta.csv lists is under" in out, out
+    assert not (tmp_path / "p").exists()
+
+
+def test_segments_export_jsonl_is_strict_json(project, tmp_path, cli):
+    """Segments of a .txt transcript have no start or end time: the JSON Lines export wrote
+    `"start": NaN`, which JSON does not have (JavaScript's JSON.parse, Python's strict readers and
+    most JSON tools refuse the file). Missing values are null."""
+    import json
+
+    out = tmp_path / "segments.jsonl"
+    assert cli("--project", project, "segments", "export", "--format", "jsonl", "--output", out).exit_code == 0
+
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    rows = [json.loads(line, parse_constant=refuse) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows and all(r["start"] is None and r["end"] is None for r in rows)

@@ -11,7 +11,7 @@ from ..errors import E, TextmineError
 from ..export.cells import to_csv
 from ..overview import corpus_stats, export_segments, speakers_table
 from .common import (FormatOpt, RevealOpt, SkipInvalidOpt, SpeakersOpt, check_format, emit, info, ingest_lines,
-                     require_project, stage_progress, state)
+                     records, require_project, stage_progress, state)
 
 segments_app = typer.Typer(help="Analysis segments: export them.", no_args_is_help=True)
 
@@ -105,8 +105,8 @@ def segments_export(
             df.to_parquet(tmp, index=False)
         else:
             with open(tmp, "w", encoding="utf-8") as fh:
-                for rec in df.to_dict(orient="records"):
-                    fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+                for rec in records(df):      # a missing time or number is null: NaN is not JSON
+                    fh.write(json.dumps(rec, ensure_ascii=False, default=str, allow_nan=False) + "\n")
 
     atomic_write(output, write)
     info(f"{len(df)} segments -> {output}")

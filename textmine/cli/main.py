@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -139,30 +140,48 @@ def main(argv: list[str] | None = None) -> int:
 
 def _remove_empty_new_project() -> None:
     """A command that failed on a project folder it created leaves no folder behind when nothing
-    was stored in it (an interrupted run that stored interviews keeps them, to resume)."""
+    was stored in it (an interrupted run that stored interviews keeps them, to resume).
+
+    The folder is removed only under the project's lock: another command started at the same
+    moment on the same new folder (it holds the lock, or its store cannot be opened) may be
+    storing interviews in it, and its folder is never removed."""
     import shutil
     root = Path(state.project)
     from ..recovery import DB_NAME
+    from ..runlock import holder, project_lock
     from ..store import Store
     db = root / DB_NAME
-    if not root.is_dir():
+    if not root.is_dir() or holder(root) is not None:
         return
-    if db.exists():
-        try:
-            with Store(root, read_only=True) as store:
-                if store.counts()["interviews"]:
+    try:
+        with project_lock(root):
+            if db.exists():
+                try:
+                    with Store(root, read_only=True) as store:
+                        if store.counts()["interviews"]:
+                            return
+                except TextmineError:   # busy (another process writes it: E007) or cannot be opened: kept
                     return
-        except Exception:   # noqa: BLE001 - unreadable or without the table: nothing of value stored
-            pass
-    shutil.rmtree(root, ignore_errors=True)
+                except Exception:   # noqa: BLE001 - without the table: nothing of value stored
+                    pass
+            shutil.rmtree(root, ignore_errors=True)
+    except TextmineError:           # E003: another command works in the folder now; E011: cannot tell
+        return
     if not state.quiet:
         console.print(f"the new project folder {root} was removed: nothing was stored in it", markup=False,
                       highlight=False, soft_wrap=True)
 
 
+#: exit status of a command stopped by Ctrl-C (SIGINT), as shells report it
+INTERRUPTED = 130
+_INTERRUPTED_MSG = "interrupted: nothing half-written was kept; run the same command again to resume"
+
+
 def _main(argv: list[str] | None) -> int:
     try:
         rv = app(args=argv, prog_name="textmine", standalone_mode=False)
+        if rv == INTERRUPTED:   # typer turns Ctrl-C into this return value, without a word
+            console.print(_INTERRUPTED_MSG, markup=False, highlight=False, soft_wrap=True)
         return rv if isinstance(rv, int) else 0
     except TextmineError as exc:
         return _fail(exc)
@@ -179,8 +198,8 @@ def _main(argv: list[str] | None) -> int:
         exc.show()
         return exc.exit_code
     except (usage.Abort, KeyboardInterrupt):
-        console.print("interrupted: nothing half-written was kept; run the same command again to resume")
-        return 130
+        console.print(_INTERRUPTED_MSG, markup=False, highlight=False, soft_wrap=True)
+        return INTERRUPTED
     except Exception as exc:         # the store failed mid-command: damaged (E009) or unusable (E004)
         if not is_store_failure(exc):
             raise
@@ -192,6 +211,25 @@ def _fail(exc: TextmineError) -> int:
     return 1
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's time limit, a closed session), unwound like Ctrl-C: the store is
+    closed, temporary files removed, the lock released."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)     # a second SIGTERM ends the process at once
+    raise _Terminated()
+
+
 def run() -> None:
-    """Console-script entry point: the one place errors become exit codes."""
-    sys.exit(main())
+    """Console-script entry point: the one place errors become exit codes. SIGTERM stops a
+    command as Ctrl-C does (message, cleanup), with exit status 143."""
+    terminated = []
+
+    def on_sigterm(signum, frame) -> None:
+        terminated.append(signum)
+        _on_sigterm(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    rc = main()
+    sys.exit(128 + signal.SIGTERM if terminated and rc == INTERRUPTED else rc)

@@ -234,6 +234,7 @@ def read_metadata(path: str | Path, *, known_roles: Iterable[str],
     folder = path.resolve().parent
     out: list[InterviewMeta] = []
     seen: dict[str, int] = {}
+    files: dict[Path, int] = {}
     for line, row in rows:
         vals = [_cell(v) for v in row]
         if not any(vals):
@@ -246,6 +247,12 @@ def read_metadata(path: str | Path, *, known_roles: Iterable[str],
         if not fpath.is_file():
             raise TextmineError(E.E112, path=path, line=line,
                                 detail=f"{path.name} line {line}: {file} not found in {folder}")
+        if fpath in files:     # one row per transcript: a second would silently drop the first's interview
+            raise TextmineError(E.E111, path=path, line=line,
+                                detail=f"{path.name}: {file} is listed on lines {files[fpath]} and {line}",
+                                fix="Give each transcript one row (one file per interview); remove or correct "
+                                    "the other row.")
+        files[fpath] = line
         iid = get("interview_id")
         if not iid:
             raise TextmineError(E.E111, path=path, line=line, detail=f"{path.name} line {line}: empty interview_id")

@@ -70,6 +70,10 @@ def csv_rows(text: str, path, err=E.E110) -> tuple[str, list[str], list[tuple[in
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
     rows: list[tuple[int, list[str]]] = []
     start = 1
+    # a turn may be longer than the csv module's 128 KiB cell limit (a written contribution, a
+    # monologue): the file itself is bounded (E120), so a cell may be as long as the file
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
     try:
         for row in reader:
             rows.append((start, row))
@@ -80,6 +84,8 @@ def csv_rows(text: str, path, err=E.E110) -> tuple[str, list[str], list[tuple[in
                                    "(a quote \" opened there and not closed?)",
                             fix="Close the quote on that line (a quote inside a cell is written \"\"), "
                                 "or remove it.") from exc
+    finally:
+        csv.field_size_limit(limit)
     if not rows:
         raise TextmineError(err, path=path, line=1, detail="no header row")
     return delim, rows[0][1], rows[1:]

@@ -9,6 +9,7 @@ import pandas as pd
 from ..attribution import attribution, display_text, source_ref
 from ..embed import resolve_encoder
 from ..errors import E, TextmineError
+from ..pseudonymise import mask_known
 from ..store import Store
 from . import filters as F
 from .index import SearchIndex, form_table, get_index
@@ -114,7 +115,10 @@ def _rank(store: Store, idx: SearchIndex, query: str, cand: np.ndarray, mode: st
         # the engine that starts fastest: one query to embed (same vectors and cache key)
         enc = resolve_encoder(None, store.config, light=True)
         vecs = idx.passage_vectors(store, enc)
-        q = enc.encode([query.strip()], mode="query")[0]
+        # without --reveal, the names the project masks are masked in the query too: the passages'
+        # embeddings hold the real names, and a name would find the passages that say it
+        text = query.strip() if reveal else mask_known(query.strip(), store.pseudonym_map(), store.config.pseudonymise)
+        q = enc.encode([text], mode="query")[0]
         sem = vecs @ q
         rankings.append(_top(sem, cand, depth if mode == "hybrid" else limit))
     if mode == "hybrid":

@@ -1,0 +1,64 @@
+"""Privacy sweep: no output made without --reveal tells where a person of the corpus is named.
+
+The transcripts are our own, naming invented people, places and contacts."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_ENCODER = ROOT / "tests" / "fixtures" / "test_encoder.yaml"
+
+WORK = ["les gens arrivent avec leurs courriers et je les aide à créer leur compte sur le site",
+        "on fait un atelier tablette le mardi pour les retraités du quartier",
+        "le financement du poste dépend de la subvention et la commune hésite à payer",
+        "je remplis parfois le dossier à la place de la personne quand c'est urgent"]
+
+
+@pytest.fixture(scope="module")
+def named_project(tmp_path_factory, ) -> Path:
+    """Three interviews; one respondent names Gwendoline Karadec, her e-mail and her town."""
+    from textmine.cli.main import main
+    d = tmp_path_factory.mktemp("noms") / "vague1"
+    d.mkdir()
+    for k in range(3):
+        turns = []
+        for j, w in enumerate(WORK):
+            turns += [("Enquêtrice", f"Et ensuite, question {j} ?"), ("Conum", f"Alors {w}, voilà, {WORK[(j + k) % 4]}.")]
+        if k == 0:
+            turns += [("Enquêtrice", "Avec qui travaillez-vous ?"),
+                      ("Conum", "Surtout avec Mme Gwendoline Karadec de la mairie de Kerbrizac, on écrit à "
+                                "gwendoline.karadec@kerbrimail.fr et Gwendoline Karadec répond vite.")]
+        (d / f"entretien_{k}.txt").write_text("".join(f"{w} : {t}\n" for w, t in turns), encoding="utf-8")
+    p = d.parent / "proj"
+    assert main(["--quiet", "--project", str(p), "--config", str(TEST_ENCODER), "ingest", str(d), "--wave", "2023"]) == 0
+    return p
+
+
+def _search(cli, project: Path, query: str, *extra: str) -> list[dict]:
+    res = cli("--project", project, "--config", TEST_ENCODER, "search", query, "--mode", "semantic",
+              "-n", "5", "-f", "json", *extra)
+    assert res.exit_code == 0, res
+    return json.loads(res.stdout)
+
+
+def test_a_semantic_search_for_a_masked_name_finds_no_more_than_its_placeholder(named_project, cli):
+    """The passages' embeddings are made from the analysis text, which holds the real names. A
+    search for "Gwendoline Karadec" without --reveal ranked first, with a higher score, the
+    passage that names her, shown pseudonymised: whoever can search learnt who is in the corpus
+    and where. The query is now masked as the texts are, so a name finds what its placeholder
+    finds; --reveal searches the real names."""
+    from textmine.store import Store
+    with Store(named_project, read_only=True) as st:
+        m = st.pseudonym_map()
+    ph = m.loc[m["key"] == "gwendoline karadec", "placeholder"].iat[0]
+    for query, masked in [("Gwendoline Karadec", ph), ("gwendoline karadec", ph),
+                          ("gwendoline.karadec@kerbrimail.fr", "[EMAIL]")]:
+        found = _search(cli, named_project, query)
+        assert "Karadec" not in json.dumps(found, ensure_ascii=False)
+        same = _search(cli, named_project, masked)
+        assert [(r["segment_id"], r["semantic"]) for r in found] == [(r["segment_id"], r["semantic"]) for r in same], query
+    revealed = _search(cli, named_project, "Gwendoline Karadec", "--reveal")
+    assert "Gwendoline Karadec" in revealed[0]["text"]            # the analyst who reveals still finds her
