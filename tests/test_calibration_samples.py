@@ -160,7 +160,7 @@ def test_a_csv_sheet_goes_to_its_own_sample(tmp_path, cli):
     a later sample that also drew them (same seed: samples nest)."""
     p = calibrated_project(tmp_path / "c", n=4)          # s1, coded: the project has codes and a machine coding
     for name, n in (("a", 12), ("b", 20)):
-        res = cli("--project", p, "themes", "sample", "--n", n, "--output", tmp_path / f"{name}.csv")
+        res = cli("--project", p, "themes", "sample", "--n", n, "--output", tmp_path / f"{name}.csv", "--no-prefill")
         assert res.exit_code == 0, res
     with Store(p, read_only=True) as st:
         assert set(_ids(st, "s2")) <= set(_ids(st, "s3"))

@@ -8,7 +8,9 @@
   lemmas...) whose segment is gone; an interview whose ``n_turns`` differs from its stored
   turns; a segment assigned twice by the current topic model or coded twice for one theme in
   the current theme run; ``topics.current_model`` naming no recorded model; theme codings of
-  the current run on an interview re-ingested after that run (computed on its old text).
+  the current run on an interview re-ingested after that run (computed on its old text); a
+  human calibration code stored twice for one sample, segment and coder (an import replaces
+  its sheet's earlier codes, so there is one).
 - ``pending`` (consistent, work left to do; exit 0): respondent segments without a topic of
   the current model (`textmine topics apply`), without codings of the current theme run
   (`textmine themes apply`), or not in the current Reinert class run (`textmine lexicon
@@ -104,12 +106,24 @@ def check_store(store: Store) -> pd.DataFrame:
                 f"e.g. {_ids(store, f'SELECT DISTINCT d.{col} ' + sql)} (re-ingested or removed): kept, left out "
                 "of the corrected estimates", "draw a new calibration sample for that wave (themes sample)",
                 pending=True)
+    _calibration_checks(store, add)
     _topic_checks(store, add)
     _theme_checks(store, add)
     _search_checks(store, add)
     _lexicon_checks(store, add)
     _snapshot_checks(store, add)
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
+
+
+def _calibration_checks(store: Store, add) -> None:
+    t = "calibration_codes"
+    if not all(store.has_column(t, c) for c in ("sample_id", "segment_id", "coder")):
+        return
+    dup = f"FROM (SELECT sample_id, segment_id, coder FROM {t} GROUP BY 1, 2, 3 HAVING count(*) > 1)"
+    keys = _ids(store, "SELECT sample_id || ' ' || segment_id || ' ' || coder " + dup)
+    add("one code per sample, segment and coder", t, _n(store, "SELECT count(*) " + dup),
+        f"coded twice through one sample's sheet (sample segment coder): {keys}",
+        "import that sample's sheet again (themes calibrate replaces the coder's codes of its segments)")
 
 
 def _topic_checks(store: Store, add) -> None:

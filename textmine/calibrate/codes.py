@@ -29,7 +29,7 @@ import pandas as pd
 from ..errors import E, TextmineError
 from ..export.qdpx_export import source_text
 from ..export.qdpx_import import read_qdpx_codings
-from ..export.sheet import QDPX_PREFIX, Sheet, read_sheet
+from ..export.sheet import PREFILL_COLUMN, QDPX_PREFIX, Sheet, prefilled_by, read_sheet
 from ..store import Store
 from ..themes.codebook import POSTURE_LABELS, Codebook, load_codebook, normalise
 from . import tables
@@ -69,7 +69,7 @@ def _bad(path, where: str, detail: str, fix: str | None = None) -> TextmineError
 
 
 def parse_sheet(sheet: Sheet, codebook: Codebook, path: Path) -> pd.DataFrame:
-    """``segment_id, themes (list), posture, where`` per row, every cell checked."""
+    """``segment_id, themes (list), posture, where, prefilled`` per row, every cell checked."""
     ids = {t.lower(): t for t in codebook.ids}
     out = []
     for row in sheet.rows.to_dict(orient="records"):
@@ -103,8 +103,8 @@ def parse_sheet(sheet: Sheet, codebook: Codebook, path: Path) -> pd.DataFrame:
         if posture and codebook.posture_theme:
             themes.append(codebook.posture_theme)
         out.append({"segment_id": sid, "themes": list(dict.fromkeys(t for t in codebook.ids if t in themes)),
-                    "posture": posture, "where": where})
-    return pd.DataFrame(out, columns=["segment_id", "themes", "posture", "where"])
+                    "posture": posture, "where": where, "prefilled": row.get(PREFILL_COLUMN, "") or ""})
+    return pd.DataFrame(out, columns=["segment_id", "themes", "posture", "where", "prefilled"])
 
 
 def _qdpx_rows(store: Store, path: Path, codebook: Codebook, mapping, sample: str | None) -> tuple[pd.DataFrame, dict]:
@@ -181,6 +181,7 @@ def read_codes(store: Store, path: str | Path, *, coder: str | None = None, mapp
         raise _bad(path, "sheet", "no coded rows")
     notes: list[str] = []
     rows = _dedupe(rows, path, notes)
+    _check_prefilled(rows, coder, path, notes)
     seg = store.segments_frame(roles="respondents")
     current = dict(zip(seg["segment_id"], seg["text"].map(tables.text_hash)))
     known = rows["segment_id"].isin(set(current))
@@ -221,7 +222,7 @@ def read_codes(store: Store, path: str | Path, *, coder: str | None = None, mapp
         if bare:
             notes.append(f"{bare} row(s) code the posture theme without a sub-label: they count as none of "
                          f"{', '.join(POSTURE_LABELS)} in the sub-label figures")
-    stamp = tables.now()
+    stamp = tables.code_stamp()
     out = pd.DataFrame({"sample_id": rows["segment_id"].map(drawn["sample_id"]), "segment_id": rows["segment_id"],
                         "coder": coder, "coded_at": stamp, "themes": rows["themes"].map(";".join),
                         "posture": rows["posture"].fillna(""), "text_hash": rows["segment_id"].map(current),
@@ -247,6 +248,26 @@ def _sheet_sample(units: pd.DataFrame, rows: pd.DataFrame, path: Path, notes: li
         notes.append("the sheet holds segments of several samples: each code is stored with the latest sample that "
                      "drew its segment")
     return None
+
+
+def _check_prefilled(rows: pd.DataFrame, coder: str, path: Path, notes: list[str]) -> None:
+    """Rows `themes sample` pre-filled with a coder's codes (``prefilled`` cell) are that coder's:
+    imported under another name they would count as a second, independent coding (E408)."""
+    if "prefilled" not in rows.columns:
+        return
+    named = [(w, prefilled_by(c)) for w, c in zip(rows["where"], rows["prefilled"].fillna(""))]
+    named = [(w, p) for w, p in named if p is not None]
+    other = [(w, p) for w, p in named if p[0] != coder]
+    if other:
+        where, (who, smp) = other[0]
+        raise _bad(path, where, f"this row was pre-filled with {who}'s code (sample {smp}'s sheet) and would be "
+                                f"imported as {coder}'s ({len(other)} such row(s))",
+                   f"Import the sheet with --coder {who}; or, if {coder} checked these rows, empty their "
+                   "`prefilled` cells (or delete the column).")
+    if named:
+        froms = sorted({p[1] for _, p in named})
+        notes.append(f"{len(named)} pre-filled row(s) (codes of {coder} through the sheet of sample(s) "
+                     f"{', '.join(froms)}) imported as checked")
 
 
 def _dedupe(rows: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
@@ -278,7 +299,8 @@ def training_frame(store: Store, sample_ids: list[str] | None = None, coder: str
     """Calibration codes as coded data for ``themes train`` (``id`` = segment id, the segment's
     current analysis text, ``themes`` list, ``posture``, ``interview_id``, ``role``, ``wave``).
     Several coders: a theme is kept when at least half of the segment's coders gave it; the posture
-    sub-label is the most frequent one. Codes of segments whose text changed are left out."""
+    sub-label is the most frequent one. A coder who coded a segment through several samples'
+    sheets counts once, with their latest import. Codes of segments whose text changed are left out."""
     if sample_ids:
         for s in sample_ids:
             tables.get_sample(store, s)
@@ -288,7 +310,7 @@ def training_frame(store: Store, sample_ids: list[str] | None = None, coder: str
     seg = store.segments_frame(roles="respondents")
     seg = seg[seg["segment_id"].isin(set(cod["segment_id"]))]
     current = dict(zip(seg["segment_id"], seg["text"].map(tables.text_hash)))
-    cod = cod[cod["segment_id"].map(current) == cod["text_hash"]]
+    cod = tables.latest(store, cod[cod["segment_id"].map(current) == cod["text_hash"]])   # a coder's latest code
     if cod.empty:
         which = ", ".join(sample_ids) if sample_ids else "any sample"
         raise TextmineError(E.E406, path=store.root, detail=f"no calibration codes for {which}"

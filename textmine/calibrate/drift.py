@@ -10,7 +10,8 @@
   1 / its inclusion probability), the change with a cluster-bootstrap interval, a bootstrap
   p-value and Benjamini–Hochberg q-values. A significant change means the raw changes between
   these waves are biased by the coder itself; the corrected figures are not.
-- :func:`coder_agreement` — two human coders on the segments both coded.
+- :func:`coder_agreement` — two human coders on the segments both coded (each coder's latest
+  code of a segment coded through several samples' sheets).
 """
 from __future__ import annotations
 
@@ -113,8 +114,9 @@ def coder_drift(store: Store, wave_from: str, wave_to: str, data: TrackData | No
 
 def coder_agreement(store: Store, data: TrackData | None = None) -> pd.DataFrame:
     """Per pair of human coders with shared segments: n, macro kappa and F1, and the themes'
-    kappas (``kappa_<theme>``), on the segments both coded."""
-    cod = tables.codes(store)
+    kappas (``kappa_<theme>``), on the segments both coded (a coder's latest code of a segment
+    coded through several samples' sheets)."""
+    cod = tables.latest_codes(store)
     names = sorted(cod["coder"].unique())
     if len(names) < 2:
         return pd.DataFrame(columns=["coder_a", "coder_b", "n", "kappa", "f1"])

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import E, TextmineError
+from ..export.sheet import PREFILL_COLUMN, prefill_note
 from ..records import sort_waves
 from ..store import Store
 from ..themes.codebook import load_codebook
@@ -182,13 +183,23 @@ def save(store: Store, drawn: Drawn) -> None:
         tables.save_sample(store, drawn.meta, drawn.units)
 
 
-def sheet_rows(store: Store, sample_id: str, reveal: bool = False) -> pd.DataFrame:
-    """The coding sheet's rows: ``segment_id, interview_id, wave, role, text, themes, posture``
-    (pseudonymised text unless ``reveal``), themes left empty. The interviews come in a random
-    order (seeded by the sample's seed: the same sheet every time), each interview's segments in
+def sheet_rows(store: Store, sample_id: str, reveal: bool = False, *, prefill: bool = True,
+               coder: str | None = None) -> pd.DataFrame:
+    """The coding sheet's rows: ``segment_id, interview_id, wave, role, text, themes, posture,
+    prefilled`` (pseudonymised text unless ``reveal``), themes left empty. The interviews come in a
+    random order (seeded by the sample's seed: the same sheet every time), each interview's segments in
     speech order: a sheet coded from the top and imported half-way is then a random part of the
     sample, as the estimator assumes (missing at random within a stratum), not the first
-    interviews by name (a territory, a date ...)."""
+    interviews by name (a territory, a date ...).
+
+    Pre-filled rows (``prefill``): a unit of this sample that one human coder already coded through
+    another sample's sheet (nested samples share units), on the same text as now, and that this
+    coder has not coded in this sample's own sheet, comes with that coder's code (their latest
+    import) and its ``prefilled`` cell naming the coder and the sample (:func:`textmine.export.sheet.prefill_note`).
+    Whose codes: ``coder``'s; without it, the one coder who has such codes (none when several
+    have: a sheet never mixes two coders, and a second coder must code blind). The frame's
+    ``attrs["prefill"]`` says what was done: ``coder``, ``n`` rows, ``from`` samples, ``coders``
+    (who had codes to pre-fill with)."""
     u = tables.units(store, [sample_id])
     seg = store.segments_frame(roles="respondents")
     seg = seg[seg["segment_id"].isin(set(u["segment_id"]))]
@@ -200,5 +211,28 @@ def sheet_rows(store: Store, sample_id: str, reveal: bool = False) -> pd.DataFra
     text = seg["text"] if reveal else seg["text_pseudo"].fillna(seg["text"])
     out = pd.DataFrame({"segment_id": seg["segment_id"], "interview_id": seg["interview_id"],
                         "wave": seg["wave"].astype(str), "role": seg["role"], "text": text, "themes": "",
-                        "posture": ""})
-    return out.reset_index(drop=True)
+                        "posture": "", PREFILL_COLUMN: ""}).reset_index(drop=True)
+    info = {"coder": None, "n": 0, "from": [], "coders": []}
+    if prefill:
+        current = dict(zip(seg["segment_id"], seg["text"].map(tables.text_hash)))
+        drawn_on = dict(zip(u["segment_id"], u["text_hash"]))
+        cod = tables.codes(store)
+        cod = cod[cod["segment_id"].isin(set(current)) & (cod["segment_id"].map(current) == cod["text_hash"])
+                  & (cod["segment_id"].map(drawn_on) == cod["text_hash"])]
+        mine = cod["sample_id"].astype(str) == str(sample_id)
+        done = set(zip(cod.loc[mine, "segment_id"], cod.loc[mine, "coder"]))   # coded in this sheet already
+        other = cod[~mine & ~pd.Series([k in done for k in zip(cod["segment_id"], cod["coder"])], index=cod.index,
+                                       dtype=bool)]
+        info["coders"] = sorted(other["coder"].astype(str).unique())
+        who = coder if coder is not None else (info["coders"][0] if len(info["coders"]) == 1 else None)
+        got = tables.latest(store, other[other["coder"] == who]) if who is not None else other.iloc[:0]
+        if len(got):
+            got = got.set_index("segment_id")
+            hit = out["segment_id"].isin(got.index)
+            ids = out.loc[hit, "segment_id"]
+            out.loc[hit, "themes"] = ids.map(got["themes"]).fillna("").astype(str).to_numpy()
+            out.loc[hit, "posture"] = ids.map(got["posture"]).fillna("").astype(str).to_numpy()
+            out.loc[hit, PREFILL_COLUMN] = [prefill_note(str(who), str(s)) for s in ids.map(got["sample_id"])]
+            info.update(coder=who, n=int(hit.sum()), **{"from": sorted(set(got["sample_id"].astype(str)))})
+    out.attrs["prefill"] = info
+    return out

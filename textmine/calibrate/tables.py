@@ -14,11 +14,25 @@ per respondent segment, all with the interview's probability)::
     sample_id, unit, unit_id, segment_id, interview_id, wave, role, stratum, inclusion_prob,
     n_stratum (units in the stratum), n_drawn (units drawn from it), text_hash, seed, created
 
-``calibration_codes`` — one row per coded segment and coder (a new import by the same coder
-replaces their earlier code of that segment)::
+``calibration_codes`` — one row per sample (whose sheet the code came through), coded segment
+and coder: a new import of the same sample's sheet by the same coder replaces their earlier code
+of that segment in that sample (a corrected sheet), and leaves their codes of the same segment
+filed under other samples (nested samples share units) as they were::
 
-    sample_id (of the sheet), segment_id, coder, coded_at, themes (';'-joined ids, '' = none),
-    posture ('' = none), text_hash (of the segment when coded), source (sheet file name), row
+    sample_id (of the sheet), segment_id, coder, coded_at (ISO, UTC, microseconds since this
+    layout; seconds before), themes (';'-joined ids, '' = none), posture ('' = none), text_hash
+    (of the segment when coded), source (sheet file name), row
+
+Up to that change one row was kept per segment and coder, filed under the sample of the latest
+sheet that coded it: such a store reads the same (its rows are one code per sample, segment and
+coder too); the earlier sheets' codes it replaced are gone, and come back by importing those
+sheets again.
+
+Which code of a segment is read: the corrected estimates (:mod:`textmine.track.calibrated`)
+read the codes of the sheet of the sample they use (a sample's design covers its own units'
+codes); every use that pools the codes whatever their sample (``themes train --coded
+calibration:...``, the agreement between coders, ``themes samples``, the pre-filled rows of a
+new sheet) takes one code per segment and coder, the latest import (:func:`latest_codes`).
 
 A sample's inclusion probabilities hold for the segments that existed when it was drawn: the
 ``frames`` fingerprint says whether a wave's respondent segments are still the same ones.
@@ -48,6 +62,12 @@ CONSENSUS = "consensus"
 
 def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def code_stamp() -> str:
+    """``coded_at`` of an import: to the microsecond, so that the latest of two imports of one
+    segment by one coder (through two samples' sheets) is told apart even within a second."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
 
 
 def text_hash(text: Any) -> str:
@@ -156,11 +176,38 @@ def next_sample_id(store: Store) -> str:
 
 
 # ---------------------------------------------------------------------------- codes
+CODE_KEY = ["sample_id", "segment_id", "coder"]
+
+
 def codes(store: Store, coder: str | None = None) -> pd.DataFrame:
-    """Stored human codes (every coder, or one)."""
+    """Stored human codes (every coder, or one): one row per sample (whose sheet the code came
+    through), segment and coder, so a segment shared by two samples' sheets can have two rows
+    per coder (see :func:`latest_codes` for one per segment and coder)."""
     if coder is None:
-        return _read(store, CODES, CODE_COLUMNS, "ORDER BY coder, segment_id").reset_index(drop=True)
-    return _read(store, CODES, CODE_COLUMNS, "WHERE coder = ? ORDER BY segment_id", [coder]).reset_index(drop=True)
+        return _read(store, CODES, CODE_COLUMNS, "ORDER BY coder, segment_id, sample_id").reset_index(drop=True)
+    return _read(store, CODES, CODE_COLUMNS, "WHERE coder = ? ORDER BY segment_id, sample_id",
+                 [coder]).reset_index(drop=True)
+
+
+def latest(store: Store, cod: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``cod`` (a frame of :func:`codes`) reduced to one per segment and coder: the latest
+    import (``coded_at``; equal stamps: the later-drawn sample, then the later row)."""
+    if cod.empty:
+        return cod.reset_index(drop=True)
+    order = {s: k for k, s in enumerate(samples(store)["sample_id"].astype(str))}
+    at = pd.to_datetime(cod["coded_at"], utc=True, errors="coerce", format="ISO8601")
+    key = cod.assign(_at=at, _k=cod["sample_id"].astype(str).map(order).fillna(-1), _n=range(len(cod)))
+    key = key.sort_values(["_at", "_k", "_n"], kind="stable", na_position="first")
+    out = key.drop_duplicates(["segment_id", "coder"], keep="last")
+    return out.drop(columns=["_at", "_k", "_n"]).sort_values(["coder", "segment_id"], kind="stable") \
+        .reset_index(drop=True)
+
+
+def latest_codes(store: Store, coder: str | None = None) -> pd.DataFrame:
+    """One code per segment and coder, whatever the sheet it came through: the latest import.
+    For the uses that pool codes (training, agreement between coders, counts, pre-filled rows);
+    the corrected estimates read each sample's own sheet instead."""
+    return latest(store, codes(store, coder))
 
 
 def coders(store: Store) -> list[str]:
@@ -168,14 +215,15 @@ def coders(store: Store) -> list[str]:
 
 
 def save_codes(store: Store, rows: pd.DataFrame) -> None:
-    """Store a coder's codes in one transaction, replacing their earlier codes of the same segments."""
+    """Store a coder's codes in one transaction, replacing their earlier codes of the same segments
+    through the same sample's sheet (codes filed under other samples are kept)."""
     rows = rows.reindex(columns=CODE_COLUMNS)
     with store.transaction():
         store.ensure_tables(SAMPLES, UNITS, CODES)
-        store.con.register("_tm_cal", rows[["segment_id", "coder"]])
+        store.con.register("_tm_cal", rows[CODE_KEY].astype(str))
         try:
-            store.con.execute(f"DELETE FROM {CODES} WHERE (segment_id, coder) IN "
-                              "(SELECT segment_id, coder FROM _tm_cal)")
+            store.con.execute(f"DELETE FROM {CODES} WHERE (sample_id, segment_id, coder) IN "
+                              "(SELECT sample_id, segment_id, coder FROM _tm_cal)")
         finally:
             store.con.unregister("_tm_cal")
         store.write_frame(CODES, rows.astype({"row": str}))

@@ -462,18 +462,29 @@ def sample_cmd(
                                        "and settings find the same sample again."),
     again: Optional[str] = typer.Option(None, "--from-sample", help="Write the sheet of this existing sample "
                                         "again (another format, another coder) instead of drawing."),
+    coder: Optional[str] = typer.Option(None, "--coder", help="Who will code this sheet: the sample's segments "
+                                        "this coder already coded through another sample's sheet come pre-filled "
+                                        "with their codes (default: the one coder who has such codes; none when "
+                                        "several have)."),
+    no_prefill: bool = typer.Option(False, "--no-prefill", help="Leave every row empty (a blind sheet, e.g. for a "
+                                    "second coder)."),
     reveal: bool = RevealOpt,
     fmt: str = FormatOpt,
 ) -> None:
     """Draw a probability sample of segments (or interviews) for human coding and write its coding sheet."""
     check_format(fmt)
     check_writable(output)
+    if coder is not None and not coder.strip():
+        raise TextmineError(E.E005, detail="--coder '': give the name the sheet will be imported under")
+    prefill = {"prefill": not no_prefill and output.suffix.lower() != ".qdpx",
+               "coder": coder.strip() if coder else None}
     with require_project() as store:
         cb = load_codebook(store.config.codebook_path())
         if again is not None:
             meta = cal_tables.get_sample(store, again)
             notes: list[str] = []
-            write_sheet(output, cal_sample.sheet_rows(store, again, reveal), cb, meta, store=store, reveal=reveal)
+            rows = cal_sample.sheet_rows(store, again, reveal, **prefill)
+            write_sheet(output, rows, cb, meta, store=store, reveal=reveal)
         else:
             if n is None and n_per_stratum is None:
                 n = 100
@@ -483,10 +494,14 @@ def sample_cmd(
             meta, notes = drawn.meta, drawn.notes
             with store.transaction():            # a sheet that cannot be written leaves no sample behind
                 cal_sample.save(store, drawn)
-                write_sheet(output, cal_sample.sheet_rows(store, meta["sample_id"], reveal), cb, meta, store=store,
-                            reveal=reveal)
+                rows = cal_sample.sheet_rows(store, meta["sample_id"], reveal, **prefill)
+                write_sheet(output, rows, cb, meta, store=store, reveal=reveal)
+        if not no_prefill and not prefill["prefill"]:      # a .qdpx: what an .xlsx or .csv would have pre-filled
+            rows = cal_sample.sheet_rows(store, meta["sample_id"], reveal, coder=prefill["coder"])
         units = cal_tables.units(store, [meta["sample_id"]])
     for note in notes:
+        info(note)
+    for note in _prefill_notes(rows.attrs.get("prefill", {}), prefill, no_prefill, meta["sample_id"]):
         info(note)
     summary = (units.groupby(["wave", "stratum"], sort=True)
                .agg(drawn=("unit_id", "nunique"), segments=("segment_id", "size"), in_stratum=("n_stratum", "first"),
@@ -496,6 +511,26 @@ def sample_cmd(
     info(f"code it (text pseudonymised{'; REAL NAMES shown' if reveal else ''}), then: textmine --project "
          f"{store.root} themes calibrate --coded {output} --coder YOUR_NAME")
     emit(summary, fmt, title=f"sample {meta['sample_id']}")
+
+
+def _prefill_notes(done: dict, asked: dict, no_prefill: bool, sample_id: str) -> list[str]:
+    """What `themes sample` says about the rows it pre-filled (or could have)."""
+    if no_prefill:
+        return []
+    if done.get("n") and asked["prefill"]:
+        return [f"{done['n']} row(s) pre-filled with {done['coder']}'s codes of the same segments through the sheet "
+                f"of sample(s) {', '.join(done['from'])} (column `prefilled`): {done['coder']} checks or keeps them "
+                f"and imports the sheet as --coder {done['coder']}; for another coder, write a blind sheet with "
+                f"--from-sample {sample_id} --no-prefill (or --coder NAME)"]
+    if done.get("n"):
+        return [f"a .qdpx sheet is not pre-filled: {done['n']} of its segments were already coded by "
+                f"{done['coder']} through another sample's sheet (write an .xlsx or .csv sheet with --from-sample "
+                f"{sample_id} to have them pre-filled)"]
+    if asked["coder"] is None and len(done.get("coders", [])) > 1:
+        return [f"some of its segments were already coded through other samples' sheets by "
+                f"{', '.join(done['coders'])}: nothing pre-filled (a sheet is one coder's); write it again with "
+                f"--from-sample {sample_id} --coder NAME to pre-fill NAME's codes"]
+    return []
 
 
 @themes_app.command("samples")
@@ -515,22 +550,26 @@ def samples_cmd(fmt: str = FormatOpt) -> None:
         u = units[units["sample_id"] == r.sample_id]
         c = cod[cod["segment_id"].isin(set(u["segment_id"]))]
         mine = c["sample_id"].astype(str) == str(r.sample_id)
+        own = set(zip(c.loc[mine, "segment_id"], c.loc[mine, "coder"]))
+        via = ~mine & ~pd.Series([k in own for k in zip(c["segment_id"], c["coder"])], index=c.index, dtype=bool)
         rows.append({"sample_id": r.sample_id, "unit": r.unit, "waves": ",".join(r.waves),
                      "strata": ",".join(r.strata), "seed": r.seed, "created": r.created,
                      "units": int(u["unit_id"].nunique()), "segments": len(u),
-                     "coded": per_coder(c[mine]), "coded_via_other_samples": per_coder(c[~mine])})
+                     "coded": per_coder(c[mine]), "coded_via_other_samples": per_coder(c[via])})
     emit(pd.DataFrame(rows, columns=["sample_id", "unit", "waves", "strata", "seed", "created", "units", "segments",
                                      "coded", "coded_via_other_samples"]), fmt, title="calibration samples")
     if any(r["coded_via_other_samples"] for r in rows):
         info("coded: segments coded in the sample's own sheet (only these correct the figures with that sample); "
-             "coded_via_other_samples: its segments coded in another sample's sheet")
+             "coded_via_other_samples: its segments coded only in another sample's sheet (a new sheet of the "
+             "sample, `themes sample --from-sample NAME`, comes pre-filled with them)")
 
 
 @themes_app.command("calibrate")
 def calibrate_cmd(
     coded: Path = typer.Option(..., "--coded", "-c", help="A sample's coding sheet filled in: .xlsx, .csv or .qdpx."),
-    coder: Optional[str] = typer.Option(None, "--coder", help="Who coded it (default: human). A new import by the "
-                                        "same coder replaces their earlier codes of the same segments."),
+    coder: Optional[str] = typer.Option(None, "--coder", help="Who coded it (default: human). A new import of the "
+                                        "same sample's sheet by the same coder replaces their earlier codes of the "
+                                        "same segments in that sample (codes filed under other samples stay)."),
     sample: Optional[str] = typer.Option(None, "--sample", help="The sample the sheet belongs to (only needed for "
                                          "a .qdpx or .csv that does not name it, when textmine cannot tell)."),
     allow_empty: bool = typer.Option(False, "--allow-empty", help="Accept a sheet where no segment has any theme."),

@@ -3,7 +3,10 @@ from ``.xlsx`` or ``.csv`` as they come out of Excel or LibreOffice.
 
 The contract (CSV and the XLSX coding sheet): columns ``segment_id, interview_id, wave, role,
 text, themes, posture``; ``themes`` holds ``;``-separated theme ids (empty = none of them),
-``posture`` a posture sub-label or nothing. The XLSX adds one column per theme to fill with
+``posture`` a posture sub-label or nothing. When some rows come pre-filled with a human code
+(the sample's units already coded through another sample's sheet) a ``prefilled`` column after
+``posture`` names the coder and that sample on those rows (their themes are in ``themes`` in
+the CSV, in the 1/0 theme columns in the XLSX, where these rows are also shaded). The XLSX adds one column per theme to fill with
 1/0 (either way of coding is read), a drop-down for ``posture``, a frozen header, wrapped
 text, a ``consignes`` sheet with the codebook's definitions and a hidden ``textmine`` sheet
 naming the project and the sample.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,11 +33,15 @@ from .files import atomic_write
 from .qdpx_export import write_qdpx
 
 SHEET_COLUMNS = ["segment_id", "interview_id", "wave", "role", "text", "themes", "posture"]
+#: added after ``posture`` when some rows come pre-filled with a human code of another sample's sheet
+PREFILL_COLUMN = "prefilled"
+_PREFILL_RE = re.compile(r"codes de (.+?) \(échantillon (\S+)\)")
 SHEET_NAME, HELP_NAME, META_NAME = "codage", "consignes", "textmine"
 QDPX_PREFIX = "textmine calibration sample "
 MAX_ROWS = 100_000
 MAX_BYTES = 50 * 1024 * 1024
-WIDTHS = {"segment_id": 24, "interview_id": 18, "wave": 8, "role": 14, "text": 90, "themes": 30, "posture": 18}
+WIDTHS = {"segment_id": 24, "interview_id": 18, "wave": 8, "role": 14, "text": 90, "themes": 30, "posture": 18,
+          PREFILL_COLUMN: 40}
 HELP_FR = [
     "Codez chaque segment de la feuille « codage » comme vous le feriez dans votre logiciel d'analyse, "
     "sans chercher à deviner le codage automatique.",
@@ -48,6 +56,22 @@ HELP_FR = [
     "ajouter des feuilles ; n'utilisez pas de formules dans les colonnes de codage.",
     "Import : textmine --project DOSSIER themes calibrate --coded CE_FICHIER.xlsx --coder VOTRE_NOM",
 ]
+HELP_PREFILL_FR = ("Lignes pré-remplies (colonne « prefilled », fond jaune) : ces segments ont déjà été codés par la "
+                   "personne nommée dans la feuille d'un autre échantillon ; son codage est recopié. Vérifiez-le, "
+                   "corrigez-le si besoin ou gardez-le ; importez la feuille sous le même nom de codeur. Ces lignes "
+                   "comptent comme codées : gardez-les si vous n'importez qu'une partie de la feuille.")
+
+
+def prefill_note(coder: str, sample_id: str) -> str:
+    """The ``prefilled`` cell of a row pre-filled with ``coder``'s code through ``sample_id``'s sheet
+    (read back by :func:`prefilled_by`)."""
+    return f"pré-rempli : codes de {coder} (échantillon {sample_id}), à vérifier ou garder"
+
+
+def prefilled_by(cell: str) -> tuple[str, str] | None:
+    """``(coder, sample)`` named by a ``prefilled`` cell, or None (empty, or edited beyond recognition)."""
+    m = _PREFILL_RE.search(cell or "")
+    return (m.group(1), m.group(2)) if m else None
 
 
 @dataclass
@@ -73,7 +97,7 @@ def write_sheet(path: str | Path, rows: pd.DataFrame, codebook: Codebook, meta: 
     path = Path(path)
     ext = path.suffix.lower()
     if ext == ".csv":
-        return atomic_write(path, lambda tmp: to_csv(rows[SHEET_COLUMNS], tmp, bom=True))
+        return atomic_write(path, lambda tmp: to_csv(rows[_columns(rows)], tmp, bom=True))
     if ext == ".xlsx":
         return atomic_write(path, lambda tmp: _write_xlsx(tmp, rows, codebook, meta))
     if ext == ".qdpx":
@@ -83,25 +107,43 @@ def write_sheet(path: str | Path, rows: pd.DataFrame, codebook: Codebook, meta: 
     raise TextmineError(E.E604, path=path, detail=f"{ext or '(none)'}; valid: .xlsx, .csv, .qdpx")
 
 
+def _columns(rows: pd.DataFrame) -> list[str]:
+    """The sheet's columns: the contract, plus ``prefilled`` when some row is pre-filled."""
+    pre = PREFILL_COLUMN in rows.columns and rows[PREFILL_COLUMN].fillna("").astype(str).ne("").any()
+    return SHEET_COLUMNS + ([PREFILL_COLUMN] if pre else [])
+
+
 def _write_xlsx(path: Path, rows: pd.DataFrame, codebook: Codebook, meta: dict[str, Any]) -> None:
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET_NAME
-    header = SHEET_COLUMNS + codebook.ids
+    columns = _columns(rows)
+    pre = PREFILL_COLUMN in columns
+    header = columns + codebook.ids
     append_row(ws, header)
     for c in ws[1]:
         c.font = Font(bold=True)
         c.alignment = Alignment(wrap_text=True, vertical="top")
-    for r in rows[SHEET_COLUMNS].itertuples(index=False):     # a text never becomes a formula
-        append_row(ws, [None if v == "" else v for v in r] + [None] * len(codebook.ids))
+    shaded = set()
+    for k, r in enumerate(rows[columns].to_dict(orient="records")):   # a text never becomes a formula
+        flags: list[Any] = [None] * len(codebook.ids)
+        if pre and r[PREFILL_COLUMN]:      # a pre-filled code goes in the theme columns (1/0), `themes` left empty
+            have = set(str(r["themes"] or "").split(";"))
+            flags = [1 if t in have else 0 for t in codebook.ids]
+            r = {**r, "themes": ""}
+            shaded.add(k + 2)
+        append_row(ws, [None if r[c] == "" else r[c] for c in columns] + flags)
     last = len(rows) + 1
+    yellow = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
     for row in ws.iter_rows(min_row=2, max_row=last):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if cell.row in shaded:
+                cell.fill = yellow
     for j, name in enumerate(header, 1):
         ws.column_dimensions[get_column_letter(j)].width = WIDTHS.get(name, 11)
     col = {name: get_column_letter(j) for j, name in enumerate(header, 1)}
@@ -118,7 +160,7 @@ def _write_xlsx(path: Path, rows: pd.DataFrame, codebook: Codebook, meta: dict[s
     ws.freeze_panes = "B2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{last}"
     help_ws = wb.create_sheet(HELP_NAME)
-    for line in HELP_FR:
+    for line in HELP_FR + ([HELP_PREFILL_FR] if pre else []):
         append_row(help_ws, [line])
     help_ws.append([])
     append_row(help_ws, ["thème (id)", "libellé", "définition", "inclure", "exclure"])

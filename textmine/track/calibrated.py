@@ -32,10 +32,12 @@ there (or ``sample=``), so drawing a sample changes nothing until it is coded. A
 through another sample's sheet counts as uncoded: whether it was coded depends on that other
 sample's design, not on a random part of this one. Sampled units left uncoded are treated as
 missing at random within their stratum: the coded units' probabilities become
-``π_i × coded_h / drawn_h``. The human code ``Y_i`` of a counted unit is the mean of every code of
-the coders in use (a code of the same segment from another sheet included).
-Several coders: a segment's human code is the mean of its coders' codes (two coders who disagree
-give 0.5), or one coder's with ``coder=``. When the coder was trained on calibration codes
+``π_i × coded_h / drawn_h``. The human code ``Y_i`` of a counted unit is read from the used
+sample's own sheet too: a coder who coded the segment through another sample's sheet as well
+(nested samples share units) counts with the code filed under this sample (the interviews measure
+reads the sheet of the interview sample it uses).
+Several coders: a segment's human code is the mean of its coders' codes in that sheet (two coders
+who disagree give 0.5), or one coder's with ``coder=``. When the coder was trained on calibration codes
 (``themes train --coded calibration:...``), ``Ŷ`` are its cross-fitted predictions (each from a
 model that did not see the segment's interview's codes); without them nothing is corrected.
 """
@@ -77,13 +79,24 @@ class Calibration:
     itv_samples: dict[str, str] = field(default_factory=dict)   # wave -> sample (interviews)
     notes: list[str] = field(default_factory=list)
     sample_units: dict[str, str] = field(default_factory=dict)  # sample -> its unit (segments | interviews)
+    #: per coder, the human codes and coded masks the interviews measure reads (the codes of the sheet of
+    #: the interview sample it uses); None: the same as ``human``/``coded_by``
+    itv_human: list[np.ndarray] | None = None
+    itv_coded_by: list[np.ndarray] | None = None
 
     def subset(self, mask: np.ndarray) -> "Calibration":
         """The same view restricted to the segments of ``mask`` (e.g. two waves)."""
+        cut = (lambda ms: None if ms is None else [m[mask] for m in ms])
         return Calibration(self.yhat[mask], [h[mask] for h in self.human], [c[mask] for c in self.coded_by],
                            self.coded[mask], self.pi[mask], self.covered[mask], self.itv_coded[mask],
                            self.itv_pi[mask], self.itv_covered[mask], self.item_ok, self.min_coded,
-                           self.samples, self.itv_samples, self.notes, self.sample_units)
+                           self.samples, self.itv_samples, self.notes, self.sample_units,
+                           cut(self.itv_human), cut(self.itv_coded_by))
+
+    def _itv_codes(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(human, coded)`` per coder for the interviews measure."""
+        return list(zip(self.human if self.itv_human is None else self.itv_human,
+                        self.coded_by if self.itv_coded_by is None else self.itv_coded_by))
 
     def used(self, measure: str, waves=None) -> dict[str, str]:
         """``wave -> sample`` that corrects ``measure`` in each wave (of ``waves``, default all)."""
@@ -128,7 +141,7 @@ class Calibration:
         np.add.at(yhat_c, codes, self.yhat)
         yhat_c = (yhat_c > 0).astype(float)
         y_num, y_den = np.zeros((n_clusters, T)), np.zeros(n_clusters)
-        for h, c in zip(self.human, self.coded_by):   # per coder: "any" over the cluster, if all of it is coded
+        for h, c in self._itv_codes():                # per coder: "any" over the cluster, if all of it is coded
             any_c = np.zeros((n_clusters, T))
             np.maximum.at(any_c, codes, h)
             full = np.bincount(codes, weights=(~c).astype(float), minlength=n_clusters) == 0
@@ -324,11 +337,7 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
     current = store.respondent_texts()
     current_hash = dict(zip(current["segment_id"], current["text"].map(tables.text_hash)))
     use_codes = use_codes[use_codes["segment_id"].map(current_hash) == use_codes["text_hash"]]
-    human, coded_by = [], []
-    for _, g in use_codes.groupby("coder", sort=True):
-        H, c = human_matrix(data, g)
-        human.append(H)
-        coded_by.append(c)
+    use_codes = use_codes.assign(sample_id=use_codes["sample_id"].astype(str))
     in_data = set(seg["segment_id"])
     # codes imported from each sample's own sheet (coders in use, current text): a sample counts only these
     own = {str(s): set(g["segment_id"]) & in_data for s, g in use_codes.groupby("sample_id", sort=False)}
@@ -412,6 +421,8 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
                          f"({', '.join(where)}) until its sheet is imported")
     if not chosen and not chosen_itv and not notes:
         notes.append("no calibration sample with codes imported from its own sheet covers these waves")
+    human, coded_by = _human(data, use_codes, chosen)
+    itv_human, itv_coded_by = _human(data, use_codes, chosen_itv) if chosen_itv else (None, None)
     yhat = _crossfit(store, data, notes)
     if yhat is None:
         covered[:] = False
@@ -419,7 +430,23 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
         yhat = data.X.astype(float)
     coded &= covered
     return Calibration(yhat, human, coded_by, coded, pi, covered, itv_coded & itv_cov, itv_pi, itv_cov, item_ok,
-                       store.config.calibration.min_coded, chosen, chosen_itv, notes, unit_of)
+                       store.config.calibration.min_coded, chosen, chosen_itv, notes, unit_of, itv_human,
+                       itv_coded_by)
+
+
+def _human(data: TrackData, use_codes: pd.DataFrame, chosen: dict[str, str]) -> tuple[list, list]:
+    """Per coder in use, the (n, T) human codes and (n,) coded mask read by the estimates: in each
+    wave, the codes of the sheet of the sample ``chosen`` for it (a segment coded by one coder
+    through two samples' sheets, possibly differently, counts with the sample's own code)."""
+    wave_of = pd.Series(data.segments["wave"].astype(str).to_numpy(), index=data.segments["segment_id"])
+    want = use_codes["segment_id"].map(wave_of).map(chosen)
+    own = use_codes[use_codes["sample_id"] == want]
+    human, coded_by = [], []
+    for c in sorted(use_codes["coder"].unique()):
+        H, m = human_matrix(data, own[own["coder"] == c])
+        human.append(H)
+        coded_by.append(m)
+    return human, coded_by
 
 
 def sample_attrs(cal: "Calibration | None", measure: str, corrected_waves) -> dict:
