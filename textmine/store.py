@@ -174,6 +174,8 @@ class Store:
             self.con = duckdb.connect(str(self.db_path), read_only=self.read_only)
         except duckdb.Error as exc:
             err = _open_error(self.root, self.db_path, exc)
+            if err.code != "E007":      # busy: another process created it meanwhile, and holds it
+                self._forget_created()
             raise (store_error(exc, self.root) if err.code == "E004" else err) from exc
         try:
             self._check_size()
@@ -183,11 +185,25 @@ class Store:
                     self.con.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{column}" {sql_type}')
         except duckdb.Error as exc:
             self.close()
+            self._forget_created()
             raise store_error(exc, self.root) from exc
         except TextmineError:
             self.close()
+            self._forget_created()
             raise
         self._in_tx = False
+
+    def _forget_created(self) -> None:
+        """Remove the store file this handle was creating when its creation failed (a full disk, a
+        file-size limit): it holds nothing, and a half-written file would be read as a damaged
+        store (E009) by the next command, which must simply create it again."""
+        if not self.created:
+            return
+        for path in (self.db_path, self.db_path.with_name(self.db_path.name + ".wal")):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass
 
     def _check_size(self) -> None:
         """E009 when the file is shorter than the blocks DuckDB's header declares (a truncated
@@ -733,7 +749,7 @@ def _open_error(root: Path, db_path: Path, exc: Exception) -> TextmineError:
     """E007 when another process is writing the project (a `textmine run`, named with its PID
     and start time, or another command), else E004."""
     run = holder(root)
-    if run is not None:
+    if run is not None and run["pid"] != str(os.getpid()):     # the lock this command holds names itself
         return TextmineError(E.E007, path=root, detail=f"a textmine run (PID {run['pid']}, started at "
                                                        f"{run['started']}) is writing this project")
     m = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", str(exc))

@@ -18,6 +18,12 @@ from .hostile_helpers import flat
 ROOT = Path(__file__).resolve().parents[2]
 
 
+_HOLD_STORE = ("import duckdb, sys, time\n"
+               "con = duckdb.connect(sys.argv[1])\n"
+               "print('held', flush=True)\n"
+               "time.sleep(120)\n")
+
+
 @pytest.mark.parametrize("other", ["run", "ingest"])
 def test_a_refused_command_never_removes_the_project_another_command_is_building(
         other, ingested, corpus3, tmp_path, cli, monkeypatch):
@@ -42,19 +48,32 @@ def test_a_refused_command_never_removes_the_project_another_command_is_building
             fh.write(f"pid {os.getpid()} started now\n")
             fh.flush()
             held.append(fh)
-        held.append(duckdb.connect(str(project / "textmine.duckdb")))
+        # the other command's store, held by another process as a real `ingest` holds it (a
+        # connection of this process would be shared with the refused command's, and the refused
+        # command would then run all its stages before failing)
+        holder = subprocess.Popen([sys.executable, "-c", _HOLD_STORE, str(project / "textmine.duckdb")],
+                                  stdout=subprocess.PIPE, text=True)
+        held.append(holder)
+        assert holder.stdout.readline().strip() == "held"
         return real_lock(root)
 
     monkeypatch.setattr(pipeline, "project_lock", other_run_got_there_first)
     try:
         res = cli("--project", project, "run", corpus3, "--wave", "2022")
         assert res.exit_code == 1 and "Traceback" not in res.stderr, res
-        assert ("[E003]" if other == "run" else "[E00") in res.stderr, res
+        if other == "run":
+            assert "[E003]" in res.stderr, res
+        else:       # the process that holds the store is named, not this command's own lock
+            assert "[E007]" in res.stderr and f"PID {held[-1].pid})" in " ".join(res.stderr.split()), res.stderr
         assert "was removed" not in res.stderr, res
         assert (project / "textmine.duckdb").is_file()
     finally:
         for h in held:
-            h.close()
+            if isinstance(h, subprocess.Popen):
+                h.kill()
+                h.wait()
+            else:
+                h.close()
     with duckdb.connect(str(project / "textmine.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM interviews").fetchone()[0] == 3
 
@@ -133,3 +152,30 @@ def test_a_disk_that_fills_up_during_a_command_is_e011_and_the_next_run_resumes(
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-1500:]
     assert project.is_dir()
+
+
+def test_a_disk_that_fills_up_while_the_store_is_created_leaves_no_damaged_store(corpus3, tmp_path):
+    """The disk refused the first blocks of a new store: the command said E011 (free space, run
+    again), but the half-written file stayed, and the next command, with room again, said E009
+    "the project store is damaged ... move it aside and rebuild". The file this command was
+    creating holds nothing: it is removed, and the next command creates the store."""
+    import resource
+    project = tmp_path / "p"
+    project.mkdir()                     # a folder the user made: kept, but not the store file
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("TEXTMINE_KILL_AT", None)
+    cmd = [sys.executable, "-m", "textmine", "--project", str(project), "--config",
+           str(ROOT / "tests" / "fixtures" / "test_encoder.yaml"), "ingest", str(corpus3), "--wave", "2022"]
+
+    def tiny_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8 * 1024, resource.RLIM_INFINITY))
+
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, preexec_fn=tiny_files)
+    err = flat(res.stderr)
+    assert res.returncode == 1 and "[E011]" in err and "Traceback" not in res.stderr, err[-1500:]
+    assert project.is_dir() and not (project / "textmine.duckdb").exists()
+    assert not (project / "textmine.duckdb.wal").exists()
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-1500:]
+    with duckdb.connect(str(project / "textmine.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM interviews").fetchone()[0] == 3
