@@ -516,13 +516,17 @@ def mask_known(text: str, existing: pd.DataFrame | None, cfg: PseudonymiseConfig
     name that person, whose text is shown pseudonymised (an oracle for "who is in the corpus")."""
     if not cfg.enabled or not text:
         return text
+    # only the names whose every word is in the query can match it: the others need no
+    # common-word test, whose lexicon (spaCy's lookups) takes seconds to load in a new process
+    words = set(normalise_key(text).split())
     if existing is not None and not existing.empty:
-        # only the names whose every word is in the query can match it: the others need no
-        # common-word test, whose lexicon (spaCy's lookups) takes seconds to load in a new process
-        words = set(normalise_key(text).split())
         keys = existing["key"].astype(str).str.split()
         existing = existing[keys.map(lambda k: bool(k) and set(k) <= words)]
-    p = Pseudonymiser(existing, cfg, nlp=None)
+    p = Pseudonymiser(existing, cfg.model_copy(update={"user_list": None}), nlp=None)
+    if cfg.user_list:       # the user's list: its names that share a word with the query (their parts too)
+        for name, kind in load_user_list(Path(cfg.user_list)):
+            if words & set(normalise_key(name).split()):
+                p.add_names([name], kind=kind, _clean=False)
     for key, entry in p._entries.items():
         entry.cap = is_common_word(" ".join(key))
     return p._replace(text)
