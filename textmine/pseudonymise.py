@@ -525,7 +525,7 @@ def mask_known(text: str, existing: pd.DataFrame | None, cfg: PseudonymiseConfig
     p = Pseudonymiser(existing, cfg.model_copy(update={"user_list": None}), nlp=None)
     if cfg.user_list:       # the user's list: its names that share a word with the query (their parts too)
         for name, kind in load_user_list(Path(cfg.user_list)):
-            if words & set(normalise_key(name).split()):
+            if (words & set(normalise_key(name).split())) - PARTICLES:     # "le" of "Le Bihan" is not enough
                 p.add_names([name], kind=kind, _clean=False)
     for key, entry in p._entries.items():
         entry.cap = is_common_word(" ".join(key))
