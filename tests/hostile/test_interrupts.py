@@ -78,15 +78,24 @@ def test_a_refused_command_never_removes_the_project_another_command_is_building
         assert con.execute("SELECT count(*) FROM interviews").fetchone()[0] == 3
 
 
-def _run(project: Path, corpus: Path, kill_at: str | None = None) -> subprocess.CompletedProcess:
+def _run(project: Path, corpus: Path, kill_at: str | None = None, *, command: str = "run",
+         max_file_kib: int | None = None) -> subprocess.CompletedProcess:
+    """``textmine <command>`` on ``corpus`` as a new process (Ctrl-C as in a shell); ``kill_at``:
+    TEXTMINE_KILL_AT; ``max_file_kib``: a file-size limit, as a full disk or a quota."""
     env = {k: v for k, v in os.environ.items() if k != "TEXTMINE_KILL_AT"}
     env["PYTHONPATH"] = str(ROOT)
     if kill_at:
         env["TEXTMINE_KILL_AT"] = kill_at
+
+    def setup():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if max_file_kib is not None:
+            import resource
+            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_kib * 1024, resource.RLIM_INFINITY))
+
     return subprocess.run([sys.executable, "-m", "textmine", "--project", str(project), "--config",
-                           str(ROOT / "tests" / "fixtures" / "test_encoder.yaml"), "run", str(corpus), "--wave", "2022"],
-                          env=env, capture_output=True, text=True, timeout=300,
-                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                           str(ROOT / "tests" / "fixtures" / "test_encoder.yaml"), command, str(corpus), "--wave", "2022"],
+                          env=env, capture_output=True, text=True, timeout=300, preexec_fn=setup)
 
 
 def test_ctrl_c_and_sigterm_say_so_and_the_next_run_resumes(corpus3, tmp_path):
@@ -135,21 +144,12 @@ def test_a_disk_that_fills_up_during_a_command_is_e011_and_the_next_run_resumes(
     project store could not be opened ... Fix: Check the file is a textmine DuckDB store and not
     opened by another program", about a store that opened well. It is now E011 saying the disk
     refused the write, and the same run, with room again, resumes."""
-    import resource
     project = tmp_path / "p"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop("TEXTMINE_KILL_AT", None)
-    cmd = [sys.executable, "-m", "textmine", "--project", str(project), "--config",
-           str(ROOT / "tests" / "fixtures" / "test_encoder.yaml"), "run", str(corpus3), "--wave", "2022"]
-
-    def small_files():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))
-
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, preexec_fn=small_files)
+    res = _run(project, corpus3, max_file_kib=64)
     err = flat(res.stderr)
     assert res.returncode == 1 and "[E011]" in err and "the disk refused a write" in err, err[-1500:]
     assert "Free space" in err and "Traceback" not in res.stderr
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    res = _run(project, corpus3)
     assert res.returncode == 0, res.stderr[-1500:]
     assert project.is_dir()
 
@@ -159,23 +159,14 @@ def test_a_disk_that_fills_up_while_the_store_is_created_leaves_no_damaged_store
     again), but the half-written file stayed, and the next command, with room again, said E009
     "the project store is damaged ... move it aside and rebuild". The file this command was
     creating holds nothing: it is removed, and the next command creates the store."""
-    import resource
     project = tmp_path / "p"
     project.mkdir()                     # a folder the user made: kept, but not the store file
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop("TEXTMINE_KILL_AT", None)
-    cmd = [sys.executable, "-m", "textmine", "--project", str(project), "--config",
-           str(ROOT / "tests" / "fixtures" / "test_encoder.yaml"), "ingest", str(corpus3), "--wave", "2022"]
-
-    def tiny_files():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (8 * 1024, resource.RLIM_INFINITY))
-
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, preexec_fn=tiny_files)
+    res = _run(project, corpus3, command="ingest", max_file_kib=8)
     err = flat(res.stderr)
     assert res.returncode == 1 and "[E011]" in err and "Traceback" not in res.stderr, err[-1500:]
     assert project.is_dir() and not (project / "textmine.duckdb").exists()
     assert not (project / "textmine.duckdb.wal").exists()
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    res = _run(project, corpus3, command="ingest")
     assert res.returncode == 0, res.stderr[-1500:]
     with duckdb.connect(str(project / "textmine.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM interviews").fetchone()[0] == 3
