@@ -511,7 +511,8 @@ def _read_selection(sel, text, name, path, res: _Resolver, turns: _Turns, iid: s
         return
     rep["mapped"] += 1
     # the posture theme's sub-label first: a selection may also carry another theme's sub-label
-    posture = next((p for t, p in found if p and t == res.posture_theme), None) or next((p for _, p in found if p), None)
+    posture = (next((p for t, p in found if p and t == res.posture_theme), None)
+               or next((p for _, p in found if p), None))
     coded.append((a, b, sorted(themes), posture))
     pieces = turns.pieces(a, b)
     if len(pieces) > 1:
