@@ -21,9 +21,12 @@ generators rebuild the traits that matter, with French text written for these te
   exports again (``RefiExport`` in ``refi.py``): every GUID regenerated, a lower-case
   ``sources/`` folder, text files written as UTF-8 with a BOM, one selection per coding
   named by its text, the creating user kept by name, file attributes as source variables,
-  case-to-source links dropped. Optionally a human coder adds a coding, and ``crlf=True``
+  case-to-source links dropped, and codes of the same name merged: QualCoder's code names are
+  unique, so a second code of a name already imported is skipped and its codings land on the
+  first one. Optionally a human coder adds a coding, and ``crlf=True``
   is its "line ending character for MAXQDA" option: ``\r\n`` in the files, positions
-  unchanged (counted on ``\n`` line ends).
+  unchanged (counted on ``\n`` line ends). ``descriptions=False`` drops the codes'
+  descriptions, as a program that knows codes by their names only would.
 """
 from __future__ import annotations
 
@@ -245,7 +248,7 @@ def maxqda_style(path: Path) -> Path:
 
 # ---------------------------------------------------------------------------- QualCoder round trip
 def qualcoder_reexport(src: Path, dst: Path, human: tuple[str, str] | None = None, seed: int = 4,
-                       crlf: bool = False) -> Path:
+                       crlf: bool = False, descriptions: bool = True) -> Path:
     """``src`` as QualCoder exports it again after importing it (see the module doc).
 
     ``human=(text, code name)``: a QualCoder user "Camille" also codes that passage."""
@@ -273,12 +276,20 @@ def qualcoder_reexport(src: Path, dst: Path, human: tuple[str, str] | None = Non
     for n, g in user_guid.items():
         _el(ul, "User", guid=g, name=n)
 
+    first_of_name: dict[str, str] = {}
+
     def copy_codes(src_parent, dst_parent):
         for c in src_parent.findall(Q + "Code"):
-            nc = _el(dst_parent, "Code", guid=remap(c.get("guid")), name=c.get("name"), isCodable=c.get("isCodable"),
+            name = c.get("name")
+            if name in first_of_name:           # a unique name in QualCoder: merged with the first
+                new[c.get("guid")] = first_of_name[name]
+                copy_codes(c, dst_parent)
+                continue
+            nc = _el(dst_parent, "Code", guid=remap(c.get("guid")), name=name, isCodable=c.get("isCodable"),
                      color=c.get("color"))
+            first_of_name[name] = nc.get("guid")
             d = c.find(Q + "Description")
-            if d is not None:
+            if d is not None and descriptions:
                 ET.SubElement(nc, Q + "Description").text = d.text
             copy_codes(c, nc)
     codes = _el(_el(out, "CodeBook"), "Codes")

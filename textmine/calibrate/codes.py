@@ -127,6 +127,8 @@ def _qdpx_rows(store: Store, path: Path, codebook: Codebook, mapping, sample: st
         text, spans = source_text(g, reveal)
         by_itv[str(iid)], lengths[str(iid)] = spans, len(text)
     codes = {s: {"themes": set(), "posture": None, "best": 0} for s in segs["segment_id"]}
+    pt = codebook.posture_theme       # the sheet's posture is the posture theme's sub-label, not another theme's
+    pt_subs = set(codebook.theme(pt).sublabels) if pt else set()
     for src in df.attrs.get("coded_spans", []):
         iid = src["interview_id"]
         if not src["coded"]:
@@ -137,6 +139,7 @@ def _qdpx_rows(store: Store, path: Path, codebook: Codebook, mapping, sample: st
             raise _bad(path, f"source {src['source']!r}", "its text was edited in the QDA program",
                        "Code the sources as textmine wrote them (do not edit their text), or draw the sheet again.")
         for start, stop, themes, posture in src["coded"]:
+            posture = posture if pt in themes and posture in pt_subs else None
             for seg_id, (a, b) in by_itv[iid].items():
                 ov = min(b, stop) - max(a, start)
                 if ov >= min(QDPX_MIN_OVERLAP, max(1, (b - a) // 2)):

@@ -6,9 +6,12 @@ Its text is one line per segment, ``<speaker>: <text>\n`` (pseudonymised speaker
 unless ``reveal``). Theme codings of the current run (assigned) become
 ``PlainTextSelection`` elements over exactly the segment's text: ``startPosition``/
 ``endPosition`` are 0-based character (Unicode code point) offsets into the source text,
-end exclusive. The codebook gives one code per theme (the posture sub-labels are child
-codes of the posture theme) plus a "Topics" group with one code per topic of the current
-topic model.
+end exclusive. The codebook gives one code per theme, named by its label, with its sub-labels
+(the posture theme's faire_avec...) as child codes named by their labels (:func:`code_names`),
+plus a "Topics" group with one code per topic of the current topic model. A sub-label whose label
+reads like another code's (``Autre`` in two themes, or a sub-label named like another theme) gets
+its theme's label after it, ``Autre (Précarité)``: QDA programs that know codes by name
+(QualCoder) would merge the two codes and their codings.
 
 The variables wave, territory, role, respondent and structure_type are written twice, as two
 sets of variables: ``wave``... on the source itself (file or document variables: QualCoder's
@@ -29,6 +32,7 @@ import datetime as _dt
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +40,7 @@ import pandas as pd
 
 from .. import __version__
 from ..store import Store
-from ..themes.codebook import load_codebook
+from ..themes.codebook import Codebook, label_key, load_codebook
 from ..themes.codings import assigned, current_run, current_run_record
 from ..topics import query as topic_query
 from .files import atomic_write
@@ -54,6 +58,36 @@ POSTURE_DESC = "textmine posture: "
 
 def guid(*key: Any) -> str:
     return str(uuid.uuid5(_NS_UUID, "|".join(str(k) for k in key)))
+
+
+def code_names(codebook: Codebook) -> dict[tuple[str, str | None], str]:
+    """The code name of each theme, ``(theme id, None)``, and of each sub-label, ``(theme id,
+    sub-label id)``. A theme's code is named by its label (unique in a codebook), a sub-label's by its
+    label, unless that label reads the same (:func:`~textmine.themes.codebook.label_key`: case,
+    accents and spacing aside) as a theme's label or another sub-label's: then it is
+    ``<label> (<theme label>)``, and ``<label> (<theme label>, <sub-label id>)`` when that is still
+    taken (two sub-labels of one theme with the same label). Codebooks without such collisions keep
+    the plain labels."""
+    names: dict[tuple[str, str | None], str] = {(t.id, None): t.label for t in codebook.themes}
+    subs = [(t, sid, str(sub.label)) for t in codebook.themes for sid, sub in t.sublabels.items()]
+    theme_keys = {label_key(t.label) for t in codebook.themes}
+    counts = Counter(label_key(lab) for _, _, lab in subs)
+
+    def clashes(lab: str) -> bool:
+        return label_key(lab) in theme_keys or counts[label_key(lab)] > 1
+    taken = theme_keys | {label_key(lab) for _, _, lab in subs if not clashes(lab)}
+    for t, sid, lab in subs:
+        name = lab
+        if clashes(lab):
+            tries = [f"{lab} ({t.label})", f"{lab} ({t.label}, {sid})"]
+            name = next((n for n in tries if label_key(n) not in taken), None)
+            k = 2
+            while name is None:                     # a theme label that reads like a suffixed name
+                cand = f"{lab} ({t.label}, {sid}) {k}"
+                name, k = (cand if label_key(cand) not in taken else None), k + 1
+            taken.add(label_key(name))
+        names[(t.id, sid)] = name
+    return names
 
 
 def _el(parent, tag: str, **attrs) -> ET.Element:
@@ -141,14 +175,15 @@ def build_project(store: Store, reveal: bool = False, *, segment_ids: set[str] |
     # ---- codebook: themes (+ posture sub-labels), topics
     codes = _el(_el(root, "CodeBook"), "Codes")
     code_of: dict[tuple[str, str | None], str] = {}
+    code_name = code_names(cb)
     for i, th in enumerate(cb.themes):
         g = guid("theme", th.id)
-        c = _el(codes, "Code", guid=g, name=th.label, isCodable="true", color=COLORS[i % len(COLORS)])
+        c = _el(codes, "Code", guid=g, name=code_name[(th.id, None)], isCodable="true", color=COLORS[i % len(COLORS)])
         ET.SubElement(c, f"{{{NS}}}Description").text = THEME_DESC + th.id
         code_of[(th.id, None)] = g
-        for sid, sub in th.sublabels.items():
+        for sid in th.sublabels:
             sg = guid("posture", th.id, sid)
-            sc = _el(c, "Code", guid=sg, name=sub.label, isCodable="true", color=COLORS[i % len(COLORS)])
+            sc = _el(c, "Code", guid=sg, name=code_name[(th.id, sid)], isCodable="true", color=COLORS[i % len(COLORS)])
             ET.SubElement(sc, f"{{{NS}}}Description").text = POSTURE_DESC + sid
             code_of[(th.id, sid)] = sg
     tinfo, tasg = _topics(store) if codings else (pd.DataFrame(), pd.DataFrame())

@@ -11,7 +11,10 @@ territory, segment_id`` (themes are codebook ids joined by ``;``).
   ``ignore`` drops a code; a row naming no code of the project is E605); its name equal to a
   theme id or label; a textmine description
   (``textmine theme id: X``). A child code of a theme counts for that theme; when its name or
-  description is a posture sub-label it also gives the posture.
+  description is a posture sub-label it also gives the posture. A sub-label code that the export
+  named after its theme (``Autre (Précarité)``, :func:`~textmine.export.qdpx_export.code_names`)
+  gives its theme and sub-label by its name alone, so a program that drops descriptions or
+  moves the code keeps it.
 - **Turns**: a selection that crosses speaker turns (``ENQ1: D'accord… CONUM1: Be…``) is
   split by turn; speaker labels are stripped and interviewer or other voices dropped, so
   only respondent speech is kept for training. A speaker tag is a line start the ingest
@@ -60,7 +63,7 @@ from ..roles import is_interviewer_label, is_other_label, label_role
 from ..safeio import SafeZip, safe_parse
 from ..themes.codebook import load_codebook
 from ..vocabulary import ROLE_PREFIX
-from .qdpx_export import POSTURE_DESC, THEME_DESC
+from .qdpx_export import POSTURE_DESC, THEME_DESC, code_names
 
 CODED_COLUMNS = ["id", "text", "themes", "posture", "interview_id", "role", "wave", "territory", "segment_id"]
 IGNORE = {"", "-", "ignore", "none"}
@@ -154,7 +157,15 @@ class _Resolver:
         self.postures: dict[str, dict[str, str]] = {}
         for t in (codebook.themes if codebook else []):
             self.postures[t.id] = {**{s.lower(): s for s in t.sublabels},
-                                   **{sub.label.strip().lower(): s for s, sub in t.sublabels.items()}}
+                                   **{str(sub.label).strip().lower(): s for s, sub in t.sublabels.items()}}
+        # sub-label codes that export qdpx named after their theme too (``Autre (Précarité)``): their
+        # name alone says theme and sub-label, wherever the code is
+        self.renamed: dict[str, tuple[str, str]] = {}
+        for (tid, sid), name in (code_names(codebook).items() if codebook else ()):
+            if sid is not None and name != str(codebook.theme(tid).sublabels[sid].label):
+                self.postures[tid][name.strip().lower()] = sid
+                self.renamed[name.strip().lower()] = (tid, sid)
+        self.posture_theme = codebook.posture_theme if codebook else None
         self.unmapped: Counter[str] = Counter()
 
     def path(self, g: str) -> str:
@@ -197,6 +208,8 @@ class _Resolver:
             post = c["desc"][len(POSTURE_DESC):].strip() if c["desc"].startswith(POSTURE_DESC) else None
             post = post or self.postures.get(parent_theme, {}).get(name)
             return parent_theme, post          # a child code counts for its parent theme
+        if name in self.renamed:               # a sub-label code moved out of its theme
+            return self.renamed[name]
         if record:
             self.unmapped[self.path(g)] += 1
         return None, None
@@ -497,7 +510,9 @@ def _read_selection(sel, text, name, path, res: _Resolver, turns: _Turns, iid: s
         rep["unmapped"] += bool(found)
         return
     rep["mapped"] += 1
-    posture = next((p for _, p in found if p), None)
+    # the posture theme's sub-label first: a selection may also carry another theme's sub-label
+    posture = (next((p for t, p in found if p and t == res.posture_theme), None)
+               or next((p for _, p in found if p), None))
     coded.append((a, b, sorted(themes), posture))
     pieces = turns.pieces(a, b)
     if len(pieces) > 1:

@@ -324,12 +324,12 @@ def load_codebook(path: str | Path | None = None, *, compile_cues: bool = True) 
         for key in ("label", "definition"):
             if not isinstance(item[key], str):
                 raise bad(f"{place}.{key}", "must be a text", needle)
-        same = labels.get(_label_key(item["label"]))
+        same = labels.get(label_key(item["label"]))
         if same is not None:
             raise bad(f"{place}.label", f"{item['label']!r} is also the label of theme {same!r}: labels name the "
                       "themes in tables, reports and QDA software (QualCoder merges codes of the same name); "
                       "give each theme its own label", needle)
-        labels[_label_key(item["label"])] = tid
+        labels[label_key(item["label"])] = tid
         for key in ("include", "exclude", "cues", "examples"):
             if not isinstance(item[key], list) or not all(isinstance(x, str) and x.strip() for x in item[key]):
                 raise bad(f"{place}.{key}", "must be a list of non-empty texts" + (" (or [] while it is to write)"
@@ -370,9 +370,9 @@ def load_codebook(path: str | Path | None = None, *, compile_cues: bool = True) 
     return Codebook(themes, str(path), data.get("version", 1), posture, raw=data)
 
 
-def _label_key(label: str) -> str:
+def label_key(label: str) -> str:
     """Labels that read the same: case, accents and spacing aside."""
-    return " ".join(fold(label).lower().split())
+    return " ".join(fold(str(label)).lower().split())
 
 
 def _compile_all(cues: list[str], place: str, bad) -> list[re.Pattern]:
