@@ -283,3 +283,25 @@ def test_whose_codes_prefill_a_sheet(proj, tmp_path, cli):
     res = cli("--project", proj, "themes", "sample", "--from-sample", "s2", "--coder", "alice",
               "--output", tmp_path / "e.qdpx")
     assert res.exit_code == 0 and "a .qdpx sheet is not pre-filled: 80 of its segments" in err(res)
+
+
+def test_a_prefilled_sheet_imported_before_its_other_rows_are_coded(proj, tmp_path, cli):
+    """The defect: the pre-filled rows carry themes, so a sheet imported as written (nothing coded
+    yet) passed the "no theme in any row" check and stored its 40 empty rows as alice's "no theme":
+    s2 then corrected the figures with 40 false negatives."""
+    out = tmp_path / "s2.csv"
+    assert cli("--project", proj, "themes", "sample", "--n", "60", "--output", out).exit_code == 0
+    res = cli("--project", proj, "themes", "calibrate", "--coded", out, "--coder", "alice")
+    assert res.exit_code != 0 and "E408" in res.stderr
+    assert "no theme in any of its 40 row(s) that were not pre-filled" in err(res) and "--allow-empty" in err(res)
+    with Store(proj, read_only=True) as st:
+        assert _per_sample(st, "alice") == {"s1": 80}                   # nothing stored
+    df = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    df[df[PREFILL_COLUMN] != ""].to_csv(tmp_path / "pre.csv", index=False, encoding="utf-8-sig")
+    res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "pre.csv", "--coder", "alice",
+              "--sample", "s2")                                          # the pre-filled rows alone
+    assert res.exit_code == 0, res
+    res = cli("--project", proj, "themes", "calibrate", "--coded", out, "--coder", "alice", "--allow-empty")
+    assert res.exit_code == 0, res
+    with Store(proj, read_only=True) as st:
+        assert _per_sample(st, "alice") == {"s1": 80, "s2": 120}
