@@ -22,7 +22,7 @@ from textmine.export.sheet import PREFILL_COLUMN, SHEET_COLUMNS
 from textmine.integrity import check_store
 from textmine.store import Store
 from textmine.themes.codebook import load_codebook
-from textmine.track import load_items, prevalence
+from textmine.track import changes, load_items, prevalence
 from textmine.track.calibrated import calibration
 
 IDS = load_codebook().ids
@@ -305,3 +305,31 @@ def test_a_prefilled_sheet_imported_before_its_other_rows_are_coded(proj, tmp_pa
     assert res.exit_code == 0, res
     with Store(proj, read_only=True) as st:
         assert _per_sample(st, "alice") == {"s1": 80, "s2": 120}
+
+
+def test_why_a_wave_is_raw_with_sample_or_coder(proj, cli):
+    """The defect: `track changes --sample s2` (s2 drawn in 2023 only), or `--coder bob` (bob coded
+    2023 only), gave raw rows with "the groups shown have too few coded units or are topics", and
+    `track --sample s2` said nothing of 2022's raw rows: the wave without a sample is named now."""
+    with Store(proj) as st:
+        assert _draw(st, n=60, waves=["2023"]) == "s2"
+        store_codes(st, "alice", _ids(st, "s2"), sample="s2")
+        store_codes(st, "bob", _ids(st, "s2"), sample="s2")
+        data = load_items(st)
+        chg = changes(st, "2022", "2023", data=data, sample="s2")
+        prev = prevalence(st, by=["wave"], data=data, sample="s2")
+        both = changes(st, "2022", "2023", data=data)
+    assert (chg["estimator"] == "raw").all() and chg.attrs["calibration_uncovered"] == ["2022"]
+    assert any(n.startswith("wave 2022: sample s2 (--sample) was not drawn in it") for n in chg.attrs["calibration_notes"])
+    assert _row(prev, "2023")["estimator"] == "calibrated" and _row(prev, "2022")["estimator"] == "raw"
+    assert any(n.startswith("wave 2022: sample s2") for n in prev.attrs["calibration_notes"])
+    assert both.attrs["calibration_uncovered"] == [] and not any(n.startswith("wave 2022") for n in
+                                                                  both.attrs["calibration_notes"])
+    res = cli("--project", proj, "track", "changes", "--from", "2022", "--to", "2023", "--sample", "s2")
+    assert res.exit_code == 0, res
+    assert "wave(s) 2022 have none here" in err(res) and "too few coded units" not in err(res)
+    res = cli("--project", proj, "track", "changes", "--from", "2022", "--to", "2023", "--coder", "bob")
+    assert res.exit_code == 0, res
+    assert "wave 2022: no codes by bob" in err(res) and "too few coded units" not in err(res)
+    res = cli("--project", proj, "track", "changes", "--from", "2022", "--to", "2023", "--coder", "bobb")
+    assert res.exit_code != 0 and "E409" in res.stderr and "--coder one of those names" in err(res)
