@@ -333,3 +333,26 @@ def test_why_a_wave_is_raw_with_sample_or_coder(proj, cli):
     assert "wave 2022: no codes by bob" in err(res) and "too few coded units" not in err(res)
     res = cli("--project", proj, "track", "changes", "--from", "2022", "--to", "2023", "--coder", "bobb")
     assert res.exit_code != 0 and "E409" in res.stderr and "--coder one of those names" in err(res)
+
+
+def test_the_same_draw_again_is_the_same_sample(proj, tmp_path, cli):
+    """The defect: `themes sample --n 60 --output s2.xlsx`, then the same command with `.csv`, drew
+    s3, a copy of s2 (same seed, same units); the CSV then matched both and its import failed
+    (E408: give --sample). The same settings on the same segments find the same sample now."""
+    assert cli("--project", proj, "themes", "sample", "--n", "60", "--output", tmp_path / "s2.xlsx").exit_code == 0
+    res = cli("--project", proj, "themes", "sample", "--n", "60", "--output", tmp_path / "s2.csv")
+    assert res.exit_code == 0, res
+    assert "sample 's2' was drawn with these settings" in err(res)
+    res = cli("--project", proj, "themes", "sample", "--n", "60", "--seed", "9", "--output", tmp_path / "s3.csv")
+    assert res.exit_code == 0 and "sample s3 " in err(res)                  # another seed: another sample
+    with Store(proj, read_only=True) as st:
+        assert list(tables.samples(st)["sample_id"]) == ["s1", "s2", "s3"]
+        h = human_codes(st).set_index("segment_id")
+    df = pd.read_csv(tmp_path / "s2.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    todo = df[PREFILL_COLUMN] == ""
+    df.loc[todo, "themes"] = df.loc[todo, "segment_id"].map(h["themes"])
+    df.to_csv(tmp_path / "s2_coded.csv", index=False, encoding="utf-8-sig")
+    res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "s2_coded.csv", "--coder", "alice")
+    assert res.exit_code == 0, res
+    with Store(proj, read_only=True) as st:
+        assert _per_sample(st, "alice") == {"s1": 80, "s2": 120}
