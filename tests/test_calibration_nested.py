@@ -22,7 +22,7 @@ from textmine.export.sheet import PREFILL_COLUMN, SHEET_COLUMNS
 from textmine.integrity import check_store
 from textmine.store import Store
 from textmine.themes.codebook import load_codebook
-from textmine.track import load_items, prevalence
+from textmine.track import changes, load_items, prevalence
 from textmine.track.calibrated import calibration
 
 IDS = load_codebook().ids
@@ -283,3 +283,76 @@ def test_whose_codes_prefill_a_sheet(proj, tmp_path, cli):
     res = cli("--project", proj, "themes", "sample", "--from-sample", "s2", "--coder", "alice",
               "--output", tmp_path / "e.qdpx")
     assert res.exit_code == 0 and "a .qdpx sheet is not pre-filled: 80 of its segments" in err(res)
+
+
+def test_a_prefilled_sheet_imported_before_its_other_rows_are_coded(proj, tmp_path, cli):
+    """The defect: the pre-filled rows carry themes, so a sheet imported as written (nothing coded
+    yet) passed the "no theme in any row" check and stored its 40 empty rows as alice's "no theme":
+    s2 then corrected the figures with 40 false negatives."""
+    out = tmp_path / "s2.csv"
+    assert cli("--project", proj, "themes", "sample", "--n", "60", "--output", out).exit_code == 0
+    res = cli("--project", proj, "themes", "calibrate", "--coded", out, "--coder", "alice")
+    assert res.exit_code != 0 and "E408" in res.stderr
+    assert "no theme in any of its 40 row(s) that were not pre-filled" in err(res) and "--allow-empty" in err(res)
+    with Store(proj, read_only=True) as st:
+        assert _per_sample(st, "alice") == {"s1": 80}                   # nothing stored
+    df = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    df[df[PREFILL_COLUMN] != ""].to_csv(tmp_path / "pre.csv", index=False, encoding="utf-8-sig")
+    res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "pre.csv", "--coder", "alice",
+              "--sample", "s2")                                          # the pre-filled rows alone
+    assert res.exit_code == 0, res
+    res = cli("--project", proj, "themes", "calibrate", "--coded", out, "--coder", "alice", "--allow-empty")
+    assert res.exit_code == 0, res
+    with Store(proj, read_only=True) as st:
+        assert _per_sample(st, "alice") == {"s1": 80, "s2": 120}
+
+
+def test_why_a_wave_is_raw_with_sample_or_coder(proj, cli):
+    """The defect: `track changes --sample s2` (s2 drawn in 2023 only), or `--coder bob` (bob coded
+    2023 only), gave raw rows with "the groups shown have too few coded units or are topics", and
+    `track --sample s2` said nothing of 2022's raw rows: the wave without a sample is named now."""
+    with Store(proj) as st:
+        assert _draw(st, n=60, waves=["2023"]) == "s2"
+        store_codes(st, "alice", _ids(st, "s2"), sample="s2")
+        store_codes(st, "bob", _ids(st, "s2"), sample="s2")
+        data = load_items(st)
+        chg = changes(st, "2022", "2023", data=data, sample="s2")
+        prev = prevalence(st, by=["wave"], data=data, sample="s2")
+        both = changes(st, "2022", "2023", data=data)
+    assert (chg["estimator"] == "raw").all() and chg.attrs["calibration_uncovered"] == ["2022"]
+    assert any(n.startswith("wave 2022: sample s2 (--sample) was not drawn in it") for n in chg.attrs["calibration_notes"])
+    assert _row(prev, "2023")["estimator"] == "calibrated" and _row(prev, "2022")["estimator"] == "raw"
+    assert any(n.startswith("wave 2022: sample s2") for n in prev.attrs["calibration_notes"])
+    assert both.attrs["calibration_uncovered"] == [] and not any(n.startswith("wave 2022") for n in
+                                                                  both.attrs["calibration_notes"])
+    res = cli("--project", proj, "track", "changes", "--from", "2022", "--to", "2023", "--sample", "s2")
+    assert res.exit_code == 0, res
+    assert "wave(s) 2022 have none here" in err(res) and "too few coded units" not in err(res)
+    res = cli("--project", proj, "track", "changes", "--from", "2022", "--to", "2023", "--coder", "bob")
+    assert res.exit_code == 0, res
+    assert "wave 2022: no codes by bob" in err(res) and "too few coded units" not in err(res)
+    res = cli("--project", proj, "track", "changes", "--from", "2022", "--to", "2023", "--coder", "bobb")
+    assert res.exit_code != 0 and "E409" in res.stderr and "--coder one of those names" in err(res)
+
+
+def test_the_same_draw_again_is_the_same_sample(proj, tmp_path, cli):
+    """The defect: `themes sample --n 60 --output s2.xlsx`, then the same command with `.csv`, drew
+    s3, a copy of s2 (same seed, same units); the CSV then matched both and its import failed
+    (E408: give --sample). The same settings on the same segments find the same sample now."""
+    assert cli("--project", proj, "themes", "sample", "--n", "60", "--output", tmp_path / "s2.xlsx").exit_code == 0
+    res = cli("--project", proj, "themes", "sample", "--n", "60", "--output", tmp_path / "s2.csv")
+    assert res.exit_code == 0, res
+    assert "sample 's2' was drawn with these settings" in err(res)
+    res = cli("--project", proj, "themes", "sample", "--n", "60", "--seed", "9", "--output", tmp_path / "s3.csv")
+    assert res.exit_code == 0 and "sample s3 " in err(res)                  # another seed: another sample
+    with Store(proj, read_only=True) as st:
+        assert list(tables.samples(st)["sample_id"]) == ["s1", "s2", "s3"]
+        h = human_codes(st).set_index("segment_id")
+    df = pd.read_csv(tmp_path / "s2.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    todo = df[PREFILL_COLUMN] == ""
+    df.loc[todo, "themes"] = df.loc[todo, "segment_id"].map(h["themes"])
+    df.to_csv(tmp_path / "s2_coded.csv", index=False, encoding="utf-8-sig")
+    res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "s2_coded.csv", "--coder", "alice")
+    assert res.exit_code == 0, res
+    with Store(proj, read_only=True) as st:
+        assert _per_sample(st, "alice") == {"s1": 80, "s2": 120}

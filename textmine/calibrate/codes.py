@@ -220,6 +220,7 @@ def read_codes(store: Store, path: str | Path, *, coder: str | None = None, mapp
         raise _bad(path, "sheet", f"no theme in any of its {len(rows)} rows: is it filled in?",
                    "Fill the `themes` column or the theme columns; if none of these segments carries any theme, "
                    "import with --allow-empty.")
+    _check_unfilled(rows, path, allow_empty)
     if codebook.posture_theme:
         bare = sum(1 for t, p in zip(rows["themes"], rows["posture"]) if codebook.posture_theme in t and not p)
         if bare:
@@ -271,6 +272,22 @@ def _check_prefilled(rows: pd.DataFrame, coder: str, path: Path, notes: list[str
         froms = sorted({p[1] for _, p in named})
         notes.append(f"{len(named)} pre-filled row(s) (codes of {coder} through the sheet of sample(s) "
                      f"{', '.join(froms)}) imported as checked")
+
+
+def _check_unfilled(rows: pd.DataFrame, path: Path, allow_empty: bool) -> None:
+    """A pre-filled sheet imported before its other rows were coded: the pre-filled rows carry
+    themes, so "no theme in any row" does not catch it, and every row left empty would be stored as
+    a human "no theme" (E408 unless --allow-empty)."""
+    if allow_empty or "prefilled" not in rows.columns:
+        return
+    pre = rows["prefilled"].fillna("").map(lambda c: prefilled_by(str(c)) is not None)
+    rest = rows[~pre]
+    if not pre.any() or rest.empty or any(len(t) for t in rest["themes"]):
+        return
+    raise _bad(path, "sheet", f"no theme in any of its {len(rest)} row(s) that were not pre-filled (only its "
+                              f"{int(pre.sum())} pre-filled row(s) carry themes): were they coded?",
+               "Code them, or delete the rows not coded yet and import the rest (the pre-filled rows may be "
+               "imported alone); if none of these segments carries any theme, import with --allow-empty.")
 
 
 def _dedupe(rows: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:

@@ -149,6 +149,12 @@ def draw_sample(store: Store, *, unit: str = "segments", n: int | None = None, n
     existing = tables.samples(store)
     if name and name in set(existing["sample_id"]):
         return _reuse(store, meta, existing[existing["sample_id"] == name].iloc[0].to_dict(), notes)
+    if not name:      # the same settings on the same segments draw the same units: that sample, not a copy
+        for old in reversed(existing.to_dict("records")):
+            if _same(old, meta):
+                notes.append(f"sample {old['sample_id']!r} was drawn with these settings on these segments (the "
+                             "same units): its sheet is written again (another --seed draws other units)")
+                return Drawn(old, tables.units(store, [old["sample_id"]]), True, notes)
     coded = coded_waves(store)
     for w in waves_drawn:
         if w not in coded:
@@ -157,11 +163,15 @@ def draw_sample(store: Store, *, unit: str = "segments", n: int | None = None, n
     return Drawn(meta, units, False, notes)
 
 
+def _same(old: dict, meta: dict) -> bool:
+    """Drawn with the same settings on the same segments (so the same units)."""
+    return all(old[k] == meta[k] for k in ("unit", "strata", "seed", "waves", "frames")) and \
+        dict(old["params"]) == dict(meta["params"])
+
+
 def _reuse(store: Store, meta: dict, old: dict, notes: list[str]) -> Drawn:
     """The same name drawn again with the same settings on the same segments is the same sample."""
-    same = all(old[k] == meta[k] for k in ("unit", "strata", "seed", "waves", "frames")) and \
-        {k: v for k, v in old["params"].items()} == {k: v for k, v in meta["params"].items()}
-    if not same:
+    if not _same(old, meta):
         raise TextmineError(E.E409, path=store.root,
                             detail=f"a sample named {old['sample_id']!r} exists with other settings or on other segments",
                             fix="Choose another --name (or leave it out) to draw a new sample.")

@@ -54,6 +54,9 @@ def _calibration_info(df: pd.DataFrame) -> None:
         used = ", ".join(f"{w}: {s} ({units.get(s, 'segments')[:-1]} sample)" for w, s in smp.items())
         info(f"{n_cal} of {len(df)} figures corrected with human calibration codes (samples used: {used}); "
              "estimator=raw rows are the coder's output")
+    elif df.attrs.get("calibration_uncovered") and "wave_from" in df.columns:
+        info(f"no figure corrected: a change is corrected only when both of its waves have a usable sample, and "
+             f"wave(s) {', '.join(df.attrs['calibration_uncovered'])} have none here (see above); all rows are raw")
     elif df.attrs.get("calibration_ready", bool(smp)):
         info("no figure corrected: the groups shown have too few coded units or are topics; all rows are raw")
 

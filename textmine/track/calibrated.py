@@ -83,6 +83,9 @@ class Calibration:
     #: the interview sample it uses); None: the same as ``human``/``coded_by``
     itv_human: list[np.ndarray] | None = None
     itv_coded_by: list[np.ndarray] | None = None
+    #: wave -> why its segments and words figures are raw (no usable sample chosen for it, nor said in
+    #: ``notes``): shown with the figures of that wave only
+    raw_waves: dict[str, str] = field(default_factory=dict)
 
     def subset(self, mask: np.ndarray) -> "Calibration":
         """The same view restricted to the segments of ``mask`` (e.g. two waves)."""
@@ -91,7 +94,7 @@ class Calibration:
                            self.coded[mask], self.pi[mask], self.covered[mask], self.itv_coded[mask],
                            self.itv_pi[mask], self.itv_covered[mask], self.item_ok, self.min_coded,
                            self.samples, self.itv_samples, self.notes, self.sample_units,
-                           cut(self.itv_human), cut(self.itv_coded_by))
+                           cut(self.itv_human), cut(self.itv_coded_by), self.raw_waves)
 
     def _itv_codes(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """``(human, coded)`` per coder for the interviews measure."""
@@ -326,7 +329,9 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
         return None
     if coder is not None and coder not in set(all_codes["coder"]):
         raise TextmineError(E.E409, path=store.root, detail=f"no codes by coder {coder!r} (coders: "
-                                                            f"{', '.join(tables.coders(store))})")
+                                                            f"{', '.join(tables.coders(store))})",
+                            fix="Give --coder one of those names (`textmine themes samples` shows who coded "
+                                "what), or leave --coder out to use every coder.")
     if sample is not None:
         tables.get_sample(store, sample)
     notes: list[str] = []
@@ -357,6 +362,8 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
     machine = codings.machine_coded_waves(store, data.run_id)
 
     pending: dict[str, list[str]] = {}                          # sample -> waves it would correct once coded
+    told: set[str] = set()                                      # waves whose raw figures a note explains
+    waiting_in: dict[str, list[str]] = {}                       # wave -> samples drawn there, sheet not imported
 
     def note(text: str) -> None:
         if text not in notes:
@@ -367,6 +374,7 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
             if any(w in ws for ws in smp["waves"]):
                 notes.append(f"wave {w} is not coded by the machine yet (`textmine themes apply`): its figures are "
                              "raw until it is")
+            told.add(w)
             continue
         has_w = np.array([w in ws for ws in smp["waves"]], dtype=bool)
         fresh = np.array([fr.get(w) == prints.get(w) for fr in smp["frames"]], dtype=bool)
@@ -385,6 +393,7 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
                     continue
                 adj, empty = (adjusted_interviews if interviews else adjusted_segments)(u, mine)
                 if empty is not None:
+                    told.add(w)
                     note(f"wave {w}: stratum {empty!r} of sample {s} has no coded "
                          f"{'interview' if interviews else 'unit'} yet: not corrected from it")
                     continue
@@ -404,11 +413,14 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
                     coded[p[p >= 0]] = True
                     covered |= in_wave
                 break
+        waiting_in[w] = waiting
         for s in waiting:
             used = chosen.get(w) or chosen_itv.get(w)
             if sample is not None or (used is not None and order.index(s) > order.index(used)):
                 pending.setdefault(s, []).append(f"{w}: {used}" if used else w)
+                told.add(w)
         if w not in chosen and (has_w & ~fresh).any():
+            told.add(w)
             notes.append(f"wave {w}: its segments changed since sample {smp['sample_id'][has_w & ~fresh].iloc[-1]} "
                          "was drawn (re-ingest?): draw a new sample")
     for s, where in sorted(pending.items(), key=lambda kv: order.index(kv[0])):
@@ -419,7 +431,23 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
             notes.append(f"sample {s} has no codes imported from its own sheet in wave(s) "
                          f"{', '.join(w.split(':')[0] for w in where)} yet: still corrected from the earlier sample "
                          f"({', '.join(where)}) until its sheet is imported")
-    if not chosen and not chosen_itv and not notes:
+    raw_waves: dict[str, str] = {}
+    for w in data.waves():                # the other waves' figures are raw: say why, wave by wave
+        if w in chosen or w in told:
+            continue
+        if sample is not None:
+            raw_waves[w] = (f"wave {w}: sample {sample} (--sample) was not drawn in it: its figures are raw")
+        elif coder is not None:
+            raw_waves[w] = (f"wave {w}: no codes by {coder} imported from the sheet of a sample of this wave: "
+                            "its figures are raw")
+        elif waiting_in.get(w):
+            raw_waves[w] = (f"wave {w}: no codes imported from the sheet of its sample(s) "
+                            f"{', '.join(waiting_in[w])} yet (`textmine themes calibrate --coded SHEET`): its "
+                            "figures are raw")
+        else:
+            raw_waves[w] = (f"wave {w}: no calibration sample drawn in it (`textmine themes sample --wave {w}`): "
+                            "its figures are raw")
+    if not chosen and not chosen_itv and not notes and not raw_waves:
         notes.append("no calibration sample with codes imported from its own sheet covers these waves")
     human, coded_by = _human(data, use_codes, chosen)
     itv_human, itv_coded_by = _human(data, use_codes, chosen_itv) if chosen_itv else (None, None)
@@ -431,7 +459,7 @@ def _build(store: Store, data: TrackData, coder: str | None, sample: str | None)
     coded &= covered
     return Calibration(yhat, human, coded_by, coded, pi, covered, itv_coded & itv_cov, itv_pi, itv_cov, item_ok,
                        store.config.calibration.min_coded, chosen, chosen_itv, notes, unit_of, itv_human,
-                       itv_coded_by)
+                       itv_coded_by, raw_waves)
 
 
 def _human(data: TrackData, use_codes: pd.DataFrame, chosen: dict[str, str]) -> tuple[list, list]:
@@ -449,18 +477,21 @@ def _human(data: TrackData, use_codes: pd.DataFrame, chosen: dict[str, str]) -> 
     return human, coded_by
 
 
-def sample_attrs(cal: "Calibration | None", measure: str, corrected_waves) -> dict:
+def sample_attrs(cal: "Calibration | None", measure: str, corrected_waves, waves=None) -> dict:
     """The frame attributes saying which sample corrected which wave: only the waves with at least
     one corrected figure, from the samples that correct ``measure`` there (segment and interview
-    samples are told apart by ``calibration_sample_units``)."""
+    samples are told apart by ``calibration_sample_units``). ``waves``: those the frame shows
+    (default all): the notes say why each of them without a sample is raw, and
+    ``calibration_uncovered`` lists them."""
     if cal is None:
         return {"calibration_notes": [], "calibration_samples": {}, "calibration_sample_units": {},
-                "calibration_ready": False}
+                "calibration_ready": False, "calibration_uncovered": []}
     avail = cal.used(measure)
     used = {w: s for w, s in avail.items() if w in set(corrected_waves)}
-    return {"calibration_notes": list(cal.notes), "calibration_samples": used,
+    shown = [w for w in cal.raw_waves if waves is None or w in set(waves)] if measure in SEGMENT_MEASURES else []
+    return {"calibration_notes": list(cal.notes) + [cal.raw_waves[w] for w in shown], "calibration_samples": used,
             "calibration_sample_units": {s: cal.sample_units.get(s, "segments") for s in used.values()},
-            "calibration_ready": bool(avail)}
+            "calibration_ready": bool(avail), "calibration_uncovered": shown}
 
 
 def labels_for(use: np.ndarray) -> list[str]:

@@ -118,7 +118,7 @@ def changes(store: Store, wave_from: str, wave_to: str, by: Sequence[str] | None
             rows.append(row)
     df = pd.DataFrame(rows)
     any_cal = bool(len(df)) and bool((df["estimator"] == "calibrated").any())
-    df.attrs.update(sample_attrs(cal, measure, [wave_from, wave_to] if any_cal else []))
+    df.attrs.update(sample_attrs(cal, measure, [wave_from, wave_to] if any_cal else [], waves=[wave_from, wave_to]))
     df.attrs["alpha"] = cfg.alpha             # the intervals' level is 1 - alpha (tables say so)
     if df.empty:
         return df
