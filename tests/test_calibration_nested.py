@@ -273,6 +273,10 @@ def test_whose_codes_prefill_a_sheet(proj, tmp_path, cli):
     assert res.exit_code == 0, res
     df = pd.read_csv(tmp_path / "b.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert (df[PREFILL_COLUMN] != "").sum() == 10 and df[PREFILL_COLUMN].str.contains("bob").sum() == 10
+    # a misspelt (or new) coder: the sheet is blank, and the command says why
+    res = cli("--project", proj, "themes", "sample", "--from-sample", "s2", "--coder", "bobb",
+              "--output", tmp_path / "b2.csv")
+    assert res.exit_code == 0 and "nothing pre-filled: bobb coded none" in err(res) and "alice, bob" in err(res), res
     res = cli("--project", proj, "themes", "sample", "--from-sample", "s2", "--coder", "alice", "--no-prefill",
               "--output", tmp_path / "c.csv")
     assert res.exit_code == 0 and list(pd.read_csv(tmp_path / "c.csv", dtype=str).columns) == SHEET_COLUMNS

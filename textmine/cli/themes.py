@@ -530,6 +530,10 @@ def _prefill_notes(done: dict, asked: dict, no_prefill: bool, sample_id: str) ->
         return [f"some of its segments were already coded through other samples' sheets by "
                 f"{', '.join(done['coders'])}: nothing pre-filled (a sheet is one coder's); write it again with "
                 f"--from-sample {sample_id} --coder NAME to pre-fill NAME's codes"]
+    if asked["coder"] is not None:      # a new coder, or a misspelt name: say why the sheet is blank
+        others = f" (codes to pre-fill with: {', '.join(done['coders'])})" if done.get("coders") else ""
+        return [f"nothing pre-filled: {asked['coder']} coded none of this sample's segments through another "
+                f"sample's sheet{others}; the sheet is blank, to code as {asked['coder']}"]
     return []
 
 
