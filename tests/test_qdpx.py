@@ -67,6 +67,28 @@ def test_selections_point_at_segment_text(project, qdpx):
     assert n == 14                       # every assigned respondent segment
 
 
+def _place(row, reveal=False) -> str:
+    """``file, hh:mm:ss`` (rounded down), else ``file, l. N``: how the quote banks cite a segment."""
+    name = Path(str(row["source_file"])).name if reveal else row["source_pseudo"]
+    if pd.notna(row["start"]):
+        t = int(row["start"])
+        return f"{name}, {t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
+    return f"{name}, l. {int(row['line'])}"
+
+
+def test_selections_cite_their_place_in_the_transcript(project, qdpx, tmp_path):
+    """A coded passage opened in a QDA program says where it is in the transcript (file and
+    timecode or line, as the quote banks cite it): before, only the segment id did."""
+    segs = project.segments_frame(roles="all").set_index("segment_id")
+    for path, reveal in ((qdpx, False), (write_qdpx(project, tmp_path / "real.qdpx", reveal=True), True)):
+        root, _ = _qde(path)
+        sels = list(root.iter(f"{NS}PlainTextSelection"))
+        assert len(sels) == 14
+        for sel in sels:
+            row = segs.loc[sel.get("name")].to_dict()
+            assert sel.findtext(f"{NS}Description") == _place(row, reveal)
+
+
 def test_codebook_cases_and_topics(qdpx):
     root, files = _qde(qdpx)
     codes = {c.get("name"): c for c in root.iter(f"{NS}Code")}

@@ -6,7 +6,9 @@ Its text is one line per segment, ``<speaker>: <text>\n`` (pseudonymised speaker
 unless ``reveal``). Theme codings of the current run (assigned) become
 ``PlainTextSelection`` elements over exactly the segment's text: ``startPosition``/
 ``endPosition`` are 0-based character (Unicode code point) offsets into the source text,
-end exclusive. The codebook gives one code per theme, named by its label, with its sub-labels
+end exclusive. Each selection's ``Description`` is its place in the transcript, as the quote
+banks cite it (:func:`textmine.attribution.source_ref`: ``itv-3f2a.trs, 00:12:03``, or
+``…, l. 42`` without a time; the real file name only with ``reveal``). The codebook gives one code per theme, named by its label, with its sub-labels
 (the posture theme's faire_avec...) as child codes named by their labels (:func:`code_names`),
 plus a "Topics" group with one code per topic of the current topic model. A sub-label whose label
 reads like another code's (``Autre`` in two themes, or a sub-label named like another theme) gets
@@ -39,6 +41,7 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
+from ..attribution import source_ref
 from ..store import Store
 from ..themes.codebook import Codebook, label_key, load_codebook
 from ..themes.codings import assigned, current_run, current_run_record
@@ -229,7 +232,9 @@ def build_project(store: Store, reveal: bool = False, *, segment_ids: set[str] |
     for itv in interviews.itertuples(index=False):
         iid = itv.interview_id
         sg = guid("source", iid)
-        text, spans = source_text(by_itv.get(iid, empty), reveal)
+        rows = by_itv.get(iid, empty)
+        text, spans = source_text(rows, reveal)
+        refs = {r["segment_id"]: source_ref(r, reveal) for r in rows.to_dict("records")}
         texts[sg] = text
         original = (Path(str(itv.source_file).replace("\\", "/")).name if reveal else _text(itv.source_pseudo)) or iid
         src = _el(sources, "TextSource", guid=sg, name=f"{iid}.txt", plainTextPath=f"internal://{sg}.txt",
@@ -241,6 +246,8 @@ def build_project(store: Store, reveal: bool = False, *, segment_ids: set[str] |
                 continue
             sel = _el(src, "PlainTextSelection", guid=guid("selection", sid), name=sid,
                       startPosition=a, endPosition=b, **stamp)
+            # where the passage is in the transcript, as the quote banks cite it
+            ET.SubElement(sel, f"{{{NS}}}Description").text = refs[sid]
             for cg in dict.fromkeys(seg_codes[sid]):
                 coding = _el(sel, "Coding", guid=guid("coding", sid, cg), **stamp)
                 _el(coding, "CodeRef", targetGUID=cg)
