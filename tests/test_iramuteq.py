@@ -137,7 +137,7 @@ def test_cli_export_and_round_trip(tmp_path, cli):
     assert raw.startswith(b"**** *vague_") and raw.decode("utf-8")             # UTF-8, no byte-order mark
     res = cli("--project", tmp_path / "p", "segments", "export", "--format", "iramuteq", "--all-roles",
               "--output", out)
-    assert res.exit_code == 1 and "E005" in res.stderr
+    assert res.exit_code == 1 and "E005" in res.stderr and "Leave out --all-roles" in res.stderr
     # round trip: the exported corpus ingested into a new project
     res = cli("--project", tmp_path / "q", "ingest", out)
     assert res.exit_code == 0, res

@@ -88,7 +88,9 @@ def segments_export(
     if fmt == "iramuteq":
         from ..export.iramuteq import write_iramuteq
         if all_roles:
-            raise TextmineError(E.E005, detail="--all-roles with --format iramuteq (the corpus holds respondent text)")
+            raise TextmineError(E.E005, detail="--all-roles with --format iramuteq (the corpus holds respondent text)",
+                                fix="Leave out --all-roles for an IRaMuTeQ corpus, or export every speaker's "
+                                    "segments with --format csv, jsonl or parquet.")
         with require_project(read_only=True) as store:
             n_itv, n_seg = write_iramuteq(store, output, reveal=reveal)
         info(f"{n_itv} interviews ({n_seg} segments) -> {output} (IRaMuTeQ corpus, UTF-8)")
