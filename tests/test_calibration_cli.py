@@ -211,6 +211,116 @@ def test_bad_csv_sheets_are_refused_and_nothing_is_stored(proj, tmp_path, cli, c
                    "--allow-empty").exit_code == 0
 
 
+def _code_xlsx(proj, ws, header, rows) -> None:
+    """Code ``rows`` of an .xlsx sheet the 1/0 way: 1 for each theme present, 0 in every other column."""
+    with Store(proj, read_only=True) as st:
+        h = human_codes(st).set_index("segment_id")
+    for row in rows:
+        ths = set(filter(None, str(h.loc[row[0].value, "themes"]).split(";")))
+        for t in IDS:
+            row[header.index(t)].value = 1 if t in ths else 0
+        row[header.index("posture")].value = h.loc[row[0].value, "posture"] or None
+
+
+def test_half_coded_xlsx_with_1_0_is_refused_naming_the_empty_rows(proj, tmp_path, cli):
+    """The defect: a sheet coded with 1/0 in its first half and imported whole stored every row
+    left empty as the coder's "no theme", biasing every corrected figure down. A coder who writes 0
+    for absent does not leave a coded row empty: E408 naming the rows, nothing stored."""
+    from openpyxl import load_workbook
+    x = tmp_path / "s.xlsx"
+    assert cli("--project", proj, "themes", "sample", "--n", "10", "--output", x).exit_code == 0
+    wb = load_workbook(x)
+    ws = wb["codage"]
+    header = [c.value for c in ws[1]]
+    rows = list(ws.iter_rows(min_row=2))
+    assert len(rows) == 20
+    _code_xlsx(proj, ws, header, rows[:12])
+    wb.save(tmp_path / "half.xlsx")
+    res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "half.xlsx", "--coder", "alice")
+    assert res.exit_code == 1 and "E408" in err(res), res
+    assert "codage!row 14, codage!row 15, codage!row 16" in err(res) and "8 row(s) left empty" in err(res)
+    assert "delete the rows not coded yet" in err(res) and "Traceback" not in err(res)
+    assert _n_codes(proj) == 0
+    # --allow-empty: the empty rows are the coding ("no theme")
+    res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "half.xlsx", "--coder", "bea",
+              "--allow-empty")
+    assert res.exit_code == 0 and "warning" not in err(res), res
+    # the rows not coded yet deleted: the coded half is imported, without a word of warning
+    ws.delete_rows(14, 8)
+    wb.save(tmp_path / "coded_part.xlsx")
+    res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "coded_part.xlsx", "--coder", "alice")
+    assert res.exit_code == 0 and "warning" not in err(res), res
+    assert "12 coded segment(s) by alice" in err(res)
+    # a row coded "none of them" with a single 0 is a coded row
+    wb = load_workbook(x)
+    ws = wb["codage"]
+    rows = list(ws.iter_rows(min_row=2))
+    _code_xlsx(proj, ws, header, rows[:-1])
+    rows[-1][header.index(IDS[0])].value = 0
+    wb.save(tmp_path / "full.xlsx")
+    res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "full.xlsx", "--coder", "alice")
+    assert res.exit_code == 0 and "warning" not in err(res), res
+    with Store(proj, read_only=True) as st:
+        c = tables.codes(st, "alice")
+    assert len(c) == 20 and c.set_index("segment_id").loc[rows[-1][0].value, "themes"] == ""
+    # coded with 1s alone (empty = absent): an empty row may be a coded "none", so a half-coded sheet
+    # is stored, with the warning a CSV gets
+    wb = load_workbook(x)
+    ws = wb["codage"]
+    rows = list(ws.iter_rows(min_row=2))
+    _code_xlsx(proj, ws, header, rows[:12])
+    for row in rows[:12]:
+        for t in IDS:
+            if row[header.index(t)].value == 0:
+                row[header.index(t)].value = None
+    wb.save(tmp_path / "ones.xlsx")
+    res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "ones.xlsx", "--coder", "dan")
+    assert res.exit_code == 0 and "warning: the sheet ends with" in err(res) and "to codage!row 21)" in err(res), res
+
+
+def test_half_coded_csv_warns_and_replace_withdraws_the_rows(proj, tmp_path, cli):
+    """A CSV cannot tell an uncoded row from a coded "none of them" (empty `themes` both): a sheet
+    ending with a run of empty rows that its theme rate makes implausible gets a warning saying how
+    many rows were stored as "no theme" and how to withdraw them (--replace)."""
+    df = _sheet(proj, tmp_path, cli)
+    assert len(df) == 20 and (df["themes"] != "").sum() >= 12
+    half = df.copy()
+    half.loc[12:, ["themes", "posture"]] = ""
+    k = 8
+    while half.loc[19 - k, "themes"] == "":                  # the run also holds the coded "none" rows before it
+        k += 1
+    half.to_csv(tmp_path / "half.csv", index=False, encoding="utf-8-sig")
+    res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "half.csv", "--coder", "alice")
+    assert res.exit_code == 0, res
+    assert f"warning: the sheet ends with {k} row(s) without any code (line {22 - k} to line 21)" in err(res)
+    assert "They were stored as alice's 'no theme' in sample s1" in err(res) and "--replace" in err(res)
+    assert _n_codes(proj) == 20
+    half.iloc[:12].to_csv(tmp_path / "part.csv", index=False, encoding="utf-8-sig")
+    res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "part.csv", "--coder", "alice",
+              "--sample", "s1")
+    assert res.exit_code == 0 and "warning" not in err(res), res
+    assert _n_codes(proj) == 20                              # a re-import replaces codes of its own rows only
+    res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "part.csv", "--coder", "alice",
+              "--sample", "s1", "--replace")
+    assert res.exit_code == 0 and "--replace: 8 code(s) of alice in sample s1" in err(res), res
+    with Store(proj, read_only=True) as st:
+        c = tables.codes(st)
+    assert set(c["segment_id"]) == set(df["segment_id"].iloc[:12]) and len(c) == 12
+    # a fully coded sheet with its "none" rows spread through it: no warning
+    assert (df["themes"] == "").any()
+    res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "ok.csv", "--coder", "alice")
+    assert res.exit_code == 0 and "warning" not in err(res), res
+    assert _n_codes(proj) == 20
+    # ... nor with two of them at the end
+    none = df[df["themes"] == ""]
+    if len(none) >= 2:
+        ends = pd.concat([df[df["themes"] != ""], none]).iloc[: len(df) - len(none) + 2]
+        ends.to_csv(tmp_path / "ends.csv", index=False, encoding="utf-8-sig")
+        res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "ends.csv", "--coder", "carl",
+                  "--sample", "s1")
+        assert res.exit_code == 0 and "warning" not in err(res), res
+
+
 @pytest.mark.slow
 def test_excel_csv_with_semicolons_and_cp1252_is_read(proj, tmp_path, cli):
     df = _sheet(proj, tmp_path, cli)

@@ -14,8 +14,12 @@ with ``;`` and in Windows-1252.
 Refused (E408 unless said): a formula in a coding cell; an unknown theme id or posture; a
 segment that is not in this project (deleted or changed by a re-ingest); a segment that no
 calibration sample drew; a segment whose text changed since the sample was drawn; the same
-segment twice with different codes; a sheet where no row has any theme (``--allow-empty``
-accepts it); a sheet from another project (E410).
+segment twice with different codes; a sheet where no row has any theme, a pre-filled sheet whose
+other rows are all empty, or rows left empty in a sheet coded with 1/0 (some row holds a 0): not
+coded yet, each would be stored as a human "no theme" (``--allow-empty`` accepts them as such); a
+sheet from another project (E410). A sheet that ends with a run of empty rows its theme rate makes
+implausible (< 1 %) is stored with a warning: in a CSV, an uncoded row and a coded "none of them"
+read the same (``--replace`` withdraws rows deleted from the sheet since).
 """
 from __future__ import annotations
 
@@ -69,11 +73,16 @@ def _bad(path, where: str, detail: str, fix: str | None = None) -> TextmineError
 
 
 def parse_sheet(sheet: Sheet, codebook: Codebook, path: Path) -> pd.DataFrame:
-    """``segment_id, themes (list), posture, where, prefilled`` per row, every cell checked."""
+    """``segment_id, themes (list), posture, where, prefilled, blank, zero`` per row, every cell
+    checked. ``blank``: no coding cell filled (theme columns, ``themes``, ``posture`` all empty: in
+    a CSV, a "none of them" row is blank too); ``zero``: a theme column holds an explicit no (``0``)."""
     ids = {t.lower(): t for t in codebook.ids}
     out = []
     for row in sheet.rows.to_dict(orient="records"):
         where = row["_where"]
+        cells = [row.get(c, "").strip() for c in sheet.theme_columns.values()]
+        blank = not any(cells) and not (row.get("themes") or "").strip() and not (row.get("posture") or "").strip()
+        zero = any(v and v.lower() in NO for v in cells)
         sid = row.get("segment_id", "")
         if not sid:
             raise _bad(path, where, "empty segment_id", "Restore the segment_id of this row (or delete the row).")
@@ -103,8 +112,9 @@ def parse_sheet(sheet: Sheet, codebook: Codebook, path: Path) -> pd.DataFrame:
         if posture and codebook.posture_theme:
             themes.append(codebook.posture_theme)
         out.append({"segment_id": sid, "themes": list(dict.fromkeys(t for t in codebook.ids if t in themes)),
-                    "posture": posture, "where": where, "prefilled": row.get(PREFILL_COLUMN, "") or ""})
-    return pd.DataFrame(out, columns=["segment_id", "themes", "posture", "where", "prefilled"])
+                    "posture": posture, "where": where, "prefilled": row.get(PREFILL_COLUMN, "") or "",
+                    "blank": blank, "zero": zero})
+    return pd.DataFrame(out, columns=["segment_id", "themes", "posture", "where", "prefilled", "blank", "zero"])
 
 
 def _qdpx_rows(store: Store, path: Path, codebook: Codebook, mapping, sample: str | None) -> tuple[pd.DataFrame, dict]:
@@ -221,6 +231,7 @@ def read_codes(store: Store, path: str | Path, *, coder: str | None = None, mapp
                    "Fill the `themes` column or the theme columns; if none of these segments carries any theme, "
                    "import with --allow-empty.")
     _check_unfilled(rows, path, allow_empty)
+    _check_untouched(rows, path, allow_empty)
     if codebook.posture_theme:
         bare = sum(1 for t, p in zip(rows["themes"], rows["posture"]) if codebook.posture_theme in t and not p)
         if bare:
@@ -231,6 +242,8 @@ def read_codes(store: Store, path: str | Path, *, coder: str | None = None, mapp
                         "coder": coder, "coded_at": stamp, "themes": rows["themes"].map(";".join),
                         "posture": rows["posture"].fillna(""), "text_hash": rows["segment_id"].map(current),
                         "source": path.name, "row": rows["where"]})
+    if not allow_empty:
+        _trailing_blank_note(rows, out, coder, notes)
     return Imported(out, coder, sorted(out["sample_id"].unique()), notes)
 
 
@@ -290,6 +303,72 @@ def _check_unfilled(rows: pd.DataFrame, path: Path, allow_empty: bool) -> None:
                "imported alone); if none of these segments carries any theme, import with --allow-empty.")
 
 
+def _own_rows(rows: pd.DataFrame) -> pd.Series:
+    """Rows of the coder's own work in this sheet: not pre-filled by textmine, and read from an
+    .xlsx or .csv (a .qdpx has no blank rows: it counts as wholly coded)."""
+    if "blank" not in rows.columns:
+        return pd.Series(False, index=rows.index)
+    pre = rows["prefilled"].fillna("").map(lambda c: prefilled_by(str(c)) is not None)
+    return ~pre
+
+
+def _check_untouched(rows: pd.DataFrame, path: Path, allow_empty: bool) -> None:
+    """A sheet coded with 1/0 in the theme columns (some row holds a 0) whose other rows were left
+    blank: they were not coded yet (a coder who writes 0 for "absent" does not leave a coded row
+    empty), and each would be stored as a human "no theme" (E408 naming them, unless --allow-empty).
+
+    Refused rather than left out: leaving them out is right when they were not coded (the rest is a
+    random part of the sample), but biases the figures upward when blank meant "none of them"
+    (rows left out for having no theme); only the coder knows which, and one 0 says it."""
+    if allow_empty or "zero" not in rows.columns:
+        return
+    own = _own_rows(rows)
+    if not (own & rows["zero"].astype(bool)).any():
+        return
+    blank = rows[own & rows["blank"].astype(bool)]
+    if blank.empty:
+        return
+    first = ", ".join(blank["where"].head(3)) + (", …" if len(blank) > 3 else "")
+    raise _bad(path, first, f"{len(blank)} row(s) left empty (no 1 or 0 in any theme column, no `themes`, no "
+                            f"`posture`) while the other rows are coded with 1/0: were they coded? Imported, each "
+                            "would count as a human \"no theme\"",
+               "Code them (a 0 in a theme column says 'none of them'), or delete the rows not coded yet and import "
+               "the rest (import them later); --allow-empty stores the empty rows as 'no theme'.")
+
+
+#: a run of blank rows at the end of a sheet less likely than this, given the theme rate of the rows
+#: before it, is taken for rows not coded yet (a warning: in a CSV an uncoded row and a coded
+#: "none of them" read the same)
+TRAILING_P = 0.01
+TRAILING_MIN = 3
+
+
+def _trailing_blank_note(rows: pd.DataFrame, out: pd.DataFrame, coder: str, notes: list[str]) -> None:
+    """Warn when the sheet ends with a run of blank rows that is implausible given how many of the
+    coder's rows before it carry a theme (a sheet coded half-way and imported whole)."""
+    own = rows[_own_rows(rows)]
+    if own.empty:
+        return
+    blank = own["blank"].astype(bool).to_numpy()
+    k = 0
+    while k < len(blank) and blank[len(blank) - 1 - k]:
+        k += 1
+    before = own.iloc[: len(own) - k]
+    m, x = len(before), int(sum(1 for t in before["themes"] if len(t)))
+    q = (m - x + 1) / (m + 2)          # the rate of rows with no theme (Laplace: never 0 on few rows)
+    if k < TRAILING_MIN or q ** k >= TRAILING_P:
+        return
+    run = own.iloc[len(own) - k:]
+    smp = ", ".join(sorted(out.loc[out["segment_id"].isin(set(run["segment_id"])), "sample_id"].astype(str).unique()))
+    notes.append(f"warning: the sheet ends with {k} row(s) without any code ({run['where'].iloc[0]} to "
+                 f"{run['where'].iloc[-1]}) while {x} of the {m} row(s) before them carry a theme (such a run has a "
+                 f"chance under {TRAILING_P:.0%} in a coded sheet). They were stored as {coder}'s 'no theme' in sample "
+                 f"{smp}. If they are not coded yet, delete them from the sheet and import it again with --replace "
+                 "(the codes of rows no longer in the sheet are then deleted); or code them and import the whole "
+                 "sheet again (it replaces these codes). If they are coded, --allow-empty imports without this "
+                 "warning.")
+
+
 def _dedupe(rows: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
     sig = rows["themes"].map(";".join) + "|" + rows["posture"].fillna("")
     first: dict[str, tuple[str, str]] = {}
@@ -308,10 +387,18 @@ def _dedupe(rows: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
     return rows[keep].reset_index(drop=True)
 
 
-def import_codes(store: Store, path: str | Path, **kw) -> Imported:
-    """Read, check and store a coded sheet (one transaction; on any error nothing is stored)."""
+def import_codes(store: Store, path: str | Path, *, replace: bool = False, **kw) -> Imported:
+    """Read, check and store a coded sheet (one transaction; on any error nothing is stored).
+    ``replace``: the sheet replaces all of the coder's codes in its sample(s), so the codes of rows
+    deleted from it since an earlier import go too."""
     imp = read_codes(store, path, **kw)
-    tables.save_codes(store, imp.codes)
+    if replace and tables.has_codes(store):
+        old = tables.codes(store, imp.coder)
+        old = old[old["sample_id"].astype(str).isin(set(imp.samples))
+                  & ~old["segment_id"].isin(set(imp.codes["segment_id"]))]
+        imp.notes.append(f"--replace: {len(old)} code(s) of {imp.coder} in sample {', '.join(imp.samples)} of "
+                         "segments no longer in the sheet deleted")
+    tables.save_codes(store, imp.codes, replace=replace)
     return imp
 
 

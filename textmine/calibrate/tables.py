@@ -214,14 +214,18 @@ def coders(store: Store) -> list[str]:
     return sorted(codes(store)["coder"].dropna().astype(str).unique())
 
 
-def save_codes(store: Store, rows: pd.DataFrame) -> None:
+def save_codes(store: Store, rows: pd.DataFrame, replace: bool = False) -> None:
     """Store a coder's codes in one transaction, replacing their earlier codes of the same segments
-    through the same sample's sheet (codes filed under other samples are kept)."""
+    through the same sample's sheet (codes filed under other samples are kept). ``replace``: the
+    rows replace all of their coders' codes in their samples (codes of segments not in ``rows`` go)."""
     rows = rows.reindex(columns=CODE_COLUMNS)
     with store.transaction():
         store.ensure_tables(SAMPLES, UNITS, CODES)
         store.con.register("_tm_cal", rows[CODE_KEY].astype(str))
         try:
+            if replace:
+                store.con.execute(f"DELETE FROM {CODES} WHERE (sample_id, coder) IN "
+                                  "(SELECT DISTINCT sample_id, coder FROM _tm_cal)")
             store.con.execute(f"DELETE FROM {CODES} WHERE (sample_id, segment_id, coder) IN "
                               "(SELECT sample_id, segment_id, coder FROM _tm_cal)")
         finally:

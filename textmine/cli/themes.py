@@ -576,7 +576,12 @@ def calibrate_cmd(
                                         "same segments in that sample (codes filed under other samples stay)."),
     sample: Optional[str] = typer.Option(None, "--sample", help="The sample the sheet belongs to (only needed for "
                                          "a .qdpx or .csv that does not name it, when textmine cannot tell)."),
-    allow_empty: bool = typer.Option(False, "--allow-empty", help="Accept a sheet where no segment has any theme."),
+    allow_empty: bool = typer.Option(False, "--allow-empty", help="Store rows left empty as coded 'no theme' "
+                                     "(a sheet where no segment has any theme, or rows left blank among rows "
+                                     "coded with 1/0)."),
+    replace: bool = typer.Option(False, "--replace", help="The sheet replaces all of this coder's codes in its "
+                                 "sample: the codes of rows deleted from it since an earlier import are deleted "
+                                 "(to withdraw rows imported before they were coded)."),
     mapping: Optional[Path] = MappingOpt,
     fmt: str = FormatOpt,
 ) -> None:
@@ -584,7 +589,7 @@ def calibrate_cmd(
     check_format(fmt)
     with require_project() as store:
         imp = cal_codes.import_codes(store, coded, coder=coder, mapping=mapping, sample=sample,
-                                     allow_empty=allow_empty)
+                                     allow_empty=allow_empty, replace=replace)
         units = cal_tables.units(store, imp.samples)
         cod = cal_tables.codes(store)
         try:

@@ -47,11 +47,13 @@ HELP_FR = [
     "sans chercher à deviner le codage automatique.",
     "Pour chaque thème présent dans le segment : mettez 1 dans la colonne du thème (0 ou vide = absent), "
     "ou écrivez les identifiants des thèmes dans la colonne « themes », séparés par « ; ». Les deux façons "
-    "sont lues ; vide partout = aucun thème.",
+    "sont lues. Un segment sans aucun thème : mettez 0 dans les colonnes des thèmes (un seul 0 suffit).",
     "Posture (thème posture_faire_avec_vs_a_la_place) : choisissez faire_avec, faire_a_la_place ou mixte "
     "dans la liste, ou laissez vide.",
     "Une ligne présente dans la feuille est une ligne codée. Si vous n'avez pas fini, supprimez les lignes "
-    "non codées avant l'import (vous importerez la suite plus tard) : une ligne vide compte comme « aucun thème ».",
+    "non codées avant l'import (vous importerez la suite plus tard). Si vous codez avec des 1 et des 0, une "
+    "ligne laissée entièrement vide arrête l'import (elle n'est pas codée). Sans 0 (des 1 seuls, ou la "
+    "colonne « themes »), une ligne vide compte comme « aucun thème ».",
     "Ne modifiez pas la colonne segment_id. Vous pouvez trier, filtrer, masquer ou supprimer les autres colonnes, "
     "ajouter des feuilles ; n'utilisez pas de formules dans les colonnes de codage.",
     "Import : textmine --project DOSSIER themes calibrate --coded CE_FICHIER.xlsx --coder VOTRE_NOM",
