@@ -549,6 +549,23 @@ class Store:
                                     [interview_id]).df()
         return self.con.execute("SELECT * FROM turns ORDER BY interview_id, turn_index").df()
 
+    def turn_places(self, keys: pd.DataFrame) -> list[tuple]:
+        """``(i, text, start, line, marks)`` of the turns of ``keys`` (columns ``i``,
+        ``interview_id``, ``turn_index``, ``nl``) that have marks (``turns.marks``) or whose row has
+        ``nl`` set: what places a word inside a turn (:mod:`textmine.search.cite`). ``marks`` is
+        NULL in a store from before the column."""
+        if keys.empty or not self.has_table("turns"):
+            return []
+        marks = "t.marks" if self.has_column("turns", "marks") else "CAST(NULL AS VARCHAR)"
+        self.con.register("_tm_tp", keys[["i", "interview_id", "turn_index", "nl"]])
+        try:
+            return self.con.execute(
+                f"SELECT k.i, t.text, t.start, t.line, {marks} FROM _tm_tp k JOIN turns t "
+                "ON t.interview_id = k.interview_id AND t.turn_index = k.turn_index "
+                f"WHERE {marks} IS NOT NULL OR k.nl").fetchall()
+        finally:
+            self.con.unregister("_tm_tp")
+
     def segments_frame(self, *, roles: str | Iterable[str] | None = None,
                        waves: Iterable[str] | None = None,
                        interview_ids: Iterable[str] | None = None,

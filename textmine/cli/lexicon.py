@@ -168,8 +168,8 @@ def kwic_cmd(
     reveal: bool = RevealOpt,
     fmt: str = FormatOpt,
 ) -> None:
-    """Concordance of a word in the respondent segments, with the reference back to the
-    transcript (file, line or timecode); pseudonymised unless --reveal."""
+    """Concordance of a word in the respondent segments, each line with the reference back to the
+    transcript of its keyword (file, line or timecode); pseudonymised unless --reveal."""
     from ..export.writer_xlsx import write_table_xlsx
     from ..lexicon import concordance
     from ..search import format_kwic

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
             hits = search(store, query, themes=theme, waves=wave, roles=role, territories=territory,
                           attrs=attr, mode=mode, limit=limit, reveal=reveal)
             if kwic_:
-                lines = kwic(store, hits, query)
+                lines = kwic(store, hits, query, reveal=reveal)
                 if fmt == "table":
                     sys.stdout.write(format_kwic(lines) + ("\n" if len(lines) else ""))
                 else:

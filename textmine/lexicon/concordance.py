@@ -8,7 +8,9 @@ query's own form with ``form_only``). A query of several words is a sequence, as
 form). Lines are cut by the search stage's concordancer
 (:func:`textmine.search.kwic.kwic_lines`), so ``lexicon kwic`` and ``search --kwic`` align
 lines the same way. Lines show pseudonymised text unless ``reveal``; ``source`` is
-the pseudonymous file name with the line or timecode (``itv-3f2a.docx, l. 42``).
+the pseudonymous file name with the line or timecode (``itv-3f2a.docx, l. 42``) of the keyword
+itself: the transcript's mark at or before its first character
+(:func:`textmine.search.cite.keyword_sources`), not the segment's first word.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import pandas as pd
 from ..attribution import attribution, display_text, source_ref
 from ..errors import E, TextmineError
 from ..french import is_stop
+from ..search.cite import keyword_sources
 from ..search.kwic import kwic_lines, sequence_spans, sort_kwic
 from ..store import Store
 from ..track.data import check_by, expand_attrs
@@ -74,7 +77,8 @@ def concordance(store: Store, query: str, *, by: str | None = None, width: int =
     res["source"] = [source_ref(r, reveal) for r in records]
     spans = [sequence_spans(t, fs) for t, fs in zip(res["text"], (x for x, h in zip(forms, hit) if h))]
     keep = ["interview_id"] + ([by] if by and by != "interview_id" else [])
-    lines = kwic_lines(res, spans, width=width, keep=keep)
+    sources = keyword_sources(store, records, res["text"].tolist(), spans, reveal)   # the keyword's own time/line
+    lines = kwic_lines(res, spans, width=width, keep=keep, sources=sources)
     if lines.empty:
         raise TextmineError(E.E802, detail=f"{query!r}: its words occur in {int(hit.sum())} segment(s), never in "
                                            "this order")

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..records import wave_key
 from ..store import Store
+from .cite import keyword_sources
 from .index import form_table
 from .text import fold, lookup_terms, lookup_toks, split_tokens
 
@@ -81,23 +82,28 @@ def sequence_spans(text: str, alternatives: Sequence[Iterable[str]]) -> list[tup
 
 
 def kwic_lines(results: pd.DataFrame, spans: Sequence[Sequence[tuple[int, int]]], *, width: int = 40,
-               keep: Sequence[str] = ()) -> pd.DataFrame:
+               keep: Sequence[str] = (), sources: Sequence[Sequence[str]] | None = None) -> pd.DataFrame:
     """One line per span of each row's ``text`` (``spans[i]`` for row ``i``); ``keep`` names
-    columns of ``results`` copied onto each line after :data:`KWIC_COLUMNS`."""
+    columns of ``results`` copied onto each line after :data:`KWIC_COLUMNS`. ``sources[i][j]``:
+    the reference of span ``j`` of row ``i`` (:func:`textmine.search.cite.keyword_sources`; the
+    row's ``source`` without it)."""
     rows = []
     texts = results["text"].fillna("").astype(str).tolist()
-    for r, text, sp in zip(results.to_dict(orient="records"), texts, spans):
-        for a, b in sp:
+    for i, (r, text, sp) in enumerate(zip(results.to_dict(orient="records"), texts, spans)):
+        for j, (a, b) in enumerate(sp):
             rows.append({"segment_id": r["segment_id"], "left": _clip_left(text[:a], width),
                          "keyword": text[a:b], "right": _clip_right(text[b:], width),
-                         "attribution": r["attribution"], "source": r["source"], **{c: r[c] for c in keep}})
+                         "attribution": r["attribution"], "source": sources[i][j] if sources is not None
+                         else r["source"], **{c: r[c] for c in keep}})
     return pd.DataFrame(rows, columns=KWIC_COLUMNS + [c for c in keep if c not in KWIC_COLUMNS])
 
 
 def kwic(store: Store, results: pd.DataFrame, query: str, *, width: int = 40,
-         keep: Sequence[str] = ()) -> pd.DataFrame:
+         keep: Sequence[str] = (), reveal: bool = False) -> pd.DataFrame:
     """One row per keyword occurrence in the ``text`` of search ``results`` (result order kept).
-    Words are lemmatised with the store's table of corpus forms (no spaCy)."""
+    Words are lemmatised with the store's table of corpus forms (no spaCy). Each line's ``source``
+    is the time and line of the keyword itself (:func:`~textmine.search.cite.keyword_sources`;
+    ``reveal``: the real file name, as the results were searched with)."""
     texts = results["text"].fillna("").astype(str).tolist()
     table = form_table(store, [f for t in [query, *texts] for _, _, f in split_tokens(t)])
     lemmas, forms = lookup_terms(query, table)
@@ -105,7 +111,23 @@ def kwic(store: Store, results: pd.DataFrame, query: str, *, width: int = 40,
     spans = [phrase_spans(text, query) or [(t.start, t.end) for t in lookup_toks(text, table)
                                            if t.form in targets_f or (t.keep and t.lemma in targets_l)]
              for text in texts]
-    return kwic_lines(results, spans, width=width, keep=keep)
+    return kwic_lines(results, spans, width=width, keep=keep, sources=_sources(store, results, texts, spans, reveal))
+
+
+def _sources(store: Store, results: pd.DataFrame, texts: list[str], spans: list, reveal: bool) -> list[list[str]]:
+    """Each span's reference: the segments' rows read back for their raw and analysis texts
+    (a segment not found keeps the result's ``source``)."""
+    out = [[r] * len(sp) for r, sp in zip(results["source"].tolist(), spans)]
+    ids = list(dict.fromkeys(str(s) for s, sp in zip(results["segment_id"], spans) if sp))
+    if not ids:
+        return out
+    meta = {r["segment_id"]: r for r in store.segments_frame(segment_ids=ids).to_dict(orient="records")}
+    at = [k for k, (s, sp) in enumerate(zip(results["segment_id"], spans)) if sp and str(s) in meta]
+    got = keyword_sources(store, [meta[str(results["segment_id"].iat[k])] for k in at], [texts[k] for k in at],
+                          [spans[k] for k in at], reveal)
+    for k, g in zip(at, got):
+        out[k] = g
+    return out
 
 
 def _words(s: str) -> list[str]:
