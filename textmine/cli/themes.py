@@ -577,8 +577,9 @@ def calibrate_cmd(
     sample: Optional[str] = typer.Option(None, "--sample", help="The sample the sheet belongs to (only needed for "
                                          "a .qdpx or .csv that does not name it, when textmine cannot tell)."),
     allow_empty: bool = typer.Option(False, "--allow-empty", help="Store rows left empty as coded 'no theme' "
-                                     "(a sheet where no segment has any theme, or rows left blank among rows "
-                                     "coded with 1/0)."),
+                                     "(a sheet where no segment has any theme, a pre-filled sheet whose other "
+                                     "rows carry no theme, or rows left blank among rows coded with 1/0), and "
+                                     "leave out the warning about a sheet ending with a run of empty rows."),
     replace: bool = typer.Option(False, "--replace", help="The sheet replaces all of this coder's codes in its "
                                  "sample: the codes of rows deleted from it since an earlier import are deleted "
                                  "(to withdraw rows imported before they were coded)."),
