@@ -311,6 +311,30 @@ def test_a_prefilled_sheet_imported_before_its_other_rows_are_coded(proj, tmp_pa
         assert _per_sample(st, "alice") == {"s1": 80, "s2": 120}
 
 
+def test_a_prefilled_sheet_whose_other_rows_are_coded_none_with_zeros(proj, tmp_path, cli):
+    """Rows coded with a 0 in every theme column say "none of them" on purpose: a pre-filled sheet
+    whose other rows are all so coded was refused as "not coded yet" (only --allow-empty took it)."""
+    from openpyxl import load_workbook
+    out = tmp_path / "s2.xlsx"
+    assert cli("--project", proj, "themes", "sample", "--n", "60", "--output", out).exit_code == 0
+    wb = load_workbook(out)
+    ws = wb["codage"]
+    header = [c.value for c in ws[1]]
+    col = {name: k for k, name in enumerate(header)}
+    n = 0
+    for row in ws.iter_rows(min_row=2):
+        if not row[col[PREFILL_COLUMN]].value:
+            for t in IDS:
+                row[col[t]].value = 0
+            n += 1
+    wb.save(tmp_path / "s2_none.xlsx")
+    res = cli("--project", proj, "themes", "calibrate", "--coded", tmp_path / "s2_none.xlsx", "--coder", "alice")
+    assert res.exit_code == 0, res
+    with Store(proj, read_only=True) as st:
+        s2 = tables.codes(st, "alice").query("sample_id == 's2'")
+    assert n == 40 and len(s2) == 120 and (s2["themes"] == "").sum() >= 40
+
+
 def test_why_a_wave_is_raw_with_sample_or_coder(proj, cli):
     """The defect: `track changes --sample s2` (s2 drawn in 2023 only), or `--coder bob` (bob coded
     2023 only), gave raw rows with "the groups shown have too few coded units or are topics", and

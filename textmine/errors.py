@@ -86,7 +86,7 @@ class E:
     E405 = ErrorCode("E405", "Theme model folder not found or invalid: {detail}", "Train one with `textmine themes train --coded FILE --output DIR`.")
     E406 = ErrorCode("E406", "Not enough coded data: {detail}", "Code more segments (`textmine themes suggest` picks useful ones).")
     E407 = ErrorCode("E407", "No theme codings in this project: {detail}", "Run `textmine --project DIR themes apply` first.")
-    E408 = ErrorCode("E408", "Invalid coding sheet: {detail}", "Correct the row or cell named above and import the sheet again; nothing was stored (README, section 'Calibration: bad sheets').")
+    E408 = ErrorCode("E408", "Invalid coding sheet: {detail}", "Correct the row or cell named above and import the sheet again; nothing was stored (README, section 'Bad sheets: what textmine does').")
     E409 = ErrorCode("E409", "Calibration sample not found or not usable: {detail}", "List the samples with `textmine themes samples`, or draw one with `textmine themes sample --output FILE`.")
     E410 = ErrorCode("E410", "The coding sheet does not belong to this project: {detail}", "Import the sheet into the project it was drawn from (--project DIR), or draw a new sample in this one.")
     E411 = ErrorCode("E411", "Codebook cue too slow: {detail}", "Rewrite the `re:` cue without nested or overlapping repetition (e.g. `(a|aa)+`), or use a plain word cue.")

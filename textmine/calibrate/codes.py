@@ -297,6 +297,8 @@ def _check_unfilled(rows: pd.DataFrame, path: Path, allow_empty: bool) -> None:
     rest = rows[~pre]
     if not pre.any() or rest.empty or any(len(t) for t in rest["themes"]):
         return
+    if "zero" in rest.columns and rest["zero"].astype(bool).any():
+        return      # coded with 1/0: a 0 says "none of them" (rows left blank beside it: _check_untouched)
     raise _bad(path, "sheet", f"no theme in any of its {len(rest)} row(s) that were not pre-filled (only its "
                               f"{int(pre.sum())} pre-filled row(s) carry themes): were they coded?",
                "Code them, or delete the rows not coded yet and import the rest (the pre-filled rows may be "
