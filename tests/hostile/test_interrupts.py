@@ -98,6 +98,7 @@ def _run(project: Path, corpus: Path, kill_at: str | None = None, *, command: st
                           env=env, capture_output=True, text=True, timeout=300, preexec_fn=setup)
 
 
+@pytest.mark.slow      # textmine runs as processes
 def test_ctrl_c_and_sigterm_say_so_and_the_next_run_resumes(corpus3, tmp_path):
     """Ctrl-C (SIGINT) used to end a command with exit status 130 and not a word (the "interrupted"
     message was never reached), and SIGTERM (a scheduler's time limit, a closed session) killed it
@@ -139,6 +140,7 @@ def test_a_run_whose_backup_cannot_be_written_says_so(corpus3, tmp_path, monkeyp
                for st, m in said), said
 
 
+@pytest.mark.slow      # textmine runs as processes
 def test_a_disk_that_fills_up_during_a_command_is_e011_and_the_next_run_resumes(corpus3, tmp_path):
     """A file-size limit (as a full disk or a quota) reached while DuckDB commits said "[E004] The
     project store could not be opened ... Fix: Check the file is a textmine DuckDB store and not
@@ -154,6 +156,7 @@ def test_a_disk_that_fills_up_during_a_command_is_e011_and_the_next_run_resumes(
     assert project.is_dir()
 
 
+@pytest.mark.slow      # textmine runs as processes
 def test_a_disk_that_fills_up_while_the_store_is_created_leaves_no_damaged_store(corpus3, tmp_path):
     """The disk refused the first blocks of a new store: the command said E011 (free space, run
     again), but the half-written file stayed, and the next command, with room again, said E009

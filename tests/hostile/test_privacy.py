@@ -64,6 +64,7 @@ def test_a_semantic_search_for_a_masked_name_finds_no_more_than_its_placeholder(
     assert "Gwendoline Karadec" in revealed[0]["text"]            # the analyst who reveals still finds her
 
 
+@pytest.mark.slow      # new processes
 def test_masking_a_query_without_a_name_loads_no_lexicon(named_project):
     """Masking the query tested every name of the map against spaCy's French lexicon (is it also
     a common word?): about 2 s in every new `search` process, semantic or hybrid, beyond the
@@ -82,6 +83,7 @@ def test_masking_a_query_without_a_name_loads_no_lexicon(named_project):
     assert res.returncode == 0 and "Karadec" not in res.stdout.rpartition("SPACY")[0], res.stdout[-800:]
 
 
+@pytest.mark.slow      # new processes
 def test_masking_with_a_user_list_tests_only_the_names_the_query_shares(tmp_path):
     """The names of `pseudonymise.user_list` were all registered (each tested against the
     lexicon) for every query: the demo's semantic search took 3.3 s instead of 0.6 s."""
