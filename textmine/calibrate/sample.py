@@ -229,10 +229,7 @@ def sheet_rows(store: Store, sample_id: str, reveal: bool = False, *, prefill: b
         cod = tables.codes(store)
         cod = cod[cod["segment_id"].isin(set(current)) & (cod["segment_id"].map(current) == cod["text_hash"])
                   & (cod["segment_id"].map(drawn_on) == cod["text_hash"])]
-        mine = cod["sample_id"].astype(str) == str(sample_id)
-        done = set(zip(cod.loc[mine, "segment_id"], cod.loc[mine, "coder"]))   # coded in this sheet already
-        other = cod[~mine & ~pd.Series([k in done for k in zip(cod["segment_id"], cod["coder"])], index=cod.index,
-                                       dtype=bool)]
+        other = cod[tables.own_and_elsewhere(cod, sample_id)[1]]      # not what this sheet holds already
         info["coders"] = sorted(other["coder"].astype(str).unique())
         who = coder if coder is not None else (info["coders"][0] if len(info["coders"]) == 1 else None)
         got = tables.latest(store, other[other["coder"] == who]) if who is not None else other.iloc[:0]

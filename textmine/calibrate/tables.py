@@ -210,6 +210,16 @@ def latest_codes(store: Store, coder: str | None = None) -> pd.DataFrame:
     return latest(store, codes(store, coder))
 
 
+def own_and_elsewhere(cod: pd.DataFrame, sample_id: str) -> tuple[pd.Series, pd.Series]:
+    """Masks over ``cod`` (a frame of :func:`codes`): the codes filed under ``sample_id`` (its own
+    sheet), and those filed under other samples for a (segment, coder) that the sample's own sheet
+    does not hold (coded only elsewhere)."""
+    mine = cod["sample_id"].astype(str) == str(sample_id)
+    own = set(zip(cod.loc[mine, "segment_id"], cod.loc[mine, "coder"]))
+    held = pd.Series([k in own for k in zip(cod["segment_id"], cod["coder"])], index=cod.index, dtype=bool)
+    return mine, ~mine & ~held
+
+
 def coders(store: Store) -> list[str]:
     return sorted(codes(store)["coder"].dropna().astype(str).unique())
 

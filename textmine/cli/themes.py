@@ -553,9 +553,7 @@ def samples_cmd(fmt: str = FormatOpt) -> None:
     for r in smp.itertuples():      # coded: from this sample's own sheet (what corrects the figures with it)
         u = units[units["sample_id"] == r.sample_id]
         c = cod[cod["segment_id"].isin(set(u["segment_id"]))]
-        mine = c["sample_id"].astype(str) == str(r.sample_id)
-        own = set(zip(c.loc[mine, "segment_id"], c.loc[mine, "coder"]))
-        via = ~mine & ~pd.Series([k in own for k in zip(c["segment_id"], c["coder"])], index=c.index, dtype=bool)
+        mine, via = cal_tables.own_and_elsewhere(c, r.sample_id)
         rows.append({"sample_id": r.sample_id, "unit": r.unit, "waves": ",".join(r.waves),
                      "strata": ",".join(r.strata), "seed": r.seed, "created": r.created,
                      "units": int(u["unit_id"].nunique()), "segments": len(u),
