@@ -6,7 +6,9 @@ figure here comes out of :func:`textmine.track.prevalence` and :func:`textmine.t
 the simulated wave is a :class:`~textmine.track.data.TrackData`, the drawn sample becomes a
 :class:`~textmine.track.calibrated.Calibration` (inclusion probabilities adjusted for uncoded units
 by :func:`~textmine.track.calibrated.adjusted_segments`, as ``textmine track`` does), and the
-functions run with the project's default settings (1,000 bootstrap replicates, min_coded 10).
+functions run with the project's default settings (1,000 bootstrap replicates,
+calibration.min_coded 3 unless ``--min-coded``; the README's part C tables before its min_coded
+table were measured with 10, which changes only cells holding 3 to 9 coded units).
 
 Population, per replication and wave: 200 interviews of 15 + Poisson(5) segments, four roles (60,
 20, 10, 10 %) with role effects, three territories (independent of role) with territory effects,
@@ -26,7 +28,14 @@ Partial coding (``--partial``): the first half of each sheet coded, interviews n
 territory (so that the first half of a sheet sorted by interview name is mostly one territory):
 the old sheet (interviews by name) against the new one (interviews in a seeded random order).
 
-Run: .venv/bin/python benchmarks/calibration_audit.py [--reps 300] [--seed 7]
+Small groups against ``calibration.min_coded`` (``--min-coded 10,5,3``): each drawn sample is run
+once per value (the same sample, the Calibration's ``min_coded`` changed), and part E reports, per
+value, the cells by role and by territory and the changes by role as the user sees them: a cell
+under the threshold is the coder's raw figure (with its raw interval), counted in its coverage,
+bias and width, beside the share of replications in which it was corrected.
+
+Run: .venv/bin/python benchmarks/calibration_audit.py [--reps 300] [--seed 7] [--ns 50,100,200]
+[--min-coded 10,5,3]
 """
 from __future__ import annotations
 
@@ -212,7 +221,11 @@ def figures(store, data: TrackData, cal: Calibration | None) -> list[tuple]:
     return out
 
 
-def simulate(reps: int, seed: int, ns=NS) -> pd.DataFrame:
+def simulate(reps: int, seed: int, ns=NS, min_codeds: tuple[int, ...] | None = None) -> pd.DataFrame:
+    """Every figure of every replication; ``min_coded`` 0 for the raw rows. With several
+    ``min_codeds`` each sample is run once per value (the first value first: the draws, hence the
+    rows of that value, are those of a run with it alone)."""
+    min_codeds = min_codeds or (defaults().calibration.min_coded,)
     rng = np.random.default_rng(seed)
     rows = []
     for rep in range(reps):
@@ -221,14 +234,15 @@ def simulate(reps: int, seed: int, ns=NS) -> pd.DataFrame:
         cen = census(pop)
         store = fake_store(seed + rep)
         for f in figures(store, data, None):
-            rows.append((rep, "raw", 0, *f, cen[f[:4]]))
+            rows.append((rep, "raw", 0, 0, *f, cen[f[:4]]))
         for n in ns:
             units = draw_units(rng, pop, n)
-            cal = calibration_for(pop, data, units, set(units["segment_id"]))
-            for f in figures(store, data, cal):
-                rows.append((rep, "corrected", n, *f, cen[f[:4]]))
-    return pd.DataFrame(rows, columns=["rep", "design", "n", "figure", "item", "wave", "group", "est", "lo", "hi",
-                                       "estimator", "census"])
+            for mc in min_codeds:
+                cal = calibration_for(pop, data, units, set(units["segment_id"]), min_coded=mc)
+                for f in figures(store, data, cal):
+                    rows.append((rep, "corrected", n, mc, *f, cen[f[:4]]))
+    return pd.DataFrame(rows, columns=["rep", "design", "n", "min_coded", "figure", "item", "wave", "group", "est",
+                                       "lo", "hi", "estimator", "census"])
 
 
 def partial(reps: int, seed: int, n: int = 200) -> pd.DataFrame:
@@ -255,9 +269,9 @@ def partial(reps: int, seed: int, n: int = 200) -> pd.DataFrame:
             cal = calibration_for(pop, data, units, set(keep))
             for f in figures(store, data, cal):
                 if f[0] in ("share", "change") and f[3] == "":
-                    rows.append((rep, how, n, *f, cen[f[:4]]))
-    return pd.DataFrame(rows, columns=["rep", "design", "n", "figure", "item", "wave", "group", "est", "lo", "hi",
-                                       "estimator", "census"])
+                    rows.append((rep, how, n, defaults().calibration.min_coded, *f, cen[f[:4]]))
+    return pd.DataFrame(rows, columns=["rep", "design", "n", "min_coded", "figure", "item", "wave", "group", "est",
+                                       "lo", "hi", "estimator", "census"])
 
 
 def summarise(df: pd.DataFrame, truth: dict) -> pd.DataFrame:
@@ -265,7 +279,7 @@ def summarise(df: pd.DataFrame, truth: dict) -> pd.DataFrame:
     df = df.assign(err=df["est"] - df["truth"], cover=(df["lo"] <= df["truth"]) & (df["truth"] <= df["hi"]),
                    cover_census=(df["lo"] <= df["census"]) & (df["census"] <= df["hi"]), width=df["hi"] - df["lo"],
                    corrected=df["estimator"].eq("calibrated"))
-    g = df.groupby(["figure", "item", "group", "wave", "design", "n"], sort=True)
+    g = df.groupby(["figure", "item", "group", "wave", "design", "n", "min_coded"], sort=True)
     out = g.agg(truth=("truth", "first"), bias=("err", "mean"), sd=("est", "std"), coverage=("cover", "mean"),
                 coverage_census=("cover_census", "mean"), width=("width", "mean"), corrected=("corrected", "mean"),
                 reps=("cover", "size")).reset_index()
@@ -285,23 +299,49 @@ def show(s: pd.DataFrame, title: str) -> None:
               f"({r.cov_mcse:.3f}) | {r.coverage_census:.3f} | {100 * r.width:.1f} | {r.corrected:.2f} |")
 
 
+def show_min_coded(s: pd.DataFrame) -> None:
+    """Part E: per cell (by role, by territory; changes by role) and n, one line per min_coded."""
+    sub = s[s["design"].eq("corrected") & s["group"].ne("") & s["figure"].isin(["share", "change"])]
+    print("\nE. Small groups and calibration.min_coded: cells by role / territory, changes by role, "
+          "raw fallbacks counted as shown")
+    print("| figure | item | group | wave | n/wave | min_coded | corrected | coverage (MCSE) | bias, pts (MCSE) "
+          "| width, pts |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in sub.sort_values(["figure", "item", "group", "wave", "n", "min_coded"],
+                             ascending=[True, True, True, True, True, False]).itertuples():
+        print(f"| {r.figure} | {r.item} | {r.group} | {r.wave or '1->2'} | {r.n} | {r.min_coded} | "
+              f"{r.corrected:.2f} | {r.coverage:.3f} ({r.cov_mcse:.3f}) | {100 * r.bias:+.2f} "
+              f"({100 * r.bias_mcse:.2f}) | {100 * r.width:.1f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=300)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--ns", type=str, default=",".join(map(str, NS)))
     ap.add_argument("--partial", action="store_true", help="also the partial-coding comparison")
+    ap.add_argument("--min-coded", type=str, default=None,
+                    help="calibration.min_coded values to compare, e.g. 10,5,3 (default: the project default "
+                         "alone); parts A-C show the first, part E all")
+    ap.add_argument("--csv", type=str, default=None, help="also write the summary table to this CSV file")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     truth = truths(args.seed)
-    sim = simulate(args.reps, args.seed, tuple(int(x) for x in args.ns.split(",")))
-    s = summarise(sim, truth)
+    mcs = tuple(int(x) for x in args.min_coded.split(",")) if args.min_coded else None
+    sim = simulate(args.reps, args.seed, tuple(int(x) for x in args.ns.split(",")), mcs)
+    s_all = summarise(sim, truth)
+    if args.csv:
+        s_all.to_csv(args.csv, index=False)
+    first = mcs[0] if mcs else defaults().calibration.min_coded
+    s = s_all[s_all["min_coded"].isin([0, first])]
     print(f"{args.reps} replications, {M_ITV} interviews (~4,000 segments) per wave; {time.perf_counter() - t0:.0f} s")
     main_rows = s[(s["group"] == "") | (s["figure"] == "change")]
     show(main_rows[main_rows["figure"].isin(["share", "words"])], "A. Shares of a wave (all segments; words measure)")
     show(s[s["figure"] == "change"], "B. Changes wave 1 -> 2 (all, and by role)")
     show(s[(s["figure"] == "share") & (s["group"] != "") & s["design"].eq("corrected")
            & s["n"].isin([30, 100, 400])], "C. Shares by role and by territory (corrected)")
+    if mcs and len(mcs) > 1:
+        show_min_coded(s_all)
     if args.partial:
         p = summarise(partial(args.reps, args.seed), truth)
         show(p, "D. Half of the sheet coded (n = 200 drawn per wave)")

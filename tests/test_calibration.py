@@ -192,11 +192,18 @@ def test_interviews_measure_by_hand(tmp_path):
 
 def test_small_groups_stay_raw_and_say_so(project):
     with Store(project, read_only=True) as st:
+        st.config.calibration.min_coded = 10     # the threshold is read from the project's settings (default 3)
         df = prevalence(st, by=["wave", "territory"])
     themes = df[df["kind"] == "theme"]
     # 40 coded segments per wave over 5 territories: cells under calibration.min_coded (10) stay raw
     small = themes["n_calibration"].eq(0) & themes["estimator"].eq("raw")
     assert small.any() and (themes.loc[themes["estimator"] == "calibrated", "n_calibration"] >= 10).all()
+    with Store(project, read_only=True) as st:   # the default: those cells (about 8 coded each) are corrected
+        assert st.config.calibration.min_coded == 3
+        dflt = prevalence(st, by=["wave", "territory"])
+    dflt = dflt[dflt["kind"] == "theme"]
+    assert (dflt["estimator"] == "calibrated").sum() > (themes["estimator"] == "calibrated").sum()
+    assert (dflt.loc[dflt["estimator"] == "calibrated", "n_calibration"] >= 3).all()
 
 
 def test_uncoded_stratum_and_reingest_fall_back_to_raw(tmp_path):

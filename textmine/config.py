@@ -102,7 +102,7 @@ class TrackConfig(_Model):
 
 
 class CalibrationConfig(_Model):
-    min_coded: int = 10
+    min_coded: int = 3
     crossfit_folds: int = 5
     uncertain_share: float = 0.25
 
