@@ -81,16 +81,16 @@ def test_no_disagreement_in_the_sample_still_widens_the_interval():
 def test_a_census_adds_nothing_and_many_disagreements_add_little():
     units_census = (np.zeros(4), np.zeros((4, 1)), np.ones(4), np.ones(4))          # π = 1: nothing sampled
     assert few_errors_variance(units_census, np.array([0]))[0] == 0.0
+    ten = np.arange(100) % 10                                                         # ten interviews
     d = np.zeros((100, 1))
     d[:60] = 1.0                                                                      # k/n over one half
-    assert few_errors_variance((np.zeros(100, dtype=int), d, np.ones(100), np.full(100, 0.1)),
-                               np.array([0]))[0] == 0.0
+    assert few_errors_variance((ten, d, np.ones(100), np.full(100, 0.1)), np.arange(10))[0] == 0.0
     d0 = np.zeros((100, 1))
     v0 = few_errors_variance((np.zeros(100, dtype=int), d0, np.ones(100), np.full(100, 0.1)), np.array([0]))[0]
     assert v0 == pytest.approx(0.9 / 0.01 * 100 * 1 / 102)
     d20 = np.zeros((100, 1))
     d20[:20] = -1.0
-    v20 = few_errors_variance((np.zeros(100, dtype=int), d20, np.ones(100), np.full(100, 0.1)), np.array([0]))[0]
+    v20 = few_errors_variance((ten, d20, np.ones(100), np.full(100, 0.1)), np.arange(10))[0]
     seen = 0.9 / 0.01 * 20
     assert 0 < v20 < 0.06 * seen                                                      # 20 disagreements: +5 %
     # units outside the cell do not count
@@ -208,3 +208,16 @@ def test_the_coverage_benchmark_computes_the_interval_track_changes_gives():
     assert d[0] == pytest.approx(row["delta"], abs=1e-12)
     assert (lo[0], hi[0]) == pytest.approx((row["ci_low"], row["ci_high"]), abs=1e-12)
     assert hi[0] - lo[0] > hi0[0] - lo0[0]          # with 60 coded per wave the widening is not nil
+
+
+def test_a_cell_of_one_interview_gets_the_whole_smoothed_variance():
+    """The interview bootstrap of a cell whose coded units all come from one interview has one
+    interview to draw: it saw none of the disagreements' spread, and with over half of the units
+    in disagreement nothing was added either, so such a cell (a role of one interview on the
+    demo, with `calibration.min_coded` 3) got a corrected interval of zero width."""
+    d = np.zeros((5, 1))
+    d[:3] = 1.0                                                                       # 3 of 5 disagree
+    one = few_errors_variance((np.zeros(5, dtype=int), d, np.ones(5), np.full(5, 0.2)), np.array([0]))[0]
+    assert one == pytest.approx(0.8 / 0.04 * 5 * 4 / 7)                              # all of Laplace's (k+1)/(n+2)
+    two = few_errors_variance((np.arange(5) % 2, d, np.ones(5), np.full(5, 0.2)), np.arange(2))[0]
+    assert two == 0.0                                                                 # the bootstrap sees it there

@@ -187,13 +187,18 @@ def few_errors_variance(units: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     disagreement rate ``k/n`` is replaced by Laplace's ``(k + 1)/(n + 2)``, as a Wilson or
     Agresti–Coull interval does for a proportion, and the difference of the Horvitz–Thompson
     variances ``Σ (1 − π)/π² (w d)²`` is added. It changes little once a group holds a dozen
-    disagreements; it adds nothing where ``k/n`` is over one half."""
+    disagreements; it adds nothing where ``k/n`` is over one half.
+
+    In a cell whose coded units all come from one interview the interview bootstrap has one
+    interview to draw and sees no spread at all: the whole smoothed variance is added there (it
+    gave corrected intervals of zero width)."""
     cl, d, w, pi = units
     T = d.shape[1] if d.ndim == 2 else 0
     add = np.zeros(T)
     m = np.isin(cl, cidx)
     if not m.any():
         return add
+    blind = len(np.unique(cl[m])) < 2               # the bootstrap saw none of the disagreements' spread
     d, w, pi = d[m], w[m], pi[m]
     for p in np.unique(np.round(pi, 12)):
         g = np.isclose(pi, p, rtol=0, atol=1e-12)
@@ -201,7 +206,7 @@ def few_errors_variance(units: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
         k = (d[g] ** 2).sum(axis=0)                       # disagreements (fractional with several coders)
         seen = ((w[g, None] * d[g]) ** 2).sum(axis=0)
         smooth = float((w[g] ** 2).mean()) * n * (k + PSEUDO) / (n + 2.0 * PSEUDO)
-        add += (1.0 - p) / p ** 2 * np.maximum(smooth - seen, 0.0)
+        add += (1.0 - p) / p ** 2 * (smooth if blind else np.maximum(smooth - seen, 0.0))
     return add
 
 
