@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 
 import pandas as pd
@@ -45,6 +46,7 @@ def test_search_kwic(proj, capsys):
     assert run(proj, "search", "formulaire", "--mode", "keyword", "--kwic") == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert len(lines) == 2 and all("formulaire" in line and "vague" in line for line in lines)
+    assert all(re.search(r"itv-\w+\.\w+, (l\. \d+|\d\d:\d\d:\d\d)", line) for line in lines), lines   # where it is said
     assert len({line.index("formulaire") for line in lines}) == 1
     assert run(proj, "search", "formulaire", "--mode", "keyword", "--kwic", "--format", "json") == 0
     assert {r["keyword"] for r in json.loads(capsys.readouterr().out)} == {"formulaire"}

@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
             if kwic_:
                 lines = kwic(store, hits, query, reveal=reveal)
                 if fmt == "table":
-                    sys.stdout.write(format_kwic(lines) + ("\n" if len(lines) else ""))
+                    sys.stdout.write(format_kwic(lines, ref=True) + ("\n" if len(lines) else ""))
                 else:
                     emit(lines, fmt)
                 info(f"{len(lines)} occurrence(s) in {len(hits)} segment(s)")
